@@ -1,0 +1,69 @@
+package schema
+
+// Output shapes a stored row for the Admin API the way Kong prints entities:
+// every field present (null when unset), records expanded, write-only fields
+// removed, empty arrays and maps printed as [] and {}.
+func (e *Entity) Output(row map[string]any) map[string]any {
+	return outputRecord(e.fieldsFor(e.subschemaOf(row)), row)
+}
+
+func outputRecord(fields []*Field, row map[string]any) map[string]any {
+	out := make(map[string]any, len(fields))
+	for _, f := range fields {
+		if f.WriteOnly {
+			continue
+		}
+		out[f.Name] = outputValue(f, row[f.Name])
+	}
+	return out
+}
+
+func outputValue(f *Field, v any) any {
+	switch f.Type {
+	case Record:
+		if m, ok := v.(map[string]any); ok {
+			return outputRecord(f.Fields, m)
+		}
+	case Array, Set:
+		if a, ok := v.([]any); ok {
+			if f.Elements != nil && f.Elements.Type == Record {
+				out := make([]any, len(a))
+				for i, x := range a {
+					out[i] = outputValue(f.Elements, x)
+				}
+				return out
+			}
+			if a == nil {
+				return []any{}
+			}
+		}
+	case Map:
+		if m, ok := v.(map[string]any); ok && m == nil {
+			return map[string]any{}
+		}
+	}
+	return v
+}
+
+// StripNulls returns a copy of an entity without null fields, recursively in
+// records: the shape Kong gives event payloads (entity, old_entity).
+func StripNulls(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, x := range v {
+			if x == nil {
+				continue
+			}
+			out[k] = StripNulls(x)
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, x := range v {
+			out[i] = StripNulls(x)
+		}
+		return out
+	}
+	return v
+}

@@ -1,0 +1,280 @@
+package schema
+
+import (
+	"sort"
+)
+
+// Auto-field names Kong fills in by itself.
+const (
+	FieldID        = "id"
+	FieldCreatedAt = "created_at"
+	FieldUpdatedAt = "updated_at"
+)
+
+// Clock and id source for auto fields, injected so tests are repeatable.
+type Auto struct {
+	Now   func() int64  // Unix seconds
+	NewID func() string // a UUID
+}
+
+// PrepareInsert returns a new entity ready for validation: shorthands
+// expanded, defaults and auto fields (id, created_at, updated_at) filled,
+// derived fields computed. Shorthand errors are returned as Errors.
+func (e *Entity) PrepareInsert(input map[string]any, auto Auto) (map[string]any, Errors) {
+	out, errs := e.expandShorthands(input)
+	if errs != nil {
+		return nil, errs
+	}
+	fields := e.fieldsFor(e.subschemaOf(out))
+	fillDefaults(fields, out)
+	e.fillAuto(fields, out, auto, true)
+	if e.Derive != nil {
+		e.Derive(out)
+	}
+	return out, nil
+}
+
+// PrepareUpsert is PrepareInsert for PUT: a full replacement that keeps the
+// existing row's id and created_at when there is one.
+func (e *Entity) PrepareUpsert(input map[string]any, existing map[string]any, auto Auto) (map[string]any, Errors) {
+	out, errs := e.PrepareInsert(input, auto)
+	if errs != nil {
+		return nil, errs
+	}
+	if existing != nil {
+		if v, ok := existing[FieldID]; ok {
+			out[FieldID] = v
+		}
+		if v, ok := existing[FieldCreatedAt]; ok && e.Field(FieldCreatedAt) != nil {
+			out[FieldCreatedAt] = v
+		}
+	}
+	return out, nil
+}
+
+// PrepareUpdate merges a partial input (PATCH) into the existing entity:
+// top-level fields are replaced, records merged recursively, updated_at
+// refreshed. Immutable fields that change are reported.
+func (e *Entity) PrepareUpdate(existing, input map[string]any, auto Auto) (map[string]any, Errors) {
+	patch, errs := e.expandShorthands(input)
+	if errs != nil {
+		return nil, errs
+	}
+	out := Copy(existing).(map[string]any)
+	// When the subschema key changes (a plugin renamed), the record the
+	// subschema owns must not keep the old one's values.
+	fields := e.fieldsFor(e.subschemaOf(out))
+	newKey := false
+	if e.SubschemaKey != "" {
+		if v, ok := patch[e.SubschemaKey]; ok && v != existing[e.SubschemaKey] {
+			newKey = true
+			fields = e.fieldsFor(e.subschemaOf(patch))
+		}
+	}
+	errs = Errors{}
+	for k, v := range patch {
+		f := fieldNamed(fields, k)
+		if f != nil && f.Immutable && !Equal(existing[k], v) {
+			errs[k] = msgImmutable
+			continue
+		}
+		if f != nil && f.Type == Record && !newKey {
+			if pm, ok := v.(map[string]any); ok {
+				if em, ok := out[k].(map[string]any); ok {
+					out[k] = mergeRecord(f, em, pm)
+					continue
+				}
+			}
+		}
+		out[k] = v
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	if newKey {
+		// Fields the new subschema owns restart from their defaults.
+		sub := e.subschemaOf(out)
+		if sub != nil {
+			for _, sf := range sub.Fields {
+				if _, given := patch[sf.Name]; !given {
+					delete(out, sf.Name)
+				}
+			}
+		}
+	}
+	fillDefaults(fields, out)
+	e.fillAuto(fields, out, auto, false)
+	if e.Derive != nil {
+		e.Derive(out)
+	}
+	return out, nil
+}
+
+func mergeRecord(f *Field, existing, patch map[string]any) map[string]any {
+	out := Copy(existing).(map[string]any)
+	for k, v := range patch {
+		sub := f.Field(k)
+		if sub != nil && sub.Type == Record {
+			if pm, ok := v.(map[string]any); ok {
+				if em, ok := out[k].(map[string]any); ok {
+					out[k] = mergeRecord(sub, em, pm)
+					continue
+				}
+			}
+		}
+		out[k] = v
+	}
+	return out
+}
+
+func (e *Entity) subschemaOf(entity map[string]any) *Subschema {
+	if e.SubschemaKey == "" {
+		return nil
+	}
+	key, _ := entity[e.SubschemaKey].(string)
+	return e.subs[key]
+}
+
+func (e *Entity) expandShorthands(input map[string]any) (map[string]any, Errors) {
+	out := Copy(input).(map[string]any)
+	for _, sh := range e.Shorthands {
+		v, ok := out[sh.Name]
+		if !ok {
+			continue
+		}
+		delete(out, sh.Name)
+		if v == nil {
+			continue
+		}
+		set, err := sh.Expand(v)
+		if err != nil {
+			return nil, Errors{sh.Name: err.Error()}
+		}
+		for k, sv := range set {
+			out[k] = sv
+		}
+	}
+	return out, nil
+}
+
+// fillDefaults sets every missing field the way Kong's handle_missing_field
+// does: a default when there is one, a required record expanded to its own
+// defaults, null otherwise. Given records get their missing sub-fields too.
+func fillDefaults(fields []*Field, entity map[string]any) {
+	for _, f := range fields {
+		v, present := entity[f.Name]
+		if !present {
+			entity[f.Name] = missingValue(f)
+			continue
+		}
+		if f.Type == Record {
+			if m, ok := v.(map[string]any); ok {
+				fillDefaults(f.Fields, m)
+			}
+		}
+	}
+}
+
+func missingValue(f *Field) any {
+	if f.Default != nil {
+		return Copy(f.Default)
+	}
+	if f.Type == Record && f.Required {
+		m := map[string]any{}
+		fillDefaults(f.Fields, m)
+		return m
+	}
+	return nil
+}
+
+func (e *Entity) fillAuto(fields []*Field, entity map[string]any, auto Auto, insert bool) {
+	for _, f := range fields {
+		if !f.Auto {
+			continue
+		}
+		switch {
+		case f.Type == String && f.UUID:
+			if insert && entity[f.Name] == nil && auto.NewID != nil {
+				entity[f.Name] = auto.NewID()
+			}
+		case f.Name == FieldCreatedAt:
+			if entity[f.Name] == nil && auto.Now != nil {
+				entity[f.Name] = float64(auto.Now())
+			}
+		case f.Name == FieldUpdatedAt:
+			if auto.Now != nil {
+				entity[f.Name] = float64(auto.Now())
+			}
+		}
+	}
+}
+
+func fieldNamed(fields []*Field, name string) *Field {
+	for _, f := range fields {
+		if f.Name == name {
+			return f
+		}
+	}
+	return nil
+}
+
+// Copy deep-copies a JSON-model value.
+func Copy(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(v))
+		for k, x := range v {
+			m[k] = Copy(x)
+		}
+		return m
+	case []any:
+		a := make([]any, len(v))
+		for i, x := range v {
+			a[i] = Copy(x)
+		}
+		return a
+	default:
+		return v
+	}
+}
+
+// Equal compares two JSON-model values deeply.
+func Equal(a, b any) bool {
+	switch a := a.(type) {
+	case map[string]any:
+		bm, ok := b.(map[string]any)
+		if !ok || len(a) != len(bm) {
+			return false
+		}
+		for k, v := range a {
+			w, ok := bm[k]
+			if !ok || !Equal(v, w) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		ba, ok := b.([]any)
+		if !ok || len(a) != len(ba) {
+			return false
+		}
+		for i := range a {
+			if !Equal(a[i], ba[i]) {
+				return false
+			}
+		}
+		return true
+	default:
+		return a == b
+	}
+}
+
+// sortedKeys returns a map's keys in order, for deterministic iteration.
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
