@@ -39,6 +39,10 @@ type Table struct {
 	// only checked (and indexed) when none of its values is nil, as SQL does.
 	// A foreign-key field in a set contributes its referenced id.
 	Unique [][]string
+	// CacheKey is a unique field set in which nulls take part (Kong's
+	// cache_key): two global plugins of one name collide although their
+	// route, service and consumer are all null.
+	CacheKey []string
 	// Foreign lists the table's references; the store checks that each
 	// non-nil reference exists and indexes them so children can be listed.
 	Foreign []ForeignKey

@@ -1,0 +1,153 @@
+// Package admin serves Kong's Admin API. Endpoints are generated from the
+// schema registry (one generic collection/entity/nested/foreign handler set
+// for every entity, as Kong's endpoints.lua does); the few special endpoints
+// (/, /status, /schemas, /tags ...) sit beside them.
+package admin
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"runtime/debug"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/fasthttp/router"
+	"github.com/valyala/fasthttp"
+
+	"github.com/portico-gw/portico/internal/requestid"
+
+	"github.com/portico-gw/portico/db"
+)
+
+// Logger is what the Admin API logs through (the node's error log).
+type Logger interface {
+	Errorf(format string, args ...any)
+}
+
+// PluginInfo describes one plugin available on this node.
+type PluginInfo struct {
+	Name     string
+	Version  string
+	Priority int
+}
+
+// NodeInfo is what GET / reports about the node.
+type NodeInfo struct {
+	// KongVersion is the Kong Admin API version Portico implements; clients
+	// such as decK and go-kong choose their behaviour from it.
+	KongVersion    string
+	PorticoVersion string
+	Hostname       string
+	NodeID         string
+	PID            int
+	// Configuration is the effective configuration with secrets masked.
+	Configuration map[string]any
+}
+
+// Options configure the Admin API.
+type Options struct {
+	DB      *db.DB
+	Plugins []PluginInfo
+	Node    NodeInfo
+	Log     Logger
+	// ServerStats reports the node's connection counters for GET /status.
+	ServerStats func() map[string]any
+}
+
+// API is the Admin API handler. It is safe for concurrent use.
+type API struct {
+	db        *db.DB
+	plugins   []PluginInfo
+	node      NodeInfo
+	log       Logger
+	stats     func() map[string]any
+	router    *router.Router
+	endpoints []string
+	server    []byte // the Server header value
+}
+
+// New builds the Admin API from the DB's schema registry.
+func New(opts Options) *API {
+	a := &API{
+		db:      opts.DB,
+		plugins: opts.Plugins,
+		node:    opts.Node,
+		log:     opts.Log,
+		stats:   opts.ServerStats,
+		router:  router.New(),
+		server:  []byte("kong/" + opts.Node.KongVersion),
+	}
+	if a.log == nil {
+		a.log = discardLogger{}
+	}
+	sort.Slice(a.plugins, func(i, j int) bool { return a.plugins[i].Name < a.plugins[j].Name })
+	r := a.router
+	r.RedirectTrailingSlash = false
+	r.RedirectFixedPath = false
+	r.HandleMethodNotAllowed = true
+	r.HandleOPTIONS = true
+	r.NotFound = notFound
+	r.MethodNotAllowed = methodNotAllowed
+	r.GlobalOPTIONS = func(ctx *fasthttp.RequestCtx) {
+		ctx.Response.Header.Set("Access-Control-Allow-Methods", string(ctx.Response.Header.Peek("Allow")))
+		ctx.SetStatusCode(fasthttp.StatusNoContent)
+	}
+	r.PanicHandler = a.recoverPanic
+	a.routeSpecial()
+	a.routeEntities()
+	sort.Strings(a.endpoints)
+	return a
+}
+
+type discardLogger struct{}
+
+func (discardLogger) Errorf(string, ...any) {}
+
+// handle registers a handler; GET handlers also answer HEAD.
+func (a *API) handle(method, path string, h fasthttp.RequestHandler) {
+	a.router.Handle(method, path, h)
+	if method == fasthttp.MethodGet {
+		a.router.Handle(fasthttp.MethodHead, path, h)
+	}
+}
+
+// endpoint records a path for GET /endpoints.
+func (a *API) endpoint(path string) { a.endpoints = append(a.endpoints, path) }
+
+// Handler returns the fasthttp handler serving the Admin API.
+func (a *API) Handler() fasthttp.RequestHandler {
+	inner := a.router.Handler
+	return func(ctx *fasthttp.RequestCtx) {
+		start := time.Now()
+		h := &ctx.Response.Header
+		h.SetBytesV(fasthttp.HeaderServer, a.server)
+		h.Set("Access-Control-Allow-Origin", "*")
+		h.Set("X-Kong-Admin-Request-ID", requestid.New())
+		inner(ctx)
+		h.Set("X-Kong-Admin-Latency", strconv.FormatInt(time.Since(start).Milliseconds(), 10))
+	}
+}
+
+func (a *API) recoverPanic(ctx *fasthttp.RequestCtx, v any) {
+	a.log.Errorf("admin API panic on %s %s: %v\n%s", ctx.Method(), ctx.Path(), v, debug.Stack())
+	ctx.Response.ResetBody()
+	writeMessage(ctx, fasthttp.StatusInternalServerError, msgInternal)
+}
+
+// writeJSON writes v as the response body. Kong prints "/" and "<" as they
+// are, so HTML escaping is off.
+func writeJSON(ctx *fasthttp.RequestCtx, status int, v any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		status = fasthttp.StatusInternalServerError
+		buf.Reset()
+		fmt.Fprintf(&buf, `{"message":%q}`, msgInternal)
+	}
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("application/json; charset=utf-8")
+	ctx.SetBody(bytes.TrimRight(buf.Bytes(), "\n"))
+}

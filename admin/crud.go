@@ -1,0 +1,329 @@
+package admin
+
+import (
+	"context"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/portico-gw/portico/db"
+	"github.com/portico-gw/portico/schema"
+)
+
+// Page sizes (Kong: kong/api/endpoints.lua extract_options).
+const (
+	defaultPageSize = 100
+	maxPageSize     = 1000
+)
+
+// routeEntities generates Kong's CRUD endpoints for every entity:
+//
+//	/{entities}                       GET list, POST create
+//	/{entities}/{key}                 GET, PUT, PATCH, DELETE
+//	/{parents}/{parent}/{entities}    GET list, POST create (for each foreign key)
+//	/{parents}/{parent}/{entities}/{key}
+//	/{entities}/{key}/{foreign}       GET, PUT, PATCH the referenced entity
+func (a *API) routeEntities() {
+	reg := a.db.Registry()
+	for _, e := range reg.Entities() {
+		if !e.AdminDisabled {
+			a.routeCollection("/"+e.Path(), e, nil)
+		}
+		for _, f := range e.References() {
+			parent := reg.Entity(f.Reference)
+			if parent == nil || parent.AdminDisabled {
+				continue
+			}
+			a.routeCollection("/"+parent.Path()+"/{"+parent.Path()+"}/"+e.Path(), e, &nested{parent: parent, field: f.Name})
+			if !e.AdminDisabled && !foreignDisabled[e.Name+"."+f.Name] {
+				a.routeForeign(e, f, parent)
+			}
+		}
+	}
+}
+
+// foreignDisabled lists foreign-entity endpoints Kong does not serve.
+var foreignDisabled = map[string]bool{"snis.certificate": true}
+
+// nested is the parent of a nested collection.
+type nested struct {
+	parent *schema.Entity
+	field  string // the child's foreign field
+}
+
+func (a *API) routeCollection(base string, e *schema.Entity, parent *nested) {
+	item := base + "/{" + e.Path() + "}"
+	a.endpoint(base)
+	a.endpoint(item)
+	a.handle(fasthttp.MethodGet, base, func(ctx *fasthttp.RequestCtx) { a.list(ctx, e, parent) })
+	a.handle(fasthttp.MethodPost, base, func(ctx *fasthttp.RequestCtx) { a.create(ctx, e, parent) })
+	key := func(ctx *fasthttp.RequestCtx) string { return param(ctx, e.Path()) }
+	a.handle(fasthttp.MethodGet, item, func(ctx *fasthttp.RequestCtx) {
+		scope, ok := a.scope(ctx, parent)
+		if !ok {
+			return
+		}
+		row, err := a.db.Select(ctx, e, key(ctx), scope)
+		if err != nil {
+			a.writeError(ctx, err)
+			return
+		}
+		if row == nil {
+			notFound(ctx)
+			return
+		}
+		writeJSON(ctx, fasthttp.StatusOK, e.Output(row))
+	})
+	a.handle(fasthttp.MethodPatch, item, func(ctx *fasthttp.RequestCtx) {
+		scope, ok := a.scope(ctx, parent)
+		if !ok {
+			return
+		}
+		args, ok := a.args(ctx, e)
+		if !ok {
+			return
+		}
+		row, err := a.db.Update(ctx, e, key(ctx), args, scope)
+		a.writeRow(ctx, e, fasthttp.StatusOK, row, err)
+	})
+	a.handle(fasthttp.MethodPut, item, func(ctx *fasthttp.RequestCtx) {
+		scope, ok := a.scope(ctx, parent)
+		if !ok {
+			return
+		}
+		args, ok := a.args(ctx, e)
+		if !ok {
+			return
+		}
+		row, _, err := a.db.Upsert(ctx, e, key(ctx), args, scope)
+		a.writeRow(ctx, e, fasthttp.StatusOK, row, err)
+	})
+	a.handle(fasthttp.MethodDelete, item, func(ctx *fasthttp.RequestCtx) {
+		scope, ok := a.scope(ctx, parent)
+		if !ok {
+			return
+		}
+		if err := a.db.Delete(ctx, e, key(ctx), scope); err != nil {
+			a.writeError(ctx, err)
+			return
+		}
+		ctx.SetStatusCode(fasthttp.StatusNoContent)
+	})
+}
+
+// routeForeign serves /{entities}/{key}/{field}: the entity a foreign key
+// points at (Kong's get_foreign_entity_endpoint).
+func (a *API) routeForeign(e *schema.Entity, f *schema.Field, parent *schema.Entity) {
+	path := "/" + e.Path() + "/{" + e.Path() + "}/" + f.Name
+	a.endpoint(path)
+	target := func(ctx *fasthttp.RequestCtx) (string, bool) {
+		row, err := a.db.Select(ctx, e, param(ctx, e.Path()), nil)
+		if err != nil {
+			a.writeError(ctx, err)
+			return "", false
+		}
+		id := ""
+		if row != nil {
+			id = db.RefID(row[f.Name])
+		}
+		if id == "" {
+			notFound(ctx)
+			return "", false
+		}
+		return id, true
+	}
+	a.handle(fasthttp.MethodGet, path, func(ctx *fasthttp.RequestCtx) {
+		id, ok := target(ctx)
+		if !ok {
+			return
+		}
+		row, err := a.db.Select(ctx, parent, id, nil)
+		if err == nil && row == nil {
+			notFound(ctx)
+			return
+		}
+		a.writeRow(ctx, parent, fasthttp.StatusOK, row, err)
+	})
+	write := func(ctx *fasthttp.RequestCtx, upsert bool) {
+		id, ok := target(ctx)
+		if !ok {
+			return
+		}
+		args, ok := a.args(ctx, parent)
+		if !ok {
+			return
+		}
+		var row map[string]any
+		var err error
+		if upsert {
+			row, _, err = a.db.Upsert(ctx, parent, id, args, nil)
+		} else {
+			row, err = a.db.Update(ctx, parent, id, args, nil)
+		}
+		a.writeRow(ctx, parent, fasthttp.StatusOK, row, err)
+	}
+	a.handle(fasthttp.MethodPatch, path, func(ctx *fasthttp.RequestCtx) { write(ctx, false) })
+	a.handle(fasthttp.MethodPut, path, func(ctx *fasthttp.RequestCtx) { write(ctx, true) })
+	a.handle(fasthttp.MethodDelete, path, methodNotAllowed)
+}
+
+// scope resolves the parent of a nested endpoint; a missing parent is 404.
+func (a *API) scope(ctx *fasthttp.RequestCtx, parent *nested) (*db.Scope, bool) {
+	if parent == nil {
+		return nil, true
+	}
+	row, err := a.db.Select(ctx, parent.parent, param(ctx, parent.parent.Path()), nil)
+	if err != nil {
+		a.writeError(ctx, err)
+		return nil, false
+	}
+	if row == nil {
+		notFound(ctx)
+		return nil, false
+	}
+	id, _ := row[schema.FieldID].(string)
+	return &db.Scope{Field: parent.field, ID: id}, true
+}
+
+func (a *API) create(ctx *fasthttp.RequestCtx, e *schema.Entity, parent *nested) {
+	scope, ok := a.scope(ctx, parent)
+	if !ok {
+		return
+	}
+	args, ok := a.args(ctx, e)
+	if !ok {
+		return
+	}
+	row, err := a.db.Insert(ctx, e, args, scope)
+	a.writeRow(ctx, e, fasthttp.StatusCreated, row, err)
+}
+
+// args decodes the request body for entity e, answering the error itself.
+func (a *API) args(ctx *fasthttp.RequestCtx, e *schema.Entity) (map[string]any, bool) {
+	b, err := decodeBody(string(ctx.Request.Header.ContentType()), ctx.PostBody())
+	if err != nil {
+		a.writeError(ctx, err)
+		return nil, false
+	}
+	return entityArgs(e, b), true
+}
+
+func (a *API) writeRow(ctx *fasthttp.RequestCtx, e *schema.Entity, status int, row map[string]any, err error) {
+	if err != nil {
+		a.writeError(ctx, err)
+		return
+	}
+	writeJSON(ctx, status, e.Output(row))
+}
+
+func (a *API) list(ctx *fasthttp.RequestCtx, e *schema.Entity, parent *nested) {
+	scope, ok := a.scope(ctx, parent)
+	if !ok {
+		return
+	}
+	opts, err := pageOptions(ctx.QueryArgs(), e)
+	if err != nil {
+		a.writeError(ctx, err)
+		return
+	}
+	opts.Scope = scope
+	rows, offset, err := a.db.Page(ctx, e, opts)
+	if err != nil {
+		a.writeError(ctx, err)
+		return
+	}
+	data := make([]any, len(rows))
+	for i, r := range rows {
+		data[i] = e.Output(r)
+	}
+	writeJSON(ctx, fasthttp.StatusOK, pageBody(ctx, data, offset))
+}
+
+// pageBody renders Kong's page: data, and offset plus a next link unless
+// this is the last page (then next is null and offset absent).
+func pageBody(ctx *fasthttp.RequestCtx, data []any, offset string) map[string]any {
+	out := map[string]any{"data": data, "next": nil}
+	if offset == "" {
+		return out
+	}
+	out["offset"] = offset
+	q := url.Values{}
+	q.Set("offset", offset)
+	args := ctx.QueryArgs()
+	for _, k := range []string{"size", "tags"} {
+		if v := args.Peek(k); v != nil {
+			q.Set(k, string(v))
+		}
+	}
+	out["next"] = string(ctx.Path()) + "?" + q.Encode()
+	return out
+}
+
+// pageOptions reads size, offset, tags and unique-field filters
+// (?custom_id=...) from the query string.
+func pageOptions(args *fasthttp.Args, e *schema.Entity) (db.PageOptions, error) {
+	opts := db.PageOptions{Size: defaultPageSize}
+	if v := args.Peek("size"); v != nil {
+		n, err := strconv.ParseFloat(string(v), 64)
+		if err != nil {
+			return opts, db.InvalidSize(true)
+		}
+		if n != float64(int(n)) || n < 1 || n > maxPageSize {
+			return opts, db.InvalidSize(false)
+		}
+		opts.Size = int(n)
+	}
+	opts.Offset = string(args.Peek("offset"))
+	if v := args.Peek("tags"); v != nil {
+		tags, any, err := parseTagsFilter(string(v), e)
+		if err != nil {
+			return opts, err
+		}
+		opts.Tags, opts.TagsAny = tags, any
+	}
+	for _, set := range e.UniqueSets() {
+		if len(set) != 1 || set[0] == schema.FieldID {
+			continue
+		}
+		if v := args.Peek(set[0]); v != nil {
+			if opts.Equal == nil {
+				opts.Equal = map[string]any{}
+			}
+			opts.Equal[set[0]] = string(v)
+		}
+	}
+	return opts, nil
+}
+
+// parseTagsFilter reads Kong's tags filter: "a,b" means all of them, "a/b"
+// any of them; mixing both or empty tags is refused.
+func parseTagsFilter(v string, e *schema.Entity) ([]string, bool, error) {
+	if !e.Tagged() {
+		return nil, false, db.InvalidOptions("tags", "cannot be used with '"+e.Name+"'")
+	}
+	and, or := strings.Contains(v, ","), strings.Contains(v, "/")
+	if and && or {
+		return nil, false, db.InvalidOptions("tags", "invalid filter syntax")
+	}
+	sep := ","
+	if or {
+		sep = "/"
+	}
+	tags := strings.Split(v, sep)
+	for _, t := range tags {
+		if t == "" {
+			return nil, false, db.InvalidOptions("tags", "invalid filter syntax")
+		}
+	}
+	return tags, or, nil
+}
+
+// param reads a path parameter (fasthttp/router stores them as user values).
+func param(ctx *fasthttp.RequestCtx, name string) string {
+	v, _ := ctx.UserValue(name).(string)
+	return v
+}
+
+var _ context.Context = (*fasthttp.RequestCtx)(nil)

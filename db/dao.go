@@ -1,0 +1,327 @@
+package db
+
+import (
+	"context"
+	"errors"
+
+	"github.com/portico-gw/portico/schema"
+	"github.com/portico-gw/portico/store"
+)
+
+// Scope restricts an operation to the children of one parent row, for nested
+// endpoints such as /services/{service}/routes.
+type Scope struct {
+	Field string // the child's foreign field, e.g. "service"
+	ID    string // the parent's id
+}
+
+// PageOptions select one page of an entity.
+type PageOptions struct {
+	Size    int
+	Offset  string
+	Tags    []string
+	TagsAny bool
+	Equal   map[string]any
+	Scope   *Scope
+}
+
+// Select returns the entity addressed by key (an id, or the entity's endpoint
+// key), or nil when there is none (or it is not a child of scope).
+func (d *DB) Select(ctx context.Context, e *schema.Entity, key string, scope *Scope) (map[string]any, error) {
+	var row map[string]any
+	err := d.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		row, err = lookup(tx, e, key, scope)
+		return err
+	})
+	if err != nil {
+		return nil, d.mapError(err)
+	}
+	return row, nil
+}
+
+// lookup resolves "id or endpoint key" as Kong's Admin API does: a UUID is
+// an id; anything else (or a UUID that is no id) is tried as the endpoint key.
+func lookup(tx store.Tx, e *schema.Entity, key string, scope *Scope) (map[string]any, error) {
+	var row map[string]any
+	if schema.IsUUID(key) {
+		r, err := tx.Get(e.Name, key)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+		row = r
+	}
+	if row == nil && e.EndpointKey != "" {
+		r, err := lookupByEndpointKey(tx, e, key, scope)
+		if err != nil {
+			return nil, err
+		}
+		row = r
+	}
+	if row == nil || !inScope(row, scope) {
+		return nil, nil
+	}
+	return row, nil
+}
+
+func lookupByEndpointKey(tx store.Tx, e *schema.Entity, key string, scope *Scope) (map[string]any, error) {
+	if f := e.Field(e.EndpointKey); f != nil && f.Unique {
+		r, err := tx.GetUnique(e.Name, []string{e.EndpointKey}, []any{key})
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, nil
+		}
+		return r, err
+	}
+	// An endpoint key unique only within a parent (targets' target within
+	// their upstream) is searched among the parent's children.
+	q := store.PageQuery{Size: 1, Equal: map[string]any{e.EndpointKey: key}}
+	if scope != nil {
+		q.Foreign = &store.ForeignFilter{Field: scope.Field, ID: scope.ID}
+	}
+	p, err := tx.Page(e.Name, q)
+	if err != nil || len(p.Rows) == 0 {
+		return nil, err
+	}
+	return p.Rows[0], nil
+}
+
+func inScope(row map[string]any, scope *Scope) bool {
+	if scope == nil {
+		return true
+	}
+	return RefID(row[scope.Field]) == scope.ID
+}
+
+// RefID returns the id a foreign-key value refers to, or "".
+func RefID(v any) string {
+	switch v := v.(type) {
+	case map[string]any:
+		id, _ := v[schema.FieldID].(string)
+		return id
+	case string:
+		return v
+	}
+	return ""
+}
+
+// Page returns one page of an entity and the offset of the next page ("" on
+// the last one).
+func (d *DB) Page(ctx context.Context, e *schema.Entity, opts PageOptions) ([]map[string]any, string, error) {
+	if opts.Size < 1 || opts.Size > 1000 {
+		return nil, "", InvalidSize(false)
+	}
+	q := store.PageQuery{Size: opts.Size, Offset: opts.Offset, Tags: opts.Tags, TagsAny: opts.TagsAny, Equal: opts.Equal}
+	if opts.Scope != nil {
+		q.Foreign = &store.ForeignFilter{Field: opts.Scope.Field, ID: opts.Scope.ID}
+	}
+	var page store.Page
+	err := d.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		page, err = tx.Page(e.Name, q)
+		return err
+	})
+	if err != nil {
+		return nil, "", d.mapError(err)
+	}
+	return page.Rows, page.Offset, nil
+}
+
+// Insert validates and creates an entity (POST). Under a scope, the parent
+// reference is forced, as Kong's nested POST does.
+func (d *DB) Insert(ctx context.Context, e *schema.Entity, input map[string]any, scope *Scope) (map[string]any, error) {
+	input = withScope(input, scope)
+	entity, errs := e.PrepareInsert(input, d.auto)
+	if errs != nil {
+		return nil, SchemaViolation(errs)
+	}
+	if errs := e.Validate(entity); errs != nil {
+		return nil, SchemaViolation(errs)
+	}
+	err := d.write(ctx, func(w *writer) error { return w.insert(e, entity) })
+	if err != nil {
+		return nil, err
+	}
+	return entity, nil
+}
+
+func (w *writer) insert(e *schema.Entity, entity map[string]any) error {
+	if err := w.tx.Insert(e.Name, entity); err != nil {
+		return err
+	}
+	return w.record(Change{Entity: e, Operation: OpCreate, Row: entity})
+}
+
+func withScope(input map[string]any, scope *Scope) map[string]any {
+	if scope == nil {
+		return input
+	}
+	out := make(map[string]any, len(input)+1)
+	for k, v := range input {
+		out[k] = v
+	}
+	out[scope.Field] = map[string]any{schema.FieldID: scope.ID}
+	return out
+}
+
+// Update merges a partial input into the addressed entity (PATCH).
+func (d *DB) Update(ctx context.Context, e *schema.Entity, key string, input map[string]any, scope *Scope) (map[string]any, error) {
+	var entity map[string]any
+	err := d.write(ctx, func(w *writer) error {
+		existing, err := lookup(w.tx, e, key, scope)
+		if err != nil {
+			return err
+		}
+		if existing == nil {
+			return notFound(e, key)
+		}
+		patch := withScope(input, scope)
+		delete(patch, schema.FieldID)
+		merged, errs := e.PrepareUpdate(existing, patch, w.db.auto)
+		if errs != nil {
+			return SchemaViolation(errs)
+		}
+		if errs := e.Validate(merged); errs != nil {
+			return SchemaViolation(errs)
+		}
+		if err := w.tx.Update(e.Name, merged); err != nil {
+			return err
+		}
+		entity = merged
+		return w.record(Change{Entity: e, Operation: OpUpdate, Row: merged, Old: existing})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return entity, nil
+}
+
+// Upsert creates or fully replaces the addressed entity (PUT). An endpoint
+// key in the URL is forced into the entity, as Kong does.
+func (d *DB) Upsert(ctx context.Context, e *schema.Entity, key string, input map[string]any, scope *Scope) (map[string]any, bool, error) {
+	input = withScope(input, scope)
+	byID := schema.IsUUID(key)
+	if !byID {
+		if e.EndpointKey == "" {
+			return nil, false, SchemaViolation(schema.Errors{schema.FieldID: "expected a valid UUID"})
+		}
+		input[e.EndpointKey] = key
+	}
+	var entity map[string]any
+	created := false
+	err := d.write(ctx, func(w *writer) error {
+		existing, err := lookup(w.tx, e, key, nil)
+		if err != nil {
+			return err
+		}
+		if existing != nil && !inScope(existing, scope) {
+			existing = nil
+		}
+		in := schema.Copy(input).(map[string]any)
+		if existing == nil {
+			if byID {
+				in[schema.FieldID] = key
+			} else {
+				delete(in, schema.FieldID)
+			}
+			prepared, errs := e.PrepareInsert(in, w.db.auto)
+			if errs != nil {
+				return SchemaViolation(errs)
+			}
+			if errs := e.Validate(prepared); errs != nil {
+				return SchemaViolation(errs)
+			}
+			entity, created = prepared, true
+			return w.insert(e, prepared)
+		}
+		in[schema.FieldID] = existing[schema.FieldID]
+		prepared, errs := e.PrepareUpsert(in, existing, w.db.auto)
+		if errs != nil {
+			return SchemaViolation(errs)
+		}
+		if errs := e.Validate(prepared); errs != nil {
+			return SchemaViolation(errs)
+		}
+		if err := w.tx.Update(e.Name, prepared); err != nil {
+			return err
+		}
+		entity = prepared
+		return w.record(Change{Entity: e, Operation: OpUpdate, Row: prepared, Old: existing})
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return entity, created, nil
+}
+
+// Delete removes the addressed entity, first deleting the children that
+// reference it with on_delete=cascade. Deleting nothing is not an error.
+func (d *DB) Delete(ctx context.Context, e *schema.Entity, key string, scope *Scope) error {
+	return d.write(ctx, func(w *writer) error {
+		existing, err := lookup(w.tx, e, key, scope)
+		if err != nil || existing == nil {
+			return err
+		}
+		return w.delete(e, existing)
+	})
+}
+
+func (w *writer) delete(e *schema.Entity, row map[string]any) error {
+	id, _ := row[schema.FieldID].(string)
+	for _, ref := range w.db.children[e.Name] {
+		if ref.field.OnDelete != "cascade" {
+			continue
+		}
+		for {
+			page, err := w.tx.Page(ref.child.Name, store.PageQuery{Size: 100,
+				Foreign: &store.ForeignFilter{Field: ref.field.Name, ID: id}})
+			if err != nil {
+				return err
+			}
+			for _, child := range page.Rows {
+				if err := w.delete(ref.child, child); err != nil {
+					return err
+				}
+			}
+			if len(page.Rows) == 0 || page.Offset == "" {
+				break
+			}
+		}
+	}
+	if err := w.tx.Delete(e.Name, id); err != nil {
+		return err
+	}
+	return w.record(Change{Entity: e, Operation: OpDelete, Row: row})
+}
+
+func notFound(e *schema.Entity, key string) *Error {
+	if schema.IsUUID(key) || e.EndpointKey == "" {
+		return notFoundByPK(key)
+	}
+	return notFoundByField(e.EndpointKey, key)
+}
+
+// Validate runs the insert-time preparation and validation without writing.
+func (d *DB) Validate(e *schema.Entity, input map[string]any) error {
+	entity, errs := e.PrepareInsert(input, d.auto)
+	if errs != nil {
+		return SchemaViolation(errs)
+	}
+	if errs := e.Validate(entity); errs != nil {
+		return SchemaViolation(errs)
+	}
+	return nil
+}
+
+// Tags returns one page of the tag index (all tags, or one).
+func (d *DB) Tags(ctx context.Context, tag string, size int, offset string) ([]store.TagRow, string, error) {
+	var page store.TagPage
+	err := d.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		page, err = tx.Tags(store.TagPageQuery{Size: size, Offset: offset, Tag: tag})
+		return err
+	})
+	if err != nil {
+		return nil, "", d.mapError(err)
+	}
+	return page.Rows, page.Offset, nil
+}

@@ -1,0 +1,395 @@
+// Package node wires Portico's rooms into a running gateway: configuration,
+// logs, the store, the DAO, the Admin API and proxy listeners, the pid file,
+// and graceful shutdown. It holds no business logic of its own.
+package node
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/valyala/fasthttp"
+
+	"github.com/portico-gw/portico/admin"
+	"github.com/portico-gw/portico/conf"
+	"github.com/portico-gw/portico/db"
+	"github.com/portico-gw/portico/events"
+	"github.com/portico-gw/portico/logger"
+	"github.com/portico-gw/portico/plugins"
+	"github.com/portico-gw/portico/plugins/bundled"
+	"github.com/portico-gw/portico/proxy"
+	"github.com/portico-gw/portico/schema"
+	"github.com/portico-gw/portico/schema/entities"
+	"github.com/portico-gw/portico/store"
+	"github.com/portico-gw/portico/store/badger"
+)
+
+// Version is Portico's own version.
+const Version = "0.1.0"
+
+// shutdownTimeout bounds how long in-flight requests may take to finish.
+const shutdownTimeout = 10 * time.Second
+
+// Node is a running gateway.
+type Node struct {
+	cfg     *conf.Config
+	log     *logger.Logger
+	store   store.Store
+	db      *db.DB
+	bus     *events.Bus
+	servers []*server
+	access  []*logger.AccessLog
+	// requests counts every request served, for GET /status.
+	requests atomic.Uint64
+}
+
+type server struct {
+	kind string // "admin" or "proxy"
+	spec conf.Listener
+	srv  *fasthttp.Server
+	ln   net.Listener // bound by listen
+}
+
+// Registries builds the schema registry (core entities with the enabled
+// plugins' subschemas) and the plugin registry for cfg.
+func Registries(cfg *conf.Config) (*schema.Registry, *plugins.Registry, error) {
+	all := plugins.NewRegistry()
+	bundled.Register(all)
+	enabled, err := all.Enabled(cfg.Plugins)
+	if err != nil {
+		return nil, nil, fmt.Errorf("loading plugins: %w", err)
+	}
+	reg := schema.NewRegistry()
+	reg.Register(entities.All()...)
+	if e := reg.Entity("plugins"); e != nil {
+		enabled.Install(e)
+	}
+	return reg, enabled, nil
+}
+
+// openStore opens the configured storage engine.
+func openStore(cfg *conf.Config, reg *schema.Registry, log *logger.Logger) (store.Store, error) {
+	switch cfg.Database {
+	case "badger", "":
+		st, err := badger.Open(cfg.DataDir(), db.Tables(reg), badger.Options{
+			Logger: func(level, msg string) { log.Warnf("[badger] %s: %s", level, strings.TrimSpace(msg)) },
+		})
+		if err != nil {
+			return nil, fmt.Errorf("opening badger store in %s: %w", cfg.DataDir(), err)
+		}
+		return st, nil
+	}
+	return nil, fmt.Errorf("database %q is not available in this build", cfg.Database)
+}
+
+// Bootstrap prepares the store (`portico migrations bootstrap`).
+func Bootstrap(ctx context.Context, cfg *conf.Config, notices []conf.Notice) error {
+	log, err := openErrorLog(cfg)
+	if err != nil {
+		return err
+	}
+	defer log.Close()
+	reg, _, err := Registries(cfg)
+	if err != nil {
+		return err
+	}
+	if pid, alive := readPID(cfg.PIDFile()); alive {
+		return fmt.Errorf("Portico is running in %s (pid %d): stop it first", cfg.Prefix, pid)
+	}
+	st, err := openStore(cfg, reg, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.Bootstrap(ctx); err != nil {
+		return fmt.Errorf("bootstrapping the database: %w", err)
+	}
+	log.Noticef("database bootstrapped in %s", cfg.DataDir())
+	return nil
+}
+
+func openErrorLog(cfg *conf.Config) (*logger.Logger, error) {
+	level, err := logger.ParseLevel(cfg.LogLevel)
+	if err != nil {
+		return nil, fmt.Errorf("log_level: %w", err)
+	}
+	log, err := logger.Open(cfg.ProxyErrorLog, level)
+	if err != nil {
+		return nil, fmt.Errorf("opening error log %s: %w", cfg.ProxyErrorLog, err)
+	}
+	return log, nil
+}
+
+// Run starts a node and serves until ctx is done, then shuts down
+// gracefully. ready is called once every listener is bound.
+func Run(ctx context.Context, cfg *conf.Config, notices []conf.Notice, ready func(*Node)) error {
+	if err := os.MkdirAll(cfg.Prefix, 0o755); err != nil {
+		return fmt.Errorf("creating prefix %s: %w", cfg.Prefix, err)
+	}
+	if pid, alive := readPID(cfg.PIDFile()); alive {
+		return fmt.Errorf("Portico is already running in %s (pid %d)", cfg.Prefix, pid)
+	}
+	log, err := openErrorLog(cfg)
+	if err != nil {
+		return err
+	}
+	defer log.Close()
+	for _, n := range notices {
+		if n.Level == "warn" {
+			log.Warnf("%s", n.Message)
+		} else {
+			log.Noticef("%s", n.Message)
+		}
+	}
+	n, err := open(ctx, cfg, log)
+	if err != nil {
+		log.Errorf("%v", err)
+		return err
+	}
+	defer n.close()
+	if err := n.listen(); err != nil {
+		log.Errorf("%v", err)
+		return err
+	}
+	if err := writePID(cfg.PIDFile()); err != nil {
+		return err
+	}
+	defer os.Remove(cfg.PIDFile())
+	log.Noticef("Portico %s started (admin %s, proxy %s)", Version, n.AdminAddrs(), n.ProxyAddrs())
+	if ready != nil {
+		ready(n)
+	}
+	return n.serve(ctx)
+}
+
+func open(ctx context.Context, cfg *conf.Config, log *logger.Logger) (*Node, error) {
+	reg, enabled, err := Registries(cfg)
+	if err != nil {
+		return nil, err
+	}
+	st, err := openStore(cfg, reg, log)
+	if err != nil {
+		return nil, err
+	}
+	ok, err := st.Bootstrapped(ctx)
+	if err == nil && !ok {
+		log.Noticef("bootstrapping a new database in %s", cfg.DataDir())
+		err = st.Bootstrap(ctx)
+	}
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("preparing the database: %w", err)
+	}
+	n := &Node{cfg: cfg, log: log, store: st, bus: &events.Bus{}}
+	n.db = db.New(reg, st, db.Options{Bus: n.bus})
+	nodeID, err := loadNodeID(cfg.Path("node_id"))
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	hostname, _ := os.Hostname()
+	var infos []admin.PluginInfo
+	for _, p := range enabled.All() {
+		infos = append(infos, admin.PluginInfo{Name: p.Name, Version: p.Version, Priority: p.Priority})
+	}
+	api := admin.New(admin.Options{
+		DB:      n.db,
+		Plugins: infos,
+		Log:     log,
+		Node: admin.NodeInfo{
+			KongVersion:    cfg.KongVersion,
+			PorticoVersion: Version,
+			Hostname:       hostname,
+			NodeID:         nodeID,
+			PID:            os.Getpid(),
+			Configuration:  cfg.KongConfiguration(),
+		},
+		ServerStats: n.serverStats,
+	})
+	px := proxy.New(proxy.Options{KongVersion: cfg.KongVersion})
+
+	adminAccess, err := openAccessLog(cfg.AdminAccessLog)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	proxyAccess, err := openAccessLog(cfg.ProxyAccessLog)
+	if err != nil {
+		adminAccess.Close()
+		st.Close()
+		return nil, err
+	}
+	n.access = []*logger.AccessLog{adminAccess, proxyAccess}
+	for _, l := range cfg.AdminListen {
+		n.servers = append(n.servers, n.newServer("admin", l, n.count(withAccessLog(api.Handler(), adminAccess)), cfg.AdminMaxBodySize))
+	}
+	for _, l := range cfg.ProxyListen {
+		n.servers = append(n.servers, n.newServer("proxy", l, n.count(withAccessLog(px.Handler(), proxyAccess)), cfg.ClientMaxBodySize))
+	}
+	return n, nil
+}
+
+func (n *Node) count(h fasthttp.RequestHandler) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		n.requests.Add(1)
+		h(ctx)
+	}
+}
+
+func (n *Node) newServer(kind string, l conf.Listener, h fasthttp.RequestHandler, maxBody int64) *server {
+	srv := &fasthttp.Server{
+		Handler:               h,
+		Name:                  "kong/" + n.cfg.KongVersion,
+		NoDefaultServerHeader: true,
+		NoDefaultDate:         false,
+		ReadTimeout:           60 * time.Second,
+		IdleTimeout:           60 * time.Second,
+		DisableKeepalive:      false,
+		Logger:                fasthttpLogger{n.log},
+		CloseOnShutdown:       true,
+	}
+	if maxBody > 0 {
+		srv.MaxRequestBodySize = int(maxBody)
+	} else {
+		srv.MaxRequestBodySize = 1 << 40
+	}
+	return &server{kind: kind, spec: l, srv: srv}
+}
+
+type fasthttpLogger struct{ log *logger.Logger }
+
+func (f fasthttpLogger) Printf(format string, args ...any) { f.log.Infof(format, args...) }
+
+// listen binds every configured address; any failure stops the start.
+func (n *Node) listen() error {
+	for _, s := range n.servers {
+		l := s.spec
+		ln, err := net.Listen("tcp", l.Addr())
+		if err != nil {
+			n.closeListeners()
+			return fmt.Errorf("binding %s listener %s: %w", s.kind, l.Addr(), err)
+		}
+		if l.SSL {
+			name := "kong-default"
+			if s.kind == "admin" {
+				name = "admin-kong-default"
+			}
+			cert, err := defaultCertificate(n.cfg.Path("ssl"), name)
+			if err != nil {
+				ln.Close()
+				n.closeListeners()
+				return fmt.Errorf("preparing TLS for %s: %w", l.Addr(), err)
+			}
+			ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+		}
+		s.ln = ln
+	}
+	return nil
+}
+
+func (n *Node) closeListeners() {
+	for _, s := range n.servers {
+		if s.ln != nil {
+			s.ln.Close()
+		}
+	}
+}
+
+// serve runs every server until ctx is done or one fails.
+func (n *Node) serve(ctx context.Context) error {
+	errc := make(chan error, len(n.servers))
+	for _, s := range n.servers {
+		go func(s *server) {
+			errc <- s.srv.Serve(s.ln)
+		}(s)
+	}
+	var err error
+	select {
+	case <-ctx.Done():
+		n.log.Noticef("exiting: shutting down gracefully")
+	case err = <-errc:
+		n.log.Errorf("server failed: %v", err)
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	for _, s := range n.servers {
+		if e := s.srv.ShutdownWithContext(sctx); e != nil && !errors.Is(e, context.DeadlineExceeded) {
+			n.log.Warnf("shutting down %s listener: %v", s.kind, e)
+		}
+	}
+	return err
+}
+
+func (n *Node) close() {
+	for _, l := range n.access {
+		if err := l.Close(); err != nil {
+			n.log.Errorf("closing access log: %v", err)
+		}
+	}
+	if err := n.store.Close(); err != nil {
+		n.log.Errorf("closing the database: %v", err)
+	}
+}
+
+func (n *Node) addrs(kind string) string {
+	var out []string
+	for _, s := range n.servers {
+		if s.kind == kind && s.ln != nil {
+			out = append(out, s.ln.Addr().String())
+		}
+	}
+	if len(out) == 0 {
+		return "off"
+	}
+	return strings.Join(out, ", ")
+}
+
+// AdminAddrs lists the bound Admin API addresses.
+func (n *Node) AdminAddrs() string { return n.addrs("admin") }
+
+// ProxyAddrs lists the bound proxy addresses.
+func (n *Node) ProxyAddrs() string { return n.addrs("proxy") }
+
+// serverStats reports Kong's /status server counters.
+func (n *Node) serverStats() map[string]any {
+	var open int32
+	for _, s := range n.servers {
+		open += s.srv.GetOpenConnectionsCount()
+	}
+	total := n.requests.Load()
+	return map[string]any{
+		"connections_accepted": total,
+		"connections_handled":  total,
+		"connections_active":   open,
+		"connections_reading":  0,
+		"connections_writing":  open,
+		"connections_waiting":  0,
+		"total_requests":       total,
+	}
+}
+
+// loadNodeID returns the node's persistent id, creating it on first start.
+func loadNodeID(path string) (string, error) {
+	if raw, err := os.ReadFile(path); err == nil {
+		id := strings.TrimSpace(string(raw))
+		if _, err := uuid.Parse(id); err == nil {
+			return id, nil
+		}
+	}
+	id := uuid.NewString()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return "", fmt.Errorf("creating %s: %w", filepath.Dir(path), err)
+	}
+	if err := os.WriteFile(path, []byte(id+"\n"), 0o644); err != nil {
+		return "", fmt.Errorf("writing node id: %w", err)
+	}
+	return id, nil
+}
