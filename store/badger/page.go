@@ -1,0 +1,234 @@
+package badger
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/portico-gw/portico/store"
+)
+
+// Page implements store.Tx.
+//
+// A page is a scan of one key range in id order: the table's rows, or, when
+// that narrows the scan, the foreign index of one parent or the tag index of
+// one tag. Every filter is then applied to the decoded row, so the range only
+// has to be a superset of the matches. The scan stops at the first match
+// after Size matches; that key becomes the next offset, so the last page is
+// recognised without returning an empty one.
+func (t *tx) Page(table string, q store.PageQuery) (store.Page, error) {
+	ti, err := t.table(table)
+	if err != nil {
+		return store.Page{}, err
+	}
+	if q.Size <= 0 {
+		return store.Page{}, fmt.Errorf("paging %s: page size %d is not positive", table, q.Size)
+	}
+	f, err := newRowFilter(q)
+	if err != nil {
+		return store.Page{}, fmt.Errorf("paging %s: %w", table, err)
+	}
+
+	var prefix []byte
+	viaIndex := true // keys are index entries: fetch the row by id
+	switch {
+	case q.Foreign != nil:
+		if _, ok := ti.fks[q.Foreign.Field]; !ok {
+			return store.Page{}, fmt.Errorf("paging %s: %q is not a foreign key", table, q.Foreign.Field)
+		}
+		prefix = refPrefix(table, q.Foreign.Field, q.Foreign.ID)
+	case ti.Tagged && len(q.Tags) > 0 && (!q.TagsAny || len(q.Tags) == 1):
+		// Every match carries the first tag, so its index covers them all.
+		// (TagsAny over several tags would need a merge of several indexes
+		// and scans the rows instead.)
+		prefix = makeKey(kindTag, q.Tags[0], table)
+	default:
+		prefix = rowPrefix(table)
+		viaIndex = false
+	}
+	start, err := offsetKey(q.Offset, prefix, 1)
+	if err != nil {
+		return store.Page{}, err
+	}
+
+	var page store.Page
+	it := t.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	defer it.Close()
+	for it.Seek(start); it.ValidForPrefix(prefix); it.Next() {
+		item := it.Item()
+		key := item.Key()
+		if len(page.Rows) == q.Size && f.empty {
+			page.Offset = encodeOffset(key)
+			break
+		}
+		var row store.Row
+		if viaIndex {
+			id, ok := lastComponent(key[len(prefix):])
+			if !ok {
+				return store.Page{}, fmt.Errorf("paging %s: %w %q in index", table, errBadKey, key)
+			}
+			row, err = t.getRow(table, id)
+			if errors.Is(err, store.ErrNotFound) {
+				continue // cannot happen while indexes are consistent; skip rather than fail
+			}
+		} else {
+			err = item.Value(func(v []byte) error {
+				row, err = decodeRow(v)
+				return err
+			})
+		}
+		if err != nil {
+			return store.Page{}, fmt.Errorf("paging %s: %w", table, err)
+		}
+		if !f.match(row) {
+			continue
+		}
+		if len(page.Rows) == q.Size {
+			page.Offset = encodeOffset(key)
+			break
+		}
+		page.Rows = append(page.Rows, row)
+	}
+	return page, nil
+}
+
+// Tags implements store.Tx.
+func (t *tx) Tags(q store.TagPageQuery) (store.TagPage, error) {
+	if t.done {
+		return store.TagPage{}, errTxDone
+	}
+	if q.Size <= 0 {
+		return store.TagPage{}, fmt.Errorf("paging tags: page size %d is not positive", q.Size)
+	}
+	prefix, parts := makeKey(kindTag), 3
+	if q.Tag != "" {
+		prefix, parts = makeKey(kindTag, q.Tag), 2
+	}
+	start, err := offsetKey(q.Offset, prefix, parts)
+	if err != nil {
+		return store.TagPage{}, err
+	}
+	var page store.TagPage
+	it := t.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+	defer it.Close()
+	for it.Seek(start); it.ValidForPrefix(prefix); it.Next() {
+		key := it.Item().Key()
+		if len(page.Rows) == q.Size {
+			page.Offset = encodeOffset(key)
+			break
+		}
+		// Decode the whole key: with q.Tag set the tag is in the prefix.
+		c, ok := splitN(key, 4)
+		if !ok {
+			return store.TagPage{}, fmt.Errorf("paging tags: %w %q in index", errBadKey, key)
+		}
+		page.Rows = append(page.Rows, store.TagRow{Tag: c[1], EntityName: c[2], EntityID: c[3]})
+	}
+	return page, nil
+}
+
+// encodeOffset turns the key a page resumes at into an opaque, URL-safe token.
+func encodeOffset(key []byte) string {
+	return base64.RawURLEncoding.EncodeToString(key)
+}
+
+// offsetKey decodes a page token into the key to resume at, checking that it
+// is prefix followed by parts well-formed components; "" starts at prefix.
+// Padded and standard-alphabet base64 are accepted too, in case a client or
+// proxy re-encoded the token.
+func offsetKey(tok string, prefix []byte, parts int) ([]byte, error) {
+	if tok == "" {
+		return prefix, nil
+	}
+	var key []byte
+	var err error
+	for _, enc := range []*base64.Encoding{
+		base64.RawURLEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.StdEncoding,
+	} {
+		if key, err = enc.DecodeString(tok); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		return nil, &store.OffsetError{Offset: tok, Reason: "bad base64 encoding"}
+	}
+	if !bytes.HasPrefix(key, prefix) {
+		return nil, &store.OffsetError{Offset: tok, Reason: "bad offset"}
+	}
+	if _, ok := splitN(key[len(prefix):], parts); !ok {
+		return nil, &store.OffsetError{Offset: tok, Reason: "bad offset"}
+	}
+	return key, nil
+}
+
+// rowFilter is PageQuery's tag and Equal filters, normalised once per page.
+type rowFilter struct {
+	empty   bool
+	tags    []string
+	tagsAny bool
+	equal   map[string]any
+}
+
+func newRowFilter(q store.PageQuery) (*rowFilter, error) {
+	f := &rowFilter{tags: q.Tags, tagsAny: q.TagsAny}
+	if len(q.Equal) > 0 {
+		f.equal = make(map[string]any, len(q.Equal))
+		for k, v := range q.Equal {
+			c, err := canonical(v)
+			if err != nil {
+				return nil, fmt.Errorf("filter on %q: %w", k, err)
+			}
+			f.equal[k] = c
+		}
+	}
+	f.empty = len(f.tags) == 0 && len(f.equal) == 0
+	return f, nil
+}
+
+func (f *rowFilter) match(row store.Row) bool {
+	for k, want := range f.equal {
+		if !equalValue(row[k], want) {
+			return false
+		}
+	}
+	if len(f.tags) == 0 {
+		return true
+	}
+	have, err := rowTags(row["tags"])
+	if err != nil {
+		return false
+	}
+	for _, tag := range f.tags {
+		found := slices.Contains(have, tag)
+		if f.tagsAny && found {
+			return true
+		}
+		if !f.tagsAny && !found {
+			return false
+		}
+	}
+	return !f.tagsAny
+}
+
+// equalValue compares JSON-decoded values; nil matches a missing field.
+func equalValue(have, want any) bool {
+	switch w := want.(type) {
+	case nil:
+		return have == nil
+	case string:
+		h, ok := have.(string)
+		return ok && h == w
+	case float64:
+		h, ok := have.(float64)
+		return ok && h == w
+	case bool:
+		h, ok := have.(bool)
+		return ok && h == w
+	}
+	return reflect.DeepEqual(have, want)
+}
