@@ -1,0 +1,47 @@
+# Portico: a Kong-compatible API gateway.
+GO      ?= go
+BIN     ?= bin/portico
+PKGS    := ./...
+
+.PHONY: run build test unit e2e vet fmt bench fuzz clean
+
+## run: start a node on the embedded store (Admin API on 127.0.0.1:8001, proxy on :8000)
+run:
+	$(GO) run ./cmd/portico start
+
+## build: build the portico binary into bin/
+build:
+	$(GO) build -o $(BIN) ./cmd/portico
+
+## test: the whole suite: formatting, vet, unit tests (race detector) and end-to-end tests
+test: fmt vet
+	$(GO) test -race -count=1 $(PKGS)
+
+## unit: unit tests only (skips the end-to-end suite)
+unit:
+	$(GO) test -race -count=1 -short $(PKGS)
+
+## e2e: the end-to-end suite only (builds the binary, drives it with curl and HTTPie)
+e2e:
+	$(GO) test -count=1 -v ./e2e
+
+vet:
+	$(GO) vet $(PKGS)
+
+fmt:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+
+## bench: Go micro-benchmarks with allocation counts
+bench:
+	$(GO) test -run XXX -bench . -benchmem ./admin ./store/badger ./db ./logger ./events
+
+## fuzz: run each fuzz target for FUZZTIME (default 60s)
+FUZZTIME ?= 60s
+fuzz:
+	$(GO) test ./admin -run XXX -fuzz FuzzDecodeBody -fuzztime $(FUZZTIME)
+	$(GO) test ./conf -run XXX -fuzz FuzzParseListen -fuzztime $(FUZZTIME)
+	$(GO) test ./conf -run XXX -fuzz FuzzLoadFile -fuzztime $(FUZZTIME)
+
+clean:
+	rm -rf bin .portico
