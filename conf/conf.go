@@ -1,0 +1,564 @@
+// Package conf reads Portico's configuration with Kong's names and rules, so
+// that an existing kong.conf and its KONG_* environment variables work as
+// they are.
+//
+// # Model
+//
+// A configuration is a set of keys, each with a value written as text. The
+// text comes from four layers, each overriding the one before it:
+//
+//  1. the built-in defaults, defaults.conf, embedded in the binary (the single
+//     place where a default is written down);
+//  2. the configuration file, in kong.conf syntax;
+//  3. KONG_<KEY> environment variables, as Kong reads them;
+//  4. PORTICO_<KEY> environment variables, so that Portico can be steered
+//     differently from a Kong running on the same host.
+//
+// Every key is declared once, in the keys table: its name, its kind (which
+// decides how the text is parsed, checked and printed back), whether its
+// value is a secret, and the Config field it fills. Load parses every layer's
+// text with the same code, so a default, a file line and an environment
+// variable can never be read differently.
+//
+// Load only turns text into typed values and reports what it could not
+// understand. Whether this build can run with those values (the database
+// engine, for instance) is decided by Validate, so that `portico config` can
+// still print a configuration that `portico start` would refuse.
+//
+// Keys that Portico does not know never stop it: a Kong configuration carries
+// many nginx- and Lua-specific settings that have no meaning here. They
+// produce warnings (Notice) and are otherwise ignored.
+package conf
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Config is the effective configuration. Each exported field is one
+// configuration key; its doc comment gives the key's name, meaning and
+// default. The defaults themselves live only in defaults.conf.
+//
+// A Config is built by Load and then only read; it is safe to share between
+// goroutines as long as nobody writes to it.
+type Config struct {
+	// Prefix (prefix) is the working directory of the node: logs, the PID
+	// file and the badger data live under it. Default ".portico", relative to
+	// the directory Portico is started in, so that it runs without root; Load
+	// makes it absolute.
+	Prefix string
+
+	// ProxyListen (proxy_listen) lists the addresses that serve proxied
+	// traffic. Default "0.0.0.0:8000 reuseport backlog=16384, 0.0.0.0:8443
+	// http2 ssl reuseport backlog=16384". "off" leaves it empty.
+	ProxyListen []Listener
+	// AdminListen (admin_listen) lists the addresses that serve the Admin
+	// API. Default "127.0.0.1:8001 reuseport backlog=16384, 127.0.0.1:8444
+	// http2 ssl reuseport backlog=16384": loopback only, as in Kong, because
+	// the Admin API has no authentication of its own.
+	AdminListen []Listener
+	// StatusListen (status_listen) lists the addresses that serve the Status
+	// API. Default "off" (empty).
+	StatusListen []Listener
+	// AdminGUIListen (admin_gui_listen) is accepted so that Kong files load,
+	// and ignored: Portico does not serve Kong Manager. Kept as written.
+	AdminGUIListen string
+
+	// Database (database) names the storage engine: "badger" (default, an
+	// embedded store under the prefix), "postgres" or "off". Only badger is
+	// available in this build; Validate refuses the others.
+	Database string
+	// PGHost (pg_host) is the PostgreSQL host. Default "127.0.0.1". Read and
+	// kept for the PostgreSQL engine to come; unused by badger.
+	PGHost string
+	// PGPort (pg_port) is the PostgreSQL port. Default 5432.
+	PGPort int
+	// PGUser (pg_user) is the PostgreSQL user. Default "kong".
+	PGUser string
+	// PGPassword (pg_password) is the PostgreSQL password. Default empty.
+	// A secret: printed as "******".
+	PGPassword string
+	// PGDatabase (pg_database) is the PostgreSQL database. Default "kong".
+	PGDatabase string
+
+	// LogLevel (log_level) is the lowest severity written to the error logs:
+	// debug, info, notice, warn, error, crit, alert or emerg. Default
+	// "notice".
+	LogLevel string
+	// ProxyAccessLog (proxy_access_log) is where proxied requests are logged
+	// in the combined format. Default "logs/access.log". Relative paths are
+	// resolved under Prefix by Load; "off" disables the log; /dev/stdout and
+	// /dev/stderr name those streams.
+	ProxyAccessLog string
+	// ProxyErrorLog (proxy_error_log) is where the proxy's errors are logged.
+	// Default "logs/error.log"; paths as for ProxyAccessLog.
+	ProxyErrorLog string
+	// AdminAccessLog (admin_access_log) is where Admin API requests are
+	// logged. Default "logs/admin_access.log"; paths as for ProxyAccessLog.
+	AdminAccessLog string
+	// AdminErrorLog (admin_error_log) is where the Admin API's errors are
+	// logged. Default "logs/error.log" (the same file as the proxy's, as in
+	// Kong); paths as for ProxyAccessLog.
+	AdminErrorLog string
+
+	// NginxWorkerProcesses (nginx_worker_processes) is accepted so that Kong
+	// files load, and ignored: Portico is one process and spreads work over
+	// all CPUs with the Go scheduler. Default "auto". Kept as written.
+	NginxWorkerProcesses string
+
+	// Plugins (plugins) lists the plugins this node may run, by name;
+	// "bundled" stands for every plugin shipped with Portico and "off" for
+	// none. Default ["bundled"].
+	Plugins []string
+	// AnonymousReports (anonymous_reports) is accepted for compatibility.
+	// Default off, unlike Kong: Portico never sends usage reports, whatever
+	// the value.
+	AnonymousReports bool
+	// Headers (headers) lists the headers Portico adds to responses, with
+	// Kong's tokens (server_tokens, latency_tokens, Via, Server,
+	// X-Kong-Proxy-Latency, X-Kong-Request-Id, ..., or off). Default
+	// ["server_tokens", "latency_tokens", "X-Kong-Request-Id"]. Load writes
+	// each token in Kong's canonical case.
+	Headers []string
+	// MemCacheSize (mem_cache_size) is the size of the in-memory entity
+	// cache, in bytes. Default 128m.
+	MemCacheSize int64
+	// SSLCipherSuite (ssl_cipher_suite) selects a Mozilla TLS profile:
+	// modern, intermediate, old, fips or custom. Default "intermediate".
+	SSLCipherSuite string
+	// TrustedIPs (trusted_ips) lists the addresses (IP or CIDR, or "unix:")
+	// whose forwarding headers (X-Forwarded-*, real_ip_header) are believed.
+	// Default empty: nobody is trusted. Every entry has been checked to parse
+	// with net/netip (or to be "unix:").
+	TrustedIPs []string
+	// RealIPHeader (real_ip_header) is the request header that carries the
+	// client address when the peer is trusted, or "proxy_protocol". Default
+	// "X-Real-IP".
+	RealIPHeader string
+	// ClientMaxBodySize (client_max_body_size) caps proxied request bodies,
+	// in bytes; 0 means no limit. Default 0.
+	ClientMaxBodySize int64
+	// ClientBodyBufferSize (client_body_buffer_size) is how much of a
+	// proxied request body is held in memory, in bytes. Default 8k.
+	ClientBodyBufferSize int64
+
+	// KongVersion (kong_version) is the Kong version Portico reports to Admin
+	// API clients (GET / "version", the Server header), because tools such as
+	// decK decide what they may send from it. Default "3.9.1".
+	KongVersion string
+	// AdminMaxBodySize (admin_max_body_size) caps Admin API request bodies,
+	// in bytes; 0 means no limit. Default 10m: large enough for a declarative
+	// configuration, small enough that a stray upload cannot exhaust memory.
+	AdminMaxBodySize int64
+	// EventHooksEnabled (event_hooks_enabled) turns the /event-hooks Admin
+	// API and its delivery on or off. Default on.
+	EventHooksEnabled bool
+
+	file    string            // the configuration file read, absolute; "" if none
+	sources map[string]string // key → where its value came from
+}
+
+// Notice is something Load wants the operator to know without refusing the
+// configuration: an unknown key, an ignored setting.
+type Notice struct {
+	Level   string // "warn" or "notice", as in the error log
+	Message string
+}
+
+func (n Notice) String() string { return "[" + n.Level + "] " + n.Message }
+
+// KV is one key of the effective configuration, printable.
+type KV struct {
+	Key    string
+	Value  string // secrets are "******"
+	Source string // "default", "<file>:<line>", or "env KONG_X" / "env PORTICO_X"
+}
+
+// Masked is what a secret's value prints as, as in Kong.
+const Masked = "******"
+
+// File returns the absolute path of the configuration file Load read, or ""
+// if there was none.
+func (c *Config) File() string { return c.file }
+
+// Path resolves p against the prefix: an absolute p is returned cleaned, a
+// relative one joined under Prefix. Kong's relative paths are all relative to
+// the prefix, never to the working directory.
+func (c *Config) Path(p string) string {
+	if filepath.IsAbs(p) {
+		return filepath.Clean(p)
+	}
+	return filepath.Join(c.Prefix, p)
+}
+
+// PIDFile is <prefix>/pids/portico.pid. Kong's is pids/nginx.pid; Portico
+// runs no nginx, so its own name avoids tools mistaking it for one.
+func (c *Config) PIDFile() string { return c.Path(filepath.Join("pids", "portico.pid")) }
+
+// DataDir is <prefix>/data, where the badger engine keeps its files.
+func (c *Config) DataDir() string { return c.Path("data") }
+
+// Effective returns every key with its value as it would be written in a
+// configuration file, secrets masked, sorted by key: what `portico config`
+// prints.
+func (c *Config) Effective() []KV {
+	out := make([]KV, 0, len(keys))
+	for i := range keys {
+		k := &keys[i]
+		v := k.format(c)
+		if k.isSecret() && v != "" {
+			v = Masked
+		}
+		src := c.sources[k.name]
+		if src == "" {
+			src = "default"
+		}
+		out = append(out, KV{Key: k.name, Value: v, Source: src})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
+}
+
+// KongConfiguration returns every key with its value typed the way Kong's
+// Admin API shows it in the "configuration" field of GET /: booleans as
+// bool, numbers as int, lists and listeners as []string, sizes as their text
+// ("128m"), secrets as "******".
+func (c *Config) KongConfiguration() map[string]any {
+	out := make(map[string]any, len(keys))
+	for i := range keys {
+		k := &keys[i]
+		v := k.kongValue(c)
+		if s, ok := v.(string); ok && k.isSecret() && s != "" {
+			v = Masked
+		}
+		out[k.name] = v
+	}
+	return out
+}
+
+// Validate reports the settings this build cannot run with. Load accepts
+// them so that they can be inspected; starting a node must call Validate
+// and stop on its error.
+func (c *Config) Validate() error {
+	var errs []error
+	switch c.Database {
+	case "badger":
+	case "postgres":
+		errs = append(errs, errors.New("database: 'postgres' is not available in this build of Portico yet "+
+			"(the pg_* settings are read but unused); set database = badger"))
+	case "off":
+		errs = append(errs, errors.New("database: 'off' (DB-less mode with a declarative configuration) is not "+
+			"supported by Portico yet; set database = badger"))
+	default:
+		errs = append(errs, fmt.Errorf("database: invalid value '%s' (accepted: badger, postgres, off)", c.Database))
+	}
+	if !filepath.IsAbs(c.Prefix) {
+		errs = append(errs, fmt.Errorf("prefix: '%s' is not an absolute path", c.Prefix))
+	}
+	// Two listeners on one address would make the second bind fail at
+	// start with a less helpful message; say which keys collide instead.
+	seen := map[string]string{}
+	for _, g := range []struct {
+		key string
+		ls  []Listener
+	}{{"proxy_listen", c.ProxyListen}, {"admin_listen", c.AdminListen}, {"status_listen", c.StatusListen}} {
+		for _, l := range g.ls {
+			if l.Port == 0 {
+				continue // the OS picks a free port: no collision possible
+			}
+			a := l.Addr()
+			if prev, dup := seen[a]; dup {
+				errs = append(errs, fmt.Errorf("%s: address %s is already used by %s", g.key, a, prev))
+				continue
+			}
+			seen[a] = g.key
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// kind says how a key's text is parsed, checked and printed.
+type kind int
+
+const (
+	kindString kind = iota // any text; *string
+	kindPath               // a file path, "off", /dev/stdout or /dev/stderr; *string
+	kindBool               // on/off/true/false; *bool
+	kindInt                // a decimal integer within [min, max]; *int
+	kindSize               // a size such as 8k, 10m, 1g; *int64
+	kindEnum               // one of enum; *string
+	kindList               // comma-separated items; *[]string
+	kindListen             // Kong listen syntax; *[]Listener
+)
+
+// key declares one configuration key. The keys table is the only place a
+// key is described; defaults.conf holds its default.
+type key struct {
+	name   string
+	kind   kind
+	field  func(c *Config) any // a pointer to the Config field the key fills
+	secret bool                // mask the value when printing
+	enum   []string            // kindEnum: accepted values, canonical spelling
+	min    int64               // kindInt, kindSize: smallest accepted value
+	max    int64               // kindInt: largest accepted value
+	// check validates (and may canonicalize) a kindString value or each item
+	// of a kindList; accepted describes the accepted form for error messages.
+	check    func(string) (string, error)
+	accepted string
+	// ignored, when set, is why the key has no effect; Load reports it when
+	// the key is set by the file or the environment.
+	ignored string
+}
+
+// keys is the table of supported keys.
+var keys = []key{
+	{name: "prefix", kind: kindString, field: func(c *Config) any { return &c.Prefix }, check: nonEmpty, accepted: "a directory path"},
+
+	{name: "proxy_listen", kind: kindListen, field: func(c *Config) any { return &c.ProxyListen }},
+	{name: "admin_listen", kind: kindListen, field: func(c *Config) any { return &c.AdminListen }},
+	{name: "status_listen", kind: kindListen, field: func(c *Config) any { return &c.StatusListen }},
+	{name: "admin_gui_listen", kind: kindString, field: func(c *Config) any { return &c.AdminGUIListen },
+		ignored: "admin_gui_listen is ignored: Portico does not serve Kong Manager"},
+
+	{name: "database", kind: kindEnum, field: func(c *Config) any { return &c.Database }, enum: []string{"badger", "postgres", "off"}},
+	{name: "pg_host", kind: kindString, field: func(c *Config) any { return &c.PGHost }},
+	{name: "pg_port", kind: kindInt, field: func(c *Config) any { return &c.PGPort }, min: 1, max: 65535},
+	{name: "pg_user", kind: kindString, field: func(c *Config) any { return &c.PGUser }},
+	{name: "pg_password", kind: kindString, field: func(c *Config) any { return &c.PGPassword }, secret: true},
+	{name: "pg_database", kind: kindString, field: func(c *Config) any { return &c.PGDatabase }},
+
+	{name: "log_level", kind: kindEnum, field: func(c *Config) any { return &c.LogLevel },
+		enum: []string{"debug", "info", "notice", "warn", "error", "crit", "alert", "emerg"}},
+	{name: "proxy_access_log", kind: kindPath, field: func(c *Config) any { return &c.ProxyAccessLog }},
+	{name: "proxy_error_log", kind: kindPath, field: func(c *Config) any { return &c.ProxyErrorLog }},
+	{name: "admin_access_log", kind: kindPath, field: func(c *Config) any { return &c.AdminAccessLog }},
+	{name: "admin_error_log", kind: kindPath, field: func(c *Config) any { return &c.AdminErrorLog }},
+
+	{name: "nginx_worker_processes", kind: kindString, field: func(c *Config) any { return &c.NginxWorkerProcesses },
+		ignored: "nginx_worker_processes is ignored: Portico is a single process that uses every CPU through the Go scheduler; GOMAXPROCS limits it"},
+
+	{name: "plugins", kind: kindList, field: func(c *Config) any { return &c.Plugins }, check: pluginName,
+		accepted: "a comma-separated list of plugin names, bundled or off"},
+	{name: "anonymous_reports", kind: kindBool, field: func(c *Config) any { return &c.AnonymousReports }},
+	{name: "headers", kind: kindList, field: func(c *Config) any { return &c.Headers }, check: headerToken,
+		accepted: "a comma-separated list of " + strings.Join(headerTokens, ", ") + " or off"},
+	{name: "mem_cache_size", kind: kindSize, field: func(c *Config) any { return &c.MemCacheSize }, min: 1},
+	{name: "ssl_cipher_suite", kind: kindEnum, field: func(c *Config) any { return &c.SSLCipherSuite },
+		enum: []string{"modern", "intermediate", "old", "fips", "custom"}},
+	{name: "trusted_ips", kind: kindList, field: func(c *Config) any { return &c.TrustedIPs }, check: trustedIP,
+		accepted: "a comma-separated list of IP addresses or CIDR ranges, or unix:"},
+	{name: "real_ip_header", kind: kindString, field: func(c *Config) any { return &c.RealIPHeader }, check: headerName,
+		accepted: "a header name or proxy_protocol"},
+	{name: "client_max_body_size", kind: kindSize, field: func(c *Config) any { return &c.ClientMaxBodySize }},
+	{name: "client_body_buffer_size", kind: kindSize, field: func(c *Config) any { return &c.ClientBodyBufferSize }, min: 1},
+
+	{name: "kong_version", kind: kindString, field: func(c *Config) any { return &c.KongVersion }, check: version,
+		accepted: "a version such as 3.9.1"},
+	{name: "admin_max_body_size", kind: kindSize, field: func(c *Config) any { return &c.AdminMaxBodySize }},
+	{name: "event_hooks_enabled", kind: kindBool, field: func(c *Config) any { return &c.EventHooksEnabled }},
+}
+
+// keyIndex maps a key name to its entry in keys.
+var keyIndex = func() map[string]*key {
+	m := make(map[string]*key, len(keys))
+	for i := range keys {
+		m[keys[i].name] = &keys[i]
+	}
+	return m
+}()
+
+// isSecret reports whether the key's value must be masked: flagged in the
+// table, or named like a credential. The name rule is a safety net for keys
+// added later without the flag; it errs on the side of hiding.
+func (k *key) isSecret() bool {
+	if k.secret {
+		return true
+	}
+	for _, suf := range []string{"password", "secret", "token", "_key"} {
+		if strings.HasSuffix(k.name, suf) {
+			return true
+		}
+	}
+	return false
+}
+
+// set parses raw as this key's kind and stores it in c. note is something
+// worth telling the operator about a value that was accepted.
+func (k *key) set(c *Config, raw string) (note string, err error) {
+	switch p := k.field(c).(type) {
+	case *string:
+		switch k.kind {
+		case kindEnum:
+			for _, e := range k.enum {
+				if strings.EqualFold(raw, e) {
+					*p = e
+					return "", nil
+				}
+			}
+			return "", &ValueError{Key: k.name, Value: raw, Accepted: strings.Join(k.enum, ", ")}
+		case kindPath:
+			v, note, err := checkPath(raw)
+			if err != nil {
+				return "", &ValueError{Key: k.name, Value: raw, Reason: err.Error(), Accepted: pathForm}
+			}
+			if note != "" {
+				note = k.name + ": " + note
+			}
+			*p = v
+			return note, nil
+		default:
+			v := raw
+			if k.check != nil {
+				if v, err = k.check(raw); err != nil {
+					return "", &ValueError{Key: k.name, Value: raw, Reason: reason(err), Accepted: k.accepted}
+				}
+			}
+			*p = v
+			return "", nil
+		}
+	case *bool:
+		b, ok := parseBool(raw)
+		if !ok {
+			return "", &ValueError{Key: k.name, Value: raw, Accepted: "on, off, true, false"}
+		}
+		*p = b
+		return "", nil
+	case *int:
+		n, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil || n < k.min || n > k.max {
+			return "", &ValueError{Key: k.name, Value: raw, Accepted: fmt.Sprintf("an integer from %d to %d", k.min, k.max)}
+		}
+		*p = int(n)
+		return "", nil
+	case *int64:
+		n, err := ParseSize(raw)
+		if err != nil || n < k.min {
+			acc := "a size in bytes, or with a k, m or g suffix, such as 8k or 10m"
+			if k.min > 0 {
+				acc += ", greater than 0"
+			}
+			return "", &ValueError{Key: k.name, Value: raw, Accepted: acc}
+		}
+		*p = n
+		return "", nil
+	case *[]string:
+		items := splitList(raw)
+		out := make([]string, 0, len(items))
+		for _, it := range items {
+			v := it
+			if k.check != nil {
+				if v, err = k.check(it); err != nil {
+					return "", &ValueError{Key: k.name, Value: it, Reason: reason(err), Accepted: k.accepted}
+				}
+			}
+			out = append(out, v)
+		}
+		*p = out
+		return "", nil
+	case *[]Listener:
+		ls, err := ParseListen(raw)
+		if err != nil {
+			var le *ListenError
+			if errors.As(err, &le) {
+				return "", &ValueError{Key: k.name, Value: le.Entry, Reason: le.Reason, Accepted: listenForm}
+			}
+			return "", &ValueError{Key: k.name, Value: raw, Reason: err.Error(), Accepted: listenForm}
+		}
+		*p = ls
+		return "", nil
+	}
+	panic("conf: key " + k.name + " has a field of an unsupported type")
+}
+
+// format prints the key's current value the way it would be written in a
+// configuration file.
+func (k *key) format(c *Config) string {
+	switch p := k.field(c).(type) {
+	case *string:
+		return *p
+	case *bool:
+		if *p {
+			return "on"
+		}
+		return "off"
+	case *int:
+		return strconv.Itoa(*p)
+	case *int64:
+		return FormatSize(*p)
+	case *[]string:
+		return strings.Join(*p, ", ")
+	case *[]Listener:
+		return FormatListen(*p)
+	}
+	panic("conf: key " + k.name + " has a field of an unsupported type")
+}
+
+// kongValue returns the key's value typed as Kong's Admin API shows it.
+func (k *key) kongValue(c *Config) any {
+	switch p := k.field(c).(type) {
+	case *string:
+		return *p
+	case *bool:
+		return *p
+	case *int:
+		return *p
+	case *int64:
+		return FormatSize(*p)
+	case *[]string:
+		return append([]string{}, *p...)
+	case *[]Listener:
+		out := make([]string, 0, len(*p))
+		for _, l := range *p {
+			out = append(out, l.String())
+		}
+		return out
+	}
+	panic("conf: key " + k.name + " has a field of an unsupported type")
+}
+
+// ValueError is a value Load could not accept. It names the key, the bad
+// value (or the bad part of a list), why, and what would have been accepted.
+type ValueError struct {
+	Key      string
+	Value    string
+	Reason   string // optional detail
+	Accepted string // the accepted values or form
+	Source   string // where the value came from, set by Load
+}
+
+func (e *ValueError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Key)
+	b.WriteString(": invalid value '")
+	b.WriteString(e.Value)
+	b.WriteString("'")
+	if e.Reason != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Reason)
+	}
+	if e.Accepted != "" {
+		b.WriteString(" (accepted: ")
+		b.WriteString(e.Accepted)
+		b.WriteString(")")
+	}
+	if e.Source != "" {
+		b.WriteString(", ")
+		b.WriteString(e.Source)
+	}
+	return b.String()
+}
+
+// reason turns a check's error into ValueError.Reason; errBadValue means
+// "nothing more to say than the accepted form".
+func reason(err error) string {
+	if errors.Is(err, errBadValue) {
+		return ""
+	}
+	return err.Error()
+}
+
+var errBadValue = errors.New("bad value")
