@@ -29,7 +29,7 @@ const (
 	msgStartsWith             = "should start with: %s"
 	msgContains               = "expected to contain: %s"
 	msgOneOf                  = "expected one of: %s"
-	msgNotOneOf               = "expected none of: %s"
+	msgNotOneOf               = "must not be one of: %s"
 	msgIsRegex                = "not a valid regex: %s"
 	msgTimestamp              = "expected a valid timestamp"
 	msgUUID                   = "expected a valid UUID"
@@ -40,7 +40,7 @@ const (
 	msgMissingPK              = "missing primary key"
 	msgConditional            = "failed conditional validation given value of field '%s'"
 	msgAtLeastOneOf           = "at least one of these fields must be non-empty: %s"
-	msgOnlyOneOf              = "only one of these fields must be non-empty: %s"
+	msgOnlyOneOf              = "exactly one of these fields must be non-empty: %s"
 	msgDistinct               = "values of these fields must be distinct: %s"
 	msgMutuallyRequired       = "all or none of these fields must be set: %s"
 	msgMutuallyExclusive      = "only one or none of these fields must be set: %s"
@@ -86,6 +86,17 @@ func (e Errors) flattenInto(prefix string, out *[]string) {
 		case []string:
 			for _, s := range v {
 				*out = append(*out, name+": "+s)
+			}
+		case []any:
+			// Per-element errors of arrays and sets, 1-based as Kong prints them.
+			for i, x := range v {
+				switch x := x.(type) {
+				case nil:
+				case string:
+					*out = append(*out, fmt.Sprintf("%s.%d: %s", name, i+1, x))
+				case Errors:
+					x.flattenInto(fmt.Sprintf("%s.%d.", name, i+1), out)
+				}
 			}
 		default:
 			*out = append(*out, fmt.Sprintf("%s: %v", name, v))

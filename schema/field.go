@@ -43,16 +43,19 @@ type Field struct {
 	// default can still be set to null explicitly.
 
 	// Validators, run in Kong's order (schema/init.lua validators_order).
-	Eq         any
-	OneOf      []any
-	NotOneOf   []any
-	Gt         *float64
-	Timestamp  bool
-	UUID       bool
-	IsRegex    bool
-	Between    *[2]float64
-	LenEq      int
-	LenMin     int
+	Eq        any
+	OneOf     []any
+	NotOneOf  []any
+	Gt        *float64
+	Timestamp bool
+	UUID      bool
+	IsRegex   bool
+	Between   *[2]float64
+	LenEq     int
+	LenMin    int
+	// AllowEmpty is Kong's explicit len_min = 0: strings are otherwise
+	// refused when empty.
+	AllowEmpty bool
 	LenMax     int
 	StartsWith string
 	// Match and NotMatch are Go regular expressions standing in for Kong's Lua
@@ -64,6 +67,8 @@ type Field struct {
 	// MatchAny lists patterns of which at least one must match.
 	MatchAny *PatternsError
 	Contains any
+	// Err replaces the message of any failing validator (Kong's err).
+	Err string
 	// Validator is a custom validator (Kong's custom_validator); it returns a
 	// Kong-style message on failure.
 	Validator func(v any) error

@@ -53,6 +53,7 @@ func fieldJSON(f *Field) map[string]any {
 	set("timestamp", f.Timestamp, true)
 	set("is_regex", f.IsRegex, true)
 	set("eq", f.Eq != nil && f.Eq != Null, f.Eq)
+	set("eq", f.Eq == Null, nil) // Kong prints eq = null (no_consumer ...)
 	set("one_of", f.OneOf != nil, f.OneOf)
 	set("not_one_of", f.NotOneOf != nil, f.NotOneOf)
 	if f.Gt != nil {
@@ -63,6 +64,7 @@ func fieldJSON(f *Field) map[string]any {
 	}
 	set("len_eq", f.LenEq > 0, f.LenEq)
 	set("len_min", f.LenMin > 0, f.LenMin)
+	set("len_min", f.AllowEmpty && f.LenMin == 0, 0)
 	set("len_max", f.LenMax > 0, f.LenMax)
 	set("starts_with", f.StartsWith != "", f.StartsWith)
 	if f.Match != nil {
@@ -147,12 +149,5 @@ func checksJSON(fields []*Field, checks []Check) []any {
 	return out
 }
 
-// constraintJSON renders an if_match/then_match table; eq = null is printed
-// as Kong's JSON null would be (absent).
-func constraintJSON(f *Field) map[string]any {
-	m := fieldJSON(f)
-	if f.Eq == Null {
-		m["eq"] = nil
-	}
-	return m
-}
+// constraintJSON renders an if_match/then_match table.
+func constraintJSON(f *Field) map[string]any { return fieldJSON(f) }

@@ -66,7 +66,7 @@ func (e *Entity) PrepareUpdate(existing, input map[string]any, auto Auto) (map[s
 	fields := e.fieldsFor(e.subschemaOf(out))
 	newKey := false
 	if e.SubschemaKey != "" {
-		if v, ok := patch[e.SubschemaKey]; ok && v != existing[e.SubschemaKey] {
+		if v, ok := patch[e.SubschemaKey]; ok && !Equal(v, existing[e.SubschemaKey]) {
 			newKey = true
 			fields = e.fieldsFor(e.subschemaOf(patch))
 		}
@@ -131,8 +131,18 @@ func (e *Entity) subschemaOf(entity map[string]any) *Subschema {
 	if e.SubschemaKey == "" {
 		return nil
 	}
-	key, _ := entity[e.SubschemaKey].(string)
-	return e.subs[key]
+	// A list-valued key (routes' protocols) selects by its first known value.
+	switch key := entity[e.SubschemaKey].(type) {
+	case string:
+		return e.subs[key]
+	case []any:
+		for _, k := range key {
+			if s, ok := k.(string); ok && e.subs[s] != nil {
+				return e.subs[s]
+			}
+		}
+	}
+	return nil
 }
 
 func (e *Entity) expandShorthands(input map[string]any) (map[string]any, Errors) {

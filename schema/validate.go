@@ -14,9 +14,14 @@ import (
 func (e *Entity) Validate(entity map[string]any) Errors {
 	errs := Errors{}
 	sub := e.subschemaOf(entity)
-	if e.SubschemaKey != "" && sub == nil {
-		if key, ok := entity[e.SubschemaKey].(string); ok && key != "" && e.UnknownSubschema != nil {
-			errs[e.SubschemaKey] = e.UnknownSubschema(key)
+	if e.SubschemaKey != "" && sub == nil && e.UnknownSubschema != nil {
+		// Kong reports an unknown subschema alone: the rest cannot be judged.
+		key := entity[e.SubschemaKey]
+		if l, ok := key.([]any); ok && len(l) > 0 {
+			key = l[0]
+		}
+		if s, ok := key.(string); ok && s != "" {
+			return Errors{e.SubschemaKey: e.UnknownSubschema(s)}
 		}
 	}
 	fields := e.fieldsFor(sub)
@@ -67,6 +72,12 @@ func validateField(f *Field, v any) any {
 		}
 		return nil
 	}
+	if f.Eq == Null {
+		if f.Err != "" {
+			return f.Err
+		}
+		return fmt.Sprintf(msgEq, "null")
+	}
 	switch f.Type {
 	case String:
 		s, ok := v.(string)
@@ -76,7 +87,7 @@ func validateField(f *Field, v any) any {
 		if !utf8.ValidString(s) {
 			return msgUTF8
 		}
-		if f.LenMin == 0 && len(s) == 0 {
+		if f.LenMin == 0 && !f.AllowEmpty && len(s) == 0 {
 			return fmt.Sprintf(msgLenMin, 1)
 		}
 	case Number:
@@ -102,12 +113,23 @@ func validateField(f *Field, v any) any {
 			return msgArray
 		}
 		if f.Elements != nil {
+			// Kong reports element errors by position: [null, "msg"].
 			el := *f.Elements
 			el.Required = true
-			for _, x := range a {
+			var perIndex []any
+			for i, x := range a {
 				if msg := validateField(&el, x); msg != nil {
-					return msg
+					if perIndex == nil {
+						perIndex = make([]any, len(a))
+					}
+					perIndex[i] = msg
 				}
+			}
+			if perIndex != nil {
+				for len(perIndex) > 0 && perIndex[len(perIndex)-1] == nil {
+					perIndex = perIndex[:len(perIndex)-1]
+				}
+				return perIndex
 			}
 		}
 	case Map:
@@ -169,6 +191,9 @@ func validateField(f *Field, v any) any {
 		return nil
 	}
 	if msg := runValidators(f, v); msg != "" {
+		if f.Err != "" {
+			return f.Err
+		}
 		return msg
 	}
 	return nil
@@ -467,7 +492,7 @@ func runChecks(fields []*Field, checks []Check, entity map[string]any, errs Erro
 			if !ok {
 				msg := fmt.Sprintf(msgConditionalAtLeastOne, quotedList(cc.ThenAtLeastOneOf))
 				if cc.ThenErr != "" {
-					msg = fmt.Sprintf(cc.ThenErr, quotedList(cc.ThenAtLeastOneOf))
+					msg = strings.Replace(cc.ThenErr, "%s", quotedList(cc.ThenAtLeastOneOf), 1)
 				}
 				errs.addEntity(msg)
 			}

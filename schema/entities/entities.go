@@ -1,0 +1,45 @@
+// Package entities defines Kong's core entities (OSS 3.9, traditional_compatible
+// router flavor) as schema values: services, routes, consumers, plugins,
+// upstreams, targets, certificates, SNIs and CA certificates.
+//
+// Each constructor returns a fresh *schema.Entity so that registries (and the
+// plugin subschemas registered on them) are independent.
+package entities
+
+import "github.com/portico-gw/portico/schema"
+
+// All returns every core entity in registration order: referenced entities
+// before the ones referencing them. Certificates come first because services
+// and upstreams reference them (client_certificate).
+func All() []*schema.Entity {
+	return []*schema.Entity{
+		Certificates(),
+		Services(),
+		Routes(),
+		Consumers(),
+		Plugins(),
+		Upstreams(),
+		Targets(),
+		SNIs(),
+		CACertificates(),
+	}
+}
+
+// option adjusts a typedef for one use, like Kong's typedef{ ... } call.
+type option func(*schema.Field)
+
+func with(f *schema.Field, opts ...option) *schema.Field {
+	for _, o := range opts {
+		o(f)
+	}
+	return f
+}
+
+func required(f *schema.Field) { f.Required = true }
+
+func unique(f *schema.Field) { f.Unique = true }
+
+func def(v any) option { return func(f *schema.Field) { f.Default = v } }
+
+// num is a JSON-model number literal.
+func num(n int) float64 { return float64(n) }
