@@ -320,9 +320,13 @@ func parseTagsFilter(v string, e *schema.Entity) ([]string, bool, error) {
 	return tags, or, nil
 }
 
-// param reads a path parameter (fasthttp/router stores them as user values).
+// param reads a path parameter. The router matches the raw path, so that an
+// encoded "/" stays inside its segment; the value is decoded here.
 func param(ctx *fasthttp.RequestCtx, name string) string {
 	v, _ := ctx.UserValue(name).(string)
+	if d, err := url.PathUnescape(v); err == nil {
+		return d
+	}
 	return v
 }
 

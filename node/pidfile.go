@@ -59,7 +59,9 @@ func Stop(cfg *conf.Config) error {
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		if !processAlive(pid) {
+		// The node removes its pid file as its last act; checking it too
+		// covers a parent that has not reaped the exited process yet.
+		if _, err := os.Stat(path); os.IsNotExist(err) || !processAlive(pid) {
 			return nil
 		}
 		time.Sleep(50 * time.Millisecond)
