@@ -16,7 +16,9 @@ import (
 // cascade, and children that restrict.
 func testRegistry() *schema.Registry {
 	id := func() *schema.Field { return &schema.Field{Name: "id", Type: schema.String, UUID: true, Auto: true} }
-	ts := func(n string) *schema.Field { return &schema.Field{Name: n, Type: schema.Integer, Timestamp: true, Auto: true} }
+	ts := func(n string) *schema.Field {
+		return &schema.Field{Name: n, Type: schema.Integer, Timestamp: true, Auto: true}
+	}
 	tags := func() *schema.Field {
 		return &schema.Field{Name: "tags", Type: schema.Set, Elements: &schema.Field{Type: schema.String}}
 	}
