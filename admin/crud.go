@@ -81,7 +81,7 @@ func (a *API) routeCollection(base string, e *schema.Entity, parent *nested) {
 		if !ok {
 			return
 		}
-		args, ok := a.args(ctx, e)
+		args, ok := a.updateArgs(ctx, e, key(ctx), scope)
 		if !ok {
 			return
 		}
@@ -151,7 +151,7 @@ func (a *API) routeForeign(e *schema.Entity, f *schema.Field, parent *schema.Ent
 		if !ok {
 			return
 		}
-		args, ok := a.args(ctx, parent)
+		args, ok := a.updateArgs(ctx, parent, id, nil)
 		if !ok {
 			return
 		}
@@ -202,12 +202,23 @@ func (a *API) create(ctx *fasthttp.RequestCtx, e *schema.Entity, parent *nested)
 
 // args decodes the request body for entity e, answering the error itself.
 func (a *API) args(ctx *fasthttp.RequestCtx, e *schema.Entity) (map[string]any, bool) {
+	return a.updateArgs(ctx, e, "", nil)
+}
+
+// updateArgs decodes a PATCH body; form values are typed with the schema of
+// the entity addressed by key (a plugin's config patched without its name).
+func (a *API) updateArgs(ctx *fasthttp.RequestCtx, e *schema.Entity, key string, scope *db.Scope) (map[string]any, bool) {
 	b, err := decodeBody(string(ctx.Request.Header.ContentType()), ctx.PostBody())
 	if err != nil {
 		a.writeError(ctx, err)
 		return nil, false
 	}
-	return entityArgs(e, b), true
+	var existing map[string]any
+	if b.form && key != "" && e.SubschemaKey != "" {
+		// A failed lookup only loses typing; the update reports the real error.
+		existing, _ = a.db.Select(ctx, e, key, scope)
+	}
+	return entityArgs(e, b, existing), true
 }
 
 func (a *API) writeRow(ctx *fasthttp.RequestCtx, e *schema.Entity, status int, row map[string]any, err error) {

@@ -334,10 +334,11 @@ func (n *node) value() any {
 }
 
 // entityArgs prepares decoded arguments for an entity: form strings are
-// inferred from the schema; JSON is used as is.
-func entityArgs(e *schema.Entity, b body) map[string]any {
+// inferred from the schema (and, for updates, the existing entity's
+// subschema); JSON is used as is.
+func entityArgs(e *schema.Entity, b body, existing map[string]any) map[string]any {
 	if b.form {
-		return e.Infer(b.args)
+		return e.InferUpdate(b.args, existing)
 	}
 	return b.args
 }

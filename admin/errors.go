@@ -16,7 +16,8 @@ const (
 	msgBadJSON          = "Cannot parse JSON body"
 	msgUnsupportedMedia = "Unsupported Media Type"
 	msgInternal         = "An unexpected error occurred"
-	msgBodyTooLarge     = "Request Entity Too Large"
+	msgBodyTooLarge     = "Payload too large"
+	msgBadRequest       = "Bad request"
 )
 
 // statusByCode maps Kong's DAO error codes to HTTP statuses
@@ -91,4 +92,15 @@ func notFound(ctx *fasthttp.RequestCtx) { writeMessage(ctx, fasthttp.StatusNotFo
 
 func methodNotAllowed(ctx *fasthttp.RequestCtx) {
 	writeMessage(ctx, fasthttp.StatusMethodNotAllowed, msgMethodNotAllowed)
+}
+
+// ErrorHandler answers requests fasthttp refuses before routing (a body over
+// admin_max_body_size, a malformed request line) with Kong-style JSON.
+func (a *API) ErrorHandler(ctx *fasthttp.RequestCtx, err error) {
+	ctx.Response.Header.SetBytesV(fasthttp.HeaderServer, a.server)
+	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+		writeMessage(ctx, fasthttp.StatusRequestEntityTooLarge, msgBodyTooLarge)
+		return
+	}
+	writeMessage(ctx, fasthttp.StatusBadRequest, msgBadRequest)
 }

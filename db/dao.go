@@ -31,8 +31,10 @@ func (d *DB) Select(ctx context.Context, e *schema.Entity, key string, scope *Sc
 	var row map[string]any
 	err := d.store.View(ctx, func(tx store.Tx) error {
 		var err error
-		row, err = lookup(tx, e, key, scope)
-		return err
+		if row, err = lookup(tx, e, key, scope); err != nil {
+			return err
+		}
+		return d.decorate(tx, e, row)
 	})
 	if err != nil {
 		return nil, d.mapError(err)
@@ -117,8 +119,10 @@ func (d *DB) Page(ctx context.Context, e *schema.Entity, opts PageOptions) ([]ma
 	var page store.Page
 	err := d.store.View(ctx, func(tx store.Tx) error {
 		var err error
-		page, err = tx.Page(e.Name, q)
-		return err
+		if page, err = tx.Page(e.Name, q); err != nil {
+			return err
+		}
+		return d.decorate(tx, e, page.Rows...)
 	})
 	if err != nil {
 		return nil, "", d.mapError(err)
@@ -137,7 +141,7 @@ func (d *DB) Insert(ctx context.Context, e *schema.Entity, input map[string]any,
 	if errs := e.Validate(entity); errs != nil {
 		return nil, SchemaViolation(errs)
 	}
-	err := d.write(ctx, func(w *writer) error { return w.insert(e, entity) })
+	err := d.write(ctx, func(w *writer) error { return w.stored(e, entity, nil) })
 	if err != nil {
 		return nil, err
 	}
@@ -183,11 +187,8 @@ func (d *DB) Update(ctx context.Context, e *schema.Entity, key string, input map
 		if errs := e.Validate(merged); errs != nil {
 			return SchemaViolation(errs)
 		}
-		if err := w.tx.Update(e.Name, merged); err != nil {
-			return err
-		}
 		entity = merged
-		return w.record(Change{Entity: e, Operation: OpUpdate, Row: merged, Old: existing})
+		return w.stored(e, merged, existing)
 	})
 	if err != nil {
 		return nil, err
@@ -231,7 +232,7 @@ func (d *DB) Upsert(ctx context.Context, e *schema.Entity, key string, input map
 				return SchemaViolation(errs)
 			}
 			entity, created = prepared, true
-			return w.insert(e, prepared)
+			return w.stored(e, prepared, nil)
 		}
 		in[schema.FieldID] = existing[schema.FieldID]
 		prepared, errs := e.PrepareUpsert(in, existing, w.db.auto)
@@ -241,11 +242,8 @@ func (d *DB) Upsert(ctx context.Context, e *schema.Entity, key string, input map
 		if errs := e.Validate(prepared); errs != nil {
 			return SchemaViolation(errs)
 		}
-		if err := w.tx.Update(e.Name, prepared); err != nil {
-			return err
-		}
 		entity = prepared
-		return w.record(Change{Entity: e, Operation: OpUpdate, Row: prepared, Old: existing})
+		return w.stored(e, prepared, existing)
 	})
 	if err != nil {
 		return nil, false, err

@@ -53,6 +53,8 @@ type DB struct {
 	// children lists, per entity, the foreign fields of other entities that
 	// reference it (for cascades).
 	children map[string][]reference
+	// extensions hold entity-specific DAO behaviour, by entity name.
+	extensions map[string]extension
 }
 
 type reference struct {
@@ -71,7 +73,10 @@ type Options struct {
 
 // New returns a DB over st serving the registry's entities.
 func New(reg *schema.Registry, st store.Store, opts Options) *DB {
-	d := &DB{reg: reg, store: st, bus: opts.Bus, children: map[string][]reference{}}
+	d := &DB{reg: reg, store: st, bus: opts.Bus, children: map[string][]reference{}, extensions: map[string]extension{}}
+	if certs, snis := reg.Entity("certificates"), reg.Entity("snis"); certs != nil && snis != nil {
+		d.extensions[certs.Name] = &certificateSNIs{certs: certs, snis: snis}
+	}
 	d.auto = schema.Auto{Now: opts.Now, NewID: opts.NewID}
 	if d.auto.Now == nil {
 		d.auto.Now = func() int64 { return time.Now().Unix() }
@@ -195,4 +200,45 @@ func (d *DB) mapError(err error) error {
 		return invalidOffset(oe.Error())
 	}
 	return err
+}
+
+// decorate fills the derived output fields of rows read from e.
+func (d *DB) decorate(tx store.Tx, e *schema.Entity, rows ...map[string]any) error {
+	ext := d.extensions[e.Name]
+	if ext == nil {
+		return nil
+	}
+	for _, r := range rows {
+		if r == nil {
+			continue
+		}
+		if err := ext.decorate(tx, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// stored writes an entity's row (insert or full update) and runs its
+// extension with the transient input, then decorates it for output.
+func (w *writer) stored(e *schema.Entity, entity map[string]any, old map[string]any) error {
+	transient := e.TakeTransient(entity)
+	if old == nil {
+		if err := w.insert(e, entity); err != nil {
+			return err
+		}
+	} else {
+		if err := w.tx.Update(e.Name, entity); err != nil {
+			return err
+		}
+		if err := w.record(Change{Entity: e, Operation: OpUpdate, Row: entity, Old: old}); err != nil {
+			return err
+		}
+	}
+	if ext := w.db.extensions[e.Name]; ext != nil {
+		if err := ext.afterWrite(w, entity, transient); err != nil {
+			return err
+		}
+	}
+	return w.db.decorate(w.tx, e, entity)
 }

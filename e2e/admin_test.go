@@ -215,3 +215,24 @@ func TestPagination(t *testing.T) {
 	first := r.body["data"].([]any)[0].(map[string]any)
 	wantFields(t, first, map[string]any{"entity_name": "consumers", "tag": "even"})
 }
+
+func TestTransportEdges(t *testing.T) {
+	g := startGateway(t, "KONG_ADMIN_MAX_BODY_SIZE=1k")
+	r := g.do("POST", "/consumers", "application/json", `{"username":"`+strings.Repeat("x", 4096)+`"}`)
+	wantStatus(t, r, 413)
+	wantFields(t, r.body, map[string]any{"message": "Payload too large"})
+
+	r = g.do("OPTIONS", "/consumers", "", "")
+	wantStatus(t, r, 204)
+	if allow := r.header.Get("Allow"); !strings.Contains(allow, "GET") || !strings.Contains(allow, "POST") {
+		t.Fatalf("Allow header %q", allow)
+	}
+	r = g.do("HEAD", "/", "", "")
+	wantStatus(t, r, 200)
+	if len(r.raw) != 0 {
+		t.Fatalf("HEAD returned a body: %q", r.raw)
+	}
+	// An encoded slash stays inside its path segment.
+	wantStatus(t, g.get("/consumers/a%2Fb"), 404)
+	wantStatus(t, g.get("/consumers/../services"), 404)
+}

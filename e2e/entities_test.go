@@ -46,6 +46,10 @@ func TestPlugins(t *testing.T) {
 	r = g.sendJSON("PATCH", "/plugins/"+pluginID, map[string]any{"config": map[string]any{"hour": 100}})
 	wantStatus(t, r, 200)
 	wantFields(t, r.body["config"].(map[string]any), map[string]any{"minute": 5, "hour": 100})
+	// A form PATCH of config alone is typed by the stored plugin's schema.
+	r = g.cli("http", "--print=hb", "--ignore-stdin", "-f", "PATCH", ":"+itoa(g.adminPort)+"/plugins/"+pluginID, "config.day=1000")
+	wantStatus(t, r, 200)
+	wantFields(t, r.body["config"].(map[string]any), map[string]any{"minute": 5, "hour": 100, "day": 1000})
 
 	r = g.get("/plugins/enabled")
 	wantStatus(t, r, 200)
@@ -115,6 +119,33 @@ func TestCertificatesAndSNIs(t *testing.T) {
 
 	r = g.postJSON("/certificates", map[string]any{"cert": "not a pem", "key": key})
 	wantStatus(t, r, 400)
+
+	// snis on a certificate create SNI entities and are listed back.
+	cert2, key2 := selfSigned(t, "two.test")
+	r = g.postJSON("/certificates", map[string]any{"cert": cert2, "key": key2, "snis": []any{"two.test", "*.two.test"}})
+	wantStatus(t, r, 201)
+	wantFields(t, r.body, map[string]any{"snis": []any{"*.two.test", "two.test"}})
+	cert2ID := r.body["id"].(string)
+	r = g.get("/snis/two.test/certificate")
+	wantStatus(t, r, 404) // Kong does not serve this foreign endpoint
+	r = g.get("/snis/two.test")
+	wantStatus(t, r, 200)
+	wantFields(t, r.body, map[string]any{"certificate": map[string]any{"id": cert2ID}})
+	// An SNI owned by another certificate is refused, and nothing changes.
+	r = g.sendJSON("PATCH", "/certificates/"+cert2ID, map[string]any{"snis": []any{"example.test"}})
+	wantStatus(t, r, 400)
+	wantFields(t, r.body, map[string]any{"fields": map[string]any{
+		"snis": "example.test already associated with existing certificate '" + certID + "'"}})
+	r = g.get("/certificates/" + cert2ID)
+	wantFields(t, r.body, map[string]any{"snis": []any{"*.two.test", "two.test"}})
+	// PATCH replaces the list.
+	r = g.sendJSON("PATCH", "/certificates/"+cert2ID, map[string]any{"snis": []any{"three.test"}})
+	wantStatus(t, r, 200)
+	wantFields(t, r.body, map[string]any{"snis": []any{"three.test"}})
+	wantStatus(t, g.get("/snis/two.test"), 404)
+	// Deleting the certificate deletes its SNIs.
+	wantStatus(t, g.do("DELETE", "/certificates/"+cert2ID, "", ""), 204)
+	wantStatus(t, g.get("/snis/three.test"), 404)
 
 	r = g.postJSON("/ca_certificates", map[string]any{"cert": cert})
 	wantStatus(t, r, 201)

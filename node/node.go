@@ -229,7 +229,9 @@ func open(ctx context.Context, cfg *conf.Config, log *logger.Logger) (*Node, err
 	}
 	n.access = []*logger.AccessLog{adminAccess, proxyAccess}
 	for _, l := range cfg.AdminListen {
-		n.servers = append(n.servers, n.newServer("admin", l, n.count(withAccessLog(api.Handler(), adminAccess)), cfg.AdminMaxBodySize))
+		s := n.newServer("admin", l, n.count(withAccessLog(api.Handler(), adminAccess)), cfg.AdminMaxBodySize)
+		s.srv.ErrorHandler = api.ErrorHandler
+		n.servers = append(n.servers, s)
 	}
 	for _, l := range cfg.ProxyListen {
 		n.servers = append(n.servers, n.newServer("proxy", l, n.count(withAccessLog(px.Handler(), proxyAccess)), cfg.ClientMaxBodySize))

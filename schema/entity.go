@@ -230,3 +230,22 @@ func (r *Registry) ByPath(path string) *Entity { return r.byPath[path] }
 
 // Entities returns the registered entities in registration order.
 func (r *Registry) Entities() []*Entity { return r.entities }
+
+// TakeTransient removes the transient fields from a prepared entity and
+// returns those that were given (non-null).
+func (e *Entity) TakeTransient(entity map[string]any) map[string]any {
+	var out map[string]any
+	for _, f := range e.Fields {
+		if !f.Transient {
+			continue
+		}
+		if v := entity[f.Name]; v != nil {
+			if out == nil {
+				out = map[string]any{}
+			}
+			out[f.Name] = v
+		}
+		delete(entity, f.Name)
+	}
+	return out
+}

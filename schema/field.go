@@ -93,6 +93,10 @@ type Field struct {
 	Legacy bool
 	// WriteOnly fields are accepted on writes but never returned.
 	WriteOnly bool
+	// Transient fields are validated but not stored: the DAO turns them into
+	// other rows (a certificate's snis become SNI entities) and fills them
+	// back in on reads.
+	Transient bool
 }
 
 // PatternError is a regular expression with the message Kong prints when it

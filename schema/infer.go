@@ -12,7 +12,18 @@ import (
 // one-element array. Values that do not parse are left as they are so that
 // validation names the field. JSON bodies are not inferred.
 func (e *Entity) Infer(input map[string]any) map[string]any {
-	fields := e.fieldsFor(e.subschemaOf(input))
+	return e.InferUpdate(input, nil)
+}
+
+// InferUpdate is Infer for a partial update (PATCH) of existing: when the
+// input does not name the subschema (a plugin's config patched alone), the
+// existing entity's subschema types the values.
+func (e *Entity) InferUpdate(input, existing map[string]any) map[string]any {
+	sub := e.subschemaOf(input)
+	if _, named := input[e.SubschemaKey]; !named && existing != nil {
+		sub = e.subschemaOf(existing)
+	}
+	fields := e.fieldsFor(sub)
 	out := make(map[string]any, len(input))
 	for k, v := range input {
 		if f := fieldNamed(fields, k); f != nil {

@@ -28,7 +28,7 @@ func Certificates() *schema.Entity {
 			// snis is input-only in Kong's Admin API: the db layer turns it
 			// into SNI rows (and lists a certificate's SNI names in it on
 			// reads); it is not stored with the certificate.
-			{Name: "snis", Type: schema.Set, Elements: schema.WildcardHost("")},
+			{Name: "snis", Type: schema.Set, Elements: schema.WildcardHost(""), Transient: true},
 		},
 		Checks: []schema.Check{
 			{MutuallyRequired: []string{"cert_alt", "key_alt"}},
