@@ -109,7 +109,7 @@ func (a *API) status(ctx *fasthttp.RequestCtx) {
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{
 		"database": map[string]any{"reachable": reachable},
 		"server":   server,
-		"memory":   memoryStats(),
+		"memory":   memoryStats(a.node.PID),
 	})
 }
 

@@ -15,13 +15,13 @@ func dbPage(size int, offset string) db.PageOptions {
 
 // memoryStats stands in for Kong's lua_shared_dicts and workers_lua_vms
 // figures with the Go runtime's.
-func memoryStats() map[string]any {
+func memoryStats(pid int) map[string]any {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return map[string]any{
 		"workers_lua_vms": []any{map[string]any{
 			"http_allocated_gc": fmt.Sprintf("%.2f MiB", float64(m.HeapAlloc)/(1<<20)),
-			"pid":               0,
+			"pid":               pid,
 		}},
 		"lua_shared_dicts": map[string]any{},
 	}

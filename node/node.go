@@ -116,14 +116,19 @@ func Bootstrap(ctx context.Context, cfg *conf.Config, notices []conf.Notice) err
 	return nil
 }
 
+// openErrorLog opens the node's error log (proxy_error_log).
 func openErrorLog(cfg *conf.Config) (*logger.Logger, error) {
-	level, err := logger.ParseLevel(cfg.LogLevel)
+	return openLog(cfg.ProxyErrorLog, cfg.LogLevel)
+}
+
+func openLog(path, level string) (*logger.Logger, error) {
+	lvl, err := logger.ParseLevel(level)
 	if err != nil {
 		return nil, fmt.Errorf("log_level: %w", err)
 	}
-	log, err := logger.Open(cfg.ProxyErrorLog, level)
+	log, err := logger.Open(path, lvl)
 	if err != nil {
-		return nil, fmt.Errorf("opening error log %s: %w", cfg.ProxyErrorLog, err)
+		return nil, fmt.Errorf("opening error log %s: %w", path, err)
 	}
 	return log, nil
 }
@@ -149,7 +154,14 @@ func Run(ctx context.Context, cfg *conf.Config, notices []conf.Notice, ready fun
 			log.Noticef("%s", n.Message)
 		}
 	}
-	n, err := open(ctx, cfg, log)
+	adminLog := log
+	if cfg.AdminErrorLog != cfg.ProxyErrorLog {
+		if adminLog, err = openLog(cfg.AdminErrorLog, cfg.LogLevel); err != nil {
+			return err
+		}
+		defer adminLog.Close()
+	}
+	n, err := open(ctx, cfg, log, adminLog)
 	if err != nil {
 		log.Errorf("%v", err)
 		return err
@@ -170,7 +182,7 @@ func Run(ctx context.Context, cfg *conf.Config, notices []conf.Notice, ready fun
 	return n.serve(ctx)
 }
 
-func open(ctx context.Context, cfg *conf.Config, log *logger.Logger) (*Node, error) {
+func open(ctx context.Context, cfg *conf.Config, log, adminLog *logger.Logger) (*Node, error) {
 	reg, enabled, err := Registries(cfg)
 	if err != nil {
 		return nil, err
@@ -203,7 +215,7 @@ func open(ctx context.Context, cfg *conf.Config, log *logger.Logger) (*Node, err
 	api := admin.New(admin.Options{
 		DB:      n.db,
 		Plugins: infos,
-		Log:     log,
+		Log:     adminLog,
 		Node: admin.NodeInfo{
 			KongVersion:    cfg.KongVersion,
 			PorticoVersion: Version,
@@ -274,7 +286,7 @@ func (f fasthttpLogger) Printf(format string, args ...any) { f.log.Infof(format,
 func (n *Node) listen() error {
 	for _, s := range n.servers {
 		l := s.spec
-		ln, err := net.Listen("tcp", l.Addr())
+		ln, err := net.Listen(network(l.Host), l.Addr())
 		if err != nil {
 			n.closeListeners()
 			return fmt.Errorf("binding %s listener %s: %w", s.kind, l.Addr(), err)
@@ -394,4 +406,16 @@ func loadNodeID(path string) (string, error) {
 		return "", fmt.Errorf("writing node id: %w", err)
 	}
 	return id, nil
+}
+
+// network binds IPv4 literals (Kong's 0.0.0.0) to IPv4 only, as nginx does,
+// and lets names resolve to either family.
+func network(host string) string {
+	if ip := net.ParseIP(host); ip != nil {
+		if ip.To4() != nil {
+			return "tcp4"
+		}
+		return "tcp6"
+	}
+	return "tcp"
 }
