@@ -97,6 +97,7 @@ func New(opts Options) *API {
 	r.PanicHandler = a.recoverPanic
 	a.routeSpecial()
 	a.routeEntities()
+	a.routeUpstreams()
 	sort.Strings(a.endpoints)
 	return a
 }

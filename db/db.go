@@ -67,7 +67,7 @@ type Options struct {
 	// Bus receives every committed change; nil disables publishing.
 	Bus *events.Bus
 	// Now and NewID override the clock and id source (tests).
-	Now   func() int64
+	Now   func() time.Time
 	NewID func() string
 }
 
@@ -79,7 +79,7 @@ func New(reg *schema.Registry, st store.Store, opts Options) *DB {
 	}
 	d.auto = schema.Auto{Now: opts.Now, NewID: opts.NewID}
 	if d.auto.Now == nil {
-		d.auto.Now = func() int64 { return time.Now().Unix() }
+		d.auto.Now = time.Now
 	}
 	if d.auto.NewID == nil {
 		d.auto.NewID = func() string { return uuid.NewString() }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/portico-gw/portico/events"
 	"github.com/portico-gw/portico/schema"
@@ -66,7 +67,7 @@ func newFixture(t *testing.T) *fixture {
 	f := &fixture{}
 	bus := &events.Bus{}
 	bus.Subscribe(SourceCRUD, func(ev events.Event) { f.changes = append(f.changes, ev.Data.(Change)) })
-	f.db = New(reg, st, Options{Bus: bus, Now: func() int64 { return 1700000000 }, NewID: func() string {
+	f.db = New(reg, st, Options{Bus: bus, Now: func() time.Time { return time.Unix(1700000000, 0) }, NewID: func() string {
 		f.ids++
 		return fmt.Sprintf("00000000-0000-4000-8000-%012d", f.ids)
 	}})

@@ -100,6 +100,17 @@ func TestUpstreamsAndTargets(t *testing.T) {
 		t.Fatalf("targets: %s", r.raw)
 	}
 	wantStatus(t, g.get("/targets"), 404)
+	if r = g.get("/upstreams/backend/targets/all"); len(r.body["data"].([]any)) != 2 {
+		t.Fatalf("targets/all: %s", r.raw)
+	}
+	r = g.get("/upstreams/backend/health")
+	wantStatus(t, r, 200)
+	if h := r.body["data"].([]any)[0].(map[string]any)["health"]; h != "HEALTHCHECKS_OFF" || r.body["node_id"] == nil {
+		t.Fatalf("health: %s", r.raw)
+	}
+	if ts, _ := r.body["data"].([]any)[0].(map[string]any)["created_at"].(float64); ts < 1e9 {
+		t.Fatalf("target created_at %v", ts)
+	}
 	wantStatus(t, g.get("/upstreams/backend/targets/10.0.0.1:8080"), 200)
 	wantStatus(t, g.do("DELETE", "/upstreams/backend", "", ""), 204)
 	wantStatus(t, g.get("/upstreams/backend/targets"), 404)

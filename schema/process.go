@@ -2,6 +2,7 @@ package schema
 
 import (
 	"sort"
+	"time"
 )
 
 // Auto-field names Kong fills in by itself.
@@ -13,7 +14,7 @@ const (
 
 // Clock and id source for auto fields, injected so tests are repeatable.
 type Auto struct {
-	Now   func() int64  // Unix seconds
+	Now   func() time.Time
 	NewID func() string // a UUID
 }
 
@@ -209,14 +210,23 @@ func (e *Entity) fillAuto(fields []*Field, entity map[string]any, auto Auto, ins
 			}
 		case f.Name == FieldCreatedAt:
 			if entity[f.Name] == nil && auto.Now != nil {
-				entity[f.Name] = float64(auto.Now())
+				entity[f.Name] = timestamp(f, auto.Now())
 			}
 		case f.Name == FieldUpdatedAt:
 			if auto.Now != nil {
-				entity[f.Name] = float64(auto.Now())
+				entity[f.Name] = timestamp(f, auto.Now())
 			}
 		}
 	}
+}
+
+// timestamp renders t as Kong does: integer fields in whole seconds, number
+// fields (auto_timestamp_ms, targets) with millisecond precision.
+func timestamp(f *Field, t time.Time) float64 {
+	if f.Type == Number {
+		return float64(t.UnixMilli()) / 1000
+	}
+	return float64(t.Unix())
 }
 
 func fieldNamed(fields []*Field, name string) *Field {

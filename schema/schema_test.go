@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 const (
@@ -14,7 +15,7 @@ const (
 
 // clock returns an Auto whose clock reads now and whose ids are testID.
 func clock(now int64) Auto {
-	return Auto{Now: func() int64 { return now }, NewID: func() string { return testID }}
+	return Auto{Now: func() time.Time { return time.Unix(now, 0) }, NewID: func() string { return testID }}
 }
 
 // widgets is a small entity exercising the engine's features.

@@ -57,8 +57,7 @@ func AutoTimestampS(name string) *Field {
 }
 
 // AutoTimestampMS is typedefs.auto_timestamp_ms: Unix time as a number with
-// millisecond precision (targets). Note: the engine's auto fill writes
-// whole seconds whatever the field type.
+// millisecond precision (targets).
 func AutoTimestampMS(name string) *Field {
 	return &Field{Name: name, Type: Number, Timestamp: true, Auto: true}
 }

@@ -3,6 +3,7 @@ package bundled
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/portico-gw/portico/plugins"
 	"github.com/portico-gw/portico/schema"
@@ -18,7 +19,7 @@ const (
 )
 
 var testAuto = schema.Auto{
-	Now:   func() int64 { return testNow },
+	Now:   func() time.Time { return time.Unix(testNow, 0) },
 	NewID: func() string { return testID },
 }
 

@@ -28,7 +28,7 @@ const (
 )
 
 var testAuto = schema.Auto{
-	Now:   func() int64 { return testNow },
+	Now:   func() time.Time { return time.Unix(testNow, 0) },
 	NewID: func() string { return testID },
 }
 

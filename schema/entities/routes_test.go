@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/portico-gw/portico/schema"
 )
@@ -164,7 +165,7 @@ func TestRoutesUpdate(t *testing.T) {
 	e := Routes()
 	existing := mustPrepare(t, e, map[string]any{"paths": []any{"/"}, "hosts": []any{"a.com"}})
 	t.Run("protocols change", func(t *testing.T) {
-		out, errs := e.PrepareUpdate(existing, map[string]any{"protocols": []any{"https"}}, schema.Auto{Now: func() int64 { return testNow + 5 }})
+		out, errs := e.PrepareUpdate(existing, map[string]any{"protocols": []any{"https"}}, schema.Auto{Now: func() time.Time { return time.Unix(testNow+5, 0) }})
 		if errs != nil {
 			t.Fatal(errs)
 		}
