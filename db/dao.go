@@ -134,15 +134,11 @@ func (d *DB) Page(ctx context.Context, e *schema.Entity, opts PageOptions) ([]ma
 // reference is forced, as Kong's nested POST does.
 func (d *DB) Insert(ctx context.Context, e *schema.Entity, input map[string]any, scope *Scope) (map[string]any, error) {
 	input = withScope(input, scope)
-	entity, errs := e.PrepareInsert(input, d.auto)
-	if errs != nil {
-		return nil, SchemaViolation(errs)
-	}
-	if errs := e.Validate(entity); errs != nil {
-		return nil, SchemaViolation(errs)
-	}
-	err := d.write(ctx, func(w *writer) error { return w.stored(e, entity, nil) })
+	entity, err := checked(e)(e.PrepareInsert(input, d.auto))
 	if err != nil {
+		return nil, err
+	}
+	if err := d.write(ctx, func(w *writer) error { return w.stored(e, entity, nil) }); err != nil {
 		return nil, err
 	}
 	return entity, nil
@@ -180,12 +176,9 @@ func (d *DB) Update(ctx context.Context, e *schema.Entity, key string, input map
 		}
 		patch := withScope(input, scope)
 		delete(patch, schema.FieldID)
-		merged, errs := e.PrepareUpdate(existing, patch, w.db.auto)
-		if errs != nil {
-			return SchemaViolation(errs)
-		}
-		if errs := e.Validate(merged); errs != nil {
-			return SchemaViolation(errs)
+		merged, err := checked(e)(e.PrepareUpdate(existing, patch, w.db.auto))
+		if err != nil {
+			return err
 		}
 		entity = merged
 		return w.stored(e, merged, existing)
@@ -224,23 +217,17 @@ func (d *DB) Upsert(ctx context.Context, e *schema.Entity, key string, input map
 			} else {
 				delete(in, schema.FieldID)
 			}
-			prepared, errs := e.PrepareInsert(in, w.db.auto)
-			if errs != nil {
-				return SchemaViolation(errs)
-			}
-			if errs := e.Validate(prepared); errs != nil {
-				return SchemaViolation(errs)
+			prepared, err := checked(e)(e.PrepareInsert(in, w.db.auto))
+			if err != nil {
+				return err
 			}
 			entity, created = prepared, true
 			return w.stored(e, prepared, nil)
 		}
 		in[schema.FieldID] = existing[schema.FieldID]
-		prepared, errs := e.PrepareUpsert(in, existing, w.db.auto)
-		if errs != nil {
-			return SchemaViolation(errs)
-		}
-		if errs := e.Validate(prepared); errs != nil {
-			return SchemaViolation(errs)
+		prepared, err := checked(e)(e.PrepareUpsert(in, existing, w.db.auto))
+		if err != nil {
+			return err
 		}
 		entity = prepared
 		return w.stored(e, prepared, existing)
@@ -300,14 +287,22 @@ func notFound(e *schema.Entity, key string) *Error {
 
 // Validate runs the insert-time preparation and validation without writing.
 func (d *DB) Validate(e *schema.Entity, input map[string]any) error {
-	entity, errs := e.PrepareInsert(input, d.auto)
-	if errs != nil {
-		return SchemaViolation(errs)
+	_, err := checked(e)(e.PrepareInsert(input, d.auto))
+	return err
+}
+
+// checked returns a function that validates what e's Prepare methods
+// return, turning either step's errors into a schema violation.
+func checked(e *schema.Entity) func(map[string]any, schema.Errors) (map[string]any, error) {
+	return func(entity map[string]any, errs schema.Errors) (map[string]any, error) {
+		if errs == nil {
+			errs = e.Validate(entity)
+		}
+		if errs != nil {
+			return nil, SchemaViolation(errs)
+		}
+		return entity, nil
 	}
-	if errs := e.Validate(entity); errs != nil {
-		return SchemaViolation(errs)
-	}
-	return nil
 }
 
 // Tags returns one page of the tag index (all tags, or one).

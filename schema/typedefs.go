@@ -953,7 +953,7 @@ func sourceOrDestination(name string) *Field {
 			// Kong's record-level entity check at_least_one_of {ip, port}.
 			Validator: func(v any) error {
 				m, _ := v.(map[string]any)
-				if nonEmpty(m["ip"]) || nonEmpty(m["port"]) {
+				if NonEmpty(m["ip"]) || NonEmpty(m["port"]) {
 					return nil
 				}
 				return fmt.Errorf(msgAtLeastOneOf, quotedList([]string{"ip", "port"}))

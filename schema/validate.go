@@ -341,8 +341,8 @@ func isUUID(s string) bool { return len(s) == 36 && uuidPattern.MatchString(s) }
 // segment is an id or an endpoint key.
 func IsUUID(s string) bool { return isUUID(s) }
 
-// nonEmpty is Kong's is_nonempty: not null, not "", not an empty table.
-func nonEmpty(v any) bool {
+// NonEmpty is Kong's is_nonempty: not null, not "", not an empty table.
+func NonEmpty(v any) bool {
 	switch v := v.(type) {
 	case nil:
 		return false
@@ -424,7 +424,7 @@ func runChecks(fields []*Field, checks []Check, entity map[string]any, errs Erro
 		case c.AtLeastOneOf != nil:
 			ok := false
 			for _, name := range c.AtLeastOneOf {
-				if nonEmpty(getPath(entity, name)) {
+				if NonEmpty(getPath(entity, name)) {
 					ok = true
 					break
 				}
@@ -435,7 +435,7 @@ func runChecks(fields []*Field, checks []Check, entity map[string]any, errs Erro
 		case c.OnlyOneOf != nil:
 			count := 0
 			for _, name := range c.OnlyOneOf {
-				if nonEmpty(getPath(entity, name)) {
+				if NonEmpty(getPath(entity, name)) {
 					count++
 				}
 			}
@@ -445,7 +445,7 @@ func runChecks(fields []*Field, checks []Check, entity map[string]any, errs Erro
 		case c.MutuallyRequired != nil:
 			set := 0
 			for _, name := range c.MutuallyRequired {
-				if nonEmpty(getPath(entity, name)) {
+				if NonEmpty(getPath(entity, name)) {
 					set++
 				}
 			}
@@ -455,7 +455,7 @@ func runChecks(fields []*Field, checks []Check, entity map[string]any, errs Erro
 		case c.MutuallyExclusive != nil:
 			set := 0
 			for _, name := range c.MutuallyExclusive {
-				if nonEmpty(getPath(entity, name)) {
+				if NonEmpty(getPath(entity, name)) {
 					set++
 				}
 			}
@@ -466,7 +466,7 @@ func runChecks(fields []*Field, checks []Check, entity map[string]any, errs Erro
 			seen := []any{}
 			for _, name := range c.Distinct {
 				v := getPath(entity, name)
-				if !nonEmpty(v) {
+				if !NonEmpty(v) {
 					continue
 				}
 				if containsValue(seen, v) {
@@ -484,7 +484,7 @@ func runChecks(fields []*Field, checks []Check, entity map[string]any, errs Erro
 			}
 			ok := false
 			for _, name := range cc.ThenAtLeastOneOf {
-				if nonEmpty(getPath(entity, name)) {
+				if NonEmpty(getPath(entity, name)) {
 					ok = true
 					break
 				}

@@ -182,25 +182,11 @@ func allIn(list []any, names ...string) bool {
 	return true
 }
 
-func nonEmpty(v any) bool {
-	switch v := v.(type) {
-	case nil:
-		return false
-	case string:
-		return v != ""
-	case []any:
-		return len(v) > 0
-	case map[string]any:
-		return len(v) > 0
-	}
-	return true
-}
-
 // atLeastOne returns Kong's conditional_at_least_one_of message when none
 // of the fields is set; format has one %s for the quoted field list.
 func atLeastOne(e map[string]any, format string, fields ...string) string {
 	for _, f := range fields {
-		if nonEmpty(e[f]) {
+		if schema.NonEmpty(e[f]) {
 			return ""
 		}
 	}
@@ -225,7 +211,7 @@ func streamCheck(p []any, e map[string]any) string {
 }
 
 func tlsPassthroughCheck(p []any, e map[string]any) string {
-	if !allIn(p, "tls_passthrough") || nonEmpty(e["snis"]) {
+	if !allIn(p, "tls_passthrough") || schema.NonEmpty(e["snis"]) {
 		return ""
 	}
 	return "must set snis when 'protocols' is 'tls_passthrough'"

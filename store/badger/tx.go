@@ -162,21 +162,7 @@ func (t *tx) Insert(table string, row store.Row) error {
 	case !errors.Is(err, badger.ErrKeyNotFound):
 		return fmt.Errorf("reading row %s/%s: %w", table, id, err)
 	}
-	idx, err := buildIndexes(ti, id, row)
-	if err != nil {
-		return err
-	}
-	if err := t.checkConstraints(ti, id, row, idx); err != nil {
-		return err
-	}
-	data, err := json.Marshal(row)
-	if err != nil {
-		return fmt.Errorf("encoding row %s/%s: %w", table, id, err)
-	}
-	if err := t.txn.Set(rk, data); err != nil {
-		return fmt.Errorf("writing row %s/%s: %w", table, id, err)
-	}
-	return t.writeIndexes(ti, id, idx, nil)
+	return t.put(ti, id, row, nil)
 }
 
 // Update implements store.Tx.
@@ -197,6 +183,14 @@ func (t *tx) Update(table string, row store.Row) error {
 	if err != nil {
 		return fmt.Errorf("indexing stored row %s/%s: %w", table, id, err)
 	}
+	return t.put(ti, id, row, oldIdx)
+}
+
+// put checks a row's constraints and writes it with its index entries;
+// oldIdx (nil for an insert) are the entries of the row it replaces, of
+// which those no longer wanted are removed.
+func (t *tx) put(ti *tableInfo, id string, row store.Row, oldIdx *indexes) error {
+	table := ti.Name
 	idx, err := buildIndexes(ti, id, row)
 	if err != nil {
 		return err
@@ -208,19 +202,23 @@ func (t *tx) Update(table string, row store.Row) error {
 	if err != nil {
 		return fmt.Errorf("encoding row %s/%s: %w", table, id, err)
 	}
-	keep := idx.keySet()
-	for _, k := range oldIdx.keys() {
-		if _, ok := keep[string(k)]; ok {
-			continue
+	var existing map[string]struct{}
+	if oldIdx != nil {
+		keep := idx.keySet()
+		for _, k := range oldIdx.keys() {
+			if _, ok := keep[string(k)]; ok {
+				continue
+			}
+			if err := t.txn.Delete(k); err != nil {
+				return fmt.Errorf("removing index entry of %s/%s: %w", table, id, err)
+			}
 		}
-		if err := t.txn.Delete(k); err != nil {
-			return fmt.Errorf("removing index entry of %s/%s: %w", table, id, err)
-		}
+		existing = oldIdx.keySet()
 	}
 	if err := t.txn.Set(rowKey(table, id), data); err != nil {
 		return fmt.Errorf("writing row %s/%s: %w", table, id, err)
 	}
-	return t.writeIndexes(ti, id, idx, oldIdx.keySet())
+	return t.writeIndexes(ti, id, idx, existing)
 }
 
 // checkConstraints verifies the unique and foreign-key constraints of a row
