@@ -89,11 +89,7 @@ func (a *API) routeCollection(base string, e *schema.Entity, parent *nested) {
 		a.writeRow(ctx, e, fasthttp.StatusOK, row, err)
 	})
 	a.handle(fasthttp.MethodPut, item, func(ctx *fasthttp.RequestCtx) {
-		scope, ok := a.scope(ctx, parent)
-		if !ok {
-			return
-		}
-		args, ok := a.args(ctx, e)
+		scope, args, ok := a.scopedArgs(ctx, e, parent)
 		if !ok {
 			return
 		}
@@ -188,16 +184,23 @@ func (a *API) scope(ctx *fasthttp.RequestCtx, parent *nested) (*db.Scope, bool) 
 }
 
 func (a *API) create(ctx *fasthttp.RequestCtx, e *schema.Entity, parent *nested) {
-	scope, ok := a.scope(ctx, parent)
-	if !ok {
-		return
-	}
-	args, ok := a.args(ctx, e)
+	scope, args, ok := a.scopedArgs(ctx, e, parent)
 	if !ok {
 		return
 	}
 	row, err := a.db.Insert(ctx, e, args, scope)
 	a.writeRow(ctx, e, fasthttp.StatusCreated, row, err)
+}
+
+// scopedArgs resolves the parent of a nested endpoint and decodes the body,
+// answering any error itself.
+func (a *API) scopedArgs(ctx *fasthttp.RequestCtx, e *schema.Entity, parent *nested) (*db.Scope, map[string]any, bool) {
+	scope, ok := a.scope(ctx, parent)
+	if !ok {
+		return nil, nil, false
+	}
+	args, ok := a.args(ctx, e)
+	return scope, args, ok
 }
 
 // args decodes the request body for entity e, answering the error itself.
@@ -230,6 +233,13 @@ func (a *API) writeRow(ctx *fasthttp.RequestCtx, e *schema.Entity, status int, r
 }
 
 func (a *API) list(ctx *fasthttp.RequestCtx, e *schema.Entity, parent *nested) {
+	a.listWith(ctx, e, parent, e.Output, nil)
+}
+
+// listWith serves one page of e: shape renders each row, extra adds fields
+// to the page body.
+func (a *API) listWith(ctx *fasthttp.RequestCtx, e *schema.Entity, parent *nested,
+	shape func(map[string]any) map[string]any, extra map[string]any) {
 	scope, ok := a.scope(ctx, parent)
 	if !ok {
 		return
@@ -247,9 +257,13 @@ func (a *API) list(ctx *fasthttp.RequestCtx, e *schema.Entity, parent *nested) {
 	}
 	data := make([]any, len(rows))
 	for i, r := range rows {
-		data[i] = e.Output(r)
+		data[i] = shape(r)
 	}
-	writeJSON(ctx, fasthttp.StatusOK, pageBody(ctx, data, offset))
+	body := pageBody(ctx, data, offset)
+	for k, v := range extra {
+		body[k] = v
+	}
+	writeJSON(ctx, fasthttp.StatusOK, body)
 }
 
 // pageBody renders Kong's page: data, and offset plus a next link unless

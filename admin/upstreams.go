@@ -23,30 +23,11 @@ func (a *API) routeUpstreams() {
 	health := "/upstreams/{upstreams}/health"
 	a.endpoint(health)
 	a.handle(fasthttp.MethodGet, health, func(ctx *fasthttp.RequestCtx) {
-		scope, ok := a.scope(ctx, parent)
-		if !ok {
-			return
-		}
-		opts, err := pageOptions(ctx.QueryArgs(), targets)
-		if err != nil {
-			a.writeError(ctx, err)
-			return
-		}
-		opts.Scope = scope
-		rows, offset, err := a.db.Page(ctx, targets, opts)
-		if err != nil {
-			a.writeError(ctx, err)
-			return
-		}
-		data := make([]any, len(rows))
-		for i, r := range rows {
+		a.listWith(ctx, targets, parent, func(r map[string]any) map[string]any {
 			out := targets.Output(r)
 			out["health"] = healthChecksOff
 			out["data"] = map[string]any{"addresses": []any{}}
-			data[i] = out
-		}
-		body := pageBody(ctx, data, offset)
-		body["node_id"] = a.node.NodeID
-		writeJSON(ctx, fasthttp.StatusOK, body)
+			return out
+		}, map[string]any{"node_id": a.node.NodeID})
 	})
 }
