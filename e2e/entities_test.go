@@ -8,6 +8,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"math/big"
+	"strings"
 	"testing"
 	"time"
 )
@@ -167,7 +168,7 @@ func TestCertificatesAndSNIs(t *testing.T) {
 }
 
 func TestNodeEndpoints(t *testing.T) {
-	g := startGateway(t)
+	g := startGateway(t, "KONG_PG_PASSWORD=hunter2")
 	r := g.get("/")
 	wantStatus(t, r, 200)
 	wantFields(t, r.body, map[string]any{"tagline": "Welcome to kong", "version": "3.9.1", "edition": "community"})
@@ -177,7 +178,10 @@ func TestNodeEndpoints(t *testing.T) {
 		}
 	}
 	conf := r.body["configuration"].(map[string]any)
-	wantFields(t, conf, map[string]any{"database": "badger", "log_level": "notice"})
+	wantFields(t, conf, map[string]any{"database": "badger", "log_level": "notice", "pg_password": "******"})
+	if strings.Contains(string(r.raw), "hunter2") {
+		t.Fatal("GET / shows a secret")
+	}
 	if r.header.Get("Access-Control-Allow-Origin") != "*" || r.header.Get("X-Kong-Admin-Latency") == "" {
 		t.Errorf("admin headers missing: %v", r.header)
 	}
