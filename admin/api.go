@@ -88,7 +88,7 @@ func New(opts Options) *API {
 	r.RedirectFixedPath = false
 	r.HandleMethodNotAllowed = true
 	r.HandleOPTIONS = true
-	r.NotFound = notFound
+	r.NotFound = a.retryWithoutSlash
 	r.MethodNotAllowed = methodNotAllowed
 	r.GlobalOPTIONS = func(ctx *fasthttp.RequestCtx) {
 		ctx.Response.Header.Set("Access-Control-Allow-Methods", string(ctx.Response.Header.Peek("Allow")))
@@ -101,6 +101,22 @@ func New(opts Options) *API {
 	sort.Strings(a.endpoints)
 	return a
 }
+
+// retryWithoutSlash serves /services/ as /services, as Kong's default route
+// does, before answering 404.
+func (a *API) retryWithoutSlash(ctx *fasthttp.RequestCtx) {
+	p := ctx.Request.URI().PathOriginal()
+	if len(p) > 1 && p[len(p)-1] == '/' && ctx.UserValue(slashRetried) == nil {
+		ctx.SetUserValue(slashRetried, true)
+		ctx.Request.URI().SetPath(string(p[:len(p)-1]))
+		a.router.Handler(ctx)
+		return
+	}
+	notFound(ctx)
+}
+
+// slashRetried marks a request already retried without its trailing slash.
+const slashRetried = "portico.slash_retried"
 
 type discardLogger struct{}
 

@@ -2,9 +2,11 @@ package admin
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/valyala/fasthttp"
 
@@ -65,21 +67,21 @@ func (a *API) routeCollection(base string, e *schema.Entity, parent *nested) {
 		if !ok {
 			return
 		}
-		row, err := a.db.Select(ctx, e, key(ctx), scope)
-		if err != nil {
-			a.writeError(ctx, err)
-			return
+		if row, ok := a.selected(ctx, e, key(ctx), scope); ok {
+			writeJSON(ctx, fasthttp.StatusOK, e.Output(row))
 		}
-		if row == nil {
-			notFound(ctx)
-			return
-		}
-		writeJSON(ctx, fasthttp.StatusOK, e.Output(row))
 	})
 	a.handle(fasthttp.MethodPatch, item, func(ctx *fasthttp.RequestCtx) {
 		scope, ok := a.scope(ctx, parent)
 		if !ok {
 			return
+		}
+		// Under a parent, Kong looks the child up first: a child of another
+		// parent is a plain 404.
+		if scope != nil {
+			if _, ok := a.selected(ctx, e, key(ctx), scope); !ok {
+				return
+			}
 		}
 		args, ok := a.updateArgs(ctx, e, key(ctx), scope)
 		if !ok {
@@ -101,6 +103,13 @@ func (a *API) routeCollection(base string, e *schema.Entity, parent *nested) {
 		if !ok {
 			return
 		}
+		// A missing top-level entity is deleted already (204); a nested one
+		// that is not the parent's is 404, as in Kong.
+		if scope != nil {
+			if _, ok := a.selected(ctx, e, key(ctx), scope); !ok {
+				return
+			}
+		}
 		if err := a.db.Delete(ctx, e, key(ctx), scope); err != nil {
 			a.writeError(ctx, err)
 			return
@@ -109,60 +118,88 @@ func (a *API) routeCollection(base string, e *schema.Entity, parent *nested) {
 	})
 }
 
+// selected looks an entity up, answering 404 or the error itself when there
+// is nothing to return.
+func (a *API) selected(ctx *fasthttp.RequestCtx, e *schema.Entity, key string, scope *db.Scope) (map[string]any, bool) {
+	row, err := a.db.Select(ctx, e, key, scope)
+	if err != nil {
+		a.writeError(ctx, err)
+		return nil, false
+	}
+	if row == nil {
+		notFound(ctx)
+		return nil, false
+	}
+	return row, true
+}
+
 // routeForeign serves /{entities}/{key}/{field}: the entity a foreign key
-// points at (Kong's get_foreign_entity_endpoint).
+// points at (Kong's get_foreign_entity_endpoint and friends).
 func (a *API) routeForeign(e *schema.Entity, f *schema.Field, parent *schema.Entity) {
 	path := "/" + e.Path() + "/{" + e.Path() + "}/" + f.Name
 	a.endpoint(path)
+	// target returns the referenced id ("" when the reference is null).
 	target := func(ctx *fasthttp.RequestCtx) (string, bool) {
-		row, err := a.db.Select(ctx, e, param(ctx, e.Path()), nil)
-		if err != nil {
-			a.writeError(ctx, err)
+		row, ok := a.selected(ctx, e, param(ctx, e.Path()), nil)
+		if !ok {
 			return "", false
 		}
-		id := ""
-		if row != nil {
-			id = db.RefID(row[f.Name])
-		}
-		if id == "" {
-			notFound(ctx)
-			return "", false
-		}
-		return id, true
+		return db.RefID(row[f.Name]), true
 	}
 	a.handle(fasthttp.MethodGet, path, func(ctx *fasthttp.RequestCtx) {
 		id, ok := target(ctx)
 		if !ok {
 			return
 		}
-		row, err := a.db.Select(ctx, parent, id, nil)
-		if err == nil && row == nil {
+		if id == "" {
 			notFound(ctx)
 			return
 		}
-		a.writeRow(ctx, parent, fasthttp.StatusOK, row, err)
+		if row, ok := a.selected(ctx, parent, id, nil); ok {
+			writeJSON(ctx, fasthttp.StatusOK, parent.Output(row))
+		}
 	})
-	write := func(ctx *fasthttp.RequestCtx, upsert bool) {
+	a.handle(fasthttp.MethodPatch, path, func(ctx *fasthttp.RequestCtx) {
 		id, ok := target(ctx)
 		if !ok {
+			return
+		}
+		if id == "" {
+			notFound(ctx)
 			return
 		}
 		args, ok := a.updateArgs(ctx, parent, id, nil)
 		if !ok {
 			return
 		}
-		var row map[string]any
-		var err error
-		if upsert {
-			row, _, err = a.db.Upsert(ctx, parent, id, args, nil)
-		} else {
-			row, err = a.db.Update(ctx, parent, id, args, nil)
-		}
+		row, err := a.db.Update(ctx, parent, id, args, nil)
 		a.writeRow(ctx, parent, fasthttp.StatusOK, row, err)
-	}
-	a.handle(fasthttp.MethodPatch, path, func(ctx *fasthttp.RequestCtx) { write(ctx, false) })
-	a.handle(fasthttp.MethodPut, path, func(ctx *fasthttp.RequestCtx) { write(ctx, true) })
-	a.handle(fasthttp.MethodDelete, path, methodNotAllowed)
+	})
+	// PUT replaces the referenced entity, or creates one and links it when
+	// the reference is null.
+	a.handle(fasthttp.MethodPut, path, func(ctx *fasthttp.RequestCtx) {
+		if _, ok := target(ctx); !ok {
+			return
+		}
+		args, ok := a.args(ctx, parent)
+		if !ok {
+			return
+		}
+		row, err := a.db.UpsertReferenced(ctx, e, param(ctx, e.Path()), f.Name, args)
+		a.writeRow(ctx, parent, fasthttp.StatusOK, row, err)
+	})
+	// DELETE is not allowed through a reference, once there is one.
+	a.handle(fasthttp.MethodDelete, path, func(ctx *fasthttp.RequestCtx) {
+		id, ok := target(ctx)
+		if !ok {
+			return
+		}
+		if id == "" {
+			notFound(ctx)
+			return
+		}
+		methodNotAllowed(ctx)
+	})
 }
 
 // scope resolves the parent of a nested endpoint; a missing parent is 404.
@@ -244,7 +281,11 @@ func (a *API) listWith(ctx *fasthttp.RequestCtx, e *schema.Entity, parent *neste
 	if !ok {
 		return
 	}
-	opts, err := pageOptions(ctx.QueryArgs(), e)
+	filtered := e
+	if scope != nil {
+		filtered = nil // Kong ignores filters on nested collections (#6779)
+	}
+	opts, err := pageOptions(ctx.QueryArgs(), filtered)
 	if err != nil {
 		a.writeError(ctx, err)
 		return
@@ -259,7 +300,7 @@ func (a *API) listWith(ctx *fasthttp.RequestCtx, e *schema.Entity, parent *neste
 	for i, r := range rows {
 		data[i] = shape(r)
 	}
-	body := pageBody(ctx, data, offset)
+	body := pageBody(ctx, data, offset, scope != nil)
 	for k, v := range extra {
 		body[k] = v
 	}
@@ -267,27 +308,50 @@ func (a *API) listWith(ctx *fasthttp.RequestCtx, e *schema.Entity, parent *neste
 }
 
 // pageBody renders Kong's page: data, and offset plus a next link unless
-// this is the last page (then next is null and offset absent).
-func pageBody(ctx *fasthttp.RequestCtx, data []any, offset string) map[string]any {
+// this is the last page (then next is null and offset absent). A nested
+// collection's link carries only the offset; a top-level one keeps tags and
+// size, in Kong's order.
+func pageBody(ctx *fasthttp.RequestCtx, data []any, offset string, nested bool) map[string]any {
 	out := map[string]any{"data": data, "next": nil}
 	if offset == "" {
 		return out
 	}
 	out["offset"] = offset
-	q := url.Values{}
-	q.Set("offset", offset)
-	args := ctx.QueryArgs()
-	for _, k := range []string{"size", "tags"} {
-		if v := args.Peek(k); v != nil {
-			q.Set(k, string(v))
+	next := string(ctx.Path()) + "?offset=" + escapeURI(offset)
+	if !nested {
+		args := ctx.QueryArgs()
+		if v := args.Peek("tags"); v != nil {
+			next += "&tags=" + escapeURI(string(v))
+		}
+		if v := args.Peek("size"); v != nil {
+			next += "&size=" + escapeURI(string(v))
 		}
 	}
-	out["next"] = string(ctx.Path()) + "?" + q.Encode()
+	out["next"] = next
 	return out
 }
 
-// pageOptions reads size, offset, tags and unique-field filters
-// (?custom_id=...) from the query string.
+// escapeURI percent-encodes everything but unreserved characters, as
+// nginx's escape_uri does for Kong's next links (a space is %20).
+func escapeURI(s string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+	return b.String()
+}
+
+// pageOptions reads size and offset from the query string, and for a
+// top-level collection of e its filters: tags and unique fields
+// (?custom_id=...). Kong ignores filters on nested collections and /tags.
 func pageOptions(args *fasthttp.Args, e *schema.Entity) (db.PageOptions, error) {
 	opts := db.PageOptions{Size: defaultPageSize}
 	if v := args.Peek("size"); v != nil {
@@ -301,6 +365,9 @@ func pageOptions(args *fasthttp.Args, e *schema.Entity) (db.PageOptions, error) 
 		opts.Size = int(n)
 	}
 	opts.Offset = string(args.Peek("offset"))
+	if e == nil {
+		return opts, nil
+	}
 	if v := args.Peek("tags"); v != nil {
 		tags, any, err := parseTagsFilter(string(v), e)
 		if err != nil {
@@ -322,8 +389,12 @@ func pageOptions(args *fasthttp.Args, e *schema.Entity) (db.PageOptions, error) 
 	return opts, nil
 }
 
+// maxTagsFilter is how many tags one query may name (Kong's DAO limit).
+const maxTagsFilter = 5
+
 // parseTagsFilter reads Kong's tags filter: "a,b" means all of them, "a/b"
-// any of them; mixing both or empty tags is refused.
+// any of them; mixing both, empty tags or bytes a tag cannot hold are
+// refused.
 func parseTagsFilter(v string, e *schema.Entity) ([]string, bool, error) {
 	if !e.Tagged() {
 		return nil, false, db.InvalidOptions("tags", "cannot be used with '"+e.Name+"'")
@@ -337,12 +408,31 @@ func parseTagsFilter(v string, e *schema.Entity) ([]string, bool, error) {
 		sep = "/"
 	}
 	tags := strings.Split(v, sep)
+	if len(tags) > maxTagsFilter {
+		return nil, false, db.InvalidOptions("tags", fmt.Sprintf("cannot query more than %d tags", maxTagsFilter))
+	}
 	for _, t := range tags {
-		if t == "" {
+		if !validTag(t) {
 			return nil, false, db.InvalidOptions("tags", "invalid filter syntax")
 		}
 	}
 	return tags, or, nil
+}
+
+// validTag reports whether t can be a tag: printable ASCII (space
+// included) but for "," and "/", or valid UTF-8 beyond ASCII, as Kong's tag
+// typedef allows.
+func validTag(t string) bool {
+	if t == "" || !utf8.ValidString(t) {
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		if c < 0x80 && (c < 0x20 || c == 0x7f || c == ',' || c == '/') {
+			return false
+		}
+	}
+	return true
 }
 
 // param reads a path parameter. The router matches the raw path, so that an

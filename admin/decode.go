@@ -78,6 +78,9 @@ func decodeBody(contentType string, raw []byte) (body, error) {
 		args, err := buildArgs(pairs)
 		return body{args: args, form: true}, err
 	case mimeMultipart:
+		if len(raw) == 0 {
+			return body{args: map[string]any{}, form: true}, nil
+		}
 		pairs, err := parseMultipart(raw, params["boundary"])
 		if err != nil {
 			return body{}, &decodeError{field: "@body", msg: err.Error()}
@@ -88,10 +91,9 @@ func decodeBody(contentType string, raw []byte) (body, error) {
 	return body{}, errUnsupportedMedia
 }
 
+// decodeJSON reads a JSON object; as in Kong, an empty body declared as JSON
+// cannot be parsed.
 func decodeJSON(raw []byte) (body, error) {
-	if len(bytes.TrimSpace(raw)) == 0 {
-		return body{args: map[string]any{}}, nil
-	}
 	if !utf8.Valid(raw) {
 		return body{}, errBadJSON
 	}

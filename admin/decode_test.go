@@ -81,7 +81,7 @@ func TestDecodeJSON(t *testing.T) {
 	}{
 		{"object", "application/json", `{"name":"a","port":80,"tags":["x"]}`, map[string]any{"name": "a", "port": 80.0, "tags": []any{"x"}}, nil},
 		{"charset", "application/json; charset=utf-8", `{"a":true}`, map[string]any{"a": true}, nil},
-		{"empty", "application/json", ``, map[string]any{}, nil},
+		{"empty", "application/json", ``, nil, errBadJSON},
 		{"array", "application/json", `[1]`, nil, errBadJSON},
 		{"scalar", "application/json", `"x"`, nil, errBadJSON},
 		{"broken", "application/json", `{"a":`, nil, errBadJSON},

@@ -38,8 +38,12 @@ var statusByCode = map[db.Code]int{
 	db.CodeForeignKeysUnresolved: fasthttp.StatusBadRequest,
 }
 
-// daoErrorBody renders Kong's DAO error body.
+// daoErrorBody renders Kong's DAO error body (or, for a plain error, its
+// bare message).
 func daoErrorBody(e *db.Error) map[string]any {
+	if e.Name == "" {
+		return map[string]any{"message": e.Message}
+	}
 	b := map[string]any{"code": int(e.Code), "name": e.Name, "message": e.Message}
 	if e.Fields != nil {
 		key := "fields"

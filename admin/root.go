@@ -2,9 +2,11 @@ package admin
 
 import (
 	"sort"
+	"unicode/utf8"
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/portico-gw/portico/db"
 	"github.com/portico-gw/portico/schema"
 	"github.com/portico-gw/portico/store"
 )
@@ -182,14 +184,20 @@ func (a *API) validate(ctx *fasthttp.RequestCtx, e *schema.Entity) {
 	writeMessage(ctx, fasthttp.StatusOK, msgSchemaValidated)
 }
 
-// tags serves GET /tags and GET /tags/{tag}: pages of {entity_name, entity_id, tag}.
+// tags serves GET /tags and GET /tags/{tag}: pages of {entity_name,
+// entity_id, tag}. A ?tags= filter is ignored there, as in Kong.
 func (a *API) tags(ctx *fasthttp.RequestCtx) {
-	opts, err := pageOptions(ctx.QueryArgs(), tagsPseudoEntity)
+	opts, err := pageOptions(ctx.QueryArgs(), nil)
 	if err != nil {
 		a.writeError(ctx, err)
 		return
 	}
-	rows, offset, err := a.db.Tags(ctx, param(ctx, "tags"), opts.Size, opts.Offset)
+	tag := param(ctx, "tags")
+	if tag != "" && !utf8.ValidString(tag) {
+		a.writeError(ctx, db.InvalidOptions("tags", "invalid utf-8 sequence in tag"))
+		return
+	}
+	rows, offset, err := a.db.Tags(ctx, tag, opts.Size, opts.Offset)
 	if err != nil {
 		a.writeError(ctx, err)
 		return
@@ -198,9 +206,5 @@ func (a *API) tags(ctx *fasthttp.RequestCtx) {
 	for i, r := range rows {
 		data[i] = r
 	}
-	writeJSON(ctx, fasthttp.StatusOK, pageBody(ctx, data, offset))
+	writeJSON(ctx, fasthttp.StatusOK, pageBody(ctx, data, offset, tag != ""))
 }
-
-// tagsPseudoEntity lets /tags share page option parsing; it has no tags
-// field, so a tags filter on /tags is refused as Kong does.
-var tagsPseudoEntity = &schema.Entity{Name: "tags"}

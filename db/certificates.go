@@ -25,8 +25,36 @@ type certificateSNIs struct {
 	snis  *schema.Entity
 }
 
-// msgSNIAssociated is Kong's message for an SNI owned by another certificate.
-const msgSNIAssociated = "%s already associated with existing certificate '%s'"
+// Kong's messages for certificates addressed by SNI (kong/api/routes/certificates.lua).
+const (
+	msgSNIAssociated = "%s already associated with existing certificate '%s'"
+	msgSNINotFound   = "SNI not found"
+)
+
+// resolve finds a certificate by one of its SNI names, as Kong's
+// /certificates/{sni} does; an unknown name is Kong's plain 404.
+func (c *certificateSNIs) resolve(tx store.Tx, name string) (map[string]any, error) {
+	sni, err := tx.GetUnique(c.snis.Name, []string{"name"}, []any{name})
+	if err == store.ErrNotFound {
+		return nil, Plain(CodeNotFound, msgSNINotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	cert, err := tx.Get(c.certs.Name, RefID(sni["certificate"]))
+	if err == store.ErrNotFound {
+		return nil, Plain(CodeNotFound, msgSNINotFound)
+	}
+	return cert, err
+}
+
+// upsertKey makes PUT /certificates/{sni} of an unknown SNI create a
+// certificate serving it.
+func (c *certificateSNIs) upsertKey(input map[string]any, name string) {
+	if _, given := input["snis"]; !given {
+		input["snis"] = []any{name}
+	}
+}
 
 func (c *certificateSNIs) afterWrite(w *writer, row, transient map[string]any) error {
 	list, ok := transient["snis"].([]any)

@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/portico-gw/portico/schema"
 	"github.com/portico-gw/portico/store"
@@ -31,7 +32,7 @@ func (d *DB) Select(ctx context.Context, e *schema.Entity, key string, scope *Sc
 	var row map[string]any
 	err := d.store.View(ctx, func(tx store.Tx) error {
 		var err error
-		if row, err = lookup(tx, e, key, scope); err != nil {
+		if row, err = d.lookup(tx, e, key, scope); err != nil {
 			return err
 		}
 		return d.decorate(tx, e, row)
@@ -43,27 +44,48 @@ func (d *DB) Select(ctx context.Context, e *schema.Entity, key string, scope *Sc
 }
 
 // lookup resolves "id or endpoint key" as Kong's Admin API does: a UUID is
-// an id; anything else (or a UUID that is no id) is tried as the endpoint key.
-func lookup(tx store.Tx, e *schema.Entity, key string, scope *Scope) (map[string]any, error) {
+// an id; anything else (or a UUID that is no id) is tried as the endpoint
+// key, or by the entity's own resolver (certificates by SNI). An entity
+// addressed by id only refuses other keys as an invalid primary key.
+func (d *DB) lookup(tx store.Tx, e *schema.Entity, key string, scope *Scope) (map[string]any, error) {
 	var row map[string]any
-	if schema.IsUUID(key) {
+	isID := schema.IsUUID(key)
+	if isID {
 		r, err := tx.Get(e.Name, key)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return nil, err
 		}
 		row = r
 	}
-	if row == nil && e.EndpointKey != "" {
-		r, err := lookupByEndpointKey(tx, e, key, scope)
+	if row == nil {
+		var err error
+		switch res, _ := d.extensions[e.Name].(resolver); {
+		case e.EndpointKey != "":
+			row, err = lookupByEndpointKey(tx, e, key, scope)
+		case res != nil && !isID:
+			row, err = res.resolve(tx, key)
+		case !isID:
+			err = invalidPrimaryKey()
+		}
 		if err != nil {
 			return nil, err
 		}
-		row = r
 	}
 	if row == nil || !inScope(row, scope) {
 		return nil, nil
 	}
 	return row, nil
+}
+
+// upsertKeyer is a resolver that also lets PUT create an entity under its
+// key (PUT /certificates/{sni} creates a certificate with that SNI).
+type upsertKeyer interface {
+	upsertKey(input map[string]any, key string)
+}
+
+// resolver is an extension that finds an entity by a key other than its id.
+type resolver interface {
+	resolve(tx store.Tx, key string) (map[string]any, error)
 }
 
 func lookupByEndpointKey(tx store.Tx, e *schema.Entity, key string, scope *Scope) (map[string]any, error) {
@@ -167,7 +189,7 @@ func withScope(input map[string]any, scope *Scope) map[string]any {
 func (d *DB) Update(ctx context.Context, e *schema.Entity, key string, input map[string]any, scope *Scope) (map[string]any, error) {
 	var entity map[string]any
 	err := d.write(ctx, func(w *writer) error {
-		existing, err := lookup(w.tx, e, key, scope)
+		existing, err := w.db.lookup(w.tx, e, key, scope)
 		if err != nil {
 			return err
 		}
@@ -196,41 +218,36 @@ func (d *DB) Upsert(ctx context.Context, e *schema.Entity, key string, input map
 	byID := schema.IsUUID(key)
 	if !byID {
 		if e.EndpointKey == "" {
-			return nil, false, SchemaViolation(schema.Errors{schema.FieldID: "expected a valid UUID"})
+			ext, ok := d.extensions[e.Name].(upsertKeyer)
+			if !ok {
+				return nil, false, invalidPrimaryKey()
+			}
+			ext.upsertKey(input, key)
+		} else {
+			input[e.EndpointKey] = key
 		}
-		input[e.EndpointKey] = key
 	}
 	var entity map[string]any
 	created := false
 	err := d.write(ctx, func(w *writer) error {
-		existing, err := lookup(w.tx, e, key, nil)
+		// A child of another parent is moved to this one, as Kong's nested
+		// PUT does: the scope only forces the reference.
+		existing, err := w.db.lookup(w.tx, e, key, nil)
 		if err != nil {
 			return err
-		}
-		if existing != nil && !inScope(existing, scope) {
-			existing = nil
 		}
 		in := schema.Copy(input).(map[string]any)
-		if existing == nil {
-			if byID {
-				in[schema.FieldID] = key
-			} else {
-				delete(in, schema.FieldID)
-			}
-			prepared, err := checked(e)(e.PrepareInsert(in, w.db.auto))
-			if err != nil {
-				return err
-			}
-			entity, created = prepared, true
-			return w.stored(e, prepared, nil)
+		switch {
+		case existing != nil:
+			in[schema.FieldID] = existing[schema.FieldID]
+		case byID:
+			in[schema.FieldID] = key
+		default:
+			delete(in, schema.FieldID)
 		}
-		in[schema.FieldID] = existing[schema.FieldID]
-		prepared, err := checked(e)(e.PrepareUpsert(in, existing, w.db.auto))
-		if err != nil {
-			return err
-		}
-		entity = prepared
-		return w.stored(e, prepared, existing)
+		entity, err = w.upsert(e, in, existing)
+		created = existing == nil
+		return err
 	})
 	if err != nil {
 		return nil, false, err
@@ -238,11 +255,74 @@ func (d *DB) Upsert(ctx context.Context, e *schema.Entity, key string, input map
 	return entity, created, nil
 }
 
+// upsert writes in as the whole of an entity: a new one when existing is
+// nil, else a replacement keeping its id and created_at.
+func (w *writer) upsert(e *schema.Entity, in, existing map[string]any) (map[string]any, error) {
+	var prepared map[string]any
+	var err error
+	if existing == nil {
+		prepared, err = checked(e)(e.PrepareInsert(in, w.db.auto))
+	} else {
+		prepared, err = checked(e)(e.PrepareUpsert(in, existing, w.db.auto))
+	}
+	if err != nil {
+		return nil, err
+	}
+	return prepared, w.stored(e, prepared, existing)
+}
+
+// UpsertReferenced is PUT on a foreign-entity endpoint (/routes/{r}/service):
+// it replaces the entity that e's field references, or, when the reference
+// is null, creates one and points the field at it, in one transaction.
+func (d *DB) UpsertReferenced(ctx context.Context, e *schema.Entity, key, field string, input map[string]any) (map[string]any, error) {
+	f := e.Field(field)
+	if f == nil || f.Type != schema.Foreign {
+		return nil, fmt.Errorf("%s.%s is not a foreign key", e.Name, field)
+	}
+	parent := d.reg.Entity(f.Reference)
+	var entity map[string]any
+	err := d.write(ctx, func(w *writer) error {
+		child, err := w.db.lookup(w.tx, e, key, nil)
+		if err != nil {
+			return err
+		}
+		if child == nil {
+			return notFound(e, key)
+		}
+		id := RefID(child[field])
+		var existing map[string]any
+		if id != "" {
+			if existing, err = w.tx.Get(parent.Name, id); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		} else {
+			id = w.db.auto.NewID()
+		}
+		in := schema.Copy(input).(map[string]any)
+		in[schema.FieldID] = id
+		if entity, err = w.upsert(parent, in, existing); err != nil {
+			return err
+		}
+		if RefID(child[field]) == id {
+			return nil
+		}
+		linked, err := checked(e)(e.PrepareUpdate(child, map[string]any{field: map[string]any{schema.FieldID: id}}, w.db.auto))
+		if err != nil {
+			return err
+		}
+		return w.stored(e, linked, child)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return entity, nil
+}
+
 // Delete removes the addressed entity, first deleting the children that
 // reference it with on_delete=cascade. Deleting nothing is not an error.
 func (d *DB) Delete(ctx context.Context, e *schema.Entity, key string, scope *Scope) error {
 	return d.write(ctx, func(w *writer) error {
-		existing, err := lookup(w.tx, e, key, scope)
+		existing, err := w.db.lookup(w.tx, e, key, scope)
 		if err != nil || existing == nil {
 			return err
 		}

@@ -14,39 +14,44 @@ type Code int
 
 // Kong's error codes; the Admin API maps each to an HTTP status.
 const (
-	CodeInvalidPrimaryKey        Code = 1
-	CodeSchemaViolation          Code = 2
-	CodePrimaryKeyViolation      Code = 3
-	CodeForeignKeyViolation      Code = 4
-	CodeUniqueViolation          Code = 5
-	CodeNotFound                 Code = 6
-	CodeInvalidOffset            Code = 7
-	CodeDatabaseError            Code = 8
-	CodeInvalidSize              Code = 9
-	CodeInvalidUniqueGlobal      Code = 10
-	CodeInvalidOptions           Code = 11
-	CodeOperationUnsupported     Code = 12
-	CodeForeignKeysUnresolved    Code = 13
-	CodeReferencedByOthers       Code = 4 // Kong reports restricted deletes as foreign key violations
-	codeNameSchemaViolation           = "schema violation"
-	codeNameUniqueViolation           = "unique constraint violation"
-	codeNameForeignKeyViolation       = "foreign key violation"
-	codeNameNotFound                  = "not found"
-	codeNamePrimaryKeyViolation       = "primary key violation"
-	codeNameInvalidOffset             = "invalid offset"
-	codeNameInvalidSize               = "invalid size"
-	codeNameInvalidOptions            = "invalid options"
-	codeNameOperationUnsupported      = "operation unsupported"
-	codeNameInvalidPrimaryKey         = "invalid primary key"
-	msgUniqueViolation                = "UNIQUE violation detected on '%s'"
-	msgForeignKeyViolation            = "the foreign key '%s' does not reference an existing '%s' entity."
-	msgForeignKeyRestricted           = "an existing '%s' entity references this '%s' entity"
-	msgNotFoundByPK                   = "could not find the entity with primary key '%s'"
-	msgNotFoundByField                = "could not find the entity with '%s'"
-	msgPrimaryKeyViolation            = "primary key violation on key '%s'"
-	msgSizeNotNumber                  = "size must be a number"
-	msgSizeRange                      = "size must be an integer between 1 and 1000"
-	referencedByField                 = "@referenced_by"
+	CodeInvalidPrimaryKey     Code = 1
+	CodeSchemaViolation       Code = 2
+	CodePrimaryKeyViolation   Code = 3
+	CodeForeignKeyViolation   Code = 4
+	CodeUniqueViolation       Code = 5
+	CodeNotFound              Code = 6
+	CodeInvalidOffset         Code = 7
+	CodeDatabaseError         Code = 8
+	CodeInvalidSize           Code = 9
+	CodeInvalidUniqueGlobal   Code = 10
+	CodeInvalidOptions        Code = 11
+	CodeOperationUnsupported  Code = 12
+	CodeForeignKeysUnresolved Code = 13
+)
+
+// Kong's error names and messages (kong/db/errors.lua).
+const (
+	codeNameSchemaViolation      = "schema violation"
+	codeNameUniqueViolation      = "unique constraint violation"
+	codeNameForeignKeyViolation  = "foreign key violation"
+	codeNameNotFound             = "not found"
+	codeNamePrimaryKeyViolation  = "primary key violation"
+	codeNameInvalidOffset        = "invalid offset"
+	codeNameInvalidSize          = "invalid size"
+	codeNameInvalidOptions       = "invalid options"
+	codeNameOperationUnsupported = "operation unsupported"
+	codeNameInvalidPrimaryKey    = "invalid primary key"
+	msgUniqueViolation           = "UNIQUE violation detected on '%s'"
+	msgForeignKeyViolation       = "the foreign key '%s' does not reference an existing '%s' entity."
+	msgForeignKeyRestricted      = "an existing '%s' entity references this '%s' entity"
+	msgNotFoundByPK              = "could not find the entity with primary key '%s'"
+	msgNotFoundByField           = "could not find the entity with '%s'"
+	msgPrimaryKeyViolation       = "primary key violation on key '%s'"
+	msgSizeNotNumber             = "size must be a number"
+	msgSizeRange                 = "size must be an integer between 1 and 1000"
+	referencedByField            = "@referenced_by"
+	msgInvalidPrimaryKey         = "invalid primary key: '%s'"
+	msgExpectedUUID              = "expected a valid UUID"
 )
 
 // Error is a client-facing DAO error in Kong's shape. Fields is rendered as
@@ -83,6 +88,18 @@ func InvalidSize(notNumber bool) *Error {
 func invalidOffset(msg string) *Error {
 	return &Error{Code: CodeInvalidOffset, Name: codeNameInvalidOffset, Message: msg}
 }
+
+// invalidPrimaryKey reports a URL key that cannot be an id, for entities
+// addressed by id only.
+func invalidPrimaryKey() *Error {
+	fields := map[string]any{schema.FieldID: msgExpectedUUID}
+	return &Error{Code: CodeInvalidPrimaryKey, Name: codeNameInvalidPrimaryKey,
+		Message: fmt.Sprintf(msgInvalidPrimaryKey, luaPretty(fields)), Fields: fields}
+}
+
+// Plain returns an error the Admin API renders as Kong's bare
+// {"message": ...} body with the status of code.
+func Plain(code Code, message string) *Error { return &Error{Code: code, Message: message} }
 
 func notFoundByPK(id string) *Error {
 	pk := map[string]any{schema.FieldID: id}

@@ -60,20 +60,26 @@ func (e Errors) addEntity(msg string) {
 }
 
 // Flatten lists the errors as Kong's message parts: entity errors first, then
-// "field: message" sorted by field, nested fields dotted ("config.url: ...").
+// "field: message" with fields sorted at each level, nested fields dotted
+// ("config.url: ...") and array elements in index order ("paths.2" before
+// "paths.10").
 func (e Errors) Flatten() []string {
 	var out []string
 	if list, ok := e[EntityKey].([]string); ok {
 		out = append(out, list...)
 	}
-	var fields []string
-	e.flattenInto("", &fields)
-	sort.Strings(fields)
-	return append(out, fields...)
+	e.flattenInto("", &out)
+	return out
 }
 
 func (e Errors) flattenInto(prefix string, out *[]string) {
-	for k, v := range e {
+	keys := make([]string, 0, len(e))
+	for k := range e {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := e[k]
 		if k == EntityKey && prefix == "" {
 			continue
 		}
