@@ -27,35 +27,23 @@ import (
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttputil"
 
-	"github.com/portico-gw/portico/conf"
+	"github.com/portico-gw/portico/catalog"
 	"github.com/portico-gw/portico/db"
 	"github.com/portico-gw/portico/plugins"
-	"github.com/portico-gw/portico/plugins/bundled"
 	"github.com/portico-gw/portico/schema"
-	"github.com/portico-gw/portico/schema/entities"
 	"github.com/portico-gw/portico/store/badger"
 )
 
 // testKongVersion is the Kong version the test node reports.
 const testKongVersion = "3.9.1"
 
-// registries mirrors node.Registries (which this package cannot import: node
-// imports admin): the core entities with the default conf's plugins.
+// registries builds what a node with the default configuration serves.
 func registries(tb testing.TB) (*schema.Registry, *plugins.Registry) {
 	tb.Helper()
-	cfg, _, err := conf.Load("", nil)
+	reg, enabled, err := catalog.Build([]string{"bundled"})
 	if err != nil {
-		tb.Fatalf("conf.Load: %v", err)
+		tb.Fatalf("building the catalog: %v", err)
 	}
-	all := plugins.NewRegistry()
-	bundled.Register(all)
-	enabled, err := all.Enabled(cfg.Plugins)
-	if err != nil {
-		tb.Fatalf("enabling plugins: %v", err)
-	}
-	reg := schema.NewRegistry()
-	reg.Register(entities.All()...)
-	enabled.Install(reg.Entity("plugins"))
 	return reg, enabled
 }
 

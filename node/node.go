@@ -19,15 +19,13 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/portico-gw/portico/admin"
+	"github.com/portico-gw/portico/catalog"
 	"github.com/portico-gw/portico/conf"
 	"github.com/portico-gw/portico/db"
 	"github.com/portico-gw/portico/events"
 	"github.com/portico-gw/portico/logger"
-	"github.com/portico-gw/portico/plugins"
-	"github.com/portico-gw/portico/plugins/bundled"
 	"github.com/portico-gw/portico/proxy"
 	"github.com/portico-gw/portico/schema"
-	"github.com/portico-gw/portico/schema/entities"
 	"github.com/portico-gw/portico/store"
 	"github.com/portico-gw/portico/store/badger"
 )
@@ -58,23 +56,6 @@ type server struct {
 	ln   net.Listener // bound by listen
 }
 
-// Registries builds the schema registry (core entities with the enabled
-// plugins' subschemas) and the plugin registry for cfg.
-func Registries(cfg *conf.Config) (*schema.Registry, *plugins.Registry, error) {
-	all := plugins.NewRegistry()
-	bundled.Register(all)
-	enabled, err := all.Enabled(cfg.Plugins)
-	if err != nil {
-		return nil, nil, fmt.Errorf("loading plugins: %w", err)
-	}
-	reg := schema.NewRegistry()
-	reg.Register(entities.All()...)
-	if e := reg.Entity("plugins"); e != nil {
-		enabled.Install(e)
-	}
-	return reg, enabled, nil
-}
-
 // openStore opens the configured storage engine.
 func openStore(cfg *conf.Config, reg *schema.Registry, log *logger.Logger) (store.Store, error) {
 	switch cfg.Database {
@@ -97,7 +78,7 @@ func Bootstrap(ctx context.Context, cfg *conf.Config, notices []conf.Notice) err
 		return err
 	}
 	defer log.Close()
-	reg, _, err := Registries(cfg)
+	reg, _, err := catalog.Build(cfg.Plugins)
 	if err != nil {
 		return err
 	}
@@ -183,7 +164,7 @@ func Run(ctx context.Context, cfg *conf.Config, notices []conf.Notice, ready fun
 }
 
 func open(ctx context.Context, cfg *conf.Config, log, adminLog *logger.Logger) (*Node, error) {
-	reg, enabled, err := Registries(cfg)
+	reg, enabled, err := catalog.Build(cfg.Plugins)
 	if err != nil {
 		return nil, err
 	}
