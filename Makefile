@@ -40,6 +40,7 @@ bench:
 FUZZTIME ?= 60s
 fuzz:
 	$(GO) test ./admin -run XXX -fuzz FuzzDecodeBody -fuzztime $(FUZZTIME)
+	$(GO) test ./admin -run XXX -fuzz FuzzAdminRequest -fuzztime $(FUZZTIME)
 	$(GO) test ./conf -run XXX -fuzz FuzzParseListen -fuzztime $(FUZZTIME)
 	$(GO) test ./conf -run XXX -fuzz FuzzLoadFile -fuzztime $(FUZZTIME)
 
