@@ -72,16 +72,9 @@ func (a *API) routeCollection(base string, e *schema.Entity, parent *nested) {
 		}
 	})
 	a.handle(fasthttp.MethodPatch, item, func(ctx *fasthttp.RequestCtx) {
-		scope, ok := a.scope(ctx, parent)
+		scope, ok := a.childScope(ctx, e, key(ctx), parent)
 		if !ok {
 			return
-		}
-		// Under a parent, Kong looks the child up first: a child of another
-		// parent is a plain 404.
-		if scope != nil {
-			if _, ok := a.selected(ctx, e, key(ctx), scope); !ok {
-				return
-			}
 		}
 		args, ok := a.updateArgs(ctx, e, key(ctx), scope)
 		if !ok {
@@ -99,16 +92,11 @@ func (a *API) routeCollection(base string, e *schema.Entity, parent *nested) {
 		a.writeRow(ctx, e, fasthttp.StatusOK, row, err)
 	})
 	a.handle(fasthttp.MethodDelete, item, func(ctx *fasthttp.RequestCtx) {
-		scope, ok := a.scope(ctx, parent)
-		if !ok {
-			return
-		}
 		// A missing top-level entity is deleted already (204); a nested one
 		// that is not the parent's is 404, as in Kong.
-		if scope != nil {
-			if _, ok := a.selected(ctx, e, key(ctx), scope); !ok {
-				return
-			}
+		scope, ok := a.childScope(ctx, e, key(ctx), parent)
+		if !ok {
+			return
 		}
 		if err := a.db.Delete(ctx, e, key(ctx), scope); err != nil {
 			a.writeError(ctx, err)
@@ -116,6 +104,18 @@ func (a *API) routeCollection(base string, e *schema.Entity, parent *nested) {
 		}
 		ctx.SetStatusCode(fasthttp.StatusNoContent)
 	})
+}
+
+// childScope resolves a nested endpoint's parent and, under a parent, checks
+// that the addressed child is the parent's (Kong looks it up first: a child
+// of another parent is a plain 404). It answers any failure itself.
+func (a *API) childScope(ctx *fasthttp.RequestCtx, e *schema.Entity, key string, parent *nested) (*db.Scope, bool) {
+	scope, ok := a.scope(ctx, parent)
+	if !ok || scope == nil {
+		return scope, ok
+	}
+	_, ok = a.selected(ctx, e, key, scope)
+	return scope, ok
 }
 
 // selected looks an entity up, answering 404 or the error itself when there

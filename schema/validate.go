@@ -417,49 +417,35 @@ func hasError(errs Errors, path string) bool {
 	return true
 }
 
+// countSet counts the named (dotted) fields that are non-empty.
+func countSet(entity map[string]any, names []string) int {
+	n := 0
+	for _, name := range names {
+		if NonEmpty(getPath(entity, name)) {
+			n++
+		}
+	}
+	return n
+}
+
 // runChecks runs the entity checks in order; they see the full entity.
 func runChecks(fields []*Field, checks []Check, entity map[string]any, errs Errors) {
 	for _, c := range checks {
 		switch {
 		case c.AtLeastOneOf != nil:
-			ok := false
-			for _, name := range c.AtLeastOneOf {
-				if NonEmpty(getPath(entity, name)) {
-					ok = true
-					break
-				}
-			}
-			if !ok {
+			if countSet(entity, c.AtLeastOneOf) == 0 {
 				errs.addEntity(fmt.Sprintf(msgAtLeastOneOf, quotedList(c.AtLeastOneOf)))
 			}
 		case c.OnlyOneOf != nil:
-			count := 0
-			for _, name := range c.OnlyOneOf {
-				if NonEmpty(getPath(entity, name)) {
-					count++
-				}
-			}
-			if count != 1 {
+			if countSet(entity, c.OnlyOneOf) != 1 {
 				errs.addEntity(fmt.Sprintf(msgOnlyOneOf, quotedList(c.OnlyOneOf)))
 			}
 		case c.MutuallyRequired != nil:
-			set := 0
-			for _, name := range c.MutuallyRequired {
-				if NonEmpty(getPath(entity, name)) {
-					set++
-				}
-			}
-			if set != 0 && set != len(c.MutuallyRequired) {
+			if n := countSet(entity, c.MutuallyRequired); n != 0 && n != len(c.MutuallyRequired) {
 				errs.addEntity(fmt.Sprintf(msgMutuallyRequired, quotedList(c.MutuallyRequired)))
 			}
 		case c.MutuallyExclusive != nil:
-			set := 0
-			for _, name := range c.MutuallyExclusive {
-				if NonEmpty(getPath(entity, name)) {
-					set++
-				}
-			}
-			if set > 1 {
+			if countSet(entity, c.MutuallyExclusive) > 1 {
 				errs.addEntity(fmt.Sprintf(msgMutuallyExclusive, quotedList(c.MutuallyExclusive)))
 			}
 		case c.Distinct != nil:
@@ -482,14 +468,7 @@ func runChecks(fields []*Field, checks []Check, entity map[string]any, errs Erro
 			if !matches(fields, cc.IfField, cc.IfMatch, getPath(entity, cc.IfField)) {
 				continue
 			}
-			ok := false
-			for _, name := range cc.ThenAtLeastOneOf {
-				if NonEmpty(getPath(entity, name)) {
-					ok = true
-					break
-				}
-			}
-			if !ok {
+			if countSet(entity, cc.ThenAtLeastOneOf) == 0 {
 				msg := fmt.Sprintf(msgConditionalAtLeastOne, quotedList(cc.ThenAtLeastOneOf))
 				if cc.ThenErr != "" {
 					msg = strings.Replace(cc.ThenErr, "%s", quotedList(cc.ThenAtLeastOneOf), 1)
