@@ -83,14 +83,16 @@ func (a *API) routeCollection(base string, e *schema.Entity, parent *nested) {
 		row, err := a.db.Update(ctx, e, key(ctx), args, scope)
 		a.writeRow(ctx, e, fasthttp.StatusOK, row, err)
 	})
-	a.handle(fasthttp.MethodPut, item, func(ctx *fasthttp.RequestCtx) {
-		scope, args, ok := a.scopedArgs(ctx, e, parent)
-		if !ok {
-			return
-		}
-		row, _, err := a.db.Upsert(ctx, e, key(ctx), args, scope)
-		a.writeRow(ctx, e, fasthttp.StatusOK, row, err)
-	})
+	if !e.NoPut {
+		a.handle(fasthttp.MethodPut, item, func(ctx *fasthttp.RequestCtx) {
+			scope, args, ok := a.scopedArgs(ctx, e, parent)
+			if !ok {
+				return
+			}
+			row, _, err := a.db.Upsert(ctx, e, key(ctx), args, scope)
+			a.writeRow(ctx, e, fasthttp.StatusOK, row, err)
+		})
+	}
 	a.handle(fasthttp.MethodDelete, item, func(ctx *fasthttp.RequestCtx) {
 		// A missing top-level entity is deleted already (204); a nested one
 		// that is not the parent's is 404, as in Kong.

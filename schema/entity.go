@@ -34,6 +34,8 @@ type Entity struct {
 	Workspaceable bool
 	// AdminDisabled hides the top-level collection (targets live under upstreams).
 	AdminDisabled bool
+	// NoPut entities have no PUT (upsert) endpoint: Kong answers 405 (event hooks).
+	NoPut bool
 	// Derive computes fields from others after defaults and before validation
 	// (e.g. ca_certificates.cert_digest); it must not fail on invalid input.
 	Derive func(e map[string]any)
