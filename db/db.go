@@ -40,8 +40,10 @@ type Change struct {
 
 // TxHook runs inside the transaction of every change, after the row is
 // written; an error aborts the whole write. Hooks may run more than once
-// when a transaction is retried, so they must only write through tx.
-type TxHook func(tx store.Tx, ch Change) error
+// when a transaction is retried, so they must only write through tx; what
+// must happen once the write is durable goes in the returned afterCommit
+// (may be nil), which runs only for the attempt that committed.
+type TxHook func(tx store.Tx, ch Change) (afterCommit func(), err error)
 
 // DB is the DAO for every registered entity. It is safe for concurrent use.
 type DB struct {
@@ -132,16 +134,20 @@ func (d *DB) Entity(name string) *schema.Entity { return d.reg.Entity(name) }
 // and publishing them after commit.
 func (d *DB) write(ctx context.Context, fn func(w *writer) error) error {
 	var changes []Change
+	var after []func()
 	err := d.store.Update(ctx, func(tx store.Tx) error {
 		w := &writer{db: d, tx: tx}
 		if err := fn(w); err != nil {
 			return err
 		}
-		changes = w.changes
+		changes, after = w.changes, w.after
 		return nil
 	})
 	if err != nil {
 		return d.mapError(err)
+	}
+	for _, f := range after {
+		f()
 	}
 	if d.bus != nil {
 		for _, ch := range changes {
@@ -156,12 +162,17 @@ type writer struct {
 	db      *DB
 	tx      store.Tx
 	changes []Change
+	after   []func()
 }
 
 func (w *writer) record(ch Change) error {
 	for _, h := range w.db.hooks {
-		if err := h(w.tx, ch); err != nil {
+		after, err := h(w.tx, ch)
+		if err != nil {
 			return fmt.Errorf("running write hook for %s %s: %w", ch.Entity.Name, ch.Operation, err)
+		}
+		if after != nil {
+			w.after = append(w.after, after)
 		}
 	}
 	w.changes = append(w.changes, ch)

@@ -264,12 +264,13 @@ func TestTxHookAbortsWrite(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	var seen []string
-	f.db.AddTxHook(func(tx store.Tx, ch Change) error {
+	committed := 0
+	f.db.AddTxHook(func(tx store.Tx, ch Change) (func(), error) {
 		seen = append(seen, ch.Operation)
 		if ch.Row["name"] == "refused" {
-			return errors.New("outbox full")
+			return func() { committed += 100 }, errors.New("outbox full")
 		}
-		return nil
+		return func() { committed++ }, nil
 	})
 	svc := f.entity("services")
 	if _, err := f.db.Insert(ctx, svc, map[string]any{"name": "ok", "host": "a"}, nil); err != nil {
@@ -283,6 +284,9 @@ func TestTxHookAbortsWrite(t *testing.T) {
 	}
 	if len(f.changes) != 1 {
 		t.Fatalf("aborted write was published: %d events", len(f.changes))
+	}
+	if committed != 1 {
+		t.Fatalf("after-commit hooks ran %d times, want once (only for the committed write)", committed)
 	}
 }
 
