@@ -30,6 +30,10 @@ type ForeignKey struct {
 	Field    string
 	Table    string
 	OnDelete OnDelete
+	// Loose references are only indexed (children can be paged by parent):
+	// the referenced row need not exist and may be deleted freely. Delivery
+	// records keep pointing at the event hook they were for.
+	Loose bool
 }
 
 // Table describes how one entity's rows are kept.

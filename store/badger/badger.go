@@ -232,7 +232,9 @@ func buildTables(tables []store.Table) (map[string]*tableInfo, error) {
 				return nil, fmt.Errorf("declaring table %q: foreign key %q references undeclared table %q",
 					t.Name, fk.Field, fk.Table)
 			}
-			parent.children = append(parent.children, childRef{table: t.Name, field: fk.Field})
+			if !fk.Loose {
+				parent.children = append(parent.children, childRef{table: t.Name, field: fk.Field})
+			}
 		}
 	}
 	return infos, nil

@@ -238,8 +238,8 @@ func (t *tx) checkConstraints(ti *tableInfo, id string, row store.Row, idx *inde
 		}
 	}
 	for _, r := range idx.refs {
-		if r.fk.Table == ti.Name && r.parentID == id {
-			continue // a row may reference itself
+		if r.fk.Loose || r.fk.Table == ti.Name && r.parentID == id {
+			continue // loose references are not checked; a row may reference itself
 		}
 		_, err := t.txn.Get(rowKey(r.fk.Table, r.parentID))
 		if errors.Is(err, badger.ErrKeyNotFound) {
@@ -272,6 +272,9 @@ func (t *tx) writeIndexes(ti *tableInfo, id string, idx *indexes, existing map[s
 		}
 		if err := t.txn.Set(r.key, nil); err != nil {
 			return fmt.Errorf("writing %s.%s index of %s: %w", ti.Name, r.fk.Field, id, err)
+		}
+		if r.fk.Loose {
+			continue // nothing to guard: the parent may go away
 		}
 		// See "reference guard" in keys.go.
 		if err := t.txn.Set(guardKey(r.fk.Table, r.parentID), nil); err != nil {

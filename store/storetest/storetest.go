@@ -62,6 +62,8 @@ func Tables() []store.Table {
 		},
 		// An untagged table: its "tags" field is plain data.
 		{Name: "notes"},
+		// Records that keep pointing at a consumer that may be gone.
+		{Name: "audits", Foreign: []store.ForeignKey{{Field: "consumer", Table: "consumers", Loose: true}}},
 	}
 }
 
@@ -73,6 +75,7 @@ func Run(t *testing.T, open Opener) {
 	}{
 		{"RoundTrip", testRoundTrip},
 		{"CacheKey", testCacheKey},
+		{"LooseReference", testLooseReference},
 		{"GetMissing", testGetMissing},
 		{"UnknownTable", testUnknownTable},
 		{"PrimaryKey", testPrimaryKey},
@@ -1686,5 +1689,27 @@ func testCacheKey(t *testing.T, open Opener) {
 				t.Fatalf("unique error fields %v, want the cache key", ue.Fields)
 			}
 		})
+	}
+}
+
+// testLooseReference: a loose reference is indexed for paging but neither
+// checked on write nor restricting deletes.
+func testLooseReference(t *testing.T, open Opener) {
+	s := open(t, Tables())
+	c := newID()
+	insert(t, s, "consumers", store.Row{"id": c, "username": "u"})
+	missing := newID()
+	insert(t, s, "audits", store.Row{"id": newID(), "consumer": ref(c)}, store.Row{"id": newID(), "consumer": ref(c)},
+		store.Row{"id": newID(), "consumer": ref(missing)})
+	if err := tryDelete(s, "consumers", c); err != nil {
+		t.Fatalf("deleting a loosely referenced row: %v", err)
+	}
+	rows := allPages(t, s, "audits", store.PageQuery{Size: 1, Foreign: &store.ForeignFilter{Field: "consumer", ID: c}})
+	if len(rows) != 2 {
+		t.Fatalf("paged %d children of the deleted consumer, want 2", len(rows))
+	}
+	rows = allPages(t, s, "audits", store.PageQuery{Size: 10, Foreign: &store.ForeignFilter{Field: "consumer", ID: missing}})
+	if len(rows) != 1 {
+		t.Fatalf("paged %d children of a missing consumer, want 1", len(rows))
 	}
 }
