@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"runtime/debug"
 	"sort"
 	"strconv"
@@ -19,6 +20,7 @@ import (
 	"github.com/portico-gw/portico/internal/requestid"
 
 	"github.com/portico-gw/portico/db"
+	"github.com/portico-gw/portico/eventhooks"
 )
 
 // Logger is what the Admin API logs through (the node's error log).
@@ -54,30 +56,37 @@ type Options struct {
 	Log     Logger
 	// ServerStats reports the node's connection counters for GET /status.
 	ServerStats func() map[string]any
+	// EventHooks is the node's event hooks pipeline; nil when
+	// event_hooks_enabled is off.
+	EventHooks *eventhooks.Service
+	// Metrics serves the node's Prometheus metrics on /metrics.
+	Metrics http.Handler
 }
 
 // API is the Admin API handler. It is safe for concurrent use.
 type API struct {
-	db        *db.DB
-	plugins   []PluginInfo
-	node      NodeInfo
-	log       Logger
-	stats     func() map[string]any
-	router    *router.Router
-	endpoints []string
-	server    []byte // the Server header value
+	db         *db.DB
+	plugins    []PluginInfo
+	node       NodeInfo
+	log        Logger
+	stats      func() map[string]any
+	router     *router.Router
+	eventHooks *eventhooks.Service
+	endpoints  []string
+	server     []byte // the Server header value
 }
 
 // New builds the Admin API from the DB's schema registry.
 func New(opts Options) *API {
 	a := &API{
-		db:      opts.DB,
-		plugins: opts.Plugins,
-		node:    opts.Node,
-		log:     opts.Log,
-		stats:   opts.ServerStats,
-		router:  router.New(),
-		server:  []byte("kong/" + opts.Node.KongVersion),
+		db:         opts.DB,
+		plugins:    opts.Plugins,
+		node:       opts.Node,
+		log:        opts.Log,
+		stats:      opts.ServerStats,
+		eventHooks: opts.EventHooks,
+		router:     router.New(),
+		server:     []byte("kong/" + opts.Node.KongVersion),
 	}
 	if a.log == nil {
 		a.log = discardLogger{}
@@ -98,6 +107,8 @@ func New(opts Options) *API {
 	a.routeSpecial()
 	a.routeEntities()
 	a.routeUpstreams()
+	a.routeEventHooks()
+	a.routeMetrics(opts.Metrics)
 	sort.Strings(a.endpoints)
 	return a
 }

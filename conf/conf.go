@@ -37,6 +37,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Config is the effective configuration. Each exported field is one
@@ -157,6 +158,56 @@ type Config struct {
 	// EventHooksEnabled (event_hooks_enabled) turns the /event-hooks Admin
 	// API and its delivery on or off. Default on.
 	EventHooksEnabled bool
+	// EventHooksWorkers (event_hooks_workers) is the number of workers that
+	// deliver events to hooks, shared by all hooks. From 1 to 1000; default
+	// 16. A Portico key: Kong has no delivery settings.
+	EventHooksWorkers int
+	// EventHooksConnectTimeout (event_hooks_connect_timeout) bounds the
+	// connection to a hook's receiver (TCP and TLS handshake) in one
+	// delivery attempt. Greater than 0; default 10s.
+	EventHooksConnectTimeout time.Duration
+	// EventHooksReadTimeout (event_hooks_read_timeout) bounds the wait for
+	// the receiver's answer once the request is sent. Greater than 0;
+	// default 10s.
+	EventHooksReadTimeout time.Duration
+	// EventHooksRetrySchedule (event_hooks_retry_schedule) is when delivery
+	// attempts are made: value i (counting from 0) is the delay before
+	// attempt i+1, counted from the previous attempt (from the event for
+	// the first). Non-empty, not negative and non-decreasing. Default "0s,
+	// 5s, 5m, 30m, 2h, 5h, 10h, 10h", Standard Webhooks' schedule.
+	EventHooksRetrySchedule []time.Duration
+	// EventHooksMaxAttempts (event_hooks_max_attempts) is how many attempts
+	// a delivery gets before it is given up and kept as failed; attempts
+	// beyond the schedule wait its last step. From 1 to 1000; default 8.
+	EventHooksMaxAttempts int
+	// EventHooksMaxAge (event_hooks_max_age) gives up a delivery that is
+	// still failing this long after its event (it is kept as failed), even
+	// if attempts remain. Greater than 0; default 72h.
+	EventHooksMaxAge time.Duration
+	// EventHooksMaxInFlight (event_hooks_max_in_flight) is how many
+	// deliveries to one hook may run at once, so that a slow receiver cannot
+	// take every worker. From 1 to 1000; default 4.
+	EventHooksMaxInFlight int
+	// EventHooksRetention (event_hooks_retention) is how long finished
+	// delivery records (delivered or failed) are kept before they are
+	// trimmed. Greater than 0; default 72h.
+	EventHooksRetention time.Duration
+
+	// UntrustedLua (untrusted_lua) is Kong's control over Lua code supplied
+	// through the Admin API (lambda event hooks, serverless functions): "off"
+	// refuses it, "sandbox" (default) runs it in a restricted environment,
+	// "on" gives it the whole global environment. Read and kept for the
+	// release that runs Lua; nothing runs Lua yet.
+	UntrustedLua string
+	// UntrustedLuaSandboxRequires (untrusted_lua_sandbox_requires) lists the
+	// modules sandboxed code may require, such as resty.template. Ignored
+	// unless UntrustedLua is "sandbox". Default empty.
+	UntrustedLuaSandboxRequires []string
+	// UntrustedLuaSandboxEnvironment (untrusted_lua_sandbox_environment)
+	// lists the global variables (dotted names such as kong.log allowed)
+	// made visible, read-only, to sandboxed code. Ignored unless UntrustedLua
+	// is "sandbox". Default empty.
+	UntrustedLuaSandboxEnvironment []string
 
 	file    string            // the configuration file read, absolute; "" if none
 	sources map[string]string // key → where its value came from
@@ -225,8 +276,9 @@ func (c *Config) Effective() []KV {
 
 // KongConfiguration returns every key with its value typed the way Kong's
 // Admin API shows it in the "configuration" field of GET /: booleans as
-// bool, numbers as int, lists and listeners as []string, sizes as their text
-// ("128m"), secrets as "******".
+// bool, numbers as int, lists and listeners as []string, sizes and
+// durations as their text ("128m", "10s"), duration lists as []string,
+// secrets as "******".
 func (c *Config) KongConfiguration() map[string]any {
 	out := make(map[string]any, len(keys))
 	for i := range keys {
@@ -285,14 +337,16 @@ func (c *Config) Validate() error {
 type kind int
 
 const (
-	kindString kind = iota // any text; *string
-	kindPath               // a file path, "off", /dev/stdout or /dev/stderr; *string
-	kindBool               // on/off/true/false; *bool
-	kindInt                // a decimal integer within [min, max]; *int
-	kindSize               // a size such as 8k, 10m, 1g; *int64
-	kindEnum               // one of enum; *string
-	kindList               // comma-separated items; *[]string
-	kindListen             // Kong listen syntax; *[]Listener
+	kindString    kind = iota // any text; *string
+	kindPath                  // a file path, "off", /dev/stdout or /dev/stderr; *string
+	kindBool                  // on/off/true/false; *bool
+	kindInt                   // a decimal integer within [min, max]; *int
+	kindSize                  // a size such as 8k, 10m, 1g; *int64
+	kindEnum                  // one of enum; *string
+	kindList                  // comma-separated items; *[]string
+	kindListen                // Kong listen syntax; *[]Listener
+	kindDuration              // a Go duration (10s, 1m30s) or whole seconds; *time.Duration
+	kindDurations             // comma-separated durations; *[]time.Duration
 )
 
 // key declares one configuration key. The keys table is the only place a
@@ -303,8 +357,14 @@ type key struct {
 	field  func(c *Config) any // a pointer to the Config field the key fills
 	secret bool                // mask the value when printing
 	enum   []string            // kindEnum: accepted values, canonical spelling
-	min    int64               // kindInt, kindSize: smallest accepted value
-	max    int64               // kindInt: largest accepted value
+	// min is the smallest accepted value of a kindInt or kindSize, or of a
+	// kindDuration or each kindDurations item in nanoseconds (never below
+	// 0: durations are not negative).
+	min int64
+	max int64 // kindInt: largest accepted value
+	// schedule makes a kindDurations value a schedule: not empty, and each
+	// item at least the one before it.
+	schedule bool
 	// check validates (and may canonicalize) a kindString value or each item
 	// of a kindList; accepted describes the accepted form for error messages.
 	check    func(string) (string, error)
@@ -360,6 +420,20 @@ var keys = []key{
 		accepted: "a version such as 3.9.1"},
 	{name: "admin_max_body_size", kind: kindSize, field: func(c *Config) any { return &c.AdminMaxBodySize }},
 	{name: "event_hooks_enabled", kind: kindBool, field: func(c *Config) any { return &c.EventHooksEnabled }},
+	{name: "event_hooks_workers", kind: kindInt, field: func(c *Config) any { return &c.EventHooksWorkers }, min: 1, max: 1000},
+	{name: "event_hooks_connect_timeout", kind: kindDuration, field: func(c *Config) any { return &c.EventHooksConnectTimeout }, min: 1},
+	{name: "event_hooks_read_timeout", kind: kindDuration, field: func(c *Config) any { return &c.EventHooksReadTimeout }, min: 1},
+	{name: "event_hooks_retry_schedule", kind: kindDurations, field: func(c *Config) any { return &c.EventHooksRetrySchedule }, schedule: true},
+	{name: "event_hooks_max_attempts", kind: kindInt, field: func(c *Config) any { return &c.EventHooksMaxAttempts }, min: 1, max: 1000},
+	{name: "event_hooks_max_age", kind: kindDuration, field: func(c *Config) any { return &c.EventHooksMaxAge }, min: 1},
+	{name: "event_hooks_max_in_flight", kind: kindInt, field: func(c *Config) any { return &c.EventHooksMaxInFlight }, min: 1, max: 1000},
+	{name: "event_hooks_retention", kind: kindDuration, field: func(c *Config) any { return &c.EventHooksRetention }, min: 1},
+
+	{name: "untrusted_lua", kind: kindEnum, field: func(c *Config) any { return &c.UntrustedLua }, enum: []string{"off", "sandbox", "on"}},
+	{name: "untrusted_lua_sandbox_requires", kind: kindList, field: func(c *Config) any { return &c.UntrustedLuaSandboxRequires },
+		check: luaModule, accepted: "a comma-separated list of Lua module names such as resty.template"},
+	{name: "untrusted_lua_sandbox_environment", kind: kindList, field: func(c *Config) any { return &c.UntrustedLuaSandboxEnvironment },
+		check: luaGlobal, accepted: "a comma-separated list of Lua global variable names, dotted names such as kong.log allowed"},
 }
 
 // keyIndex maps a key name to its entry in keys.
@@ -470,8 +544,69 @@ func (k *key) set(c *Config, raw string) (note string, err error) {
 		}
 		*p = ls
 		return "", nil
+	case *time.Duration:
+		d, err := k.duration(raw)
+		if err != nil {
+			return "", err
+		}
+		*p = d
+		return "", nil
+	case *[]time.Duration:
+		items := splitList(raw)
+		if len(items) == 0 && k.schedule {
+			return "", &ValueError{Key: k.name, Value: raw, Reason: "no durations given", Accepted: k.durationsForm()}
+		}
+		out := make([]time.Duration, 0, len(items))
+		for i, it := range items {
+			d, err := k.duration(it)
+			if err != nil {
+				err.Accepted = k.durationsForm()
+				return "", err
+			}
+			if k.schedule && i > 0 && d < out[i-1] {
+				return "", &ValueError{Key: k.name, Value: it, Accepted: k.durationsForm(),
+					Reason: "shorter than the step before it (" + FormatDuration(out[i-1]) + ")"}
+			}
+			out = append(out, d)
+		}
+		*p = out
+		return "", nil
 	}
 	panic("conf: key " + k.name + " has a field of an unsupported type")
+}
+
+// durationForm is the accepted form quoted in duration errors.
+const durationForm = "a duration such as 10s, 1m30s or 500ms, or a whole number of seconds"
+
+// duration parses one kindDuration value or kindDurations item and checks
+// it against k.min.
+func (k *key) duration(raw string) (time.Duration, *ValueError) {
+	acc := durationForm
+	switch {
+	case k.min == 1:
+		acc += ", greater than 0"
+	case k.min > 1:
+		acc += ", at least " + FormatDuration(time.Duration(k.min))
+	}
+	d, err := ParseDuration(raw)
+	switch {
+	case err != nil:
+		return 0, &ValueError{Key: k.name, Value: raw, Accepted: acc}
+	case d < 0:
+		return 0, &ValueError{Key: k.name, Value: raw, Reason: "negative duration", Accepted: acc}
+	case d < time.Duration(k.min):
+		return 0, &ValueError{Key: k.name, Value: raw, Accepted: acc}
+	}
+	return d, nil
+}
+
+// durationsForm is the accepted form of a kindDurations key.
+func (k *key) durationsForm() string {
+	if k.schedule {
+		return "a comma-separated list of durations such as 0s, 5s, 5m (" + durationForm +
+			"), each at least the one before it"
+	}
+	return "a comma-separated list of durations (" + durationForm + ")"
 }
 
 // format prints the key's current value the way it would be written in a
@@ -493,6 +628,10 @@ func (k *key) format(c *Config) string {
 		return strings.Join(*p, ", ")
 	case *[]Listener:
 		return FormatListen(*p)
+	case *time.Duration:
+		return FormatDuration(*p)
+	case *[]time.Duration:
+		return strings.Join(formatDurations(*p), ", ")
 	}
 	panic("conf: key " + k.name + " has a field of an unsupported type")
 }
@@ -516,6 +655,10 @@ func (k *key) kongValue(c *Config) any {
 			out = append(out, l.String())
 		}
 		return out
+	case *time.Duration:
+		return FormatDuration(*p)
+	case *[]time.Duration:
+		return formatDurations(*p)
 	}
 	panic("conf: key " + k.name + " has a field of an unsupported type")
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 //go:embed defaults.conf
@@ -375,6 +376,50 @@ func FormatSize(n int64) string {
 	return strconv.FormatInt(n, 10)
 }
 
+// ParseDuration reads a duration in Go's syntax (time.ParseDuration: "10s",
+// "1m30s", "500ms", "72h") or a whole number of seconds ("30"), as many of
+// Kong's timeouts are written. Negative values parse; keys refuse them.
+func ParseDuration(s string) (time.Duration, error) {
+	if s == "" {
+		return 0, errors.New("empty duration")
+	}
+	if allDigits(s) {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n > math.MaxInt64/int64(time.Second) {
+			return 0, fmt.Errorf("duration '%s' is too large", s)
+		}
+		return time.Duration(n) * time.Second, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("invalid duration '%s'", s)
+	}
+	return d, nil
+}
+
+// FormatDuration writes d as time.Duration.String does, without its zero
+// trailing units ("5m", "2h", "1h30m" rather than "5m0s", "2h0m0s",
+// "1h30m0s"), so that defaults print as they are written and
+// ParseDuration(FormatDuration(d)) == d.
+func FormatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
+}
+
+func formatDurations(ds []time.Duration) []string {
+	out := make([]string, len(ds))
+	for i, d := range ds {
+		out[i] = FormatDuration(d)
+	}
+	return out
+}
+
 // parseBool reads Kong's booleans: on/off, and true/false. Unlike Kong,
 // which reads anything else as false, other words are refused, so that
 // "yes" does not quietly mean off.
@@ -496,6 +541,42 @@ func headerName(s string) (string, error) {
 		c := s[i]
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
 			return "", errBadValue
+		}
+	}
+	return s, nil
+}
+
+// luaModule accepts a Lua module name as require takes it: dot-separated
+// names of letters, digits, '_' and '-' ("resty.template",
+// "kong.plugins.rate-limiting.handler"). Kong does not check these; a name
+// outside this form could never be found by require.
+func luaModule(s string) (string, error) {
+	for _, part := range strings.Split(s, ".") {
+		if part == "" {
+			return "", errBadValue
+		}
+		for i := 0; i < len(part); i++ {
+			c := part[i]
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+				return "", errBadValue
+			}
+		}
+	}
+	return s, nil
+}
+
+// luaGlobal accepts a Lua global variable name, or a dotted path into one
+// ("kong.log"): each part a Lua identifier.
+func luaGlobal(s string) (string, error) {
+	for _, part := range strings.Split(s, ".") {
+		if part == "" || part[0] >= '0' && part[0] <= '9' {
+			return "", errBadValue
+		}
+		for i := 0; i < len(part); i++ {
+			c := part[i]
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+				return "", errBadValue
+			}
 		}
 	}
 	return s, nil

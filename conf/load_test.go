@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/portico-gw/portico/logger"
 )
@@ -77,6 +78,19 @@ func TestDefaults(t *testing.T) {
 		KongVersion:          "3.9.1",
 		AdminMaxBodySize:     10 << 20,
 		EventHooksEnabled:    true,
+
+		EventHooksWorkers:        16,
+		EventHooksConnectTimeout: 10 * time.Second,
+		EventHooksReadTimeout:    10 * time.Second,
+		EventHooksRetrySchedule: []time.Duration{0, 5 * time.Second, 5 * time.Minute, 30 * time.Minute,
+			2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour},
+		EventHooksMaxAttempts:          8,
+		EventHooksMaxAge:               72 * time.Hour,
+		EventHooksMaxInFlight:          4,
+		EventHooksRetention:            72 * time.Hour,
+		UntrustedLua:                   "sandbox",
+		UntrustedLuaSandboxRequires:    []string{},
+		UntrustedLuaSandboxEnvironment: []string{},
 	}
 	c.sources, c.file = nil, ""
 	if !reflect.DeepEqual(c, want) {
@@ -337,6 +351,38 @@ func TestInvalidValues(t *testing.T) {
 		{"kong_version", "3.9", "kong_version: invalid value '3.9' (accepted: a version such as 3.9.1)"},
 		{"kong_version", "latest", "kong_version: invalid value 'latest'"},
 		{"kong_version", "3.9.1-", "kong_version: invalid value '3.9.1-'"},
+
+		{"event_hooks_workers", "0", "event_hooks_workers: invalid value '0' (accepted: an integer from 1 to 1000)"},
+		{"event_hooks_workers", "1001", "event_hooks_workers: invalid value '1001'"},
+		{"event_hooks_workers", "many", "event_hooks_workers: invalid value 'many'"},
+		{"event_hooks_connect_timeout", "0", "event_hooks_connect_timeout: invalid value '0' (accepted: a duration such as 10s, 1m30s or 500ms, or a whole number of seconds, greater than 0)"},
+		{"event_hooks_connect_timeout", "10 s", "event_hooks_connect_timeout: invalid value '10 s' (accepted: a duration such as"},
+		{"event_hooks_connect_timeout", "-1s", "event_hooks_connect_timeout: invalid value '-1s': negative duration (accepted: a duration"},
+		{"event_hooks_connect_timeout", "", "event_hooks_connect_timeout: invalid value ''"},
+		{"event_hooks_read_timeout", "1.5", "event_hooks_read_timeout: invalid value '1.5' (accepted: a duration"},
+		{"event_hooks_read_timeout", "10sec", "event_hooks_read_timeout: invalid value '10sec'"},
+		{"event_hooks_read_timeout", "99999999999999999", "event_hooks_read_timeout: invalid value '99999999999999999'"},
+		{"event_hooks_retry_schedule", "", "event_hooks_retry_schedule: invalid value '': no durations given (accepted: a comma-separated list of durations such as 0s, 5s, 5m"},
+		{"event_hooks_retry_schedule", " , ", "event_hooks_retry_schedule: invalid value ',': no durations given"},
+		{"event_hooks_retry_schedule", "0s, 5m, 30s", "event_hooks_retry_schedule: invalid value '30s': shorter than the step before it (5m) (accepted: "},
+		{"event_hooks_retry_schedule", "0s, -5s", "event_hooks_retry_schedule: invalid value '-5s': negative duration (accepted: a comma-separated list"},
+		{"event_hooks_retry_schedule", "0s, 5x", "event_hooks_retry_schedule: invalid value '5x' (accepted: a comma-separated list of durations such as 0s, 5s, 5m (a duration such as 10s, 1m30s or 500ms, or a whole number of seconds), each at least the one before it)"},
+		{"event_hooks_max_attempts", "0", "event_hooks_max_attempts: invalid value '0' (accepted: an integer from 1 to 1000)"},
+		{"event_hooks_max_attempts", "8.0", "event_hooks_max_attempts: invalid value '8.0'"},
+		{"event_hooks_max_age", "0s", "event_hooks_max_age: invalid value '0s' (accepted: a duration such as 10s, 1m30s or 500ms, or a whole number of seconds, greater than 0)"},
+		{"event_hooks_max_age", "3d", "event_hooks_max_age: invalid value '3d'"},
+		{"event_hooks_max_in_flight", "0", "event_hooks_max_in_flight: invalid value '0' (accepted: an integer from 1 to 1000)"},
+		{"event_hooks_max_in_flight", "-4", "event_hooks_max_in_flight: invalid value '-4'"},
+		{"event_hooks_retention", "0", "event_hooks_retention: invalid value '0' (accepted: a duration"},
+		{"event_hooks_retention", "forever", "event_hooks_retention: invalid value 'forever'"},
+		{"untrusted_lua", "yes", "untrusted_lua: invalid value 'yes' (accepted: off, sandbox, on)"},
+		{"untrusted_lua", "", "untrusted_lua: invalid value '' (accepted: off, sandbox, on)"},
+		{"untrusted_lua_sandbox_requires", "resty.template kong.tools.utils", "untrusted_lua_sandbox_requires: invalid value 'resty.template kong.tools.utils' (accepted: a comma-separated list of Lua module names such as resty.template)"},
+		{"untrusted_lua_sandbox_requires", "resty..template", "untrusted_lua_sandbox_requires: invalid value 'resty..template'"},
+		{"untrusted_lua_sandbox_requires", "os, /etc/passwd", "untrusted_lua_sandbox_requires: invalid value '/etc/passwd'"},
+		{"untrusted_lua_sandbox_environment", "kong.log, 1x", "untrusted_lua_sandbox_environment: invalid value '1x' (accepted: a comma-separated list of Lua global variable names, dotted names such as kong.log allowed)"},
+		{"untrusted_lua_sandbox_environment", "kong.", "untrusted_lua_sandbox_environment: invalid value 'kong.'"},
+		{"untrusted_lua_sandbox_environment", "kong-log", "untrusted_lua_sandbox_environment: invalid value 'kong-log'"},
 	}
 	tested := map[string]bool{}
 	for _, tt := range tests {
@@ -437,6 +483,104 @@ func TestValidValues(t *testing.T) {
 	}
 	if !reflect.DeepEqual(c.TrustedIPs, []string{"10.0.0.0/8", "::1", "unix:"}) {
 		t.Errorf("trusted_ips = %q", c.TrustedIPs)
+	}
+}
+
+// TestEventHookValues covers valid values of the event-hook and untrusted
+// Lua keys, from the file and the environment.
+func TestEventHookValues(t *testing.T) {
+	sched := func(ds ...time.Duration) []time.Duration { return ds }
+	tests := []struct {
+		key, value string
+		get        func(*Config) any
+		want       any
+		print      string // Effective; "" = value as given
+	}{
+		{"event_hooks_workers", "1", func(c *Config) any { return c.EventHooksWorkers }, 1, ""},
+		{"event_hooks_workers", "1000", func(c *Config) any { return c.EventHooksWorkers }, 1000, ""},
+		{"event_hooks_connect_timeout", "500ms", func(c *Config) any { return c.EventHooksConnectTimeout }, 500 * time.Millisecond, ""},
+		{"event_hooks_connect_timeout", "30", func(c *Config) any { return c.EventHooksConnectTimeout }, 30 * time.Second, "30s"},
+		{"event_hooks_connect_timeout", "1ns", func(c *Config) any { return c.EventHooksConnectTimeout }, time.Nanosecond, ""},
+		{"event_hooks_read_timeout", "1m30s", func(c *Config) any { return c.EventHooksReadTimeout }, 90 * time.Second, ""},
+		{"event_hooks_read_timeout", "1.5s", func(c *Config) any { return c.EventHooksReadTimeout }, 1500 * time.Millisecond, ""},
+		{"event_hooks_read_timeout", "120s", func(c *Config) any { return c.EventHooksReadTimeout }, 2 * time.Minute, "2m"},
+		{"event_hooks_retry_schedule", "0", func(c *Config) any { return c.EventHooksRetrySchedule }, sched(0), "0s"},
+		{"event_hooks_retry_schedule", "1s,1s, 60 ,1h0m0s", func(c *Config) any { return c.EventHooksRetrySchedule },
+			sched(time.Second, time.Second, time.Minute, time.Hour), "1s, 1s, 1m, 1h"},
+		{"event_hooks_retry_schedule", "5s, 1h30m, 25h", func(c *Config) any { return c.EventHooksRetrySchedule },
+			sched(5*time.Second, 90*time.Minute, 25*time.Hour), "5s, 1h30m, 25h"},
+		{"event_hooks_max_attempts", "1", func(c *Config) any { return c.EventHooksMaxAttempts }, 1, ""},
+		{"event_hooks_max_attempts", "20", func(c *Config) any { return c.EventHooksMaxAttempts }, 20, ""},
+		{"event_hooks_max_age", "168h", func(c *Config) any { return c.EventHooksMaxAge }, 7 * 24 * time.Hour, ""},
+		{"event_hooks_max_age", "3600", func(c *Config) any { return c.EventHooksMaxAge }, time.Hour, "1h"},
+		{"event_hooks_max_in_flight", "1", func(c *Config) any { return c.EventHooksMaxInFlight }, 1, ""},
+		{"event_hooks_retention", "24h", func(c *Config) any { return c.EventHooksRetention }, 24 * time.Hour, ""},
+		{"event_hooks_retention", "1h0m1s", func(c *Config) any { return c.EventHooksRetention }, time.Hour + time.Second, ""},
+		{"untrusted_lua", "off", func(c *Config) any { return c.UntrustedLua }, "off", ""},
+		{"untrusted_lua", "ON", func(c *Config) any { return c.UntrustedLua }, "on", "on"},
+		{"untrusted_lua", "Sandbox", func(c *Config) any { return c.UntrustedLua }, "sandbox", "sandbox"},
+		{"untrusted_lua_sandbox_requires", "resty.template, kong.tools.utils, kong.plugins.rate-limiting.handler",
+			func(c *Config) any { return c.UntrustedLuaSandboxRequires },
+			[]string{"resty.template", "kong.tools.utils", "kong.plugins.rate-limiting.handler"}, ""},
+		{"untrusted_lua_sandbox_requires", "cjson", func(c *Config) any { return c.UntrustedLuaSandboxRequires }, []string{"cjson"}, ""},
+		{"untrusted_lua_sandbox_environment", "kong.log, ngx, _G2, kong.configuration.prefix",
+			func(c *Config) any { return c.UntrustedLuaSandboxEnvironment },
+			[]string{"kong.log", "ngx", "_G2", "kong.configuration.prefix"}, ""},
+	}
+	for _, tt := range tests {
+		for _, src := range []string{"file", "env"} {
+			var c *Config
+			if src == "file" {
+				c, _ = mustLoad(t, tt.key+" = "+tt.value+"\n")
+			} else {
+				c, _ = mustLoad(t, "", "KONG_"+strings.ToUpper(tt.key)+"="+tt.value)
+			}
+			if got := tt.get(c); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("%s %s = %q: got %v, want %v", src, tt.key, tt.value, got, tt.want)
+			}
+			want := tt.print
+			if want == "" {
+				want = tt.value
+			}
+			for _, kv := range c.Effective() {
+				if kv.Key == tt.key && kv.Value != want {
+					t.Errorf("%s %s = %q: Effective prints %q, want %q", src, tt.key, tt.value, kv.Value, want)
+				}
+			}
+		}
+	}
+}
+
+func TestDurations(t *testing.T) {
+	good := []struct {
+		in   string
+		want time.Duration
+		text string
+	}{
+		{"0", 0, "0s"}, {"0s", 0, "0s"}, {"1", time.Second, "1s"}, {"90", 90 * time.Second, "1m30s"},
+		{"10s", 10 * time.Second, "10s"}, {"500ms", 500 * time.Millisecond, "500ms"}, {"1.5s", 1500 * time.Millisecond, "1.5s"},
+		{"5m", 5 * time.Minute, "5m"}, {"5m0s", 5 * time.Minute, "5m"}, {"2h", 2 * time.Hour, "2h"},
+		{"72h", 72 * time.Hour, "72h"}, {"1h30m", 90 * time.Minute, "1h30m"}, {"1h0m5s", time.Hour + 5*time.Second, "1h0m5s"},
+		{"1m0.5s", 60500 * time.Millisecond, "1m0.5s"}, {"-5s", -5 * time.Second, "-5s"}, {"250us", 250 * time.Microsecond, "250µs"},
+		{"9223372036", 9223372036 * time.Second, "2562047h47m16s"},
+	}
+	for _, tt := range good {
+		d, err := ParseDuration(tt.in)
+		if err != nil || d != tt.want {
+			t.Errorf("ParseDuration(%q) = %v, %v; want %v", tt.in, d, err, tt.want)
+		}
+		text := FormatDuration(d)
+		if text != tt.text {
+			t.Errorf("FormatDuration(%v) = %q, want %q", d, text, tt.text)
+		}
+		if back, err := ParseDuration(text); err != nil || back != d {
+			t.Errorf("ParseDuration(FormatDuration(%v)) = %v, %v", d, back, err)
+		}
+	}
+	for _, in := range []string{"", " 10s", "10 s", "s", "1.5", "1e3", "0x10", "+5", "10sec", "3d", "9223372037", "99999999999999999999h"} {
+		if d, err := ParseDuration(in); err == nil {
+			t.Errorf("ParseDuration(%q) = %v, want an error", in, d)
+		}
 	}
 }
 
@@ -556,6 +700,18 @@ func TestEffectiveAndKongConfiguration(t *testing.T) {
 		"headers":              "server_tokens, latency_tokens, X-Kong-Request-Id",
 		"trusted_ips":          "",
 		"pg_port":              "5432",
+
+		"event_hooks_workers":               "16",
+		"event_hooks_connect_timeout":       "10s",
+		"event_hooks_read_timeout":          "10s",
+		"event_hooks_retry_schedule":        "0s, 5s, 5m, 30m, 2h, 5h, 10h, 10h",
+		"event_hooks_max_attempts":          "8",
+		"event_hooks_max_age":               "72h",
+		"event_hooks_max_in_flight":         "4",
+		"event_hooks_retention":             "72h",
+		"untrusted_lua":                     "sandbox",
+		"untrusted_lua_sandbox_requires":    "",
+		"untrusted_lua_sandbox_environment": "",
 	} {
 		if got[k] != want {
 			t.Errorf("Effective %s = %q, want %q", k, got[k], want)
@@ -577,6 +733,14 @@ func TestEffectiveAndKongConfiguration(t *testing.T) {
 		"mem_cache_size":      "128m",
 		"database":            "badger",
 		"kong_version":        "3.9.1",
+
+		"event_hooks_workers":               16,
+		"event_hooks_connect_timeout":       "10s",
+		"event_hooks_retry_schedule":        []string{"0s", "5s", "5m", "30m", "2h", "5h", "10h", "10h"},
+		"event_hooks_max_age":               "72h",
+		"untrusted_lua":                     "sandbox",
+		"untrusted_lua_sandbox_requires":    []string{},
+		"untrusted_lua_sandbox_environment": []string{},
 	} {
 		if !reflect.DeepEqual(kc[k], want) {
 			t.Errorf("KongConfiguration %s = %#v, want %#v", k, kc[k], want)
@@ -655,6 +819,7 @@ func FuzzLoadFile(f *testing.F) {
 		"log_level = debug\n", "a\\#b = c # d", "= =", "\xef\xbb\xbf#x\r\n", "proxy_listen = [::1]:80 ssl, off",
 		"pg_port = 99999999999999999999", "headers = ,,,", "prefix =", "mem_cache_size = 9223372036854775807",
 		"LOG_LEVEL=INFO\nlog_level=alert\nnginx_main_x=1",
+		"event_hooks_retry_schedule = 1s, 0s", "event_hooks_max_age = 9223372036", "untrusted_lua_sandbox_environment = a..b",
 	} {
 		f.Add([]byte(s), "")
 	}

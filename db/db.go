@@ -179,8 +179,10 @@ func (w *writer) record(ch Change) error {
 	return nil
 }
 
-// mapError turns store errors into Kong's DAO errors; others pass through
+// MapError turns store errors into Kong's DAO errors; others pass through
 // (and become 500s at the edge).
+func (d *DB) MapError(err error) error { return d.mapError(err) }
+
 func (d *DB) mapError(err error) error {
 	var de *Error
 	if errors.As(err, &de) {

@@ -67,3 +67,35 @@ func StripNulls(v any) any {
 	}
 	return v
 }
+
+// Redacted is what a secret looks like where an entity leaves the Admin API
+// (event payloads, logs).
+const Redacted = "******"
+
+// Redact returns a copy of a row with its sensitive fields (webhook
+// secrets ...) replaced by Redacted when set.
+func (e *Entity) Redact(row map[string]any) map[string]any {
+	return redactRecord(e.fieldsFor(e.subschemaOf(row)), row)
+}
+
+func redactRecord(fields []*Field, row map[string]any) map[string]any {
+	out := make(map[string]any, len(row))
+	for k, v := range row {
+		out[k] = v
+	}
+	for _, f := range fields {
+		v, ok := row[f.Name]
+		if !ok || v == nil {
+			continue
+		}
+		switch {
+		case f.Sensitive:
+			out[f.Name] = Redacted
+		case f.Type == Record:
+			if m, ok := v.(map[string]any); ok {
+				out[f.Name] = redactRecord(f.Fields, m)
+			}
+		}
+	}
+	return out
+}

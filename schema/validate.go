@@ -14,6 +14,13 @@ import (
 func (e *Entity) Validate(entity map[string]any) Errors {
 	errs := Errors{}
 	sub := e.subschemaOf(entity)
+	if e.SubschemaKey != "" && entity[e.SubschemaKey] == nil {
+		// Kong checks the subschema key first: without it nothing else can
+		// be judged.
+		if f := e.Field(e.SubschemaKey); f != nil && f.Required {
+			return Errors{e.SubschemaKey: msgRequired}
+		}
+	}
 	if e.SubschemaKey != "" && sub == nil && e.UnknownSubschema != nil {
 		// Kong reports an unknown subschema alone: the rest cannot be judged.
 		key := entity[e.SubschemaKey]

@@ -22,6 +22,7 @@ func All() []*schema.Entity {
 		Targets(),
 		SNIs(),
 		CACertificates(),
+		EventHooks(),
 	}
 }
 

@@ -1,0 +1,121 @@
+package eventhooks
+
+import (
+	"fmt"
+
+	"github.com/portico-gw/portico/db"
+	"github.com/portico-gw/portico/schema"
+	"github.com/portico-gw/portico/store"
+)
+
+// outbox is the hooks middleware: it runs inside the transaction of every
+// entity write, and writes one delivery per hook the change concerns into
+// that same transaction. The deliveries are queued once the write commits.
+func (s *Service) outbox(tx store.Tx, ch db.Change) (func(), error) {
+	snap := s.snap.Load()
+	o := outboxWrite{s: s, tx: tx}
+	name, op := ch.Entity.Name, ch.Operation
+	var data map[string]any // built once, for the first hook that wants it
+	payload := func() map[string]any {
+		if data == nil {
+			data = crudData(ch)
+		}
+		return data
+	}
+	// crud: hooks on every event of the source or on N get event N; hooks
+	// on N:op get N:op. A hook receives one event per write.
+	snap.match(SourceCRUD, name, func(h *hookEntry, event string) {
+		o.add(h, Event{Source: SourceCRUD, Name: event, Data: payload()}, nil)
+	})
+	for _, h := range snap.bySource[SourceCRUD][name+":"+op] {
+		o.add(h, Event{Source: SourceCRUD, Name: name + ":" + op, Data: payload()}, nil)
+	}
+	snap.match(SourceDAOCRUD, op, func(h *hookEntry, event string) {
+		o.add(h, Event{Source: SourceDAOCRUD, Name: event, Data: payload()}, nil)
+	})
+	if name == hooksEntity {
+		s.ping(&o, ch)
+	}
+	if o.err != nil {
+		return nil, o.err
+	}
+	if len(o.items) == 0 {
+		return nil, nil
+	}
+	return func() {
+		for _, c := range o.commits {
+			c()
+		}
+		s.metrics.enqueued.Add(float64(len(o.items)))
+		s.disp.push(o.items...)
+	}, nil
+}
+
+// outboxWrite collects the deliveries of one change.
+type outboxWrite struct {
+	s       *Service
+	tx      store.Tx
+	items   []item
+	commits []func()
+	err     error
+}
+
+// add writes a delivery of ev to h, unless snooze/on_change drop it.
+// snapshot, for pings, is the hook row the delivery must use if the hook is
+// gone by then.
+func (o *outboxWrite) add(h *hookEntry, ev Event, snapshot map[string]any) {
+	if o.err != nil {
+		return
+	}
+	if snapshot == nil {
+		info, _ := o.s.sources.Event(ev.Source, ev.Name)
+		pass, commit := o.s.filters.check(h, ev, info.Unique)
+		if !pass {
+			o.s.metrics.dropped.Inc()
+			return
+		}
+		if commit != nil {
+			o.commits = append(o.commits, commit)
+		}
+	}
+	now := o.s.now()
+	id := o.s.newID()
+	if err := o.tx.Insert(DeliveriesTable, newRecord(id, h, ev, now, snapshot)); err != nil {
+		o.err = fmt.Errorf("writing delivery for event hook %s: %w", h.ID, err)
+		return
+	}
+	o.items = append(o.items, item{id: id, hook: h.ID, due: now, born: now})
+}
+
+// ping announces a webhook hook to its receiver when it is created, updated
+// or deleted, as Kong does.
+func (s *Service) ping(o *outboxWrite, ch db.Change) {
+	h := entryFromRow(ch.Entity, ch.Row)
+	if p, ok := s.handlers[h.Handler].(Pinger); !ok || !p.Pings() {
+		return
+	}
+	ev := Event{Source: SourcePing, Name: EventPing, Data: map[string]any{
+		"operation":   ch.Operation,
+		"event_hooks": h.Entity,
+	}}
+	o.add(h, ev, schema.Copy(ch.Row).(map[string]any))
+}
+
+// crudData is Kong's crud event data: operation, entity and old_entity
+// without nulls, schema. Secrets are redacted: an event must not carry one
+// hook's secret to another hook's receiver.
+func crudData(ch db.Change) map[string]any {
+	d := map[string]any{
+		"operation": ch.Operation,
+		"entity":    payloadEntity(ch.Entity, ch.Row),
+		"schema":    ch.Entity.Name,
+	}
+	if ch.Operation == db.OpUpdate && ch.Old != nil {
+		d["old_entity"] = payloadEntity(ch.Entity, ch.Old)
+	}
+	return d
+}
+
+func payloadEntity(e *schema.Entity, row map[string]any) any {
+	return schema.StripNulls(e.Redact(e.Output(row)))
+}

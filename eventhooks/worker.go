@@ -1,0 +1,235 @@
+package eventhooks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/portico-gw/portico/store"
+)
+
+// outcome is the result of one attempt, on its way to the record.
+type outcome struct {
+	it      item
+	hook    string // handler, for the latency histogram
+	attempt Attempt
+	verdict verdict
+}
+
+// maxRecordedResponse caps the answer body kept in a delivery record.
+const maxRecordedResponse = 1024
+
+// work runs attempts until the dispatcher stops.
+func (s *Service) work() {
+	for it := range s.disp.work {
+		s.attempt(it)
+	}
+}
+
+// attempt makes one attempt at a delivery. It does not use the service's
+// lifetime context: an attempt under way when the node stops finishes
+// (within its timeout) and is recorded.
+func (s *Service) attempt(it item) {
+	var rec record
+	err := s.db.Store().View(context.Background(), func(tx store.Tx) error {
+		row, err := tx.Get(DeliveriesTable, it.id)
+		rec = record(row)
+		return err
+	})
+	if err != nil || rec.str("status") != StatusPending {
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			s.log.Errorf("event hooks: reading delivery %s: %v", it.id, err)
+		}
+		s.disp.finish(it)
+		return
+	}
+	now := s.now()
+	made := len(rec.attempts()) - int(rec.num("retry_from")) + 1
+	hook, ok := s.liveHook(rec)
+	var res Result
+	var derr error
+	start := time.Now()
+	handler := s.handlers[hook.Handler]
+	switch {
+	case !ok:
+		derr = errHookDeleted
+	case handler == nil:
+		derr = fmt.Errorf("handler %q is not available", hook.Handler)
+	default:
+		ctx, cancel := context.WithTimeout(context.Background(), s.opts.AttemptTimeout)
+		res, derr = handler.Deliver(ctx, Delivery{ID: it.id, Attempt: made, Hook: hook, Event: rec.event()})
+		cancel()
+	}
+	took := time.Since(start)
+	v := s.policy.decide(derr, res, made, fromUnix(rec.num("since")), now, s.rnd)
+	if errors.Is(derr, errHookDeleted) {
+		v = verdict{status: StatusFailed, reason: derr.Error()}
+	}
+	a := Attempt{At: unixMS(now), StatusCode: res.Status, DurationMS: float64(took.Microseconds()) / 1000}
+	if derr != nil {
+		a.Error = derr.Error()
+		if v.reason != "" {
+			a.Error += "; " + v.reason
+		}
+	}
+	if len(res.Body) > maxRecordedResponse {
+		a.Response = res.Body[:maxRecordedResponse]
+	} else {
+		a.Response = res.Body
+	}
+	s.metrics.latency.WithLabelValues(hook.Handler).Observe(took.Seconds())
+	s.outcome <- outcome{it: it, hook: hook.Handler, attempt: a, verdict: v}
+}
+
+var errHookDeleted = errors.New("event hook deleted")
+
+// liveHook is the hook a delivery goes to: the hook as configured now, or,
+// for a ping of a hook since deleted, the hook as it was.
+func (s *Service) liveHook(rec record) (Hook, bool) {
+	if h, ok := s.snap.Load().byID[rec.hookID()]; ok {
+		return h.Hook, true
+	}
+	if row, ok := rec["hook"].(map[string]any); ok && s.hooks != nil {
+		return hookFromRow(s.hooks, row), true
+	}
+	return Hook{}, false
+}
+
+// maxBatch bounds how many outcomes one record transaction writes.
+const maxBatch = 256
+
+// record writes outcomes to the store in batches (one transaction, one
+// sync, for every outcome that arrived while the previous batch was being
+// written), then tells the dispatcher.
+func (s *Service) record() {
+	batch := make([]outcome, 0, maxBatch)
+	for o := range s.outcome {
+		batch = append(batch[:0], o)
+	drain:
+		for len(batch) < maxBatch {
+			select {
+			case o, ok := <-s.outcome:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, o)
+			default:
+				break drain
+			}
+		}
+		s.flush(batch)
+	}
+}
+
+func (s *Service) flush(batch []outcome) {
+	now := s.now()
+	var err error
+	for try := 0; try < 3; try++ {
+		err = s.db.Store().Update(context.Background(), func(tx store.Tx) error {
+			for _, o := range batch {
+				row, err := tx.Get(DeliveriesTable, o.it.id)
+				if errors.Is(err, store.ErrNotFound) {
+					continue // trimmed meanwhile
+				}
+				if err != nil {
+					return err
+				}
+				rec := record(row)
+				rec["attempts"] = append(rec.attempts(), attemptRow(o.attempt))
+				rec["status"] = o.verdict.status
+				rec["updated_at"] = unixMS(now)
+				if o.verdict.status == StatusPending {
+					rec["next_attempt_at"] = unixMS(now.Add(o.verdict.delay))
+				}
+				if err := tx.Update(DeliveriesTable, row); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err == nil {
+			break
+		}
+	}
+	if err != nil {
+		// The deliveries stay pending in the store: the next start retries
+		// them. Receivers dedupe by webhook-id.
+		s.log.Errorf("event hooks: recording %d delivery outcomes: %v", len(batch), err)
+	}
+	for _, o := range batch {
+		switch o.verdict.status {
+		case StatusPending:
+			s.metrics.deliveries.WithLabelValues(o.it.hook, outcomeRetried).Inc()
+			s.disp.again(o.it, now.Add(o.verdict.delay))
+		case StatusDelivered:
+			s.metrics.deliveries.WithLabelValues(o.it.hook, outcomeDelivered).Inc()
+			s.disp.finish(o.it)
+		default:
+			s.metrics.deliveries.WithLabelValues(o.it.hook, outcomeFailed).Inc()
+			s.disp.finish(o.it)
+		}
+	}
+}
+
+func attemptRow(a Attempt) map[string]any {
+	m := map[string]any{"at": a.At, "status_code": a.StatusCode, "duration_ms": a.DurationMS}
+	if a.Error != "" {
+		m["error"] = a.Error
+	}
+	if a.Response != "" {
+		m["response"] = a.Response
+	}
+	return m
+}
+
+// trimInterval is how often finished records are trimmed.
+const trimInterval = 10 * time.Minute
+
+// trim deletes finished delivery records older than the retention, now and
+// then, until ctx is done.
+func (s *Service) trim(ctx context.Context) {
+	for {
+		if err := s.trimOnce(ctx); err != nil && ctx.Err() == nil {
+			s.log.Errorf("event hooks: trimming delivery records: %v", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(trimInterval):
+		}
+	}
+}
+
+// trimOnce deletes the finished records older than the retention, a page
+// per transaction.
+func (s *Service) trimOnce(ctx context.Context) error {
+	cutoff := unixMS(s.now().Add(-s.opts.Retention))
+	q := store.PageQuery{Size: 500}
+	for {
+		var next string
+		err := s.db.Store().Update(ctx, func(tx store.Tx) error {
+			page, err := tx.Page(DeliveriesTable, q)
+			if err != nil {
+				return err
+			}
+			for _, row := range page.Rows {
+				r := record(row)
+				if r.str("status") != StatusPending && r.num("updated_at") < cutoff {
+					if err := tx.Delete(DeliveriesTable, r.str("id")); err != nil {
+						return err
+					}
+				}
+			}
+			next = page.Offset
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if next == "" || ctx.Err() != nil {
+			return ctx.Err()
+		}
+		q.Offset = next
+	}
+}

@@ -1,0 +1,94 @@
+package entities
+
+import "github.com/portico-gw/portico/schema"
+
+// EventHooks is Kong Enterprise's event_hooks entity
+// (kong/db/schema/entities/event_hooks.lua and event_hooks_subschemas.lua):
+// a relationship between an event (source, event) and a handler that acts
+// on it. The handler selects the subschema that gives config its fields:
+// webhook, webhook-custom, log and lambda.
+//
+// Event hooks are addressed by id only, have no PUT (405), no tags, and are
+// global rather than per workspace. Since Kong 3.7 source and event are not
+// checked when a hook is written (an emit for an unknown source is dropped).
+//
+// webhook-custom and lambda validate their config as Kong does and are then
+// refused: their execution (resty templates, Lua) is not in this release.
+func EventHooks() *schema.Entity {
+	e := &schema.Entity{
+		Name:         "event_hooks",
+		AdminPath:    "event-hooks",
+		NoPut:        true,
+		SubschemaKey: "handler",
+		UnknownSubschema: func(handler string) string {
+			return "unknown type: " + handler
+		},
+		Fields: []*schema.Field{
+			schema.ID(),
+			schema.CreatedAt(),
+			schema.UpdatedAt(),
+			{Name: "source", Type: schema.String, Required: true},
+			// Null means every event of the source.
+			{Name: "event", Type: schema.String},
+			{Name: "on_change", Type: schema.Boolean},
+			// Seconds. Kong sets no bounds.
+			{Name: "snooze", Type: schema.Integer},
+			{Name: "handler", Type: schema.String, Required: true},
+			// Kong's abstract config: the handler's subschema replaces it.
+			{Name: "config", Type: schema.Record, Required: true},
+		},
+	}
+	e.AddSubschema(&schema.Subschema{Name: "webhook", Fields: []*schema.Field{
+		{Name: "config", Type: schema.Record, Required: true, Fields: []*schema.Field{
+			with(schema.URL("url"), required),
+			stringMap("headers", def(map[string]any{})),
+			{Name: "secret", Type: schema.String, Sensitive: true},
+			{Name: "ssl_verify", Type: schema.Boolean, Default: false},
+		}},
+	}})
+	e.AddSubschema(&schema.Subschema{Name: "webhook-custom", Fields: []*schema.Field{
+		{Name: "config", Type: schema.Record, Required: true, Fields: []*schema.Field{
+			with(schema.URL("url"), required),
+			with(schema.HTTPMethod("method"), required),
+			stringMap("payload"),
+			{Name: "payload_format", Type: schema.Boolean, Default: true},
+			{Name: "body", Type: schema.String, AllowEmpty: true},
+			{Name: "body_format", Type: schema.Boolean, Default: true},
+			stringMap("headers", def(map[string]any{})),
+			{Name: "headers_format", Type: schema.Boolean, Default: false},
+			{Name: "secret", Type: schema.String, Sensitive: true},
+			{Name: "ssl_verify", Type: schema.Boolean, Default: false},
+		}},
+	}, Checks: handlerNotAvailable("webhook-custom")})
+	// Kong's log config is a record with no fields and not required; Kong
+	// prints it as {} when omitted, hence the default.
+	e.AddSubschema(&schema.Subschema{Name: "log", Fields: []*schema.Field{
+		{Name: "config", Type: schema.Record, Fields: []*schema.Field{}, Default: map[string]any{}},
+	}})
+	e.AddSubschema(&schema.Subschema{Name: "lambda", Fields: []*schema.Field{
+		{Name: "config", Type: schema.Record, Required: true, Fields: []*schema.Field{
+			// Kong compiles and runs each function at validation time (its
+			// sandbox); Portico only checks that they are non-empty strings.
+			{Name: "functions", Type: schema.Array, Required: true, Elements: &schema.Field{Type: schema.String}},
+		}},
+	}, Checks: handlerNotAvailable("lambda")})
+	return e
+}
+
+// stringMap is a map of strings to strings.
+func stringMap(name string, opts ...option) *schema.Field {
+	return with(&schema.Field{Name: name, Type: schema.Map,
+		Keys: &schema.Field{Type: schema.String}, Values: &schema.Field{Type: schema.String}}, opts...)
+}
+
+// handlerNotAvailable refuses a handler whose execution Portico does not
+// have yet. It runs only once handler and config are valid, so the operator
+// sees the config's own errors first.
+func handlerNotAvailable(handler string) []schema.Check {
+	return []schema.Check{{Custom: &schema.CustomCheck{
+		FieldSources: []string{"handler", "config"},
+		Fn: func(map[string]any) string {
+			return "handler '" + handler + "' is not available yet in this version of Portico"
+		},
+	}}}
+}
