@@ -6,6 +6,7 @@
 //	portico migrations bootstrap [-c FILE]  prepare the database
 //	portico config [-c FILE]                print the effective configuration
 //	portico version                         print the versions
+//	portico bench sink [--listen ADDR]      a webhook receiver for load tests
 package main
 
 import (
@@ -34,6 +35,7 @@ The available commands are:
   migrations bootstrap  Prepare the database for a new node.
   config                Print the effective configuration (secrets masked).
   version               Print the Portico and Kong Admin API versions.
+  bench sink            Receive webhooks and count them (load testing).
 
 Options:
   -c, --conf FILE       Configuration file (kong.conf syntax).
@@ -64,6 +66,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stdout, "Portico %s (Kong Admin API %s)\n", node.Version, kong)
 		return 0
+	case "bench":
+		return runBench(rest, stdout, stderr)
 	case "start", "stop", "config", "migrations bootstrap":
 	default:
 		fmt.Fprintf(stderr, "Error: unknown command %q\n\n%s", cmd, usage)
