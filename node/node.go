@@ -16,12 +16,15 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/valyala/fasthttp"
 
 	"github.com/portico-gw/portico/admin"
 	"github.com/portico-gw/portico/catalog"
 	"github.com/portico-gw/portico/conf"
 	"github.com/portico-gw/portico/db"
+	"github.com/portico-gw/portico/eventhooks"
 	"github.com/portico-gw/portico/events"
 	"github.com/portico-gw/portico/logger"
 	"github.com/portico-gw/portico/proxy"
@@ -45,6 +48,8 @@ type Node struct {
 	bus     *events.Bus
 	servers []*server
 	access  []*logger.AccessLog
+	hooks   *eventhooks.Service
+	metrics *prometheus.Registry
 	// requests counts every request served, for GET /status.
 	requests atomic.Uint64
 }
@@ -60,7 +65,8 @@ type server struct {
 func openStore(cfg *conf.Config, reg *schema.Registry, log *logger.Logger) (store.Store, error) {
 	switch cfg.Database {
 	case "badger", "":
-		st, err := badger.Open(cfg.DataDir(), db.Tables(reg), badger.Options{
+		tables := append(db.Tables(reg), eventhooks.Tables()...)
+		st, err := badger.Open(cfg.DataDir(), tables, badger.Options{
 			Logger: func(level, msg string) { log.Warnf("[badger] %s: %s", level, strings.TrimSpace(msg)) },
 		})
 		if err != nil {
@@ -156,6 +162,13 @@ func Run(ctx context.Context, cfg *conf.Config, notices []conf.Notice, ready fun
 		return err
 	}
 	defer os.Remove(cfg.PIDFile())
+	if n.hooks != nil {
+		if err := n.hooks.Start(ctx); err != nil {
+			log.Errorf("starting event hooks: %v", err)
+			return err
+		}
+		defer n.hooks.Stop()
+	}
 	log.Noticef("Portico %s started (admin %s, proxy %s)", Version, n.AdminAddrs(), n.ProxyAddrs())
 	if ready != nil {
 		ready(n)
@@ -181,8 +194,34 @@ func open(ctx context.Context, cfg *conf.Config, log, adminLog *logger.Logger) (
 		st.Close()
 		return nil, fmt.Errorf("preparing the database: %w", err)
 	}
-	n := &Node{cfg: cfg, log: log, store: st, bus: &events.Bus{}}
+	n := &Node{cfg: cfg, log: log, store: st, bus: &events.Bus{}, metrics: prometheus.NewRegistry()}
 	n.db = db.New(reg, st, db.Options{Bus: n.bus})
+	if cfg.EventHooksEnabled {
+		n.hooks = eventhooks.New(eventhooks.Options{
+			DB:  n.db,
+			Bus: n.bus,
+			Handlers: map[string]eventhooks.Handler{
+				"webhook": eventhooks.NewWebhook(eventhooks.WebhookOptions{
+					ConnectTimeout: cfg.EventHooksConnectTimeout,
+					ReadTimeout:    cfg.EventHooksReadTimeout,
+					UserAgent:      "Portico/" + Version + " (event hooks)",
+				}),
+				"log": eventhooks.NewLog(log, os.Getpid()),
+			},
+			Policy: eventhooks.Policy{
+				Schedule:      cfg.EventHooksRetrySchedule,
+				MaxAttempts:   cfg.EventHooksMaxAttempts,
+				MaxAge:        cfg.EventHooksMaxAge,
+				MaxRetryAfter: 24 * time.Hour,
+			},
+			Workers:        cfg.EventHooksWorkers,
+			MaxInFlight:    cfg.EventHooksMaxInFlight,
+			AttemptTimeout: cfg.EventHooksConnectTimeout + cfg.EventHooksReadTimeout + time.Second,
+			Retention:      cfg.EventHooksRetention,
+			Metrics:        n.metrics,
+			Log:            log,
+		})
+	}
 	nodeID, err := loadNodeID(cfg.Path("node_id"))
 	if err != nil {
 		st.Close()
@@ -206,6 +245,8 @@ func open(ctx context.Context, cfg *conf.Config, log, adminLog *logger.Logger) (
 			Configuration:  cfg.KongConfiguration(),
 		},
 		ServerStats: n.serverStats,
+		EventHooks:  n.hooks,
+		Metrics:     promhttp.HandlerFor(n.metrics, promhttp.HandlerOpts{}),
 	})
 	px := proxy.New(proxy.Options{KongVersion: cfg.KongVersion})
 
