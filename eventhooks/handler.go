@@ -75,4 +75,3 @@ type Pinger interface {
 type StatusError struct{ Status int }
 
 func (e *StatusError) Error() string { return "receiver answered HTTP " + strconv.Itoa(e.Status) }
-

@@ -100,4 +100,3 @@ func loadSnapshot(ctx context.Context, d *db.DB) (*snapshot, error) {
 		offset = next
 	}
 }
-

@@ -238,4 +238,3 @@ func (s *Service) hook(ctx context.Context, id string) (Hook, map[string]any, er
 	}
 	return hookFromRow(s.hooks, row), row, nil
 }
-
