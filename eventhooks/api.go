@@ -113,7 +113,7 @@ func (s *Service) Retry(ctx context.Context, hookID, deliveryID string) (map[str
 	if err != nil {
 		return nil, err
 	}
-	s.disp.push(queued...)
+	s.disp.hurry(queued...)
 	return view, nil
 }
 
@@ -150,7 +150,7 @@ func (s *Service) Redrive(ctx context.Context, hookID, status string) (int, erro
 		if err != nil {
 			return total, err
 		}
-		s.disp.push(queued...)
+		s.disp.hurry(queued...)
 		total += len(queued)
 		if next == "" {
 			return total, nil

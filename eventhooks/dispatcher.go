@@ -59,6 +59,28 @@ func (d *dispatcher) push(items ...item) {
 	d.poke()
 }
 
+// hurry makes known deliveries due at once (a manual retry of a delivery
+// waiting for a later attempt); unknown ones are pushed.
+func (d *dispatcher) hurry(items ...item) {
+	d.mu.Lock()
+	var fresh []item
+	for _, it := range items {
+		if _, ok := d.known[it.id]; !ok {
+			fresh = append(fresh, it)
+			continue
+		}
+		for i := range d.queue {
+			if d.queue[i].id == it.id {
+				d.queue[i].due = it.due
+				heap.Fix(&d.queue, i)
+				break
+			}
+		}
+	}
+	d.mu.Unlock()
+	d.push(fresh...)
+}
+
 // finish releases the hook slot of a delivery that is done for good.
 func (d *dispatcher) finish(it item) {
 	d.mu.Lock()

@@ -75,3 +75,11 @@ type Pinger interface {
 type StatusError struct{ Status int }
 
 func (e *StatusError) Error() string { return "receiver answered HTTP " + strconv.Itoa(e.Status) }
+
+// PermanentError is a failure no retry can mend (a hook's config the
+// handler cannot use): the delivery fails at once.
+type PermanentError struct{ Err error }
+
+func (e *PermanentError) Error() string { return e.Err.Error() }
+
+func (e *PermanentError) Unwrap() error { return e.Err }

@@ -45,6 +45,10 @@ func (p Policy) decide(err error, res Result, made int, since, now time.Time, rn
 	if err == nil {
 		return verdict{status: StatusDelivered}
 	}
+	var pe *PermanentError
+	if errors.As(err, &pe) {
+		return verdict{status: StatusFailed, reason: "not retried"}
+	}
 	var se *StatusError
 	if errors.As(err, &se) && se.Status == http.StatusGone {
 		// 410: the receiver is gone for good; this delivery stops here.
@@ -54,8 +58,10 @@ func (p Policy) decide(err error, res Result, made int, since, now time.Time, rn
 		return verdict{status: StatusFailed, reason: "gave up after " + strconv.Itoa(made) + " attempts"}
 	}
 	delay := p.backoff(made, rnd)
-	if res.RetryAfter > delay {
-		delay = min(res.RetryAfter, p.MaxRetryAfter)
+	// A receiver's Retry-After can lengthen the wait (up to MaxRetryAfter),
+	// never shorten the schedule's.
+	if ra := min(res.RetryAfter, p.MaxRetryAfter); ra > delay {
+		delay = ra
 	}
 	if p.MaxAge > 0 && now.Add(delay).Sub(since) > p.MaxAge {
 		return verdict{status: StatusFailed, reason: "gave up: older than the maximum age"}

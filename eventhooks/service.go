@@ -63,6 +63,7 @@ type Service struct {
 	rnd      func(int64) int64
 
 	snap    atomic.Pointer[snapshot]
+	reloads sync.Mutex // one reload at a time, so the last one wins
 	filters *filters
 	disp    *dispatcher
 	metrics *metrics
@@ -185,8 +186,12 @@ func (s *Service) Stop() {
 	s.stop = nil
 }
 
-// reload swaps in a fresh snapshot of the hooks.
+// reload swaps in a fresh snapshot of the hooks. Reloads run one at a time:
+// each starts after the commit that triggered it, so the last to finish
+// sees every hook written before it.
 func (s *Service) reload(ctx context.Context) error {
+	s.reloads.Lock()
+	defer s.reloads.Unlock()
 	snap, err := loadSnapshot(ctx, s.db)
 	if err != nil {
 		return err

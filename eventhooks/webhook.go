@@ -244,11 +244,11 @@ func webhookBody(ev Event) ([]byte, error) {
 func (w *Webhook) Deliver(ctx context.Context, d Delivery) (Result, error) {
 	cfg, err := parseWebhookConfig(d.Hook.Config)
 	if err != nil {
-		return Result{}, err
+		return Result{}, &PermanentError{Err: err}
 	}
 	body, err := webhookBody(d.Event)
 	if err != nil {
-		return Result{}, err
+		return Result{}, &PermanentError{Err: err}
 	}
 
 	// The attempt's own deadlines, one phase at a time (see attemptTimer).

@@ -84,14 +84,15 @@ func (s *Service) attempt(it item) {
 
 var errHookDeleted = errors.New("event hook deleted")
 
-// liveHook is the hook a delivery goes to: the hook as configured now, or,
-// for a ping of a hook since deleted, the hook as it was.
+// liveHook is the hook a delivery goes to: for a ping, the hook as the
+// write that pinged left it (even if since deleted); for an event, the
+// hook as configured now.
 func (s *Service) liveHook(rec record) (Hook, bool) {
-	if h, ok := s.snap.Load().byID[rec.hookID()]; ok {
-		return h.Hook, true
-	}
 	if row, ok := rec["hook"].(map[string]any); ok && s.hooks != nil {
 		return hookFromRow(s.hooks, row), true
+	}
+	if h, ok := s.snap.Load().byID[rec.hookID()]; ok {
+		return h.Hook, true
 	}
 	return Hook{}, false
 }
