@@ -14,6 +14,13 @@ var (
 	ErrNoPing           = errors.New("handler does not support ping")
 )
 
+// noPingError is Kong's answer to a ping of a hook whose handler has none.
+type noPingError struct{ handler string }
+
+func (e *noPingError) Error() string { return "handler '" + e.handler + "' does not support 'ping'" }
+
+func (e *noPingError) Is(target error) bool { return target == ErrNoPing }
+
 // TestResult is POST /event-hooks/{id}/test's answer: the data delivered
 // (with event and source) and, for handlers that make a request, what the
 // receiver answered.
@@ -59,7 +66,7 @@ func (s *Service) Ping(ctx context.Context, hookID string) error {
 	}
 	p, ok := s.handlers[hook.Handler].(Pinger)
 	if !ok || !p.Pings() {
-		return fmt.Errorf("handler '%s' does not support 'ping': %w", hook.Handler, ErrNoPing)
+		return &noPingError{handler: hook.Handler}
 	}
 	ev := Event{Source: SourcePing, Name: EventPing, Data: map[string]any{"event_hooks": hook.Entity}}
 	_, err = p.Deliver(ctx, Delivery{ID: s.newID(), Attempt: 1, Hook: hook, Event: ev})
@@ -164,6 +171,7 @@ func (s *Service) Redrive(ctx context.Context, hookID, status string) (int, erro
 func (s *Service) redrive(r record) item {
 	now := s.now()
 	r["status"] = StatusPending
+	r["run"] = r.num("run") + 1
 	r["retry_from"] = float64(len(r.attempts()))
 	r["since"] = unixMS(now)
 	r["next_attempt_at"] = unixMS(now)

@@ -273,11 +273,13 @@ func (w *Webhook) Deliver(ctx context.Context, d Delivery) (Result, error) {
 	if req.Header.Get("User-Agent") == "" {
 		req.Header.Set("User-Agent", w.opts.UserAgent)
 	}
+	// webhook-id and webhook-timestamp go with every delivery, so any
+	// receiver can drop duplicates; the signatures need a secret.
+	ts := w.now().Unix()
+	req.Header.Set(HeaderWebhookID, d.ID)
+	req.Header.Set(HeaderWebhookTimestamp, strconv.FormatInt(ts, 10))
 	if cfg.key != nil {
-		ts := w.now().Unix()
 		req.Header.Set(HeaderKongSignature, KongSignature(cfg.key, body))
-		req.Header.Set(HeaderWebhookID, d.ID)
-		req.Header.Set(HeaderWebhookTimestamp, strconv.FormatInt(ts, 10))
 		req.Header.Set(HeaderWebhookSignature, StandardSignature(cfg.key, d.ID, ts, body))
 	}
 

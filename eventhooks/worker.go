@@ -15,6 +15,10 @@ type outcome struct {
 	hook    string // handler, for the latency histogram
 	attempt Attempt
 	verdict verdict
+	// run is the record's run number when the attempt began: a different
+	// number at record time means the delivery was retried by hand
+	// meanwhile, and that run must still happen.
+	run float64
 }
 
 // maxRecordedResponse caps the answer body kept in a delivery record.
@@ -79,7 +83,7 @@ func (s *Service) attempt(it item) {
 		a.Response = res.Body
 	}
 	s.metrics.latency.WithLabelValues(hook.Handler).Observe(took.Seconds())
-	s.outcome <- outcome{it: it, hook: hook.Handler, attempt: a, verdict: v}
+	s.outcome <- outcome{it: it, hook: hook.Handler, attempt: a, verdict: v, run: rec.num("run")}
 }
 
 var errHookDeleted = errors.New("event hook deleted")
@@ -128,7 +132,7 @@ func (s *Service) flush(batch []outcome) {
 	var err error
 	for try := 0; try < 3; try++ {
 		err = s.db.Store().Update(context.Background(), func(tx store.Tx) error {
-			for _, o := range batch {
+			for i, o := range batch {
 				row, err := tx.Get(DeliveriesTable, o.it.id)
 				if errors.Is(err, store.ErrNotFound) {
 					continue // trimmed meanwhile
@@ -137,6 +141,11 @@ func (s *Service) flush(batch []outcome) {
 					return err
 				}
 				rec := record(row)
+				if o.verdict.status != StatusDelivered && rec.num("run") != o.run {
+					// Retried by hand during the attempt: run again now.
+					batch[i].verdict = verdict{status: StatusPending}
+					o = batch[i]
+				}
 				rec["attempts"] = append(rec.attempts(), attemptRow(o.attempt))
 				rec["status"] = o.verdict.status
 				rec["updated_at"] = unixMS(now)
