@@ -29,7 +29,10 @@ type dispatcher struct {
 	backlog  map[string][]item
 	inflight map[string]int
 	known    map[string]time.Time // id → born, for dedupe and the gauges
-	wake     chan struct{}
+	// rearm holds deliveries hurried while in flight (id → due): when their
+	// attempt ends they are queued again, even if it finished them.
+	rearm map[string]time.Time
+	wake  chan struct{}
 }
 
 func newDispatcher(now func() time.Time, workers, maxInFlight int) *dispatcher {
@@ -40,6 +43,7 @@ func newDispatcher(now func() time.Time, workers, maxInFlight int) *dispatcher {
 		backlog:     map[string][]item{},
 		inflight:    map[string]int{},
 		known:       map[string]time.Time{},
+		rearm:       map[string]time.Time{},
 		wake:        make(chan struct{}, 1),
 	}
 }
@@ -69,21 +73,41 @@ func (d *dispatcher) hurry(items ...item) {
 			fresh = append(fresh, it)
 			continue
 		}
+		queued := false
 		for i := range d.queue {
 			if d.queue[i].id == it.id {
 				d.queue[i].due = it.due
 				heap.Fix(&d.queue, i)
+				queued = true
 				break
 			}
+		}
+		if !queued && !d.waiting(it) {
+			d.rearm[it.id] = it.due // in flight: queue again when the attempt ends
 		}
 	}
 	d.mu.Unlock()
 	d.push(fresh...)
 }
 
+// waiting reports whether it is in its hook's backlog. d.mu must be held.
+func (d *dispatcher) waiting(it item) bool {
+	for _, w := range d.backlog[it.hook] {
+		if w.id == it.id {
+			return true
+		}
+	}
+	return false
+}
+
 // finish releases the hook slot of a delivery that is done for good.
 func (d *dispatcher) finish(it item) {
 	d.mu.Lock()
+	if due, ok := d.rearm[it.id]; ok {
+		d.mu.Unlock()
+		d.again(it, due)
+		return
+	}
 	delete(d.known, it.id)
 	d.release(it.hook)
 	d.mu.Unlock()
@@ -93,6 +117,12 @@ func (d *dispatcher) finish(it item) {
 // again releases the slot and queues the delivery for its next attempt.
 func (d *dispatcher) again(it item, due time.Time) {
 	d.mu.Lock()
+	if r, ok := d.rearm[it.id]; ok {
+		delete(d.rearm, it.id)
+		if r.Before(due) {
+			due = r
+		}
+	}
 	d.release(it.hook)
 	it.due = due
 	heap.Push(&d.queue, it)

@@ -141,6 +141,10 @@ func normalize(b *strings.Builder, v any) bool {
 		b.WriteString(v)
 	case float64:
 		b.WriteString(strconv.FormatFloat(v, 'f', -1, 64))
+	case int:
+		b.WriteString(strconv.Itoa(v))
+	case int64:
+		b.WriteString(strconv.FormatInt(v, 10))
 	case bool:
 		b.WriteString(strconv.FormatBool(v))
 	default:

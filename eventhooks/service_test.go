@@ -189,7 +189,7 @@ func ehkOpen(t testing.TB, dir string, opts Options, pre ...func(*ehkEnv)) *ehkE
 	for _, f := range pre {
 		f(e)
 	}
-	opts.DB, opts.Bus = d, bus
+	opts.DB, opts.Bus = e.db, bus // pre may have wrapped the store
 	if opts.Policy.MaxAttempts == 0 {
 		opts.Policy = ehkTestPolicy(5)
 	}
@@ -1414,4 +1414,125 @@ func TestServiceRetryDuringAttempt(t *testing.T) {
 		recs := e.records(hid, StatusDelivered)
 		return len(recs) == 1 && calls.Load() == 2
 	})
+}
+
+// ehkPausingStore pauses, once armed, right after committing a transaction
+// that recorded a failed delivery: between the recorder's commit and its
+// word to the dispatcher.
+type ehkPausingStore struct {
+	store.Store
+	armed  atomic.Bool
+	paused chan struct{}
+	resume chan struct{}
+}
+
+type ehkWatchTx struct {
+	store.Tx
+	failed *bool
+}
+
+func (t ehkWatchTx) Update(table string, row store.Row) error {
+	if table == DeliveriesTable && row["status"] == StatusFailed {
+		*t.failed = true
+	}
+	return t.Tx.Update(table, row)
+}
+
+func (s *ehkPausingStore) Update(ctx context.Context, fn func(tx store.Tx) error) error {
+	var failed bool
+	err := s.Store.Update(ctx, func(tx store.Tx) error {
+		failed = false
+		return fn(ehkWatchTx{Tx: tx, failed: &failed})
+	})
+	if err == nil && failed && s.armed.CompareAndSwap(true, false) {
+		close(s.paused)
+		<-s.resume
+	}
+	return err
+}
+
+// A Retry (or Redrive) that lands after the recorder committed a failure
+// but before it told the dispatcher: the record is pending again, hurry
+// finds the delivery known but in flight and does nothing, then finish
+// forgets it. The delivery stays pending in the store and is not attempted
+// until the next start.
+func TestServiceRetryRightAfterFailureRecorded(t *testing.T) {
+	var fail atomic.Bool
+	fail.Store(true)
+	lg := &ehkFake{fn: func(context.Context, Delivery) (Result, error) {
+		if fail.Load() {
+			return Result{}, ehkErrTransport
+		}
+		return Result{Status: 200}, nil
+	}}
+	var ps *ehkPausingStore
+	wrap := func(e *ehkEnv) {
+		ps = &ehkPausingStore{Store: e.st, paused: make(chan struct{}), resume: make(chan struct{})}
+		e.db = db.New(e.reg, ps, db.Options{Bus: e.bus})
+	}
+	e := ehkOpen(t, "", Options{Handlers: map[string]Handler{"log": lg}, Policy: ehkTestPolicy(1)}, wrap)
+	var once sync.Once
+	resume := func() { once.Do(func() { close(ps.resume) }) }
+	t.Cleanup(resume)
+	hid := e.hook(map[string]any{"source": "crud", "event": "consumers", "handler": "log"})
+	ps.armed.Store(true)
+	e.consumer("ada")
+	select {
+	case <-ps.paused:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the failure was never recorded")
+	}
+	recs := e.records(hid, StatusFailed)
+	if len(recs) != 1 {
+		t.Fatalf("%d failed records, want 1", len(recs))
+	}
+	fail.Store(false)
+	view, err := e.svc.Retry(e.ctx, hid, recs[0]["id"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if view["status"] != StatusPending {
+		t.Fatalf("Retry answered %v", view)
+	}
+	resume()
+	ehkWaitWithin(t, 3*time.Second, "the retried delivery", func() bool {
+		return len(e.records(hid, StatusDelivered)) == 1
+	})
+}
+
+// The run a Retry starts during an attempt gets the fresh budget Retry
+// promises: the attempt under way belongs to the old run, so the new run's
+// first attempt is attempt 1 and it makes MaxAttempts attempts.
+func TestServiceRetryDuringAttemptGetsFullBudget(t *testing.T) {
+	blk := ehkNewBlocker()
+	var g ehkGauge
+	var calls atomic.Int64
+	lg := &ehkFake{fn: g.wrap(func(ctx context.Context, d Delivery) (Result, error) {
+		if calls.Add(1) == 1 {
+			<-blk.ch
+		}
+		return Result{}, ehkErrTransport
+	})}
+	e := ehkOpen(t, "", Options{Handlers: map[string]Handler{"log": lg}, Policy: ehkTestPolicy(3)})
+	t.Cleanup(blk.release)
+	hid := e.hook(map[string]any{"source": "crud", "event": "consumers", "handler": "log"})
+	e.consumer("ada")
+	ehkWaitFor(t, "the first attempt to start", func() bool { return g.inflight.Load() == 1 })
+	id := e.records(hid, "")[0]["id"].(string)
+	if _, err := e.svc.Retry(e.ctx, hid, id); err != nil {
+		t.Skipf("Retry refuses a delivery under way (%v)", err)
+	}
+	blk.release()
+	r := e.waitRecords(hid, 1, StatusFailed)[0]
+	atts, _ := r["attempts"].([]any)
+	if len(atts) != 4 {
+		t.Errorf("%d attempts in all, want 4: the one under way and a new run of MaxAttempts 3", len(atts))
+	}
+	var nums []int
+	for _, c := range lg.all(hid) {
+		nums = append(nums, c.D.Attempt)
+	}
+	if fmt.Sprint(nums) != "[1 1 2 3]" {
+		t.Errorf("attempt numbers %v, want [1 1 2 3]", nums)
+	}
 }

@@ -68,7 +68,7 @@ func (s *Service) attempt(it item) {
 	took := time.Since(start)
 	v := s.policy.decide(derr, res, made, fromUnix(rec.num("since")), now, s.rnd)
 	if errors.Is(derr, errHookDeleted) {
-		v = verdict{status: StatusFailed, reason: derr.Error()}
+		v = verdict{status: StatusFailed}
 	}
 	a := Attempt{At: unixMS(now), StatusCode: res.Status, DurationMS: float64(took.Microseconds()) / 1000}
 	if derr != nil {
@@ -141,12 +141,17 @@ func (s *Service) flush(batch []outcome) {
 					return err
 				}
 				rec := record(row)
-				if o.verdict.status != StatusDelivered && rec.num("run") != o.run {
+				rerun := o.verdict.status != StatusDelivered && rec.num("run") != o.run
+				if rerun {
 					// Retried by hand during the attempt: run again now.
 					batch[i].verdict = verdict{status: StatusPending}
 					o = batch[i]
 				}
 				rec["attempts"] = append(rec.attempts(), attemptRow(o.attempt))
+				if rerun {
+					// That attempt was the old run's: the new run gets its whole budget.
+					rec["retry_from"] = float64(len(rec.attempts()))
+				}
 				rec["status"] = o.verdict.status
 				rec["updated_at"] = unixMS(now)
 				if o.verdict.status == StatusPending {

@@ -1,0 +1,93 @@
+package eventhooks
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/portico-gw/portico/bench"
+	"github.com/portico-gw/portico/catalog"
+	"github.com/portico-gw/portico/db"
+	"github.com/portico-gw/portico/events"
+	"github.com/portico-gw/portico/store/badger"
+)
+
+// BenchmarkWebhookPipeline measures signed webhook deliveries per second
+// through the whole pipeline as a node runs it: an on-disk store (outcomes
+// recorded durably, in batches), 16 workers, the real webhook handler, to a
+// fasthttp receiver. The receiver is the one at $PORTICO_BENCH_SINK (e.g.
+// `portico bench sink`, so wrk can be pointed at the same one in the same
+// run), or one started in process. The deliveries are written before the
+// clock starts; the service then drains them.
+func BenchmarkWebhookPipeline(b *testing.B) {
+	url := os.Getenv("PORTICO_BENCH_SINK")
+	if url == "" {
+		sink, err := bench.NewSink("127.0.0.1:0", bench.SinkOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		go sink.Serve()
+		b.Cleanup(func() { sink.Close() })
+		url = sink.URL()
+	}
+	reg, _, err := catalog.Build([]string{"bundled"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	st, err := badger.Open(b.TempDir(), append(db.Tables(reg), Tables()...), badger.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	bus := &events.Bus{}
+	d := db.New(reg, st, db.Options{Bus: bus})
+	counter := &countingHandler{next: NewWebhook(WebhookOptions{})}
+	svc := New(Options{DB: d, Bus: bus, Handlers: map[string]Handler{"webhook": counter},
+		Workers: 16, MaxInFlight: 16})
+	ctx := context.Background()
+	if _, err := d.Insert(ctx, reg.Entity(hooksEntity), map[string]any{"source": "crud", "event": "consumers",
+		"handler": "webhook", "config": map[string]any{"url": url, "secret": "hunter2"}}, nil); err != nil {
+		b.Fatal(err)
+	}
+	if err := svc.reload(ctx); err != nil {
+		b.Fatal(err)
+	}
+	consumers := reg.Entity("consumers")
+	for i := 0; i < b.N; i++ {
+		if _, err := d.Insert(ctx, consumers, map[string]any{"username": fmt.Sprint("user-", i)}, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	// The hook's creation ping is one more delivery.
+	want := int64(b.N) + 1
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	if err := svc.Start(ctx); err != nil {
+		b.Fatal(err)
+	}
+	for svc.disp.depth() > 0 || counter.ok.Load() < want {
+		time.Sleep(200 * time.Microsecond)
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	svc.Stop()
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "deliveries/s")
+}
+
+// countingHandler counts the successful deliveries of the handler it wraps.
+type countingHandler struct {
+	next Handler
+	ok   atomic.Int64
+}
+
+func (c *countingHandler) Deliver(ctx context.Context, d Delivery) (Result, error) {
+	res, err := c.next.Deliver(ctx, d)
+	if err == nil {
+		c.ok.Add(1)
+	}
+	return res, err
+}
