@@ -13,6 +13,9 @@ type item struct {
 	hook string
 	due  time.Time
 	born time.Time // when the event happened, for the oldest-pending gauge
+	// rec is the record as written, for a first attempt; nil when the
+	// attempt must read it (after a restart or a previous attempt).
+	rec record
 }
 
 // dispatcher hands due deliveries to workers, at most maxInFlight per hook
@@ -124,7 +127,7 @@ func (d *dispatcher) again(it item, due time.Time) {
 		}
 	}
 	d.release(it.hook)
-	it.due = due
+	it.due, it.rec = due, nil
 	heap.Push(&d.queue, it)
 	d.mu.Unlock()
 	d.poke()

@@ -1,6 +1,7 @@
 package eventhooks
 
 import (
+	"encoding/json"
 	"fmt"
 
 	"github.com/portico-gw/portico/db"
@@ -58,6 +59,24 @@ type outboxWrite struct {
 	items   []item
 	commits []func()
 	err     error
+	// crudJSON is the encoding of the change's crud data, which every crud
+	// hook receives: made once for all their records.
+	crudJSON json.RawMessage
+}
+
+// encoded returns ev's data as JSON; crud data is encoded once per change.
+func (o *outboxWrite) encoded(ev Event) (json.RawMessage, error) {
+	if ev.Source == SourcePing {
+		return json.Marshal(ev.Data)
+	}
+	if o.crudJSON == nil {
+		raw, err := json.Marshal(ev.Data)
+		if err != nil {
+			return nil, err
+		}
+		o.crudJSON = raw
+	}
+	return o.crudJSON, nil
 }
 
 // add writes a delivery of ev to h, unless snooze/on_change drop it.
@@ -80,11 +99,20 @@ func (o *outboxWrite) add(h *hookEntry, ev Event, snapshot map[string]any) {
 	}
 	now := o.s.now()
 	id := o.s.newID()
-	if err := o.tx.Insert(DeliveriesTable, newRecord(id, h, ev, now, snapshot)); err != nil {
+	raw, err := o.encoded(ev)
+	if err != nil {
+		o.err = fmt.Errorf("encoding the event for event hook %s: %w", h.ID, err)
+		return
+	}
+	rec := newRecord(id, h, ev, now, snapshot)
+	rec["data"] = raw
+	if err := o.tx.Insert(DeliveriesTable, rec); err != nil {
 		o.err = fmt.Errorf("writing delivery for event hook %s: %w", h.ID, err)
 		return
 	}
-	o.items = append(o.items, item{id: id, hook: h.ID, due: now, born: now})
+	// The first attempt needs no read of the record: it goes with the item.
+	rec["data"] = ev.Data
+	o.items = append(o.items, item{id: id, hook: h.ID, due: now, born: now, rec: rec})
 }
 
 // ping announces a webhook hook to its receiver when it is created, updated

@@ -101,7 +101,7 @@ func New(opts Options) *Service {
 		db: opts.DB, hooks: opts.DB.Entity(hooksEntity), sources: opts.Sources,
 		handlers: opts.Handlers, policy: opts.Policy, opts: opts, log: opts.Log,
 		now: opts.Now, newID: opts.NewID, rnd: opts.Rand,
-		outcome: make(chan outcome, opts.Workers*2),
+		outcome: make(chan outcome, maxBatch),
 	}
 	if s.now == nil {
 		s.now = time.Now

@@ -35,12 +35,15 @@ func (s *Service) work() {
 // lifetime context: an attempt under way when the node stops finishes
 // (within its timeout) and is recorded.
 func (s *Service) attempt(it item) {
-	var rec record
-	err := s.db.Store().View(context.Background(), func(tx store.Tx) error {
-		row, err := tx.Get(DeliveriesTable, it.id)
-		rec = record(row)
-		return err
-	})
+	rec := it.rec
+	var err error
+	if rec == nil {
+		err = s.db.Store().View(context.Background(), func(tx store.Tx) error {
+			row, err := tx.Get(DeliveriesTable, it.id)
+			rec = record(row)
+			return err
+		})
+	}
 	if err != nil || rec.str("status") != StatusPending {
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			s.log.Errorf("event hooks: reading delivery %s: %v", it.id, err)
@@ -102,7 +105,7 @@ func (s *Service) liveHook(rec record) (Hook, bool) {
 }
 
 // maxBatch bounds how many outcomes one record transaction writes.
-const maxBatch = 256
+const maxBatch = 1024
 
 // record writes outcomes to the store in batches (one transaction, one
 // sync, for every outcome that arrived while the previous batch was being
