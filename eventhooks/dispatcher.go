@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -26,6 +27,12 @@ type dispatcher struct {
 	now         func() time.Time
 	maxInFlight int
 	work        chan item
+	// capacity bounds the deliveries held in memory; beyond it they stay
+	// pending in the store only, and overflowed is set so the service reads
+	// them back once the dispatcher has room (see Service.refill).
+	capacity   int
+	overflowed atomic.Bool
+	overflows  atomic.Int64
 
 	mu       sync.Mutex
 	queue    itemHeap
@@ -38,8 +45,9 @@ type dispatcher struct {
 	wake  chan struct{}
 }
 
-func newDispatcher(now func() time.Time, workers, maxInFlight int) *dispatcher {
+func newDispatcher(now func() time.Time, workers, maxInFlight, capacity int) *dispatcher {
 	return &dispatcher{
+		capacity:    capacity,
 		now:         now,
 		maxInFlight: maxInFlight,
 		work:        make(chan item, workers),
@@ -59,11 +67,25 @@ func (d *dispatcher) push(items ...item) {
 		if _, ok := d.known[it.id]; ok {
 			continue
 		}
+		if d.capacity > 0 && len(d.known) >= d.capacity {
+			// Full: the delivery waits in the store (it is durable there).
+			d.overflowed.Store(true)
+			d.overflows.Add(1)
+			continue
+		}
 		d.known[it.id] = it.born
 		heap.Push(&d.queue, it)
 	}
 	d.mu.Unlock()
 	d.poke()
+}
+
+// roomFor reports whether the dispatcher holds at most a quarter of its
+// capacity, so that reading overflowed deliveries back is worth it.
+func (d *dispatcher) roomFor() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.capacity == 0 || len(d.known) <= d.capacity/4
 }
 
 // hurry makes known deliveries due at once (a manual retry of a delivery

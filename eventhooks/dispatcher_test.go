@@ -11,7 +11,7 @@ import (
 // ehkDispatcher runs a dispatcher until the test ends.
 func ehkDispatcher(t *testing.T, now func() time.Time, workers, maxInFlight int) *dispatcher {
 	t.Helper()
-	d := newDispatcher(now, workers, maxInFlight)
+	d := newDispatcher(now, workers, maxInFlight, 0)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); d.run(ctx) }()
@@ -45,7 +45,7 @@ func TestDispatcherDueOrder(t *testing.T) {
 	t.Run("due items in due order", func(t *testing.T) {
 		t0 := time.Unix(1_700_000_000, 0)
 		clock := ehkNewClock(t0)
-		d := newDispatcher(clock.Now, 16, 100)
+		d := newDispatcher(clock.Now, 16, 100, 0)
 		// Pushed before run starts, so one pass sees them all.
 		var items []item
 		for i, off := range []int{5, 1, 4, 2, 3, 0} {
@@ -208,7 +208,7 @@ func TestDispatcherAgain(t *testing.T) {
 func TestDispatcherGauges(t *testing.T) {
 	t0 := time.Unix(1_700_000_000, 0)
 	clock := ehkNewClock(t0)
-	d := newDispatcher(clock.Now, 4, 4)
+	d := newDispatcher(clock.Now, 4, 4, 0)
 	if d.depth() != 0 || d.oldestAge() != 0 {
 		t.Fatalf("empty dispatcher: depth %d, oldest %v", d.depth(), d.oldestAge())
 	}
@@ -242,5 +242,23 @@ func TestDispatcherGauges(t *testing.T) {
 	d.finish(item{id: "c", hook: "k"})
 	if n, age := d.depth(), d.oldestAge(); n != 0 || age != 0 {
 		t.Errorf("all finished: depth %d, oldest %v; want 0, 0", n, age)
+	}
+}
+
+// TestDispatcherCapacity: beyond its capacity the dispatcher keeps nothing
+// in memory and says it overflowed; the deliveries stay in the store.
+func TestDispatcherCapacity(t *testing.T) {
+	d := newDispatcher(time.Now, 1, 1, 3)
+	for i := 0; i < 5; i++ {
+		d.push(item{id: string(rune('a' + i)), hook: "h", due: time.Now()})
+	}
+	if got := d.depth(); got != 3 {
+		t.Fatalf("holds %d deliveries, want 3", got)
+	}
+	if !d.overflowed.Load() || d.overflows.Load() != 2 {
+		t.Fatalf("overflowed %v, overflows %d; want true, 2", d.overflowed.Load(), d.overflows.Load())
+	}
+	if d.roomFor() {
+		t.Fatal("a full dispatcher reports room")
 	}
 }

@@ -48,6 +48,10 @@ func newMetrics(reg prometheus.Registerer, d *dispatcher) *metrics {
 			Name: "portico_event_hooks_queue_depth",
 			Help: "Deliveries pending: waiting for their time, for a worker, or in flight.",
 		}, func() float64 { return float64(d.depth()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "portico_event_hooks_queue_overflows_total",
+			Help: "Deliveries left in the store because the in-memory queue was full (read back later).",
+		}, func() float64 { return float64(d.overflows.Load()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "portico_event_hooks_oldest_pending_seconds",
 			Help: "Age of the oldest pending delivery.",

@@ -39,6 +39,9 @@ type Options struct {
 	AttemptTimeout time.Duration
 	// Retention is how long finished delivery records are kept (default 72h).
 	Retention time.Duration
+	// QueueCapacity bounds the pending deliveries held in memory (default
+	// 100000); more wait in the store and are read back as room frees up.
+	QueueCapacity int
 	// Metrics receives the pipeline's series; nil registers none.
 	Metrics prometheus.Registerer
 	Log     Logger
@@ -91,6 +94,9 @@ func New(opts Options) *Service {
 	if opts.Retention <= 0 {
 		opts.Retention = 72 * time.Hour
 	}
+	if opts.QueueCapacity <= 0 {
+		opts.QueueCapacity = 100_000
+	}
 	if opts.Policy.MaxAttempts == 0 {
 		opts.Policy = DefaultPolicy()
 	}
@@ -118,7 +124,7 @@ func New(opts Options) *Service {
 	}
 	s.snap.Store(newSnapshot(s.hooks, nil))
 	s.filters = newFilters(s.now)
-	s.disp = newDispatcher(s.now, opts.Workers, opts.MaxInFlight)
+	s.disp = newDispatcher(s.now, opts.Workers, opts.MaxInFlight, opts.QueueCapacity)
 	s.metrics = newMetrics(opts.Metrics, s.disp)
 	s.sources.PublishCRUD(opts.DB.Registry())
 	opts.DB.AddTxHook(s.outbox)
@@ -161,9 +167,10 @@ func (s *Service) Start(ctx context.Context) error {
 		s.workers.Add(1)
 		go func() { defer s.workers.Done(); s.work() }()
 	}
-	s.running.Add(2)
+	s.running.Add(3)
 	go func() { defer s.running.Done(); s.disp.run(runCtx) }()
 	go func() { defer s.running.Done(); s.trim(runCtx) }()
+	go func() { defer s.running.Done(); s.refill(runCtx) }()
 	return nil
 }
 
@@ -223,6 +230,38 @@ func (s *Service) pending(ctx context.Context) ([]item, error) {
 			return items, nil
 		}
 		q.Offset = page.Offset
+	}
+}
+
+// refillInterval is how often the service checks whether deliveries that
+// overflowed the dispatcher can be read back from the store.
+const refillInterval = time.Second
+
+// refill reads pending deliveries back from the store once the dispatcher,
+// after overflowing, has room again. Deliveries already held are ignored by
+// push, so reading them all again is safe.
+func (s *Service) refill(ctx context.Context) {
+	tick := time.NewTicker(refillInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if !s.disp.overflowed.Load() || !s.disp.roomFor() {
+			continue
+		}
+		s.disp.overflowed.Store(false)
+		pending, err := s.pending(ctx)
+		if err != nil {
+			s.disp.overflowed.Store(true)
+			if ctx.Err() == nil {
+				s.log.Errorf("event hooks: reading overflowed deliveries back: %v", err)
+			}
+			continue
+		}
+		s.disp.push(pending...)
 	}
 }
 

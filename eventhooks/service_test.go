@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -1535,4 +1536,26 @@ func TestServiceRetryDuringAttemptGetsFullBudget(t *testing.T) {
 	if fmt.Sprint(nums) != "[1 1 2 3]" {
 		t.Errorf("attempt numbers %v, want [1 1 2 3]", nums)
 	}
+}
+
+// TestServiceQueueOverflowLosesNothing: with room for two deliveries in
+// memory, ten events owed while the receiver blocks all arrive: those that
+// did not fit wait in the store and are read back when room frees up.
+func TestServiceQueueOverflowLosesNothing(t *testing.T) {
+	blk := ehkNewBlocker()
+	lg := &ehkFake{fn: func(ctx context.Context, d Delivery) (Result, error) {
+		<-blk.ch
+		return Result{Status: 200}, nil
+	}}
+	e := ehkOpen(t, "", Options{Handlers: map[string]Handler{"log": lg}, QueueCapacity: 2, MaxInFlight: 1})
+	t.Cleanup(blk.release)
+	hid := e.hook(map[string]any{"source": "crud", "event": "consumers", "handler": "log"})
+	for i := 0; i < 10; i++ {
+		e.consumer("user" + strconv.Itoa(i))
+	}
+	if got := e.svc.disp.depth(); got > 2 {
+		t.Fatalf("the dispatcher holds %d deliveries, over its capacity of 2", got)
+	}
+	blk.release()
+	ehkWaitWithin(t, 10*time.Second, "all ten deliveries", func() bool { return len(lg.delivered(hid)) == 10 })
 }
