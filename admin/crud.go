@@ -148,13 +148,19 @@ func (a *API) routeForeign(e *schema.Entity, f *schema.Field, parent *schema.Ent
 		}
 		return db.RefID(row[f.Name]), true
 	}
-	a.handle(fasthttp.MethodGet, path, func(ctx *fasthttp.RequestCtx) {
+	// referenced is target for endpoints that need a reference: a null one
+	// is 404.
+	referenced := func(ctx *fasthttp.RequestCtx) (string, bool) {
 		id, ok := target(ctx)
-		if !ok {
-			return
-		}
-		if id == "" {
+		if ok && id == "" {
 			notFound(ctx)
+			return "", false
+		}
+		return id, ok
+	}
+	a.handle(fasthttp.MethodGet, path, func(ctx *fasthttp.RequestCtx) {
+		id, ok := referenced(ctx)
+		if !ok {
 			return
 		}
 		if row, ok := a.selected(ctx, parent, id, nil); ok {
@@ -162,12 +168,8 @@ func (a *API) routeForeign(e *schema.Entity, f *schema.Field, parent *schema.Ent
 		}
 	})
 	a.handle(fasthttp.MethodPatch, path, func(ctx *fasthttp.RequestCtx) {
-		id, ok := target(ctx)
+		id, ok := referenced(ctx)
 		if !ok {
-			return
-		}
-		if id == "" {
-			notFound(ctx)
 			return
 		}
 		args, ok := a.updateArgs(ctx, parent, id, nil)
@@ -192,15 +194,9 @@ func (a *API) routeForeign(e *schema.Entity, f *schema.Field, parent *schema.Ent
 	})
 	// DELETE is not allowed through a reference, once there is one.
 	a.handle(fasthttp.MethodDelete, path, func(ctx *fasthttp.RequestCtx) {
-		id, ok := target(ctx)
-		if !ok {
-			return
+		if _, ok := referenced(ctx); ok {
+			methodNotAllowed(ctx)
 		}
-		if id == "" {
-			notFound(ctx)
-			return
-		}
-		methodNotAllowed(ctx)
 	})
 }
 

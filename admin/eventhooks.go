@@ -24,10 +24,7 @@ func (a *API) routeEventHooks() {
 	if a.db.Entity("event_hooks") == nil {
 		return
 	}
-	for _, r := range []struct {
-		method, path string
-		h            fasthttp.RequestHandler
-	}{
+	a.register([]route{
 		{fasthttp.MethodGet, "/event-hooks/sources", a.hookSources},
 		{fasthttp.MethodGet, "/event-hooks/sources/{source}", a.hookSources},
 		{fasthttp.MethodGet, "/event-hooks/sources/{source}/{event}", a.hookSources},
@@ -36,10 +33,7 @@ func (a *API) routeEventHooks() {
 		{fasthttp.MethodGet, "/event-hooks/{event-hooks}/deliveries", a.hookDeliveries},
 		{fasthttp.MethodPost, "/event-hooks/{event-hooks}/deliveries/retry", a.hookRedrive},
 		{fasthttp.MethodPost, "/event-hooks/{event-hooks}/deliveries/{delivery}/retry", a.hookRetry},
-	} {
-		a.handle(r.method, r.path, r.h)
-		a.endpoint(r.path)
-	}
+	})
 }
 
 // routeMetrics serves the node's Prometheus metrics.

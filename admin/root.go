@@ -22,12 +22,23 @@ const (
 	pluginsEntity      = "plugins"
 )
 
+// route is one hand-written endpoint.
+type route struct {
+	method, path string
+	h            fasthttp.RequestHandler
+}
+
+// register serves hand-written endpoints and lists them in /endpoints.
+func (a *API) register(routes []route) {
+	for _, r := range routes {
+		a.handle(r.method, r.path, r.h)
+		a.endpoint(r.path)
+	}
+}
+
 // routeSpecial registers the hand-written endpoints.
 func (a *API) routeSpecial() {
-	for _, r := range []struct {
-		method, path string
-		h            fasthttp.RequestHandler
-	}{
+	a.register([]route{
 		{fasthttp.MethodGet, "/", a.root},
 		{fasthttp.MethodGet, "/status", a.status},
 		{fasthttp.MethodGet, "/endpoints", a.listEndpoints},
@@ -38,10 +49,7 @@ func (a *API) routeSpecial() {
 		{fasthttp.MethodPost, "/schemas/{name}/validate", a.validateEntity},
 		{fasthttp.MethodGet, "/tags", a.tags},
 		{fasthttp.MethodGet, "/tags/{tags}", a.tags},
-	} {
-		a.handle(r.method, r.path, r.h)
-		a.endpoint(r.path)
-	}
+	})
 }
 
 func (a *API) root(ctx *fasthttp.RequestCtx) {

@@ -81,12 +81,7 @@ func (s *Service) Deliveries(ctx context.Context, hookID, status string, size in
 	if status != "" {
 		q.Equal = map[string]any{"status": status}
 	}
-	var page store.Page
-	err := s.db.Store().View(ctx, func(tx store.Tx) error {
-		var err error
-		page, err = tx.Page(DeliveriesTable, q)
-		return err
-	})
+	page, err := s.page(ctx, q)
 	if err != nil {
 		return nil, "", err
 	}

@@ -212,12 +212,7 @@ func (s *Service) pending(ctx context.Context) ([]item, error) {
 	var items []item
 	q := store.PageQuery{Size: 1000, Equal: map[string]any{"status": StatusPending}}
 	for {
-		var page store.Page
-		err := s.db.Store().View(ctx, func(tx store.Tx) error {
-			var err error
-			page, err = tx.Page(DeliveriesTable, q)
-			return err
-		})
+		page, err := s.page(ctx, q)
 		if err != nil {
 			return nil, fmt.Errorf("reading pending deliveries: %w", err)
 		}
@@ -263,6 +258,17 @@ func (s *Service) refill(ctx context.Context) {
 		}
 		s.disp.push(pending...)
 	}
+}
+
+// page reads one page of delivery records.
+func (s *Service) page(ctx context.Context, q store.PageQuery) (store.Page, error) {
+	var page store.Page
+	err := s.db.Store().View(ctx, func(tx store.Tx) error {
+		var err error
+		page, err = tx.Page(DeliveriesTable, q)
+		return err
+	})
+	return page, err
 }
 
 // ErrHookNotFound is returned for an unknown event hook id.
