@@ -145,5 +145,5 @@ func crudData(ch db.Change) map[string]any {
 }
 
 func payloadEntity(e *schema.Entity, row map[string]any) any {
-	return schema.StripNulls(e.Redact(e.Output(row)))
+	return e.Payload(row)
 }

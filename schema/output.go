@@ -99,3 +99,34 @@ func redactRecord(fields []*Field, row map[string]any) map[string]any {
 	}
 	return out
 }
+
+// Payload shapes a row the way Kong's events carry entities: the fields of
+// the schema without nulls (recursively in records), write-only fields left
+// out and sensitive ones redacted. It is Output, Redact and StripNulls in
+// one pass, for the write path.
+func (e *Entity) Payload(row map[string]any) map[string]any {
+	return payloadRecord(e.fieldsFor(e.subschemaOf(row)), row)
+}
+
+func payloadRecord(fields []*Field, row map[string]any) map[string]any {
+	out := make(map[string]any, len(fields))
+	for _, f := range fields {
+		v := row[f.Name]
+		if v == nil || f.WriteOnly {
+			continue
+		}
+		switch {
+		case f.Sensitive:
+			out[f.Name] = Redacted
+		case f.Type == Record:
+			if m, ok := v.(map[string]any); ok {
+				out[f.Name] = payloadRecord(f.Fields, m)
+				continue
+			}
+			out[f.Name] = v
+		default:
+			out[f.Name] = StripNulls(v)
+		}
+	}
+	return out
+}

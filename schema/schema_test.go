@@ -521,3 +521,34 @@ func TestRegistry(t *testing.T) {
 	}()
 	r.Register(widgets())
 }
+
+// TestPayloadIsOutputRedactedWithoutNulls pins Payload to the three steps
+// it fuses.
+func TestPayloadIsOutputRedactedWithoutNulls(t *testing.T) {
+	e := &Entity{Name: "hooks", Fields: []*Field{
+		{Name: "id", Type: String},
+		{Name: "event", Type: String},
+		{Name: "hidden", Type: String, WriteOnly: true},
+		{Name: "tags", Type: Set, Elements: &Field{Type: String}},
+		{Name: "config", Type: Record, Fields: []*Field{
+			{Name: "url", Type: String},
+			{Name: "secret", Type: String, Sensitive: true},
+			{Name: "headers", Type: Map, Keys: &Field{Type: String}, Values: &Field{Type: String}},
+			{Name: "unset", Type: String},
+		}},
+	}}
+	e.index()
+	rows := []map[string]any{
+		{"id": "1", "event": nil, "hidden": "h", "tags": []any{"a"},
+			"config": map[string]any{"url": "u", "secret": "s", "headers": map[string]any{}, "unset": nil}},
+		{"id": "2", "config": map[string]any{"secret": nil}},
+		{"id": "3", "config": nil, "tags": nil},
+	}
+	for _, row := range rows {
+		got := e.Payload(row)
+		want := StripNulls(e.Redact(e.Output(row)))
+		if !Equal(got, want) {
+			t.Errorf("Payload(%v) = %v, want %v", row, got, want)
+		}
+	}
+}
