@@ -34,7 +34,7 @@ fmt:
 
 ## bench: Go micro-benchmarks with allocation counts
 bench:
-	$(GO) test -run XXX -bench . -benchmem ./admin ./store/badger ./db ./logger ./events
+	$(GO) test -run XXX -bench . -benchmem ./admin ./store/badger ./db ./logger ./events ./eventhooks
 
 ## fuzz: run each fuzz target for FUZZTIME (default 60s)
 FUZZTIME ?= 60s
