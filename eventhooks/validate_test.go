@@ -1,0 +1,62 @@
+package eventhooks
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/portico-gw/portico/catalog"
+	"github.com/portico-gw/portico/luavm"
+	"github.com/portico-gw/portico/schema"
+)
+
+func TestInstallValidation(t *testing.T) {
+	lambda := func(src string) map[string]any {
+		return map[string]any{"source": "crud", "handler": "lambda", "config": map[string]any{"functions": []any{src}}}
+	}
+	custom := func(cfg map[string]any) map[string]any {
+		cfg["url"], cfg["method"] = "http://x.test", "POST"
+		return map[string]any{"source": "crud", "handler": "webhook-custom", "config": cfg}
+	}
+	tests := []struct {
+		name  string
+		mode  luavm.Mode
+		input map[string]any
+		want  string // a substring of the message; "" = valid
+	}{
+		{"lambda ok", luavm.ModeSandbox, lambda("return function(data) return data end"), ""},
+		{"lambda syntax", luavm.ModeSandbox, lambda("return function(data"), "config.functions.1: Error parsing function: "},
+		{"lambda not a function", luavm.ModeSandbox, lambda("return 1"),
+			"config.functions.1: Bad return value from function, expected function type, got number"},
+		{"lambda off", luavm.ModeOff, lambda("return function() end"), "'untrusted_lua' config option is set to 'off'"},
+		{"template ok", luavm.ModeSandbox, custom(map[string]any{"payload": map[string]any{"text": "{{ entity.username }} {{ operation }}d"}}), ""},
+		{"template unclosed", luavm.ModeSandbox, custom(map[string]any{"payload": map[string]any{"text": "{{ entity.username"}}), "config.payload"},
+		{"template bad lua", luavm.ModeSandbox, custom(map[string]any{"body": "{{ a + }}"}), "config.body: "},
+		{"template code off", luavm.ModeOff, custom(map[string]any{"body": "{% for i=1,2 do %}x{% end %}"}), "untrusted_lua"},
+		{"template expression off", luavm.ModeOff, custom(map[string]any{"body": "{{ operation }}"}), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			reg, _, err := catalog.Build([]string{"bundled"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			vm, err := luavm.New(luavm.Options{Mode: tt.mode})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer vm.Close()
+			InstallValidation(reg, vm)
+			e := reg.Entity(hooksEntity)
+			entity, errs := e.PrepareInsert(tt.input, schema.Auto{})
+			if errs == nil {
+				errs = e.Validate(entity)
+			}
+			switch {
+			case tt.want == "" && errs != nil:
+				t.Fatalf("refused: %s", errs.Message())
+			case tt.want != "" && (errs == nil || !strings.Contains(errs.Message(), tt.want)):
+				t.Fatalf("got %v, want a message containing %q", errs, tt.want)
+			}
+		})
+	}
+}
