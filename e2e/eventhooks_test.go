@@ -838,23 +838,63 @@ func TestEventHooksAdminAPI(t *testing.T) {
 		}
 	})
 
-	t.Run("not available yet", func(t *testing.T) {
+	t.Run("custom webhook and lambda", func(t *testing.T) {
+		// The seed's custom webhook (on consumers: admins come with RBAC).
 		g := g.withT(t)
 		r := g.curlDoc("-X", "POST", "http://"+g.adminHost()+"/event-hooks",
-			"-d", "source=crud", "-d", "event=admins", "-d", "handler=webhook-custom",
-			"-d", "config.method=POST", "-d", "config.url="+rcv.URL+"/hook",
+			"-d", "source=crud", "-d", "event=consumers", "-d", "handler=webhook-custom",
+			"-d", "config.method=POST", "-d", "config.url="+rcv.URL+"/slack",
 			"-d", "config.headers.content-type=application/json",
-			"-d", "config.payload.text=Admin account `{{ entity.username }}` {{ operation}}d; email address set to `{{ entity.email }}`")
-		wantStatus(t, r, 400)
-		if !strings.Contains(string(r.raw), "handler 'webhook-custom' is not available yet") {
-			t.Errorf("webhook-custom: %s", r.raw)
+			"-d", "config.payload.text=Consumer account `{{ entity.username }}` {{ operation}}d; custom id set to `{{ entity.custom_id }}`")
+		wantStatus(t, r, 201)
+		wantFields(t, r.body["config"].(map[string]any), map[string]any{
+			"method": "POST", "payload_format": true, "body": nil, "body_format": true, "headers_format": false,
+			"headers": map[string]any{"content-type": "application/json"}})
+		wantStatus(t, g.do("POST", "/consumers", "application/x-www-form-urlencoded", "username=Arya+Stark&custom_id=arya"), 201)
+		got := rcv.waitFor(t, "the custom webhook", 1, func(req hookRequest) bool { return req.Path == "/slack" })
+		if want := "Consumer account `Arya Stark` created; custom id set to `arya`"; got[0].JSON()["text"] != want {
+			t.Fatalf("custom webhook body %s, want text %q", got[0].Body, want)
 		}
-		r = g.curlDoc("-X", "POST", "http://"+g.adminHost()+"/event-hooks",
-			"-d", "source=crud", "-d", "event=consumers", "-d", "handler=lambda",
-			"-d", `config.functions=return function (data, event, source, pid) local user = data.entity.username error("Event hook on consumer " .. user .. "")end`)
+
+		// A template that does not compile is refused, naming the field.
+		r = g.do("POST", "/event-hooks", "application/json", `{"source":"crud","handler":"webhook-custom",`+
+			`"config":{"url":"`+rcv.URL+`","method":"POST","payload":{"text":"{{ entity.username"}}}`)
 		wantStatus(t, r, 400)
-		if !strings.Contains(string(r.raw), "handler 'lambda' is not available yet") {
-			t.Errorf("lambda: %s", r.raw)
+		if !strings.Contains(string(r.raw), "config.payload.text") {
+			t.Errorf("bad template: %s", r.raw)
+		}
+
+		// The seed's lambda: its error lands in the error log as Kong's.
+		lambdaFile := filepath.Join(t.TempDir(), "lambda.lua")
+		if err := os.WriteFile(lambdaFile, []byte("return function (data, event, source, pid)\n"+
+			"  local user = data.entity.username\n  error(\"Event hook on consumer \" .. user .. \"\")\nend\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r = g.cli("http", "--print=hb", "--ignore-stdin", "-f", ":"+itoa(g.adminPort)+"/event-hooks",
+			"source=crud", "event=consumers", "handler=lambda", "config.functions[]=@"+lambdaFile)
+		wantStatus(t, r, 201)
+		wantStatus(t, g.do("POST", "/consumers", "application/x-www-form-urlencoded", "username=Lois+Lane"), 201)
+		want := `\[error\] \d+#0: \[kong\] event_hooks\.lua:190 \[string "return function \(data, event, source, pid\)\.\.\."\]:3: Event hook on consumer Lois Lane`
+		if !pollFor(10*time.Second, func() bool {
+			log, _ := os.ReadFile(filepath.Join(g.prefix, "logs", "error.log"))
+			return regexp.MustCompile(want).Match(log)
+		}) {
+			log, _ := os.ReadFile(filepath.Join(g.prefix, "logs", "error.log"))
+			t.Fatalf("error.log lacks the lambda's error:\n%s", log)
+		}
+
+		// Lambda functions are checked when written.
+		r = g.do("POST", "/event-hooks", "application/json",
+			`{"source":"crud","handler":"lambda","config":{"functions":["return 1"]}}`)
+		wantStatus(t, r, 400)
+		if !strings.Contains(string(r.raw), "Bad return value from function, expected function type, got number") {
+			t.Errorf("lambda check: %s", r.raw)
+		}
+		r = g.do("POST", "/event-hooks", "application/json",
+			`{"source":"crud","handler":"lambda","config":{"functions":["return function("]}}`)
+		wantStatus(t, r, 400)
+		if !strings.Contains(string(r.raw), "Error parsing function: ") {
+			t.Errorf("lambda syntax: %s", r.raw)
 		}
 	})
 

@@ -48,8 +48,8 @@ func (s *Service) Test(ctx context.Context, hookID string, data map[string]any) 
 	}
 	shown["event"], shown["source"] = ev.Name, ev.Source
 	out := TestResult{Data: shown}
-	if res.Status != 0 {
-		out.Result = &res
+	if res.Status != 0 || res.Body != "" {
+		out.Result = &res // a receiver's answer, or a lambda's final value
 	}
 	var se *StatusError
 	if derr != nil && !errors.As(derr, &se) {

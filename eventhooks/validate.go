@@ -47,6 +47,7 @@ func InstallValidation(reg *schema.Registry, vm *luavm.VM) {
 		for _, name := range []string{"payload", "headers"} {
 			if f := configField(sub, name); f != nil && f.Values != nil {
 				f.Values.Validator = check
+				f.KeyedErrors = true // name the template: config.payload.text
 			}
 		}
 	}

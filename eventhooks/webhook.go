@@ -250,7 +250,37 @@ func (w *Webhook) Deliver(ctx context.Context, d Delivery) (Result, error) {
 	if err != nil {
 		return Result{}, &PermanentError{Err: err}
 	}
+	return w.send(ctx, d.ID, webhookRequest{
+		method:      http.MethodPost,
+		url:         cfg.url,
+		shown:       cfg.shown,
+		headers:     cfg.headers,
+		contentType: "application/json",
+		body:        body,
+		key:         cfg.key,
+		sslVerify:   cfg.sslVerify,
+	})
+}
 
+// webhookRequest is one request of the webhook family of handlers (webhook,
+// webhook-custom), ready to send.
+type webhookRequest struct {
+	method string
+	url    string // as configured
+	shown  string // for messages: the password redacted
+	// headers are the hook's headers (a "Host" entry sets the request's
+	// Host); contentType, when not empty, is set after them and wins.
+	headers     map[string]string
+	contentType string
+	body        []byte
+	key         []byte // the signing key; nil when the hook is not signed
+	sslVerify   bool
+}
+
+// send makes one attempt of r under the webhook's transport, deadlines,
+// signing and answer handling (see Deliver); id is the delivery's
+// webhook-id.
+func (w *Webhook) send(ctx context.Context, id string, r webhookRequest) (Result, error) {
 	// The attempt's own deadlines, one phase at a time (see attemptTimer).
 	reqCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -258,38 +288,40 @@ func (w *Webhook) Deliver(ctx context.Context, d Delivery) (Result, error) {
 	defer at.stop()
 	reqCtx = httptrace.WithClientTrace(reqCtx, at.trace())
 
-	req, err := http.NewRequestWithContext(reqCtx, http.MethodPost, cfg.url, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(reqCtx, r.method, r.url, bytes.NewReader(r.body))
 	if err != nil { // not expected: the url was parsed above
 		return Result{}, errors.New("webhook: config.url: could not build a request for it")
 	}
-	for k, v := range cfg.headers {
+	for k, v := range r.headers {
 		if strings.EqualFold(k, "Host") {
 			req.Host = v
 			continue
 		}
 		req.Header.Set(k, v)
 	}
-	req.Header.Set("Content-Type", "application/json")
+	if r.contentType != "" {
+		req.Header.Set("Content-Type", r.contentType)
+	}
 	if req.Header.Get("User-Agent") == "" {
 		req.Header.Set("User-Agent", w.opts.UserAgent)
 	}
 	// webhook-id and webhook-timestamp go with every delivery, so any
 	// receiver can drop duplicates; the signatures need a secret.
 	ts := w.now().Unix()
-	req.Header.Set(HeaderWebhookID, d.ID)
+	req.Header.Set(HeaderWebhookID, id)
 	req.Header.Set(HeaderWebhookTimestamp, strconv.FormatInt(ts, 10))
-	if cfg.key != nil {
-		req.Header.Set(HeaderKongSignature, KongSignature(cfg.key, body))
-		req.Header.Set(HeaderWebhookSignature, StandardSignature(cfg.key, d.ID, ts, body))
+	if r.key != nil {
+		req.Header.Set(HeaderKongSignature, KongSignature(r.key, r.body))
+		req.Header.Set(HeaderWebhookSignature, StandardSignature(r.key, id, ts, r.body))
 	}
 
 	client := w.insecure
-	if cfg.sslVerify {
+	if r.sslVerify {
 		client = w.verify
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return Result{}, w.transportError(ctx, cfg.shown, at, err)
+		return Result{}, w.transportError(ctx, r.shown, at, err)
 	}
 	defer resp.Body.Close()
 
@@ -302,7 +334,7 @@ func (w *Webhook) Deliver(ctx context.Context, d Delivery) (Result, error) {
 	b, err := readCapped(resp.Body, resp.ContentLength, w.opts.MaxResponseBody)
 	res.Body = string(b)
 	if err != nil {
-		return res, w.transportError(ctx, cfg.shown, at, err)
+		return res, w.transportError(ctx, r.shown, at, err)
 	}
 	// The rest is read and dropped, up to a bound, so that the connection
 	// can go back to the pool; a larger answer closes it instead.

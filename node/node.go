@@ -27,6 +27,7 @@ import (
 	"github.com/portico-gw/portico/eventhooks"
 	"github.com/portico-gw/portico/events"
 	"github.com/portico-gw/portico/logger"
+	"github.com/portico-gw/portico/luavm"
 	"github.com/portico-gw/portico/proxy"
 	"github.com/portico-gw/portico/schema"
 	"github.com/portico-gw/portico/store"
@@ -49,6 +50,7 @@ type Node struct {
 	servers []*server
 	access  []*logger.AccessLog
 	hooks   *eventhooks.Service
+	lua     *luavm.VM
 	metrics *prometheus.Registry
 	// requests counts every request served, for GET /status.
 	requests atomic.Uint64
@@ -196,17 +198,34 @@ func open(ctx context.Context, cfg *conf.Config, log, adminLog *logger.Logger) (
 	}
 	n := &Node{cfg: cfg, log: log, store: st, bus: &events.Bus{}, metrics: prometheus.NewRegistry()}
 	n.db = db.New(reg, st, db.Options{Bus: n.bus})
+	// One sandboxed Lua room for lambda hooks and webhook-custom templates,
+	// with Kong's untrusted_lua settings; hooks are checked against it when
+	// written.
+	vm, err := luavm.New(luavm.Options{
+		Mode:        luavm.Mode(cfg.UntrustedLua),
+		Requires:    cfg.UntrustedLuaSandboxRequires,
+		Environment: cfg.UntrustedLuaSandboxEnvironment,
+	})
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("preparing the Lua sandbox: %w", err)
+	}
+	n.lua = vm
+	eventhooks.InstallValidation(reg, vm)
 	if cfg.EventHooksEnabled {
+		webhook := eventhooks.NewWebhook(eventhooks.WebhookOptions{
+			ConnectTimeout: cfg.EventHooksConnectTimeout,
+			ReadTimeout:    cfg.EventHooksReadTimeout,
+			UserAgent:      "Portico/" + Version + " (event hooks)",
+		})
 		n.hooks = eventhooks.New(eventhooks.Options{
 			DB:  n.db,
 			Bus: n.bus,
 			Handlers: map[string]eventhooks.Handler{
-				"webhook": eventhooks.NewWebhook(eventhooks.WebhookOptions{
-					ConnectTimeout: cfg.EventHooksConnectTimeout,
-					ReadTimeout:    cfg.EventHooksReadTimeout,
-					UserAgent:      "Portico/" + Version + " (event hooks)",
-				}),
-				"log": eventhooks.NewLog(log, os.Getpid()),
+				"webhook":        webhook,
+				"webhook-custom": eventhooks.NewWebhookCustom(vm, webhook),
+				"log":            eventhooks.NewLog(log, os.Getpid()),
+				"lambda":         eventhooks.NewLambda(vm, log, os.Getpid()),
 			},
 			Policy: eventhooks.Policy{
 				Schedule:      cfg.EventHooksRetrySchedule,
@@ -365,6 +384,9 @@ func (n *Node) serve(ctx context.Context) error {
 }
 
 func (n *Node) close() {
+	if n.lua != nil {
+		n.lua.Close()
+	}
 	for _, l := range n.access {
 		if err := l.Close(); err != nil {
 			n.log.Errorf("closing access log: %v", err)

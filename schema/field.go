@@ -78,6 +78,10 @@ type Field struct {
 	Keys     *Field   // map
 	Values   *Field   // map
 	Fields   []*Field // record
+	// KeyedErrors reports a map value's error under its key
+	// (config.payload.text) instead of on the whole map as Kong does, where
+	// naming the entry matters (webhook-custom templates).
+	KeyedErrors bool
 
 	// Foreign references.
 	Reference string // the referenced entity name

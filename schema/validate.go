@@ -156,6 +156,9 @@ func validateField(f *Field, v any) any {
 				vf := *f.Values
 				vf.Required = true
 				if msg := validateField(&vf, m[k]); msg != nil {
+					if f.KeyedErrors {
+						return Errors{k: msg}
+					}
 					return msg
 				}
 			}

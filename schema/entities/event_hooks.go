@@ -12,8 +12,9 @@ import "github.com/portico-gw/portico/schema"
 // global rather than per workspace. Since Kong 3.7 source and event are not
 // checked when a hook is written (an emit for an unknown source is dropped).
 //
-// webhook-custom and lambda validate their config as Kong does and are then
-// refused: their execution (resty templates, Lua) is not in this release.
+// What webhook-custom templates and lambda functions run is checked when a
+// hook is written by the event hooks service (eventhooks.InstallValidation),
+// which owns the Lua sandbox.
 func EventHooks() *schema.Entity {
 	e := &schema.Entity{
 		Name:         "event_hooks",
@@ -59,7 +60,7 @@ func EventHooks() *schema.Entity {
 			{Name: "secret", Type: schema.String, Sensitive: true},
 			{Name: "ssl_verify", Type: schema.Boolean, Default: false},
 		}},
-	}, Checks: handlerNotAvailable("webhook-custom")})
+	}})
 	// Kong's log config is a record with no fields and not required; Kong
 	// prints it as {} when omitted, hence the default.
 	e.AddSubschema(&schema.Subschema{Name: "log", Fields: []*schema.Field{
@@ -68,10 +69,10 @@ func EventHooks() *schema.Entity {
 	e.AddSubschema(&schema.Subschema{Name: "lambda", Fields: []*schema.Field{
 		{Name: "config", Type: schema.Record, Required: true, Fields: []*schema.Field{
 			// Kong compiles and runs each function at validation time (its
-			// sandbox); Portico only checks that they are non-empty strings.
+			// sandbox): the event hooks service installs that check.
 			{Name: "functions", Type: schema.Array, Required: true, Elements: &schema.Field{Type: schema.String}},
 		}},
-	}, Checks: handlerNotAvailable("lambda")})
+	}})
 	return e
 }
 
@@ -79,16 +80,4 @@ func EventHooks() *schema.Entity {
 func stringMap(name string, opts ...option) *schema.Field {
 	return with(&schema.Field{Name: name, Type: schema.Map,
 		Keys: &schema.Field{Type: schema.String}, Values: &schema.Field{Type: schema.String}}, opts...)
-}
-
-// handlerNotAvailable refuses a handler whose execution Portico does not
-// have yet. It runs only once handler and config are valid, so the operator
-// sees the config's own errors first.
-func handlerNotAvailable(handler string) []schema.Check {
-	return []schema.Check{{Custom: &schema.CustomCheck{
-		FieldSources: []string{"handler", "config"},
-		Fn: func(map[string]any) string {
-			return "handler '" + handler + "' is not available yet in this version of Portico"
-		},
-	}}}
 }

@@ -9,10 +9,6 @@ import (
 
 const hookURL = "https://example.com/hook"
 
-func notAvailable(handler string) schema.Errors {
-	return schema.Errors{"@entity": []string{"handler '" + handler + "' is not available yet in this version of Portico"}}
-}
-
 func webhookCustom(config map[string]any) map[string]any {
 	return map[string]any{"source": "crud", "event": "admins", "handler": "webhook-custom", "config": config}
 }
@@ -111,7 +107,9 @@ func TestEventHooks(t *testing.T) {
 		{"unknown top-level field", map[string]any{"source": "crud", "handler": "log", "tags": []any{"a"}},
 			schema.Errors{"tags": "unknown field"}},
 
-		// webhook-custom: config errors first, then the refusal.
+		// webhook-custom and lambda: their config is checked here; what their
+		// templates and functions run is checked by the event hooks service
+		// (eventhooks.InstallValidation).
 		{"webhook-custom lowercase method", webhookCustom(map[string]any{"url": hookURL, "method": "post"}),
 			schema.Errors{"config": schema.Errors{"method": "invalid value: post"}}},
 		{"webhook-custom without method", webhookCustom(map[string]any{"url": hookURL}),
@@ -119,8 +117,8 @@ func TestEventHooks(t *testing.T) {
 		{"webhook-custom nested payload", webhookCustom(map[string]any{"url": hookURL, "method": "POST",
 			"payload": map[string]any{"a": map[string]any{"b": "c"}}}),
 			schema.Errors{"config": schema.Errors{"payload": "expected a string"}}},
-		{"webhook-custom valid", webhookCustom(validCustom), notAvailable("webhook-custom")},
-		{"webhook-custom minimal", webhookCustom(map[string]any{"url": hookURL, "method": "GET"}), notAvailable("webhook-custom")},
+		{"webhook-custom valid", webhookCustom(validCustom), nil},
+		{"webhook-custom minimal", webhookCustom(map[string]any{"url": hookURL, "method": "GET"}), nil},
 
 		{"lambda without functions", map[string]any{"source": "crud", "handler": "lambda", "config": map[string]any{}},
 			schema.Errors{"config": schema.Errors{"functions": "required field missing"}}},
@@ -132,7 +130,7 @@ func TestEventHooks(t *testing.T) {
 			schema.Errors{"config": schema.Errors{"functions": "expected an array"}}},
 		{"lambda valid", map[string]any{"source": "crud", "event": "consumers", "handler": "lambda",
 			"config": map[string]any{"functions": []any{"return function (data, event, source, pid) end"}}},
-			notAvailable("lambda")},
+			nil},
 	})
 
 	t.Run("messages", func(t *testing.T) {
@@ -148,10 +146,6 @@ func TestEventHooks(t *testing.T) {
 				"schema violation (config.method: unknown field)"},
 			{webhookCustom(map[string]any{"url": hookURL, "method": "post"}),
 				"schema violation (config.method: invalid value: post)"},
-			{webhookCustom(validCustom),
-				"schema violation (handler 'webhook-custom' is not available yet in this version of Portico)"},
-			{map[string]any{"source": "crud", "handler": "lambda", "config": map[string]any{"functions": []any{"x"}}},
-				"schema violation (handler 'lambda' is not available yet in this version of Portico)"},
 			{map[string]any{"source": "crud", "handler": "log", "snooze": "x", "on_change": "x"},
 				"2 schema violations (on_change: expected a boolean; snooze: expected an integer)"},
 		} {
@@ -269,14 +263,7 @@ func TestEventHooksMetadata(t *testing.T) {
 	if e.Subschema("log").Fields[0].Required {
 		t.Error("log config is required")
 	}
-	// The refusal shows in /schemas as a custom entity check.
-	for _, h := range []string{"webhook-custom", "lambda"} {
-		js, ok := e.SubschemaJSONable(h)
-		if !ok || len(js["entity_checks"].([]any)) != 1 {
-			t.Errorf("%s: %v", h, js)
-		}
-	}
-	for _, h := range []string{"webhook", "log"} {
+	for _, h := range []string{"webhook", "webhook-custom", "log", "lambda"} {
 		if len(e.Subschema(h).Checks) != 0 {
 			t.Errorf("%s has checks", h)
 		}
