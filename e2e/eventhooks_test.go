@@ -883,6 +883,16 @@ func TestEventHooksAdminAPI(t *testing.T) {
 			t.Fatalf("error.log lacks the lambda's error:\n%s", log)
 		}
 
+		// The same with curl's multipart form (curl cannot mix the seed's -d
+		// and -F in one command, so every field goes as -F).
+		r = g.cli("curl", "-s", "-i", "-X", "POST", "http://"+g.adminHost()+"/event-hooks",
+			"-F", "source=crud", "-F", "event=consumers", "-F", "handler=lambda",
+			"-F", `config.functions=return function (data, event, source, pid) local user = data.entity.username error("Event hook on consumer " .. user .. "")end`)
+		wantStatus(t, r, 201)
+		if fns, _ := r.body["config"].(map[string]any)["functions"].([]any); len(fns) != 1 {
+			t.Fatalf("multipart lambda functions: %s", r.raw)
+		}
+
 		// Lambda functions are checked when written.
 		r = g.do("POST", "/event-hooks", "application/json",
 			`{"source":"crud","handler":"lambda","config":{"functions":["return 1"]}}`)

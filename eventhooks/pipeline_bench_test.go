@@ -12,6 +12,7 @@ import (
 	"github.com/portico-gw/portico/catalog"
 	"github.com/portico-gw/portico/db"
 	"github.com/portico-gw/portico/events"
+	"github.com/portico-gw/portico/luavm"
 	"github.com/portico-gw/portico/store/badger"
 )
 
@@ -23,6 +24,27 @@ import (
 // run), or one started in process. The deliveries are written before the
 // clock starts; the service then drains them.
 func BenchmarkWebhookPipeline(b *testing.B) {
+	cases := []struct {
+		name    string
+		handler string
+		config  func(url string) map[string]any
+	}{
+		{"webhook", "webhook", func(url string) map[string]any {
+			return map[string]any{"url": url, "secret": "hunter2"}
+		}},
+		// The seed's Slack-style payload, rendered by a template per event.
+		{"webhook-custom", "webhook-custom", func(url string) map[string]any {
+			return map[string]any{"url": url, "secret": "hunter2", "method": "POST",
+				"headers": map[string]any{"content-type": "application/json"},
+				"payload": map[string]any{"text": "Consumer `{{ entity.username }}` {{ operation }}d"}}
+		}},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) { benchmarkPipeline(b, c.handler, c.config) })
+	}
+}
+
+func benchmarkPipeline(b *testing.B, handler string, config func(url string) map[string]any) {
 	url := os.Getenv("PORTICO_BENCH_SINK")
 	if url == "" {
 		sink, err := bench.NewSink("127.0.0.1:0", bench.SinkOptions{})
@@ -44,12 +66,19 @@ func BenchmarkWebhookPipeline(b *testing.B) {
 	b.Cleanup(func() { st.Close() })
 	bus := &events.Bus{}
 	d := db.New(reg, st, db.Options{Bus: bus})
-	counter := &countingHandler{next: NewWebhook(WebhookOptions{})}
-	svc := New(Options{DB: d, Bus: bus, Handlers: map[string]Handler{"webhook": counter},
+	vm, err := luavm.New(luavm.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(vm.Close)
+	webhook := NewWebhook(WebhookOptions{})
+	handlers := map[string]Handler{"webhook": webhook, "webhook-custom": NewWebhookCustom(vm, webhook)}
+	counter := &countingHandler{next: handlers[handler]}
+	svc := New(Options{DB: d, Bus: bus, Handlers: map[string]Handler{handler: counter},
 		Workers: 16, MaxInFlight: 16})
 	ctx := context.Background()
 	if _, err := d.Insert(ctx, reg.Entity(hooksEntity), map[string]any{"source": "crud", "event": "consumers",
-		"handler": "webhook", "config": map[string]any{"url": url, "secret": "hunter2"}}, nil); err != nil {
+		"handler": handler, "config": config(url)}, nil); err != nil {
 		b.Fatal(err)
 	}
 	if err := svc.reload(ctx); err != nil {
