@@ -149,7 +149,7 @@ func (l *Lambda) Deliver(ctx context.Context, d Delivery) (Result, error) {
 		data = luaSafeData(d.Event.Data)
 	}
 	for i, c := range chunks {
-		res, err := l.vm.Call(ctx, c, data, d.Event.Name, d.Event.Source, l.pid)
+		res, err := l.vm.CallCached(ctx, c, data, d.Event.Name, d.Event.Source, l.pid)
 		if err != nil {
 			l.logRaised(err)
 			return Result{}, fmt.Errorf("lambda: functions[%d]: %w", i+1, err)

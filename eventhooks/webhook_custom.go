@@ -337,7 +337,7 @@ func (h *WebhookCustom) render(ctx context.Context, field, src string, data map[
 	if err != nil {
 		return "", &PermanentError{Err: customError("%s: %v", field, err)}
 	}
-	res, err := h.vm.Call(ctx, chunk, data, luaEscape)
+	res, err := h.vm.CallCached(ctx, chunk, data, luaEscape)
 	if err != nil {
 		var le *luavm.Error
 		if errors.As(err, &le) && le.Kind == luavm.KindCanceled {

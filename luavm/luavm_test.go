@@ -537,3 +537,34 @@ func BenchmarkCallTable(b *testing.B) {
 		}
 	}
 }
+
+// TestCallCachedKeepsTheFunction: the top level runs once per state, the
+// function it returned serves later calls, and its upvalues persist (as a
+// Kong lambda's do within a worker).
+func TestCallCachedKeepsTheFunction(t *testing.T) {
+	vm, err := New(Options{PoolSize: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vm.Close()
+	chunk, err := vm.Compile("counter", "local n = 0\nreturn function() n = n + 1 return n end")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []any
+	for i := 0; i < 3; i++ {
+		res, err := vm.CallCached(context.Background(), chunk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, res[0])
+	}
+	if fmt.Sprint(got) != "[1 2 3]" {
+		t.Fatalf("cached calls returned %v, want [1 2 3]", got)
+	}
+	// Call still runs the top level every time.
+	res, err := vm.Call(context.Background(), chunk)
+	if err != nil || res[0] != float64(1) {
+		t.Fatalf("Call returned %v, %v; want 1", res, err)
+	}
+}

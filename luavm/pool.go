@@ -25,7 +25,13 @@ type state struct {
 	proxies map[*lua.LTable]*lua.LTable
 
 	coroutines int // coroutines created during the current call
+	// fns caches, per chunk, the function its top level returned on this
+	// state (CallCached); bounded by maxCachedFunctions.
+	fns map[*Chunk]*lua.LFunction
 }
+
+// maxCachedFunctions bounds the functions one state keeps for CallCached.
+const maxCachedFunctions = 256
 
 func (vm *VM) newState() (*state, error) {
 	L := lua.NewState(lua.Options{
@@ -34,7 +40,8 @@ func (vm *VM) newState() (*state, error) {
 		RegistryMaxSize:  registryMaxSize,
 		RegistryGrowStep: registryGrowStep,
 	})
-	st := &state{vm: vm, L: L, loaded: map[string]lua.LValue{}, proxies: map[*lua.LTable]*lua.LTable{}}
+	st := &state{vm: vm, L: L, loaded: map[string]lua.LValue{}, proxies: map[*lua.LTable]*lua.LTable{},
+		fns: map[*Chunk]*lua.LFunction{}}
 	if err := st.setup(); err != nil {
 		L.Close()
 		return nil, err

@@ -235,6 +235,15 @@ func (vm *VM) Call(ctx context.Context, chunk *Chunk, args ...any) ([]any, error
 	return vm.exec(ctx, chunk, true, args)
 }
 
+// CallCached is Call for code run many times (lambda functions, templates):
+// each pooled state runs the chunk's top level once, keeps the function it
+// returned, and calls that for later calls. As in Kong, where a lambda is
+// compiled once per worker, upvalues and globals the function writes live
+// as long as the state, shared by the calls of that chunk only.
+func (vm *VM) CallCached(ctx context.Context, chunk *Chunk, args ...any) ([]any, error) {
+	return vm.exec(ctx, chunk, true, args, cached)
+}
+
 // CheckFunction is Kong's lambda validation (sandbox.validate): compile,
 // run the top level once, and require a function result.
 func (vm *VM) CheckFunction(name, source string) error {
@@ -255,7 +264,10 @@ func (vm *VM) CheckFunction(name, source string) error {
 
 type execOpt int
 
-const checkOnly execOpt = 1
+const (
+	checkOnly execOpt = 1
+	cached    execOpt = 2
+)
 
 func withoutCall() execOpt { return checkOnly }
 
@@ -300,14 +312,25 @@ func (vm *VM) exec(ctx context.Context, chunk *Chunk, call bool, args []any, xo 
 	L.SetContext(cctx)
 	st.beginCall()
 
-	fn := L.NewFunctionFromProto(chunk.proto)
-	fn.Env = st.newEnv()
-	L.Push(fn)
-	if perr := L.PCall(0, lua.MultRet, nil); perr != nil {
-		return nil, vm.callErr(ctx, cctx, perr)
-	}
-	if cctx.Err() != nil {
-		return nil, vm.callErr(ctx, cctx, nil)
+	useCache := len(xo) > 0 && xo[0] == cached
+	if f, ok := st.fns[chunk]; useCache && ok {
+		L.Push(f)
+	} else {
+		fn := L.NewFunctionFromProto(chunk.proto)
+		fn.Env = st.newEnv()
+		L.Push(fn)
+		if perr := L.PCall(0, lua.MultRet, nil); perr != nil {
+			return nil, vm.callErr(ctx, cctx, perr)
+		}
+		if cctx.Err() != nil {
+			return nil, vm.callErr(ctx, cctx, nil)
+		}
+		if f, ok := L.Get(1).(*lua.LFunction); useCache && ok {
+			if len(st.fns) >= maxCachedFunctions {
+				clear(st.fns)
+			}
+			st.fns[chunk] = f
+		}
 	}
 	if call {
 		f := L.Get(1)
