@@ -51,6 +51,9 @@ const (
 type Options struct {
 	// Mode is Kong's untrusted_lua (off | sandbox | on). Empty means sandbox.
 	Mode Mode
+	// MaxMemory is how far the Go heap may grow while Lua runs before the
+	// running calls are stopped (default 512 MiB; see memory.go).
+	MaxMemory int64
 	// Requires is untrusted_lua_sandbox_requires: the module names that
 	// require() may load inside the sandbox. A listed module must also be
 	// provided by the host, through Modules or as a standard library.
@@ -99,6 +102,7 @@ const (
 	KindConversion                  // a value could not be converted Go <-> Lua
 	KindDisabled                    // untrusted_lua is off
 	KindInternal                    // the VM panicked
+	KindMemory                      // the memory watchdog stopped the call
 )
 
 // Error is returned by all VM operations. Error() is Lua's message
@@ -123,6 +127,7 @@ type VM struct {
 	opts     Options
 	pool     chan *state
 	requires map[string]bool
+	memory   *watchdog
 }
 
 // Chunk is compiled Lua, reusable across states and goroutines.
@@ -154,7 +159,11 @@ func New(opts Options) (*VM, error) {
 	if opts.PoolSize <= 0 {
 		opts.PoolSize = runtime.GOMAXPROCS(0) * 2
 	}
-	vm := &VM{opts: opts, pool: make(chan *state, opts.PoolSize), requires: map[string]bool{}}
+	if opts.MaxMemory <= 0 {
+		opts.MaxMemory = DefaultMaxMemory
+	}
+	vm := &VM{opts: opts, pool: make(chan *state, opts.PoolSize), requires: map[string]bool{},
+		memory: newWatchdog(uint64(opts.MaxMemory))}
 	for _, r := range opts.Requires {
 		if r = strings.TrimSpace(r); r != "" {
 			vm.requires[r] = true
@@ -294,9 +303,13 @@ func (vm *VM) exec(ctx context.Context, chunk *Chunk, call bool, args []any, xo 
 	}
 	L := st.L
 	keep := false
-	cctx, cancel := context.WithTimeout(ctx, vm.opts.Timeout)
+	mctx, stopMemory := context.WithCancelCause(ctx)
+	cctx, cancel := context.WithTimeout(mctx, vm.opts.Timeout)
+	leave := vm.memory.enter(stopMemory)
 	defer func() {
+		leave()
 		cancel()
+		stopMemory(nil)
 		if r := recover(); r != nil {
 			keep = false
 			res, err = nil, &Error{Kind: KindInternal, Message: fmt.Sprintf("luavm: internal error: %v", r)}
@@ -381,6 +394,9 @@ func canceledErr(err error) error {
 // done the failure is reported as a timeout or cancellation whatever Lua
 // made of it (user code may have caught the context error with pcall).
 func (vm *VM) callErr(parent, cctx context.Context, perr error) error {
+	if errors.Is(context.Cause(cctx), ErrMemory) && parent.Err() == nil {
+		return &Error{Kind: KindMemory, Message: ErrMemory.Error(), cause: ErrMemory}
+	}
 	if cctx.Err() != nil {
 		if perr := parent.Err(); perr != nil {
 			return canceledErr(perr)
