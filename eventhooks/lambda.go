@@ -2,13 +2,11 @@ package eventhooks
 
 import (
 	"bytes"
-	"container/list"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
-	"sync"
 	"unicode/utf8"
 
 	"github.com/portico-gw/portico/logger"
@@ -285,66 +283,4 @@ func luaConvertible(v any, depth int) bool {
 	default:
 		return false
 	}
-}
-
-// chunkCache is a bounded LRU of compiled sources (and of compile errors,
-// which are permanent too).
-type chunkCache struct {
-	mu         sync.Mutex
-	maxEntries int
-	maxBytes   int
-	bytes      int
-	ll         *list.List // of *chunkEntry, most recently used first
-	items      map[string]*list.Element
-}
-
-type chunkEntry struct {
-	src   string
-	chunk *luavm.Chunk
-	err   error
-}
-
-func newChunkCache(maxEntries, maxBytes int) *chunkCache {
-	return &chunkCache{maxEntries: maxEntries, maxBytes: maxBytes,
-		ll: list.New(), items: map[string]*list.Element{}}
-}
-
-// get returns the cached outcome of compiling src; nil, nil when absent.
-func (c *chunkCache) get(src string) (*luavm.Chunk, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	el, ok := c.items[src]
-	if !ok {
-		return nil, nil
-	}
-	c.ll.MoveToFront(el)
-	e := el.Value.(*chunkEntry)
-	return e.chunk, e.err
-}
-
-func (c *chunkCache) put(src string, chunk *luavm.Chunk, err error) {
-	if len(src) > c.maxBytes {
-		return // never cached: compiled on every use
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if el, ok := c.items[src]; ok { // compiled concurrently
-		c.ll.MoveToFront(el)
-		return
-	}
-	c.items[src] = c.ll.PushFront(&chunkEntry{src: src, chunk: chunk, err: err})
-	c.bytes += len(src)
-	for c.ll.Len() > c.maxEntries || c.bytes > c.maxBytes {
-		old := c.ll.Back()
-		e := old.Value.(*chunkEntry)
-		c.ll.Remove(old)
-		delete(c.items, e.src)
-		c.bytes -= len(e.src)
-	}
-}
-
-func (c *chunkCache) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.ll.Len()
 }

@@ -2,7 +2,6 @@ package eventhooks
 
 import (
 	"bytes"
-	"container/list"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,7 +12,6 @@ import (
 	"net/url"
 	"sort"
 	"strings"
-	"sync"
 	"sync/atomic"
 
 	lua "github.com/yuin/gopher-lua"
@@ -30,6 +28,9 @@ const MultipartBoundary = "8fd84e9444e3946c"
 // keeps (least recently used first out).
 const DefaultTemplateCacheSize = 1024
 
+// templateCacheBytes bounds the template sources the cache holds.
+const templateCacheBytes = 4 << 20
+
 // errTemplateCodeOff refuses {% %} code blocks when untrusted_lua is off
 // (expressions still render, in a sandbox of the handler's own).
 var errTemplateCodeOff = errors.New("template code blocks ({% %}) are not allowed: 'untrusted_lua' is set to 'off'")
@@ -44,7 +45,9 @@ type WebhookCustom struct {
 	base   *Webhook
 	vm     *luavm.VM
 	noCode bool // untrusted_lua is off: {% %} is refused
-	cache  templateCache
+	cache  *chunkCache
+	// compiles counts templates compiled (the cache's misses), for tests.
+	compiles atomic.Int64
 }
 
 var _ Handler = (*WebhookCustom)(nil)
@@ -63,7 +66,7 @@ func NewWebhookCustom(vm *luavm.VM, base *Webhook) *WebhookCustom {
 		}
 		h.vm, h.noCode = own, true
 	}
-	h.cache.init(DefaultTemplateCacheSize)
+	h.cache = newChunkCache(DefaultTemplateCacheSize, templateCacheBytes)
 	return h
 }
 
@@ -357,16 +360,11 @@ func (h *WebhookCustom) render(ctx context.Context, field, src string, data map[
 
 // template returns src compiled for the VM, from the cache when it can.
 func (h *WebhookCustom) template(src string) (*luavm.Chunk, error) {
-	if e, ok := h.cache.get(src); ok {
-		return e.chunk, e.err
-	}
-	chunk, err := h.compile(src)
-	h.cache.put(src, chunk, err)
-	return chunk, err
+	return h.cache.getOrCompile(src, h.compile)
 }
 
 func (h *WebhookCustom) compile(src string) (*luavm.Chunk, error) {
-	h.cache.compiles.Add(1)
+	h.compiles.Add(1)
 	if h.noCode && strings.Contains(src, "{%") {
 		return nil, errTemplateCodeOff
 	}
@@ -378,57 +376,4 @@ func (h *WebhookCustom) compile(src string) (*luavm.Chunk, error) {
 		return nil, errors.New(strings.TrimPrefix(err.Error(), "luatemplate: "))
 	}
 	return h.vm.Compile("=template", t.Lua)
-}
-
-// templateCache is a bounded LRU of compiled templates (and of their
-// compile errors), keyed by template source.
-type templateCache struct {
-	mu       sync.Mutex
-	max      int
-	m        map[string]*list.Element // of *cachedTemplate
-	ll       list.List                // front: most recently used
-	compiles atomic.Int64             // templates compiled (for tests)
-}
-
-type cachedTemplate struct {
-	src   string
-	chunk *luavm.Chunk
-	err   error
-}
-
-func (c *templateCache) init(max int) {
-	c.max = max
-	c.m = make(map[string]*list.Element)
-}
-
-func (c *templateCache) get(src string) (*cachedTemplate, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	el, ok := c.m[src]
-	if !ok {
-		return nil, false
-	}
-	c.ll.MoveToFront(el)
-	return el.Value.(*cachedTemplate), true
-}
-
-func (c *templateCache) put(src string, chunk *luavm.Chunk, err error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if el, ok := c.m[src]; ok { // compiled meanwhile by another delivery
-		c.ll.MoveToFront(el)
-		return
-	}
-	c.m[src] = c.ll.PushFront(&cachedTemplate{src: src, chunk: chunk, err: err})
-	for c.ll.Len() > c.max {
-		old := c.ll.Back()
-		c.ll.Remove(old)
-		delete(c.m, old.Value.(*cachedTemplate).src)
-	}
-}
-
-func (c *templateCache) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.ll.Len()
 }

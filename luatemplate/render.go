@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/portico-gw/portico/luavm"
 )
 
 var htmlReplacer = strings.NewReplacer(
@@ -39,9 +41,9 @@ func Render(L *lua.LState, t *Template, context map[string]any) (string, error) 
 	if err != nil {
 		return "", err
 	}
-	ctx, err := toLua(L, context, 0)
+	ctx, err := luavm.ToLua(L, context)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("luatemplate: %w", err)
 	}
 	chunk := L.NewFunctionFromProto(proto)
 	L.Push(chunk)
@@ -63,50 +65,4 @@ func Render(L *lua.LState, t *Template, context map[string]any) (string, error) 
 		return "", fmt.Errorf("luatemplate: render returned %s, not a string", out.Type())
 	}
 	return string(s), nil
-}
-
-const maxDepth = 100
-
-// toLua converts JSON-model Go values to Lua values. It is deliberately small;
-// the shared conversion lives elsewhere.
-func toLua(L *lua.LState, v any, depth int) (lua.LValue, error) {
-	if depth > maxDepth {
-		return nil, fmt.Errorf("luatemplate: context nested deeper than %d", maxDepth)
-	}
-	switch x := v.(type) {
-	case nil:
-		return lua.LNil, nil
-	case bool:
-		return lua.LBool(x), nil
-	case float64:
-		return lua.LNumber(x), nil
-	case int:
-		return lua.LNumber(x), nil
-	case int64:
-		return lua.LNumber(x), nil
-	case string:
-		return lua.LString(x), nil
-	case []any:
-		t := L.CreateTable(len(x), 0)
-		for i, e := range x {
-			lv, err := toLua(L, e, depth+1)
-			if err != nil {
-				return nil, err
-			}
-			t.RawSetInt(i+1, lv)
-		}
-		return t, nil
-	case map[string]any:
-		t := L.CreateTable(0, len(x))
-		for k, e := range x {
-			lv, err := toLua(L, e, depth+1)
-			if err != nil {
-				return nil, err
-			}
-			t.RawSetString(k, lv)
-		}
-		return t, nil
-	default:
-		return nil, fmt.Errorf("luatemplate: unsupported context value of type %T", v)
-	}
 }
