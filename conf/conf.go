@@ -196,9 +196,16 @@ type Config struct {
 	// UntrustedLua (untrusted_lua) is Kong's control over Lua code supplied
 	// through the Admin API (lambda event hooks, serverless functions): "off"
 	// refuses it, "sandbox" (default) runs it in a restricted environment,
-	// "on" gives it the whole global environment. Read and kept for the
-	// release that runs Lua; nothing runs Lua yet.
+	// "on" gives it the whole global environment (lambda event hooks and
+	// webhook-custom templates).
 	UntrustedLua string
+	// EnforceRBAC (enforce_rbac) makes every Admin API request carry a
+	// valid RBAC token in RBACAuthHeader: "off" (default) or "on" (Kong's
+	// "both" and "entity" are accepted and mean "on" here).
+	EnforceRBAC string
+	// RBACAuthHeader (rbac_auth_header) is the request header that carries
+	// the RBAC token. Default "Kong-Admin-Token".
+	RBACAuthHeader string
 	// UntrustedLuaSandboxRequires (untrusted_lua_sandbox_requires) lists the
 	// modules sandboxed code may require, such as resty.template. Ignored
 	// unless UntrustedLua is "sandbox". Default empty.
@@ -429,6 +436,8 @@ var keys = []key{
 	{name: "event_hooks_max_in_flight", kind: kindInt, field: func(c *Config) any { return &c.EventHooksMaxInFlight }, min: 1, max: 1000},
 	{name: "event_hooks_retention", kind: kindDuration, field: func(c *Config) any { return &c.EventHooksRetention }, min: 1},
 
+	{name: "enforce_rbac", kind: kindEnum, field: func(c *Config) any { return &c.EnforceRBAC }, enum: []string{"off", "on", "both", "entity"}},
+	{name: "rbac_auth_header", kind: kindString, field: func(c *Config) any { return &c.RBACAuthHeader }, check: headerName},
 	{name: "untrusted_lua", kind: kindEnum, field: func(c *Config) any { return &c.UntrustedLua }, enum: []string{"off", "sandbox", "on"}},
 	{name: "untrusted_lua_sandbox_requires", kind: kindList, field: func(c *Config) any { return &c.UntrustedLuaSandboxRequires },
 		check: luaModule, accepted: "a comma-separated list of Lua module names such as resty.template"},

@@ -89,6 +89,8 @@ func TestDefaults(t *testing.T) {
 		EventHooksMaxInFlight:          4,
 		EventHooksRetention:            72 * time.Hour,
 		UntrustedLua:                   "sandbox",
+		EnforceRBAC:                    "off",
+		RBACAuthHeader:                 "Kong-Admin-Token",
 		UntrustedLuaSandboxRequires:    []string{},
 		UntrustedLuaSandboxEnvironment: []string{},
 	}
@@ -376,6 +378,8 @@ func TestInvalidValues(t *testing.T) {
 		{"event_hooks_retention", "0", "event_hooks_retention: invalid value '0' (accepted: a duration"},
 		{"event_hooks_retention", "forever", "event_hooks_retention: invalid value 'forever'"},
 		{"untrusted_lua", "yes", "untrusted_lua: invalid value 'yes' (accepted: off, sandbox, on)"},
+		{"enforce_rbac", "maybe", "enforce_rbac: invalid value 'maybe' (accepted: off, on, both, entity)"},
+		{"rbac_auth_header", "bad header", "rbac_auth_header: invalid value 'bad header'"},
 		{"untrusted_lua", "", "untrusted_lua: invalid value '' (accepted: off, sandbox, on)"},
 		{"untrusted_lua_sandbox_requires", "resty.template kong.tools.utils", "untrusted_lua_sandbox_requires: invalid value 'resty.template kong.tools.utils' (accepted: a comma-separated list of Lua module names such as resty.template)"},
 		{"untrusted_lua_sandbox_requires", "resty..template", "untrusted_lua_sandbox_requires: invalid value 'resty..template'"},
