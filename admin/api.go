@@ -6,6 +6,7 @@ package admin
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -61,6 +62,16 @@ type Options struct {
 	EventHooks *eventhooks.Service
 	// Metrics serves the node's Prometheus metrics on /metrics.
 	Metrics http.Handler
+	// RBAC, when set (enforce_rbac), requires every request to carry a
+	// valid token in RBACHeader.
+	RBAC       Guard
+	RBACHeader string
+}
+
+// Guard authenticates an Admin API token: ok is false for a missing,
+// unknown or disabled one; err is for failures to check.
+type Guard interface {
+	Allow(ctx context.Context, token string) (ok bool, err error)
 }
 
 // API is the Admin API handler. It is safe for concurrent use.
@@ -72,6 +83,8 @@ type API struct {
 	stats      func() map[string]any
 	router     *router.Router
 	eventHooks *eventhooks.Service
+	guard      Guard
+	rbacHeader string
 	endpoints  []string
 	server     []byte // the Server header value
 }
@@ -85,6 +98,8 @@ func New(opts Options) *API {
 		log:        opts.Log,
 		stats:      opts.ServerStats,
 		eventHooks: opts.EventHooks,
+		guard:      opts.RBAC,
+		rbacHeader: opts.RBACHeader,
 		router:     router.New(),
 		server:     []byte("kong/" + opts.Node.KongVersion),
 	}
@@ -129,6 +144,23 @@ func (a *API) retryWithoutSlash(ctx *fasthttp.RequestCtx) {
 // slashRetried marks a request already retried without its trailing slash.
 const slashRetried = "portico.slash_retried"
 
+// msgInvalidRBAC is Kong's answer to a missing or wrong RBAC token.
+const msgInvalidRBAC = "Invalid RBAC credentials"
+
+// allowed checks the request's RBAC token (from its header only: a token
+// in the query string or the body is not looked at), answering 401 itself.
+func (a *API) allowed(ctx *fasthttp.RequestCtx) bool {
+	ok, err := a.guard.Allow(ctx, string(ctx.Request.Header.Peek(a.rbacHeader)))
+	if err != nil {
+		a.internalError(ctx, err)
+		return false
+	}
+	if !ok {
+		writeMessage(ctx, fasthttp.StatusUnauthorized, msgInvalidRBAC)
+	}
+	return ok
+}
+
 type discardLogger struct{}
 
 func (discardLogger) Errorf(string, ...any) {}
@@ -153,6 +185,10 @@ func (a *API) Handler() fasthttp.RequestHandler {
 		h.SetBytesV(fasthttp.HeaderServer, a.server)
 		h.Set("Access-Control-Allow-Origin", "*")
 		h.Set("X-Kong-Admin-Request-ID", requestid.New())
+		if a.guard != nil && !a.allowed(ctx) {
+			h.Set("X-Kong-Admin-Latency", strconv.FormatInt(time.Since(start).Milliseconds(), 10))
+			return
+		}
 		inner(ctx)
 		h.Set("X-Kong-Admin-Latency", strconv.FormatInt(time.Since(start).Milliseconds(), 10))
 	}

@@ -38,7 +38,7 @@ func (a *API) routeEntities() {
 			if parent == nil || parent.AdminDisabled {
 				continue
 			}
-			a.routeCollection("/"+parent.Path()+"/{"+parent.Path()+"}/"+e.Path(), e, &nested{parent: parent, field: f.Name})
+			a.routeCollection("/"+parent.Path()+"/{"+parent.Name+"}/"+e.Path(), e, &nested{parent: parent, field: f.Name})
 			if !e.AdminDisabled && !foreignDisabled[e.Name+"."+f.Name] {
 				a.routeForeign(e, f, parent)
 			}
@@ -56,12 +56,12 @@ type nested struct {
 }
 
 func (a *API) routeCollection(base string, e *schema.Entity, parent *nested) {
-	item := base + "/{" + e.Path() + "}"
+	item := base + "/{" + e.Name + "}"
 	a.endpoint(base)
 	a.endpoint(item)
 	a.handle(fasthttp.MethodGet, base, func(ctx *fasthttp.RequestCtx) { a.list(ctx, e, parent) })
 	a.handle(fasthttp.MethodPost, base, func(ctx *fasthttp.RequestCtx) { a.create(ctx, e, parent) })
-	key := func(ctx *fasthttp.RequestCtx) string { return param(ctx, e.Path()) }
+	key := func(ctx *fasthttp.RequestCtx) string { return param(ctx, e.Name) }
 	a.handle(fasthttp.MethodGet, item, func(ctx *fasthttp.RequestCtx) {
 		scope, ok := a.scope(ctx, parent)
 		if !ok {
@@ -138,11 +138,11 @@ func (a *API) selected(ctx *fasthttp.RequestCtx, e *schema.Entity, key string, s
 // routeForeign serves /{entities}/{key}/{field}: the entity a foreign key
 // points at (Kong's get_foreign_entity_endpoint and friends).
 func (a *API) routeForeign(e *schema.Entity, f *schema.Field, parent *schema.Entity) {
-	path := "/" + e.Path() + "/{" + e.Path() + "}/" + f.Name
+	path := "/" + e.Path() + "/{" + e.Name + "}/" + f.Name
 	a.endpoint(path)
 	// target returns the referenced id ("" when the reference is null).
 	target := func(ctx *fasthttp.RequestCtx) (string, bool) {
-		row, ok := a.selected(ctx, e, param(ctx, e.Path()), nil)
+		row, ok := a.selected(ctx, e, param(ctx, e.Name), nil)
 		if !ok {
 			return "", false
 		}
@@ -189,7 +189,7 @@ func (a *API) routeForeign(e *schema.Entity, f *schema.Field, parent *schema.Ent
 		if !ok {
 			return
 		}
-		row, err := a.db.UpsertReferenced(ctx, e, param(ctx, e.Path()), f.Name, args)
+		row, err := a.db.UpsertReferenced(ctx, e, param(ctx, e.Name), f.Name, args)
 		a.writeRow(ctx, parent, fasthttp.StatusOK, row, err)
 	})
 	// DELETE is not allowed through a reference, once there is one.
@@ -205,7 +205,7 @@ func (a *API) scope(ctx *fasthttp.RequestCtx, parent *nested) (*db.Scope, bool) 
 	if parent == nil {
 		return nil, true
 	}
-	row, err := a.db.Select(ctx, parent.parent, param(ctx, parent.parent.Path()), nil)
+	row, err := a.db.Select(ctx, parent.parent, param(ctx, parent.parent.Name), nil)
 	if err != nil {
 		a.writeError(ctx, err)
 		return nil, false
@@ -224,6 +224,10 @@ func (a *API) create(ctx *fasthttp.RequestCtx, e *schema.Entity, parent *nested)
 		return
 	}
 	row, err := a.db.Insert(ctx, e, args, scope)
+	if err == nil && e.CreatedEnvelope != "" {
+		writeJSON(ctx, e.CreatedStatus, map[string]any{e.CreatedEnvelope: e.Output(row)})
+		return
+	}
 	a.writeRow(ctx, e, fasthttp.StatusCreated, row, err)
 }
 

@@ -28,11 +28,11 @@ func (a *API) routeEventHooks() {
 		{fasthttp.MethodGet, "/event-hooks/sources", a.hookSources},
 		{fasthttp.MethodGet, "/event-hooks/sources/{source}", a.hookSources},
 		{fasthttp.MethodGet, "/event-hooks/sources/{source}/{event}", a.hookSources},
-		{fasthttp.MethodPost, "/event-hooks/{event-hooks}/test", a.hookTest},
-		{fasthttp.MethodGet, "/event-hooks/{event-hooks}/ping", a.hookPing},
-		{fasthttp.MethodGet, "/event-hooks/{event-hooks}/deliveries", a.hookDeliveries},
-		{fasthttp.MethodPost, "/event-hooks/{event-hooks}/deliveries/retry", a.hookRedrive},
-		{fasthttp.MethodPost, "/event-hooks/{event-hooks}/deliveries/{delivery}/retry", a.hookRetry},
+		{fasthttp.MethodPost, "/event-hooks/{event_hooks}/test", a.hookTest},
+		{fasthttp.MethodGet, "/event-hooks/{event_hooks}/ping", a.hookPing},
+		{fasthttp.MethodGet, "/event-hooks/{event_hooks}/deliveries", a.hookDeliveries},
+		{fasthttp.MethodPost, "/event-hooks/{event_hooks}/deliveries/retry", a.hookRedrive},
+		{fasthttp.MethodPost, "/event-hooks/{event_hooks}/deliveries/{delivery}/retry", a.hookRetry},
 	})
 }
 
@@ -93,7 +93,7 @@ func (a *API) hookTest(ctx *fasthttp.RequestCtx) {
 		a.writeError(ctx, err)
 		return
 	}
-	res, err := svc.Test(ctx, param(ctx, "event-hooks"), b.args)
+	res, err := svc.Test(ctx, param(ctx, "event_hooks"), b.args)
 	if a.hookError(ctx, err) {
 		return
 	}
@@ -110,7 +110,7 @@ func (a *API) hookPing(ctx *fasthttp.RequestCtx) {
 	if !ok {
 		return
 	}
-	if a.hookError(ctx, svc.Ping(ctx, param(ctx, "event-hooks"))) {
+	if a.hookError(ctx, svc.Ping(ctx, param(ctx, "event_hooks"))) {
 		return
 	}
 	ctx.SetStatusCode(fasthttp.StatusOK)
@@ -146,7 +146,7 @@ func (a *API) hookDeliveries(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	status := string(ctx.QueryArgs().Peek("status"))
-	rows, offset, err := svc.Deliveries(ctx, param(ctx, "event-hooks"), status, opts.Size, opts.Offset)
+	rows, offset, err := svc.Deliveries(ctx, param(ctx, "event_hooks"), status, opts.Size, opts.Offset)
 	if err != nil {
 		a.writeError(ctx, a.db.MapError(err))
 		return
@@ -164,7 +164,7 @@ func (a *API) hookRetry(ctx *fasthttp.RequestCtx) {
 	if !ok {
 		return
 	}
-	view, err := svc.Retry(ctx, param(ctx, "event-hooks"), param(ctx, "delivery"))
+	view, err := svc.Retry(ctx, param(ctx, "event_hooks"), param(ctx, "delivery"))
 	if errors.Is(err, eventhooks.ErrDeliveryNotFound) {
 		writeMessage(ctx, fasthttp.StatusNotFound, msgDeliveryNotFound)
 		return
@@ -190,7 +190,7 @@ func (a *API) hookRedrive(ctx *fasthttp.RequestCtx) {
 			"message": "status must be one of: failed, delivered, pending"})
 		return
 	}
-	n, err := svc.Redrive(ctx, param(ctx, "event-hooks"), status)
+	n, err := svc.Redrive(ctx, param(ctx, "event_hooks"), status)
 	if err != nil {
 		a.writeError(ctx, err)
 		return

@@ -76,6 +76,9 @@ type Options struct {
 // New returns a DB over st serving the registry's entities.
 func New(reg *schema.Registry, st store.Store, opts Options) *DB {
 	d := &DB{reg: reg, store: st, bus: opts.Bus, children: map[string][]reference{}, extensions: map[string]extension{}}
+	if reg.Entity("rbac_users") != nil {
+		d.extensions["rbac_users"] = rbacTokens{}
+	}
 	if certs, snis := reg.Entity("certificates"), reg.Entity("snis"); certs != nil && snis != nil {
 		d.extensions[certs.Name] = &certificateSNIs{certs: certs, snis: snis}
 	}
@@ -236,6 +239,11 @@ func (d *DB) decorate(tx store.Tx, e *schema.Entity, rows ...map[string]any) err
 // extension with the transient input, then decorates it for output.
 func (w *writer) stored(e *schema.Entity, entity map[string]any, old map[string]any) error {
 	transient := e.TakeTransient(entity)
+	if p, ok := w.db.extensions[e.Name].(preparer); ok {
+		if err := p.prepare(entity, old); err != nil {
+			return err
+		}
+	}
 	if old == nil {
 		if err := w.insert(e, entity); err != nil {
 			return err

@@ -119,7 +119,8 @@ func (g *gateway) start() {
 		resp, err := http.Get(g.adminURL("/status"))
 		if err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == 200 {
+			// 401: up, with RBAC enforced.
+			if resp.StatusCode == 200 || resp.StatusCode == 401 {
 				return
 			}
 		}

@@ -29,6 +29,7 @@ import (
 	"github.com/portico-gw/portico/logger"
 	"github.com/portico-gw/portico/luavm"
 	"github.com/portico-gw/portico/proxy"
+	"github.com/portico-gw/portico/rbac"
 	"github.com/portico-gw/portico/schema"
 	"github.com/portico-gw/portico/store"
 	"github.com/portico-gw/portico/store/badger"
@@ -99,6 +100,9 @@ func Bootstrap(ctx context.Context, cfg *conf.Config, notices []conf.Notice) err
 	}
 	defer st.Close()
 	if err := st.Bootstrap(ctx); err != nil {
+		return fmt.Errorf("bootstrapping the database: %w", err)
+	}
+	if err := rbac.Bootstrap(ctx, db.New(reg, st, db.Options{})); err != nil {
 		return fmt.Errorf("bootstrapping the database: %w", err)
 	}
 	log.Noticef("database bootstrapped in %s", cfg.DataDir())
@@ -246,6 +250,14 @@ func open(ctx context.Context, cfg *conf.Config, log, adminLog *logger.Logger) (
 		st.Close()
 		return nil, err
 	}
+	if err := rbac.Bootstrap(ctx, n.db); err != nil {
+		st.Close()
+		return nil, err
+	}
+	var guard admin.Guard
+	if cfg.EnforceRBAC != "off" {
+		guard = rbac.New(n.db, n.bus)
+	}
 	hostname, _ := os.Hostname()
 	var infos []admin.PluginInfo
 	for _, p := range enabled.All() {
@@ -265,6 +277,8 @@ func open(ctx context.Context, cfg *conf.Config, log, adminLog *logger.Logger) (
 		},
 		ServerStats: n.serverStats,
 		EventHooks:  n.hooks,
+		RBAC:        guard,
+		RBACHeader:  cfg.RBACAuthHeader,
 		Metrics:     promhttp.HandlerFor(n.metrics, promhttp.HandlerOpts{}),
 	})
 	px := proxy.New(proxy.Options{KongVersion: cfg.KongVersion})

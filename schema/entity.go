@@ -36,6 +36,11 @@ type Entity struct {
 	AdminDisabled bool
 	// NoPut entities have no PUT (upsert) endpoint: Kong answers 405 (event hooks).
 	NoPut bool
+	// CreatedEnvelope and CreatedStatus change how a create (POST) is
+	// answered, for entities Kong answers differently: admins come back as
+	// 200 {"admin": {...}}. Zero values: 201 with the entity itself.
+	CreatedEnvelope string
+	CreatedStatus   int
 	// Derive computes fields from others after defaults and before validation
 	// (e.g. ca_certificates.cert_digest); it must not fail on invalid input.
 	Derive func(e map[string]any)

@@ -23,6 +23,8 @@ func All() []*schema.Entity {
 		SNIs(),
 		CACertificates(),
 		EventHooks(),
+		RBACUsers(),
+		Admins(),
 	}
 }
 
