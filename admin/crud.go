@@ -205,13 +205,8 @@ func (a *API) scope(ctx *fasthttp.RequestCtx, parent *nested) (*db.Scope, bool) 
 	if parent == nil {
 		return nil, true
 	}
-	row, err := a.db.Select(ctx, parent.parent, param(ctx, parent.parent.Name), nil)
-	if err != nil {
-		a.writeError(ctx, err)
-		return nil, false
-	}
-	if row == nil {
-		notFound(ctx)
+	row, ok := a.selected(ctx, parent.parent, param(ctx, parent.parent.Name), nil)
+	if !ok {
 		return nil, false
 	}
 	id, _ := row[schema.FieldID].(string)

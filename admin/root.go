@@ -135,14 +135,21 @@ func (a *API) enabledPlugins(ctx *fasthttp.RequestCtx) {
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"enabled_plugins": names})
 }
 
-func (a *API) entitySchema(ctx *fasthttp.RequestCtx) {
+// namedEntity is the entity a /schemas/{name} path names, answering 404 as
+// Kong does when there is none.
+func (a *API) namedEntity(ctx *fasthttp.RequestCtx) (*schema.Entity, bool) {
 	name := param(ctx, "name")
 	e := a.db.Entity(name)
 	if e == nil {
 		writeMessage(ctx, fasthttp.StatusNotFound, sprintf(msgNoEntity, name))
-		return
 	}
-	writeJSON(ctx, fasthttp.StatusOK, e.JSONable())
+	return e, e != nil
+}
+
+func (a *API) entitySchema(ctx *fasthttp.RequestCtx) {
+	if e, ok := a.namedEntity(ctx); ok {
+		writeJSON(ctx, fasthttp.StatusOK, e.JSONable())
+	}
 }
 
 func (a *API) pluginSchema(ctx *fasthttp.RequestCtx) {
@@ -160,13 +167,9 @@ func (a *API) pluginSchema(ctx *fasthttp.RequestCtx) {
 }
 
 func (a *API) validateEntity(ctx *fasthttp.RequestCtx) {
-	name := param(ctx, "name")
-	e := a.db.Entity(name)
-	if e == nil {
-		writeMessage(ctx, fasthttp.StatusNotFound, sprintf(msgNoEntity, name))
-		return
+	if e, ok := a.namedEntity(ctx); ok {
+		a.validate(ctx, e)
 	}
-	a.validate(ctx, e)
 }
 
 func (a *API) validatePlugin(ctx *fasthttp.RequestCtx) {
