@@ -86,7 +86,8 @@ type API struct {
 	guard      Guard
 	rbacHeader string
 	endpoints  []string
-	server     []byte // the Server header value
+	roots      map[string]bool // first path segments of the endpoints
+	server     []byte          // the Server header value
 }
 
 // New builds the Admin API from the DB's schema registry.
@@ -101,6 +102,7 @@ func New(opts Options) *API {
 		guard:      opts.RBAC,
 		rbacHeader: opts.RBACHeader,
 		router:     router.New(),
+		roots:      map[string]bool{},
 		server:     []byte("kong/" + opts.Node.KongVersion),
 	}
 	if a.log == nil {
@@ -167,6 +169,7 @@ func (discardLogger) Errorf(string, ...any) {}
 
 // handle registers a handler; GET handlers also answer HEAD.
 func (a *API) handle(method, path string, h fasthttp.RequestHandler) {
+	a.addRoot(path)
 	a.router.Handle(method, path, h)
 	if method == fasthttp.MethodGet {
 		a.router.Handle(fasthttp.MethodHead, path, h)
@@ -185,11 +188,9 @@ func (a *API) Handler() fasthttp.RequestHandler {
 		h.SetBytesV(fasthttp.HeaderServer, a.server)
 		h.Set("Access-Control-Allow-Origin", "*")
 		h.Set("X-Kong-Admin-Request-ID", requestid.New())
-		if a.guard != nil && !a.allowed(ctx) {
-			h.Set("X-Kong-Admin-Latency", strconv.FormatInt(time.Since(start).Milliseconds(), 10))
-			return
+		if (a.guard == nil || a.allowed(ctx)) && a.enterWorkspace(ctx) {
+			inner(ctx)
 		}
-		inner(ctx)
 		h.Set("X-Kong-Admin-Latency", strconv.FormatInt(time.Since(start).Milliseconds(), 10))
 	}
 }

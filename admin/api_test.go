@@ -6,6 +6,7 @@ package admin
 
 import (
 	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -60,8 +61,12 @@ func newAPI(tb testing.TB, opts db.Options) *API {
 	for _, p := range enabled.All() {
 		infos = append(infos, PluginInfo{Name: p.Name, Version: p.Version, Priority: p.Priority})
 	}
+	d := db.New(reg, st, opts)
+	if err := d.Bootstrap(context.Background()); err != nil {
+		tb.Fatalf("bootstrapping: %v", err)
+	}
 	return New(Options{
-		DB:      db.New(reg, st, opts),
+		DB:      d,
 		Plugins: infos,
 		Node: NodeInfo{KongVersion: testKongVersion, PorticoVersion: "test", Hostname: "test",
 			NodeID: "00000000-0000-4000-8000-000000000000"},

@@ -100,7 +100,13 @@ func (a *API) routeCollection(base string, e *schema.Entity, parent *nested) {
 		if !ok {
 			return
 		}
-		if err := a.db.Delete(ctx, e, key(ctx), scope); err != nil {
+		del := a.db.Delete
+		if e.Name == db.WorkspacesEntity && string(ctx.QueryArgs().Peek("cascade")) == "true" {
+			del = func(ctx context.Context, _ *schema.Entity, key string, _ *db.Scope) error {
+				return a.db.DeleteWorkspaceCascade(ctx, key)
+			}
+		}
+		if err := del(ctx, e, key(ctx), scope); err != nil {
 			a.writeError(ctx, err)
 			return
 		}
@@ -314,7 +320,8 @@ func pageBody(ctx *fasthttp.RequestCtx, data []any, offset string, nested bool) 
 		return out
 	}
 	out["offset"] = offset
-	next := string(ctx.Path()) + "?offset=" + escapeURI(offset)
+	prefix, _ := ctx.UserValue(workspacePrefix).(string)
+	next := prefix + string(ctx.Path()) + "?offset=" + escapeURI(offset)
 	if !nested {
 		args := ctx.QueryArgs()
 		if v := args.Peek("tags"); v != nil {

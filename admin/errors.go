@@ -42,6 +42,13 @@ var statusByCode = map[db.Code]int{
 // bare message).
 func daoErrorBody(e *db.Error) map[string]any {
 	if e.Name == "" {
+		if e.Detail != nil {
+			inner := map[string]any{"message": e.Message}
+			for k, v := range e.Detail {
+				inner[k] = v
+			}
+			return map[string]any{"message": inner}
+		}
 		return map[string]any{"message": e.Message}
 	}
 	b := map[string]any{"code": int(e.Code), "name": e.Name, "message": e.Message}

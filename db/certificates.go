@@ -33,8 +33,8 @@ const (
 
 // resolve finds a certificate by one of its SNI names, as Kong's
 // /certificates/{sni} does; an unknown name is Kong's plain 404.
-func (c *certificateSNIs) resolve(tx store.Tx, name string) (map[string]any, error) {
-	sni, err := tx.GetUnique(c.snis.Name, []string{"name"}, []any{name})
+func (c *certificateSNIs) resolve(tx store.Tx, name, ws string) (map[string]any, error) {
+	sni, err := getUnique(tx, c.snis.Name, ws, "name", name)
 	if err == store.ErrNotFound {
 		return nil, Plain(CodeNotFound, msgSNINotFound)
 	}
@@ -62,11 +62,12 @@ func (c *certificateSNIs) afterWrite(w *writer, row, transient map[string]any) e
 		return nil
 	}
 	certID, _ := row[schema.FieldID].(string)
+	ws, _ := row[FieldWorkspace].(string)
 	want := map[string]bool{}
 	for _, v := range list {
 		name, _ := v.(string)
 		want[name] = true
-		existing, err := w.tx.GetUnique(c.snis.Name, []string{"name"}, []any{name})
+		existing, err := getUnique(w.tx, c.snis.Name, ws, "name", name)
 		if err != nil && err != store.ErrNotFound {
 			return err
 		}

@@ -32,7 +32,11 @@ func (d *DB) Select(ctx context.Context, e *schema.Entity, key string, scope *Sc
 	var row map[string]any
 	err := d.store.View(ctx, func(tx store.Tx) error {
 		var err error
-		if row, err = d.lookup(tx, e, key, scope); err != nil {
+		ws, err := d.workspaceFor(ctx, tx, e)
+		if err != nil {
+			return err
+		}
+		if row, err = d.lookup(tx, e, key, scope, ws); err != nil {
 			return err
 		}
 		return d.decorate(tx, e, row)
@@ -46,8 +50,9 @@ func (d *DB) Select(ctx context.Context, e *schema.Entity, key string, scope *Sc
 // lookup resolves "id or endpoint key" as Kong's Admin API does: a UUID is
 // an id; anything else (or a UUID that is no id) is tried as the endpoint
 // key, or by the entity's own resolver (certificates by SNI). An entity
-// addressed by id only refuses other keys as an invalid primary key.
-func (d *DB) lookup(tx store.Tx, e *schema.Entity, key string, scope *Scope) (map[string]any, error) {
+// addressed by id only refuses other keys as an invalid primary key. Only
+// entities of workspace ws are found.
+func (d *DB) lookup(tx store.Tx, e *schema.Entity, key string, scope *Scope, ws string) (map[string]any, error) {
 	var row map[string]any
 	isID := schema.IsUUID(key)
 	if isID {
@@ -61,9 +66,9 @@ func (d *DB) lookup(tx store.Tx, e *schema.Entity, key string, scope *Scope) (ma
 		var err error
 		switch res, _ := d.extensions[e.Name].(resolver); {
 		case e.EndpointKey != "":
-			row, err = lookupByEndpointKey(tx, e, key, scope)
+			row, err = lookupByEndpointKey(tx, e, key, scope, ws)
 		case res != nil && !isID:
-			row, err = res.resolve(tx, key)
+			row, err = res.resolve(tx, key, ws)
 		case !isID:
 			err = invalidPrimaryKey()
 		}
@@ -71,7 +76,7 @@ func (d *DB) lookup(tx store.Tx, e *schema.Entity, key string, scope *Scope) (ma
 			return nil, err
 		}
 	}
-	if row == nil || !inScope(row, scope) {
+	if row == nil || !inScope(row, scope) || !inWorkspace(row, ws) {
 		return nil, nil
 	}
 	return row, nil
@@ -85,12 +90,12 @@ type upsertKeyer interface {
 
 // resolver is an extension that finds an entity by a key other than its id.
 type resolver interface {
-	resolve(tx store.Tx, key string) (map[string]any, error)
+	resolve(tx store.Tx, key, ws string) (map[string]any, error)
 }
 
-func lookupByEndpointKey(tx store.Tx, e *schema.Entity, key string, scope *Scope) (map[string]any, error) {
-	if f := e.Field(e.EndpointKey); f != nil && f.Unique {
-		r, err := tx.GetUnique(e.Name, []string{e.EndpointKey}, []any{key})
+func lookupByEndpointKey(tx store.Tx, e *schema.Entity, key string, scope *Scope, ws string) (map[string]any, error) {
+	if f := e.Field(e.EndpointKey); f != nil && f.Unique && ws != anyWorkspace {
+		r, err := getUnique(tx, e.Name, ws, e.EndpointKey, key)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, nil
 		}
@@ -99,6 +104,9 @@ func lookupByEndpointKey(tx store.Tx, e *schema.Entity, key string, scope *Scope
 	// An endpoint key unique only within a parent (targets' target within
 	// their upstream) is searched among the parent's children.
 	q := store.PageQuery{Size: 1, Equal: map[string]any{e.EndpointKey: key}}
+	if ws != "" && ws != anyWorkspace {
+		q.Equal[FieldWorkspace] = ws
+	}
 	if scope != nil {
 		q.Foreign = &store.ForeignFilter{Field: scope.Field, ID: scope.ID}
 	}
@@ -136,11 +144,18 @@ func (d *DB) Page(ctx context.Context, e *schema.Entity, opts PageOptions) ([]ma
 	}
 	q := store.PageQuery{Size: opts.Size, Offset: opts.Offset, Tags: opts.Tags, TagsAny: opts.TagsAny, Equal: opts.Equal}
 	if opts.Scope != nil {
+		// The parent was found in the workspace, and so are its children.
 		q.Foreign = &store.ForeignFilter{Field: opts.Scope.Field, ID: opts.Scope.ID}
 	}
 	var page store.Page
 	err := d.store.View(ctx, func(tx store.Tx) error {
-		var err error
+		ws, err := d.workspaceFor(ctx, tx, e)
+		if err != nil {
+			return err
+		}
+		if opts.Scope == nil && ws != "" && ws != anyWorkspace {
+			q.Foreign = &store.ForeignFilter{Field: FieldWorkspace, ID: ws}
+		}
 		if page, err = tx.Page(e.Name, q); err != nil {
 			return err
 		}
@@ -167,10 +182,31 @@ func (d *DB) Insert(ctx context.Context, e *schema.Entity, input map[string]any,
 }
 
 func (w *writer) insert(e *schema.Entity, entity map[string]any) error {
+	if err := w.place(e, entity, nil); err != nil {
+		return err
+	}
 	if err := w.tx.Insert(e.Name, entity); err != nil {
 		return err
 	}
 	return w.record(Change{Entity: e, Operation: OpCreate, Row: entity})
+}
+
+// lookup is DB.lookup in the writer's workspace.
+func (w *writer) lookup(e *schema.Entity, key string, scope *Scope) (map[string]any, error) {
+	ws, err := w.db.workspaceFor(w.ctx, w.tx, e)
+	if err != nil {
+		return nil, err
+	}
+	return w.db.lookup(w.tx, e, key, scope, ws)
+}
+
+// getUnique finds a row by a single unique field, within workspace ws
+// when the table is workspaced.
+func getUnique(tx store.Tx, table, ws, field string, value any) (map[string]any, error) {
+	if ws == "" {
+		return tx.GetUnique(table, []string{field}, []any{value})
+	}
+	return tx.GetUnique(table, []string{FieldWorkspace, field}, []any{ws, value})
 }
 
 func withScope(input map[string]any, scope *Scope) map[string]any {
@@ -189,7 +225,7 @@ func withScope(input map[string]any, scope *Scope) map[string]any {
 func (d *DB) Update(ctx context.Context, e *schema.Entity, key string, input map[string]any, scope *Scope) (map[string]any, error) {
 	var entity map[string]any
 	err := d.write(ctx, func(w *writer) error {
-		existing, err := w.db.lookup(w.tx, e, key, scope)
+		existing, err := w.lookup(e, key, scope)
 		if err != nil {
 			return err
 		}
@@ -198,7 +234,7 @@ func (d *DB) Update(ctx context.Context, e *schema.Entity, key string, input map
 		}
 		patch := withScope(input, scope)
 		delete(patch, schema.FieldID)
-		merged, err := checked(e)(e.PrepareUpdate(existing, patch, w.db.auto))
+		merged, err := checked(e)(e.PrepareUpdate(bare(existing), patch, w.db.auto))
 		if err != nil {
 			return err
 		}
@@ -232,7 +268,7 @@ func (d *DB) Upsert(ctx context.Context, e *schema.Entity, key string, input map
 	err := d.write(ctx, func(w *writer) error {
 		// A child of another parent is moved to this one, as Kong's nested
 		// PUT does: the scope only forces the reference.
-		existing, err := w.db.lookup(w.tx, e, key, nil)
+		existing, err := w.lookup(e, key, nil)
 		if err != nil {
 			return err
 		}
@@ -282,7 +318,7 @@ func (d *DB) UpsertReferenced(ctx context.Context, e *schema.Entity, key, field 
 	parent := d.reg.Entity(f.Reference)
 	var entity map[string]any
 	err := d.write(ctx, func(w *writer) error {
-		child, err := w.db.lookup(w.tx, e, key, nil)
+		child, err := w.lookup(e, key, nil)
 		if err != nil {
 			return err
 		}
@@ -306,7 +342,7 @@ func (d *DB) UpsertReferenced(ctx context.Context, e *schema.Entity, key, field 
 		if RefID(child[field]) == id {
 			return nil
 		}
-		linked, err := checked(e)(e.PrepareUpdate(child, map[string]any{field: map[string]any{schema.FieldID: id}}, w.db.auto))
+		linked, err := checked(e)(e.PrepareUpdate(bare(child), map[string]any{field: map[string]any{schema.FieldID: id}}, w.db.auto))
 		if err != nil {
 			return err
 		}
@@ -322,7 +358,7 @@ func (d *DB) UpsertReferenced(ctx context.Context, e *schema.Entity, key, field 
 // reference it with on_delete=cascade. Deleting nothing is not an error.
 func (d *DB) Delete(ctx context.Context, e *schema.Entity, key string, scope *Scope) error {
 	return d.write(ctx, func(w *writer) error {
-		existing, err := w.db.lookup(w.tx, e, key, scope)
+		existing, err := w.lookup(e, key, scope)
 		if err != nil || existing == nil {
 			return err
 		}
@@ -330,7 +366,17 @@ func (d *DB) Delete(ctx context.Context, e *schema.Entity, key string, scope *Sc
 	})
 }
 
+// deleteGuard is an extension that may refuse a delete.
+type deleteGuard interface {
+	beforeDelete(w *writer, row map[string]any) error
+}
+
 func (w *writer) delete(e *schema.Entity, row map[string]any) error {
+	if g, ok := w.db.extensions[e.Name].(deleteGuard); ok {
+		if err := g.beforeDelete(w, row); err != nil {
+			return err
+		}
+	}
 	id, _ := row[schema.FieldID].(string)
 	for _, ref := range w.db.children[e.Name] {
 		if ref.field.OnDelete != "cascade" {

@@ -57,6 +57,10 @@ type DB struct {
 	children map[string][]reference
 	// extensions hold entity-specific DAO behaviour, by entity name.
 	extensions map[string]extension
+	// workspaces is the workspaces entity, nil when the registry has none
+	// (then every entity is global).
+	workspaces *schema.Entity
+	defaultWS  defaultWorkspace
 }
 
 type reference struct {
@@ -75,9 +79,13 @@ type Options struct {
 
 // New returns a DB over st serving the registry's entities.
 func New(reg *schema.Registry, st store.Store, opts Options) *DB {
-	d := &DB{reg: reg, store: st, bus: opts.Bus, children: map[string][]reference{}, extensions: map[string]extension{}}
+	d := &DB{reg: reg, store: st, bus: opts.Bus, children: map[string][]reference{}, extensions: map[string]extension{},
+		workspaces: reg.Entity(WorkspacesEntity)}
 	if reg.Entity("rbac_users") != nil {
 		d.extensions["rbac_users"] = rbacTokens{}
+	}
+	if d.workspaces != nil {
+		d.extensions[WorkspacesEntity] = workspaceRules{db: d}
 	}
 	if certs, snis := reg.Entity("certificates"), reg.Entity("snis"); certs != nil && snis != nil {
 		d.extensions[certs.Name] = &certificateSNIs{certs: certs, snis: snis}
@@ -115,6 +123,9 @@ func Tables(reg *schema.Registry) []store.Table {
 			}
 			t.Foreign = append(t.Foreign, store.ForeignKey{Field: f.Name, Table: f.Reference, OnDelete: od})
 		}
+		if e.Workspaceable && reg.Entity(WorkspacesEntity) != nil {
+			workspaceTable(&t)
+		}
 		tables = append(tables, t)
 	}
 	return tables
@@ -139,7 +150,7 @@ func (d *DB) write(ctx context.Context, fn func(w *writer) error) error {
 	var changes []Change
 	var after []func()
 	err := d.store.Update(ctx, func(tx store.Tx) error {
-		w := &writer{db: d, tx: tx}
+		w := &writer{ctx: ctx, db: d, tx: tx}
 		if err := fn(w); err != nil {
 			return err
 		}
@@ -162,6 +173,7 @@ func (d *DB) write(ctx context.Context, fn func(w *writer) error) error {
 
 // writer is one write transaction in progress.
 type writer struct {
+	ctx     context.Context
 	db      *DB
 	tx      store.Tx
 	changes []Change
@@ -195,7 +207,9 @@ func (d *DB) mapError(err error) error {
 	if errors.As(err, &ue) {
 		fields := map[string]any{}
 		for i, f := range ue.Fields {
-			fields[f] = ue.Values[i]
+			if f != FieldWorkspace { // unique within a workspace, as Kong reports it
+				fields[f] = ue.Values[i]
+			}
 		}
 		return uniqueViolation(fields)
 	}
@@ -205,6 +219,9 @@ func (d *DB) mapError(err error) error {
 	}
 	var re *store.ReferencedError
 	if errors.As(err, &re) {
+		if re.Table == WorkspacesEntity {
+			return workspaceNotEmpty()
+		}
 		return foreignKeyRestricted(re.Table, re.ChildTable)
 	}
 	var pe *store.PrimaryKeyError
@@ -249,6 +266,9 @@ func (w *writer) stored(e *schema.Entity, entity map[string]any, old map[string]
 			return err
 		}
 	} else {
+		if err := w.place(e, entity, old); err != nil {
+			return err
+		}
 		if err := w.tx.Update(e.Name, entity); err != nil {
 			return err
 		}

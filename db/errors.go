@@ -52,6 +52,7 @@ const (
 	referencedByField            = "@referenced_by"
 	msgInvalidPrimaryKey         = "invalid primary key: '%s'"
 	msgExpectedUUID              = "expected a valid UUID"
+	msgWorkspaceNotEmpty         = "Workspace is not empty"
 )
 
 // Error is a client-facing DAO error in Kong's shape. Fields is rendered as
@@ -61,6 +62,10 @@ type Error struct {
 	Name    string
 	Message string
 	Fields  any
+	// Detail, on a plain error, nests the message with these details:
+	// {"message": {"message": ..., <detail>...}} (Kong's refusal to delete
+	// a non-empty workspace).
+	Detail map[string]any
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -129,6 +134,12 @@ func foreignKeyRestricted(parent, child string) *Error {
 	return &Error{Code: CodeForeignKeyViolation, Name: codeNameForeignKeyViolation,
 		Message: fmt.Sprintf(msgForeignKeyRestricted, child, parent),
 		Fields:  map[string]any{referencedByField: child}}
+}
+
+// workspaceNotEmpty refuses to delete a workspace that still holds
+// entities (Kong Enterprise's workspaces endpoint).
+func workspaceNotEmpty() *Error {
+	return Plain(CodeSchemaViolation, msgWorkspaceNotEmpty)
 }
 
 func primaryKeyViolation(id string) *Error {

@@ -223,7 +223,8 @@ func TestEventHooksSeedWebhook(t *testing.T) {
 			wantExactKeys(t, "event body", body, "source", "event", "operation", "schema", "entity")
 			wantFields(t, body, map[string]any{"source": "crud", "event": "consumers", "operation": "create", "schema": "consumers"})
 			entity, _ := body["entity"].(map[string]any)
-			wantExactKeys(t, "event entity (no null fields)", entity, "username", "id", "created_at", "updated_at")
+			// Kong 3's entities carry their workspace's id.
+			wantExactKeys(t, "event entity (no null fields)", entity, "username", "id", "created_at", "updated_at", "ws_id")
 			wantFields(t, entity, map[string]any{
 				"username": username, "id": consumer["id"],
 				"created_at": consumer["created_at"], "updated_at": consumer["updated_at"],
@@ -330,7 +331,9 @@ func checkHookLogBlock(t *testing.T, block []string, pid int) {
 		}
 	}
 	for _, want := range []*regexp.Regexp{
-		regexp.MustCompile(`^\|\s+username = "Elizabeth Bennet"\s*\|$`),
+		// Kong 3's entities carry their workspace: ws_id sorts last.
+		regexp.MustCompile(`^\|\s+username = "Elizabeth Bennet",\s*\|$`),
+		regexp.MustCompile(`^\|\s+ws_id = "[0-9a-f-]{36}"\s*\|$`),
 		regexp.MustCompile(`^\|\s+operation = "create",\s*\|$`),
 		regexp.MustCompile(`^\|\s+schema = "consumers"\s*\|$`),
 		regexp.MustCompile(`^\|\s+entity = \{\s*\|$`),

@@ -38,7 +38,11 @@ func ehkBenchDB(b *testing.B) (*schema.Registry, *db.DB, *events.Bus) {
 	}
 	b.Cleanup(func() { st.Close() })
 	bus := &events.Bus{}
-	return reg, db.New(reg, st, db.Options{Bus: bus}), bus
+	d := db.New(reg, st, db.Options{Bus: bus})
+	if err := d.Bootstrap(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	return reg, d, bus
 }
 
 // BenchmarkOutboxWrite measures an entity write (a consumer insert) with

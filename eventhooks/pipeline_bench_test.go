@@ -66,6 +66,9 @@ func benchmarkPipeline(b *testing.B, handler string, config func(url string) map
 	b.Cleanup(func() { st.Close() })
 	bus := &events.Bus{}
 	d := db.New(reg, st, db.Options{Bus: bus})
+	if err := d.Bootstrap(context.Background()); err != nil {
+		b.Fatal(err)
+	}
 	vm, err := luavm.New(luavm.Options{})
 	if err != nil {
 		b.Fatal(err)

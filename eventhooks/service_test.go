@@ -185,6 +185,9 @@ func ehkOpen(t testing.TB, dir string, opts Options, pre ...func(*ehkEnv)) *ehkE
 	bus := &events.Bus{}
 	d := db.New(reg, st, db.Options{Bus: bus})
 	ctx := context.Background()
+	if err := d.Bootstrap(ctx); err != nil {
+		t.Fatal(err)
+	}
 	e := &ehkEnv{t: t, ctx: ctx, reg: reg, st: st, db: d, bus: bus}
 	t.Cleanup(e.close)
 	for _, f := range pre {

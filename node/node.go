@@ -102,11 +102,21 @@ func Bootstrap(ctx context.Context, cfg *conf.Config, notices []conf.Notice) err
 	if err := st.Bootstrap(ctx); err != nil {
 		return fmt.Errorf("bootstrapping the database: %w", err)
 	}
-	if err := rbac.Bootstrap(ctx, db.New(reg, st, db.Options{})); err != nil {
+	if err := seed(ctx, db.New(reg, st, db.Options{})); err != nil {
 		return fmt.Errorf("bootstrapping the database: %w", err)
 	}
 	log.Noticef("database bootstrapped in %s", cfg.DataDir())
 	return nil
+}
+
+// seed creates the entities a bootstrapped store starts with: the default
+// workspace, and the super admin when KONG_PASSWORD is set. It is
+// idempotent.
+func seed(ctx context.Context, d *db.DB) error {
+	if err := d.Bootstrap(ctx); err != nil {
+		return err
+	}
+	return rbac.Bootstrap(ctx, d)
 }
 
 // openErrorLog opens the node's error log (proxy_error_log).
@@ -250,7 +260,7 @@ func open(ctx context.Context, cfg *conf.Config, log, adminLog *logger.Logger) (
 		st.Close()
 		return nil, err
 	}
-	if err := rbac.Bootstrap(ctx, n.db); err != nil {
+	if err := seed(ctx, n.db); err != nil {
 		st.Close()
 		return nil, err
 	}

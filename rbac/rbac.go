@@ -94,7 +94,8 @@ func (a *Authenticator) Authenticate(ctx context.Context, token string) (string,
 	if users == nil {
 		return "", ErrInvalid
 	}
-	rows, _, err := a.db.Page(ctx, users, db.PageOptions{Size: 1000,
+	// Tokens are unique across workspaces: the user may belong to any.
+	rows, _, err := a.db.Page(db.AcrossWorkspaces(ctx), users, db.PageOptions{Size: 1000,
 		Equal: map[string]any{"user_token_ident": db.TokenIdent(token)}})
 	if err != nil {
 		return "", fmt.Errorf("looking up an RBAC token: %w", err)

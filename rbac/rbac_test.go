@@ -24,7 +24,11 @@ func open(t *testing.T) (*db.DB, store.Store, *events.Bus) {
 	}
 	t.Cleanup(func() { st.Close() })
 	bus := &events.Bus{}
-	return db.New(reg, st, db.Options{Bus: bus}), st, bus
+	d := db.New(reg, st, db.Options{Bus: bus})
+	if err := d.Bootstrap(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return d, st, bus
 }
 
 func TestBootstrapAndAuthenticate(t *testing.T) {

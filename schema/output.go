@@ -105,7 +105,11 @@ func redactRecord(fields []*Field, row map[string]any) map[string]any {
 // out and sensitive ones redacted. It is Output, Redact and StripNulls in
 // one pass, for the write path.
 func (e *Entity) Payload(row map[string]any) map[string]any {
-	return payloadRecord(e.fieldsFor(e.subschemaOf(row)), row)
+	out := payloadRecord(e.fieldsFor(e.subschemaOf(row)), row)
+	if ws, ok := row[FieldWorkspace].(string); ok && e.Workspaceable {
+		out[FieldWorkspace] = ws
+	}
+	return out
 }
 
 func payloadRecord(fields []*Field, row map[string]any) map[string]any {

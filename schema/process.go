@@ -10,6 +10,10 @@ const (
 	FieldID        = "id"
 	FieldCreatedAt = "created_at"
 	FieldUpdatedAt = "updated_at"
+	// FieldWorkspace holds a workspaceable entity's workspace id. It is not
+	// one of the entity's fields: the DAO sets it, the Admin API does not
+	// show it, and events carry it, as Kong's do.
+	FieldWorkspace = "ws_id"
 )
 
 // Clock and id source for auto fields, injected so tests are repeatable.

@@ -14,7 +14,8 @@ import (
 // identified by the SHA-256 digest of its DER encoding (cert_digest).
 func CACertificates() *schema.Entity {
 	return &schema.Entity{
-		Name: "ca_certificates",
+		Name:          "ca_certificates",
+		Workspaceable: true,
 		Fields: []*schema.Field{
 			schema.ID(),
 			schema.CreatedAt(),

@@ -15,7 +15,8 @@ import (
 // optionally an alternate pair of another key type (RSA and ECDSA).
 func Certificates() *schema.Entity {
 	return &schema.Entity{
-		Name: "certificates",
+		Name:          "certificates",
+		Workspaceable: true,
 		Fields: []*schema.Field{
 			schema.ID(),
 			schema.CreatedAt(),

@@ -5,8 +5,9 @@ import "github.com/portico-gw/portico/schema"
 // Consumers is Kong's consumers entity (kong/db/schema/entities/consumers.lua).
 func Consumers() *schema.Entity {
 	return &schema.Entity{
-		Name:        "consumers",
-		EndpointKey: "username",
+		Name:          "consumers",
+		Workspaceable: true,
+		EndpointKey:   "username",
 		Fields: []*schema.Field{
 			schema.ID(),
 			schema.CreatedAt(),

@@ -9,10 +9,12 @@ package entities
 import "github.com/portico-gw/portico/schema"
 
 // All returns every core entity in registration order: referenced entities
-// before the ones referencing them. Certificates come first because services
-// and upstreams reference them (client_certificate).
+// before the ones referencing them. Workspaces come first because every
+// workspaceable entity belongs to one; then certificates, which services
+// and upstreams reference (client_certificate).
 func All() []*schema.Entity {
 	return []*schema.Entity{
+		Workspaces(),
 		Certificates(),
 		Services(),
 		Routes(),

@@ -166,7 +166,7 @@ func selfSigned(t *testing.T, key crypto.Signer, isCA bool, notAfter time.Time) 
 // ---------------------------------------------------------------------------
 
 func TestAll(t *testing.T) {
-	want := []string{"certificates", "services", "routes", "consumers", "plugins", "upstreams", "targets",
+	want := []string{"workspaces", "certificates", "services", "routes", "consumers", "plugins", "upstreams", "targets",
 		"snis", "ca_certificates", "event_hooks", "rbac_users", "admins"}
 	all := All()
 	var names []string

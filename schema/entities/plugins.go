@@ -8,10 +8,11 @@ import "github.com/portico-gw/portico/schema"
 // consumer, route or service).
 func Plugins() *schema.Entity {
 	return &schema.Entity{
-		Name:         "plugins",
-		EndpointKey:  "instance_name",
-		CacheKey:     []string{"name", "route", "service", "consumer"},
-		SubschemaKey: "name",
+		Name:          "plugins",
+		Workspaceable: true,
+		EndpointKey:   "instance_name",
+		CacheKey:      []string{"name", "route", "service", "consumer"},
+		SubschemaKey:  "name",
 		UnknownSubschema: func(name string) string {
 			return "plugin '" + name + "' not enabled; add it to the 'plugins' configuration property"
 		},

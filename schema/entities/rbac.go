@@ -13,9 +13,10 @@ const (
 // (and a short identifier to find it), and no response ever shows it.
 func RBACUsers() *schema.Entity {
 	return &schema.Entity{
-		Name:        "rbac_users",
-		AdminPath:   "rbac/users",
-		EndpointKey: "name",
+		Name:          "rbac_users",
+		Workspaceable: true,
+		AdminPath:     "rbac/users",
+		EndpointKey:   "name",
 		Fields: []*schema.Field{
 			schema.ID(),
 			schema.CreatedAt(),

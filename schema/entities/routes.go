@@ -20,9 +20,10 @@ import (
 // protocols set selects exactly the family those checks test for.
 func Routes() *schema.Entity {
 	e := &schema.Entity{
-		Name:         "routes",
-		EndpointKey:  "name",
-		SubschemaKey: "protocols",
+		Name:          "routes",
+		Workspaceable: true,
+		EndpointKey:   "name",
+		SubschemaKey:  "protocols",
 		UnknownSubschema: func(key string) string {
 			return "unknown type: " + key
 		},

@@ -14,8 +14,9 @@ const (
 // Services is Kong's services entity (kong/db/schema/entities/services.lua).
 func Services() *schema.Entity {
 	return &schema.Entity{
-		Name:        "services",
-		EndpointKey: "name",
+		Name:          "services",
+		Workspaceable: true,
+		EndpointKey:   "name",
 		Fields: []*schema.Field{
 			schema.ID(),
 			schema.CreatedAt(),

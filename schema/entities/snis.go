@@ -5,8 +5,9 @@ import "github.com/portico-gw/portico/schema"
 // SNIs is Kong's snis entity (kong/db/schema/entities/snis.lua).
 func SNIs() *schema.Entity {
 	return &schema.Entity{
-		Name:        "snis",
-		EndpointKey: "name",
+		Name:          "snis",
+		Workspaceable: true,
+		EndpointKey:   "name",
 		Fields: []*schema.Field{
 			schema.ID(),
 			with(schema.WildcardHost("name"), required, unique),

@@ -19,6 +19,7 @@ const DefaultTargetPort = 8000
 func Targets() *schema.Entity {
 	return &schema.Entity{
 		Name:          "targets",
+		Workspaceable: true,
 		EndpointKey:   "target",
 		CacheKey:      []string{"upstream", "target"},
 		AdminDisabled: true,

@@ -11,8 +11,9 @@ import (
 // Upstreams is Kong's upstreams entity (kong/db/schema/entities/upstreams.lua).
 func Upstreams() *schema.Entity {
 	return &schema.Entity{
-		Name:        "upstreams",
-		EndpointKey: "name",
+		Name:          "upstreams",
+		Workspaceable: true,
+		EndpointKey:   "name",
 		Fields: []*schema.Field{
 			schema.ID(),
 			schema.CreatedAt(),

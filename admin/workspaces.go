@@ -1,0 +1,131 @@
+package admin
+
+import (
+	"bytes"
+	"fmt"
+	"net/url"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/portico-gw/portico/db"
+)
+
+// Every workspace-scoped endpoint is served both as /{endpoint} (the
+// default workspace) and as /{workspace}/{endpoint}. The prefix is resolved
+// before routing: a first segment that is one of the Admin API's roots is
+// an endpoint (workspace names cannot take those), anything else names a
+// workspace, which must exist.
+
+// Request values the workspace resolution leaves for handlers.
+const (
+	// workspacePrefix is the raw "/{workspace}" the request came under, or
+	// nil without one; page links keep it.
+	workspacePrefix = "portico.workspace_prefix"
+	// workspaceName is the name of the request's workspace.
+	workspaceName = "portico.workspace_name"
+)
+
+// msgWorkspaceNotFound is Kong's answer to an unknown workspace prefix.
+const msgWorkspaceNotFound = "Workspace '%s' not found"
+
+// addRoot records the first segment of a registered path.
+func (a *API) addRoot(path string) {
+	seg, _ := splitFirst([]byte(path))
+	if len(seg) > 0 && seg[0] != '{' {
+		a.roots[string(seg)] = true
+	}
+}
+
+// Roots lists the first segments of the Admin API's paths, which no
+// workspace may be named.
+func (a *API) Roots() []string {
+	out := make([]string, 0, len(a.roots))
+	for r := range a.roots {
+		out = append(out, r)
+	}
+	return out
+}
+
+// enterWorkspace resolves the request's workspace and strips its prefix
+// from the path, answering 404 itself for an unknown workspace or a path
+// with dot segments (which name nothing here, and must not reach another
+// endpoint than the one checked).
+func (a *API) enterWorkspace(ctx *fasthttp.RequestCtx) bool {
+	raw := ctx.Request.URI().PathOriginal()
+	if hasDotSegment(raw) {
+		notFound(ctx)
+		return false
+	}
+	seg, rest := splitFirst(raw)
+	if len(seg) == 0 || len(rest) == 0 || a.roots[string(seg)] || a.db.Entity(db.WorkspacesEntity) == nil {
+		ctx.SetUserValue(workspaceName, db.DefaultWorkspace)
+		return true
+	}
+	name, err := url.PathUnescape(string(seg))
+	if err != nil {
+		notFound(ctx)
+		return false
+	}
+	row, err := a.db.Select(ctx, a.db.Entity(db.WorkspacesEntity), name, nil)
+	if err != nil {
+		a.writeError(ctx, err)
+		return false
+	}
+	if row == nil {
+		// A path that would not route without the prefix is no workspace
+		// path at all: a plain 404, as Kong's router gives.
+		if h, _ := a.router.Lookup(string(ctx.Method()), string(rest), ctx); h == nil {
+			notFound(ctx)
+		} else {
+			writeMessage(ctx, fasthttp.StatusNotFound, fmt.Sprintf(msgWorkspaceNotFound, name))
+		}
+		return false
+	}
+	name, _ = row["name"].(string)
+	// Workspaces are managed from the default workspace only, as in Kong.
+	if next, _ := splitFirst(rest); name != db.DefaultWorkspace && string(next) == db.WorkspacesEntity {
+		notFound(ctx)
+		return false
+	}
+	id, _ := row["id"].(string)
+	ctx.SetUserValue(db.WorkspaceKey{}, id)
+	ctx.SetUserValue(workspaceName, name)
+	ctx.SetUserValue(workspacePrefix, string(raw[:len(raw)-len(rest)]))
+	if len(rest) == 0 {
+		rest = []byte("/")
+	}
+	ctx.Request.URI().SetPathBytes(rest)
+	return true
+}
+
+// splitFirst splits "/a/b/c" into "a" and "/b/c".
+func splitFirst(path []byte) (seg, rest []byte) {
+	path = bytes.TrimPrefix(path, []byte("/"))
+	if i := bytes.IndexByte(path, '/'); i >= 0 {
+		return path[:i], path[i:]
+	}
+	return path, nil
+}
+
+// hasDotSegment reports a "." or ".." segment, plain or percent-encoded.
+func hasDotSegment(path []byte) bool {
+	for len(path) > 0 {
+		var seg []byte
+		seg, path = splitFirst(path)
+		if len(seg) == 0 || len(seg) > 6 {
+			continue
+		}
+		if d, err := url.PathUnescape(string(seg)); err == nil && (d == "." || d == "..") {
+			return true
+		}
+	}
+	return false
+}
+
+// requestWorkspace is the name of the request's workspace.
+func requestWorkspace(ctx *fasthttp.RequestCtx) string {
+	if s, ok := ctx.UserValue(workspaceName).(string); ok {
+		return s
+	}
+	return db.DefaultWorkspace
+}

@@ -1,0 +1,301 @@
+package db
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/portico-gw/portico/schema"
+	"github.com/portico-gw/portico/store"
+)
+
+// Workspaces, as Kong Enterprise has them: every workspaceable entity's row
+// carries its workspace's id in ws_id; unique fields and cache keys are
+// unique per workspace; lookups and listings see one workspace. The
+// workspace of an operation travels in its context (InWorkspace); without
+// one it is the default workspace, created at bootstrap.
+
+// FieldWorkspace is the column holding a row's workspace id.
+const FieldWorkspace = schema.FieldWorkspace
+
+// DefaultWorkspace is the workspace created at bootstrap, which serves the
+// Admin API paths without a workspace prefix.
+const DefaultWorkspace = "default"
+
+// WorkspacesEntity is the name of Kong's workspaces entity.
+const WorkspacesEntity = "workspaces"
+
+// anyWorkspace marks an operation that sees every workspace.
+const anyWorkspace = "*"
+
+// WorkspaceKey is the context key of an operation's workspace id; fasthttp
+// handlers set it as a user value of their request.
+type WorkspaceKey struct{}
+
+// InWorkspace returns a context whose DB operations act in the workspace
+// with this id.
+func InWorkspace(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, WorkspaceKey{}, id)
+}
+
+// AcrossWorkspaces returns a context whose reads see every workspace (RBAC
+// token lookups). Writes in it are refused.
+func AcrossWorkspaces(ctx context.Context) context.Context {
+	return context.WithValue(ctx, WorkspaceKey{}, anyWorkspace)
+}
+
+// errNoDefaultWorkspace is a store that was never bootstrapped.
+var errNoDefaultWorkspace = errors.New("the default workspace is missing: run `portico migrations bootstrap`")
+
+// defaultWorkspace caches the default workspace's id, which never changes
+// (it can be neither renamed nor deleted).
+type defaultWorkspace struct{ id atomic.Pointer[string] }
+
+// workspaced reports whether e's rows carry a workspace in this DB.
+func (d *DB) workspaced(e *schema.Entity) bool {
+	return e.Workspaceable && d.workspaces != nil
+}
+
+// workspaceFor returns the workspace id an operation on e acts in: "" for
+// entities that are global, anyWorkspace for cross-workspace reads.
+func (d *DB) workspaceFor(ctx context.Context, tx store.Tx, e *schema.Entity) (string, error) {
+	if !d.workspaced(e) {
+		return "", nil
+	}
+	if id, ok := ctx.Value(WorkspaceKey{}).(string); ok && id != "" {
+		return id, nil
+	}
+	return d.defaultWorkspaceID(tx)
+}
+
+func (d *DB) defaultWorkspaceID(tx store.Tx) (string, error) {
+	if id := d.defaultWS.id.Load(); id != nil {
+		return *id, nil
+	}
+	row, err := tx.GetUnique(WorkspacesEntity, []string{"name"}, []any{DefaultWorkspace})
+	if errors.Is(err, store.ErrNotFound) {
+		return "", errNoDefaultWorkspace
+	}
+	if err != nil {
+		return "", fmt.Errorf("reading the default workspace: %w", err)
+	}
+	id, _ := row[schema.FieldID].(string)
+	d.defaultWS.id.Store(&id)
+	return id, nil
+}
+
+// DefaultWorkspaceID returns the id of the default workspace.
+func (d *DB) DefaultWorkspaceID(ctx context.Context) (string, error) {
+	var id string
+	err := d.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		id, err = d.defaultWorkspaceID(tx)
+		return err
+	})
+	return id, err
+}
+
+// Bootstrap creates what a fresh store needs: the default workspace. It is
+// idempotent.
+func (d *DB) Bootstrap(ctx context.Context) error {
+	if d.workspaces == nil {
+		return nil
+	}
+	row, err := d.Select(ctx, d.workspaces, DefaultWorkspace, nil)
+	if err != nil || row != nil {
+		return err
+	}
+	if _, err := d.Insert(ctx, d.workspaces, map[string]any{"name": DefaultWorkspace}, nil); err != nil {
+		return fmt.Errorf("creating the default workspace: %w", err)
+	}
+	return nil
+}
+
+// inWorkspace reports whether a row is visible from workspace ws.
+func inWorkspace(row map[string]any, ws string) bool {
+	if ws == "" || ws == anyWorkspace {
+		return true
+	}
+	return row[FieldWorkspace] == ws
+}
+
+// bare returns row without its workspace, for the schema engine, which
+// neither knows nor validates ws_id.
+func bare(row map[string]any) map[string]any {
+	if _, ok := row[FieldWorkspace]; !ok {
+		return row
+	}
+	out := make(map[string]any, len(row))
+	for k, v := range row {
+		if k != FieldWorkspace {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// workspaceTables adds the workspace to workspaceable tables: a reference to
+// the workspace (which keeps a non-empty workspace from being deleted) and
+// the workspace in front of every unique set and the cache key.
+func workspaceTable(t *store.Table) {
+	for i, set := range t.Unique {
+		t.Unique[i] = append([]string{FieldWorkspace}, set...)
+	}
+	if len(t.CacheKey) > 0 {
+		t.CacheKey = append([]string{FieldWorkspace}, t.CacheKey...)
+	}
+	t.Foreign = append(t.Foreign, store.ForeignKey{Field: FieldWorkspace, Table: WorkspacesEntity})
+}
+
+// place puts a row being written into its workspace (an existing row keeps
+// its own) and checks that the entities it references are in that
+// workspace: a reference into another workspace is as missing as a
+// reference to nothing.
+func (w *writer) place(e *schema.Entity, row, old map[string]any) error {
+	if !w.db.workspaced(e) {
+		return nil
+	}
+	ws, _ := old[FieldWorkspace].(string)
+	if ws == "" {
+		var err error
+		if ws, err = w.db.workspaceFor(w.ctx, w.tx, e); err != nil {
+			return err
+		}
+		if ws == anyWorkspace {
+			return errors.New("writing " + e.Name + " across workspaces")
+		}
+	}
+	row[FieldWorkspace] = ws
+	for _, f := range e.References() {
+		parent := w.db.reg.Entity(f.Reference)
+		id := RefID(row[f.Name])
+		if id == "" || parent == nil || !w.db.workspaced(parent) {
+			continue
+		}
+		p, err := w.tx.Get(parent.Name, id)
+		if errors.Is(err, store.ErrNotFound) {
+			continue // the store reports the missing row
+		}
+		if err != nil {
+			return err
+		}
+		if p[FieldWorkspace] != ws {
+			return foreignKeyViolation(f.Name, parent.Name, id)
+		}
+	}
+	return nil
+}
+
+// Kong Enterprise's workspace rules (kong/api/routes/workspaces.lua).
+const (
+	msgCannotRename        = "Cannot rename a workspace"
+	msgCannotDeleteDefault = "Cannot delete default workspace"
+)
+
+// workspaceRules keeps workspaces' names fixed (every workspace-prefixed
+// path and RBAC permission names one) and the default workspace in place.
+type workspaceRules struct{ db *DB }
+
+func (workspaceRules) prepare(row, old map[string]any) error {
+	if old != nil && row["name"] != old["name"] {
+		return Plain(CodeSchemaViolation, msgCannotRename)
+	}
+	return nil
+}
+
+func (workspaceRules) afterWrite(*writer, map[string]any, map[string]any) error { return nil }
+func (workspaceRules) decorate(store.Tx, map[string]any) error                  { return nil }
+
+// beforeDelete refuses to delete the default workspace or one that still
+// holds entities, naming how many of each, as Kong does.
+func (r workspaceRules) beforeDelete(w *writer, row map[string]any) error {
+	if row["name"] == DefaultWorkspace {
+		return Plain(CodeSchemaViolation, msgCannotDeleteDefault)
+	}
+	id, _ := row[schema.FieldID].(string)
+	counts := map[string]any{}
+	for _, e := range r.db.workspacedEntities() {
+		n, err := countInWorkspace(w.tx, e.Name, id)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			counts[e.Name] = n
+		}
+	}
+	if len(counts) > 0 {
+		return &Error{Code: CodeSchemaViolation, Message: msgWorkspaceNotEmpty,
+			Detail: map[string]any{"entities": counts}}
+	}
+	return nil
+}
+
+// workspacedEntities lists the entities kept per workspace, referenced
+// ones first.
+func (d *DB) workspacedEntities() []*schema.Entity {
+	var out []*schema.Entity
+	for _, e := range d.reg.Entities() {
+		if d.workspaced(e) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func countInWorkspace(tx store.Tx, table, ws string) (int, error) {
+	n := 0
+	q := store.PageQuery{Size: 1000, Foreign: &store.ForeignFilter{Field: FieldWorkspace, ID: ws}}
+	for {
+		page, err := tx.Page(table, q)
+		if err != nil {
+			return 0, fmt.Errorf("counting %s in workspace %s: %w", table, ws, err)
+		}
+		n += len(page.Rows)
+		if page.Offset == "" {
+			return n, nil
+		}
+		q.Offset = page.Offset
+	}
+}
+
+// DeleteWorkspaceCascade deletes a workspace and every entity in it, in one
+// transaction (Kong's DELETE /workspaces/{ws}?cascade=true). The default
+// workspace stays.
+func (d *DB) DeleteWorkspaceCascade(ctx context.Context, key string) error {
+	if d.workspaces == nil {
+		return nil
+	}
+	return d.write(ctx, func(w *writer) error {
+		row, err := d.lookup(w.tx, d.workspaces, key, nil, "")
+		if err != nil || row == nil {
+			return err
+		}
+		if row["name"] == DefaultWorkspace {
+			return Plain(CodeSchemaViolation, msgCannotDeleteDefault)
+		}
+		id, _ := row[schema.FieldID].(string)
+		// Referencing entities come after the ones they reference: delete
+		// from the end so restricted references are gone first.
+		entities := d.workspacedEntities()
+		for i := len(entities) - 1; i >= 0; i-- {
+			e := entities[i]
+			for {
+				page, err := w.tx.Page(e.Name, store.PageQuery{Size: 100,
+					Foreign: &store.ForeignFilter{Field: FieldWorkspace, ID: id}})
+				if err != nil {
+					return err
+				}
+				if len(page.Rows) == 0 {
+					break
+				}
+				for _, child := range page.Rows {
+					if err := w.delete(e, child); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		return w.delete(d.workspaces, row)
+	})
+}

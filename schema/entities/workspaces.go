@@ -1,0 +1,74 @@
+package entities
+
+import "github.com/portico-gw/portico/schema"
+
+// ReservedWorkspaceNames cannot name a workspace: Kong refuses its core
+// entities' names, and Portico also the other first segments of Admin API
+// paths, so that /{workspace}/... can never be mistaken for an endpoint.
+var ReservedWorkspaceNames = []string{
+	// Kong's CORE_ENTITIES, in Kong's order.
+	"workspaces", "consumers", "certificates", "services", "routes", "snis", "upstreams", "targets",
+	"plugins", "tags", "ca_certificates", "clustering_data_planes", "parameters", "vaults", "key_sets",
+	"keys", "filter_chains",
+	// The other Admin API roots.
+	"admins", "rbac", "event-hooks", "schemas", "status", "endpoints", "metrics", "userinfo",
+	"ca-certificates", "timers", "config", "cache", "debug", "clustering",
+}
+
+// portalMetaFields is Kong's default for a workspace's Dev Portal sign-up fields.
+const portalMetaFields = `[{"label":"Full Name","title":"full_name","validator":{"required":true,"type":"string"}}]`
+
+// Workspaces is Kong's workspaces entity: a namespace that holds its own
+// services, routes, consumers, plugins ... with names unique per workspace.
+// The Enterprise meta and config records are kept (a workspace's colour
+// and thumbnail in Kong Manager; the retired Dev Portal settings).
+func Workspaces() *schema.Entity {
+	reserved := make([]any, len(ReservedWorkspaceNames))
+	for i, n := range ReservedWorkspaceNames {
+		reserved[i] = n
+	}
+	name := schema.UTF8Name("name")
+	name.Required = true
+	name.Unique = true
+	name.NotOneOf = reserved
+	str := func(n string) *schema.Field { return &schema.Field{Name: n, Type: schema.String} }
+	boolean := func(n string) *schema.Field { return &schema.Field{Name: n, Type: schema.Boolean} }
+	strings := func(n string) *schema.Field {
+		return &schema.Field{Name: n, Type: schema.Array, Elements: &schema.Field{Type: schema.String}}
+	}
+	return &schema.Entity{
+		Name:        "workspaces",
+		EndpointKey: "name",
+		Fields: []*schema.Field{
+			schema.ID(),
+			name,
+			str("comment"),
+			schema.CreatedAt(),
+			schema.UpdatedAt(),
+			{Name: "meta", Type: schema.Record, Required: true, Default: map[string]any{}, Fields: []*schema.Field{
+				str("color"),
+				str("thumbnail"),
+			}},
+			{Name: "config", Type: schema.Record, Required: true, Default: map[string]any{"portal": false, "portal_developer_meta_fields": portalMetaFields}, Fields: []*schema.Field{
+				{Name: "meta", Type: schema.Map, Keys: &schema.Field{Type: schema.String}, Values: &schema.Field{Type: schema.String}},
+				{Name: "portal", Type: schema.Boolean, Default: false},
+				boolean("portal_access_request_email"),
+				boolean("portal_approved_email"),
+				str("portal_auth"),
+				str("portal_auth_conf"),
+				boolean("portal_auto_approve"),
+				strings("portal_cors_origins"),
+				str("portal_developer_meta_fields"),
+				str("portal_emails_from"),
+				str("portal_emails_reply_to"),
+				boolean("portal_invite_email"),
+				boolean("portal_is_legacy"),
+				boolean("portal_reset_email"),
+				boolean("portal_reset_success_email"),
+				str("portal_session_conf"),
+				strings("portal_smtp_admin_emails"),
+				{Name: "portal_token_exp", Type: schema.Integer},
+			}},
+		},
+	}
+}
