@@ -41,6 +41,7 @@ FUZZTIME ?= 60s
 fuzz:
 	$(GO) test ./admin -run XXX -fuzz FuzzDecodeBody -fuzztime $(FUZZTIME)
 	$(GO) test ./admin -run XXX -fuzz FuzzAdminRequest -fuzztime $(FUZZTIME)
+	$(GO) test ./admin -run XXX -fuzz FuzzWorkspacePath -fuzztime $(FUZZTIME)
 	$(GO) test ./conf -run XXX -fuzz FuzzParseListen -fuzztime $(FUZZTIME)
 	$(GO) test ./conf -run XXX -fuzz FuzzLoadFile -fuzztime $(FUZZTIME)
 

@@ -163,6 +163,23 @@ func (h *harness) do(method, path, contentType string, body []byte) *response {
 	return r
 }
 
+// raw serves one body-less request with its path exactly as written (an
+// HTTP client would normalise dot segments before sending it).
+func (h *harness) raw(method, path string) *response {
+	h.tb.Helper()
+	var ctx fasthttp.RequestCtx
+	var req fasthttp.Request
+	req.Header.SetMethod(method)
+	req.SetRequestURI(path)
+	ctx.Init(&req, nil, nil)
+	h.api.Handler()(&ctx)
+	r := &response{status: ctx.Response.StatusCode(), header: map[string]string{}, raw: append([]byte(nil), ctx.Response.Body()...)}
+	if err := json.Unmarshal(r.raw, &r.body); err != nil {
+		h.tb.Fatalf("%s %s: response is not JSON (%v): %s", method, path, err, r.raw)
+	}
+	return r
+}
+
 // json sends v as a JSON body.
 func (h *harness) json(method, path string, v any) *response {
 	h.tb.Helper()

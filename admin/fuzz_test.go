@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"bytes"
 	"testing"
 
 	"github.com/valyala/fasthttp"
@@ -44,6 +45,62 @@ func FuzzAdminRequest(f *testing.F) {
 		handler(&ctx)
 		if status := ctx.Response.StatusCode(); status >= 500 {
 			t.Fatalf("%s %q (%s) %q: status %d %s", method, path, ctype, body, status, ctx.Response.Body())
+		}
+	})
+}
+
+// FuzzWorkspacePath sends arbitrary paths at an Admin API holding a
+// consumer in workspace team-a only: no path may reach it without naming
+// team-a as its first segment, and none may fail with a 500 or a panic.
+func FuzzWorkspacePath(f *testing.F) {
+	for _, s := range []string{
+		"/team-a/consumers", "/team-a/consumers/alice", "/default/../team-a/consumers", "/team-a/../consumers",
+		"/team%2Da/consumers", "/team-a%2Fconsumers", "//team-a/consumers", "/team-a//consumers/alice",
+		"/consumers/alice", "/default/consumers/alice", "/nowhere/consumers", "/team-a", "/%2e%2e/team-a/consumers",
+		"/team-a/consumers?offset=x", "/team-a/workspaces", "/workspaces/team-a",
+	} {
+		f.Add("GET", s)
+	}
+	api := newAPI(f, db.Options{})
+	handler := api.Handler()
+	serve := func(method, path string) *fasthttp.RequestCtx {
+		ctx := &fasthttp.RequestCtx{}
+		req := &fasthttp.Request{}
+		req.Header.SetMethod(method)
+		req.SetRequestURI(path)
+		req.Header.SetContentType(mimeJSON)
+		ctx.Init(req, nil, nil)
+		handler(ctx)
+		return ctx
+	}
+	for _, w := range []struct{ path, body string }{
+		{"/workspaces", `{"name":"team-a"}`},
+		{"/team-a/consumers", `{"username":"alice","custom_id":"secret-of-team-a"}`},
+	} {
+		ctx := &fasthttp.RequestCtx{}
+		req := &fasthttp.Request{}
+		req.Header.SetMethod("POST")
+		req.SetRequestURI(w.path)
+		req.Header.SetContentType(mimeJSON)
+		req.SetBodyString(w.body)
+		ctx.Init(req, nil, nil)
+		handler(ctx)
+		if ctx.Response.StatusCode() != 201 {
+			f.Fatalf("POST %s: %d %s", w.path, ctx.Response.StatusCode(), ctx.Response.Body())
+		}
+	}
+	f.Fuzz(func(t *testing.T, method, path string) {
+		if method != "GET" && method != "HEAD" && method != "OPTIONS" {
+			method = "GET" // reads only: the fixture must stay as it is
+		}
+		ctx := serve(method, path)
+		if status := ctx.Response.StatusCode(); status >= 500 {
+			t.Fatalf("%s %q: status %d %s", method, path, status, ctx.Response.Body())
+		}
+		if bytes.Contains(ctx.Response.Body(), []byte("secret-of-team-a")) {
+			if ctx.UserValue(workspaceName) != "team-a" {
+				t.Fatalf("%q reached team-a's consumer outside team-a", path)
+			}
 		}
 	})
 }
