@@ -163,10 +163,10 @@ func TestWorkspaceIsolation(t *testing.T) {
 		h.json("POST", "/team-a/services/s/routes", map[string]any{"paths": []any{"/x"}}).want(t, 404)
 		svcA := h.mustCreate("/team-a/services", map[string]any{"name": "s", "url": "http://example.com"})
 		route := h.mustCreate("/team-a/services/s/routes", map[string]any{"paths": []any{"/x"}})
-		if got := h.get("/team-a/routes/" + route["id"].(string) + "/service").want(t, 200).obj(t); got["id"] != svcA["id"] {
+		if got := h.get("/team-a/routes/"+route["id"].(string)+"/service").want(t, 200).obj(t); got["id"] != svcA["id"] {
 			t.Errorf("the route's service is %s, want team-a's", js(got))
 		}
-		h.get("/routes/" + route["id"].(string)).want(t, 404)
+		h.get("/routes/"+route["id"].(string)).want(t, 404)
 		// A global plugin per workspace: the cache key includes it.
 		h.mustCreate("/plugins", map[string]any{"name": "cors"})
 		h.mustCreate("/team-a/plugins", map[string]any{"name": "cors"})
