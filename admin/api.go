@@ -6,7 +6,6 @@ package admin
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/portico-gw/portico/db"
 	"github.com/portico-gw/portico/eventhooks"
+	"github.com/portico-gw/portico/rbac"
 )
 
 // Logger is what the Admin API logs through (the node's error log).
@@ -63,15 +63,9 @@ type Options struct {
 	// Metrics serves the node's Prometheus metrics on /metrics.
 	Metrics http.Handler
 	// RBAC, when set (enforce_rbac), requires every request to carry a
-	// valid token in RBACHeader.
-	RBAC       Guard
+	// valid token in RBACHeader, whose roles allow the request.
+	RBAC       *rbac.Authenticator
 	RBACHeader string
-}
-
-// Guard authenticates an Admin API token: ok is false for a missing,
-// unknown or disabled one; err is for failures to check.
-type Guard interface {
-	Allow(ctx context.Context, token string) (ok bool, err error)
 }
 
 // API is the Admin API handler. It is safe for concurrent use.
@@ -83,7 +77,7 @@ type API struct {
 	stats      func() map[string]any
 	router     *router.Router
 	eventHooks *eventhooks.Service
-	guard      Guard
+	rbac       *rbac.Authenticator
 	rbacHeader string
 	endpoints  []string
 	roots      map[string]bool // first path segments of the endpoints
@@ -99,7 +93,7 @@ func New(opts Options) *API {
 		log:        opts.Log,
 		stats:      opts.ServerStats,
 		eventHooks: opts.EventHooks,
-		guard:      opts.RBAC,
+		rbac:       opts.RBAC,
 		rbacHeader: opts.RBACHeader,
 		router:     router.New(),
 		roots:      map[string]bool{},
@@ -125,6 +119,7 @@ func New(opts Options) *API {
 	a.routeEntities()
 	a.routeUpstreams()
 	a.routeEventHooks()
+	a.routeRBAC()
 	a.routeMetrics(opts.Metrics)
 	sort.Strings(a.endpoints)
 	return a
@@ -146,30 +141,17 @@ func (a *API) retryWithoutSlash(ctx *fasthttp.RequestCtx) {
 // slashRetried marks a request already retried without its trailing slash.
 const slashRetried = "portico.slash_retried"
 
-// msgInvalidRBAC is Kong's answer to a missing or wrong RBAC token.
-const msgInvalidRBAC = "Invalid RBAC credentials"
-
-// allowed checks the request's RBAC token (from its header only: a token
-// in the query string or the body is not looked at), answering 401 itself.
-func (a *API) allowed(ctx *fasthttp.RequestCtx) bool {
-	ok, err := a.guard.Allow(ctx, string(ctx.Request.Header.Peek(a.rbacHeader)))
-	if err != nil {
-		a.internalError(ctx, err)
-		return false
-	}
-	if !ok {
-		writeMessage(ctx, fasthttp.StatusUnauthorized, msgInvalidRBAC)
-	}
-	return ok
-}
-
 type discardLogger struct{}
 
 func (discardLogger) Errorf(string, ...any) {}
 
 // handle registers a handler; GET handlers also answer HEAD.
+// Under enforce_rbac the caller's roles must allow the request first.
 func (a *API) handle(method, path string, h fasthttp.RequestHandler) {
 	a.addRoot(path)
+	if a.rbac != nil && !rbacExempt[path] {
+		h = a.authorized(endpointPattern(path), h)
+	}
 	a.router.Handle(method, path, h)
 	if method == fasthttp.MethodGet {
 		a.router.Handle(fasthttp.MethodHead, path, h)
@@ -188,7 +170,7 @@ func (a *API) Handler() fasthttp.RequestHandler {
 		h.SetBytesV(fasthttp.HeaderServer, a.server)
 		h.Set("Access-Control-Allow-Origin", "*")
 		h.Set("X-Kong-Admin-Request-ID", requestid.New())
-		if (a.guard == nil || a.allowed(ctx)) && a.enterWorkspace(ctx) {
+		if (a.rbac == nil || a.authenticated(ctx)) && a.enterWorkspace(ctx) {
 			inner(ctx)
 		}
 		h.Set("X-Kong-Admin-Latency", strconv.FormatInt(time.Since(start).Milliseconds(), 10))

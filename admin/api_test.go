@@ -51,6 +51,13 @@ func registries(tb testing.TB) (*schema.Registry, *plugins.Registry) {
 // newAPI builds the Admin API over a fresh in-memory store.
 func newAPI(tb testing.TB, opts db.Options) *API {
 	tb.Helper()
+	return newAPIWith(tb, opts, nil)
+}
+
+// newAPIWith is newAPI with a chance to adjust the API's options once the
+// bootstrapped DB exists.
+func newAPIWith(tb testing.TB, opts db.Options, adjust func(d *db.DB, o *Options)) *API {
+	tb.Helper()
 	reg, enabled := registries(tb)
 	st, err := badger.Open("", db.Tables(reg), badger.Options{InMemory: true})
 	if err != nil {
@@ -65,12 +72,16 @@ func newAPI(tb testing.TB, opts db.Options) *API {
 	if err := d.Bootstrap(context.Background()); err != nil {
 		tb.Fatalf("bootstrapping: %v", err)
 	}
-	return New(Options{
+	o := Options{
 		DB:      d,
 		Plugins: infos,
 		Node: NodeInfo{KongVersion: testKongVersion, PorticoVersion: "test", Hostname: "test",
 			NodeID: "00000000-0000-4000-8000-000000000000"},
-	})
+	}
+	if adjust != nil {
+		adjust(d, &o)
+	}
+	return New(o)
 }
 
 // harness is one in-process Admin API and a client dialling it in memory.
@@ -78,6 +89,19 @@ type harness struct {
 	tb     testing.TB
 	api    *API
 	client *fasthttp.HostClient
+	header map[string]string // sent with every request
+}
+
+// with returns the harness sending one more header.
+func (h *harness) with(name, value string) *harness {
+	c := *h
+	c.header = map[string]string{name: value}
+	for k, v := range h.header {
+		if k != name {
+			c.header[k] = v
+		}
+	}
+	return &c
 }
 
 func newHarness(tb testing.TB) *harness { tb.Helper(); return newHarnessWith(tb, db.Options{}) }
@@ -86,7 +110,12 @@ func newHarness(tb testing.TB) *harness { tb.Helper(); return newHarnessWith(tb,
 // and ids for golden files).
 func newHarnessWith(tb testing.TB, opts db.Options) *harness {
 	tb.Helper()
-	api := newAPI(tb, opts)
+	return serveAPI(tb, newAPI(tb, opts))
+}
+
+// serveAPI serves api in memory.
+func serveAPI(tb testing.TB, api *API) *harness {
+	tb.Helper()
 	ln := fasthttputil.NewInmemoryListener()
 	srv := &fasthttp.Server{Handler: api.Handler(), ErrorHandler: api.ErrorHandler, NoDefaultServerHeader: true}
 	done := make(chan struct{})
@@ -142,6 +171,9 @@ func (h *harness) do(method, path, contentType string, body []byte) *response {
 	defer fasthttp.ReleaseResponse(resp)
 	req.Header.SetMethod(method)
 	req.SetRequestURI("http://admin.test" + path)
+	for k, v := range h.header {
+		req.Header.Set(k, v)
+	}
 	if contentType != "" {
 		req.Header.SetContentType(contentType)
 	}

@@ -30,6 +30,9 @@ const (
 func (a *API) routeEntities() {
 	reg := a.db.Registry()
 	for _, e := range reg.Entities() {
+		if e.NoAdminAPI {
+			continue
+		}
 		if !e.AdminDisabled {
 			a.routeCollection("/"+e.Path(), e, nil)
 		}

@@ -81,8 +81,11 @@ type Options struct {
 func New(reg *schema.Registry, st store.Store, opts Options) *DB {
 	d := &DB{reg: reg, store: st, bus: opts.Bus, children: map[string][]reference{}, extensions: map[string]extension{},
 		workspaces: reg.Entity(WorkspacesEntity)}
-	if reg.Entity("rbac_users") != nil {
-		d.extensions["rbac_users"] = rbacTokens{}
+	if users := reg.Entity("rbac_users"); users != nil {
+		d.extensions[users.Name] = rbacTokens{}
+		if admins := reg.Entity("admins"); admins != nil {
+			d.extensions[admins.Name] = adminUsers{users: users}
+		}
 	}
 	if d.workspaces != nil {
 		d.extensions[WorkspacesEntity] = workspaceRules{db: d}
@@ -262,6 +265,11 @@ func (w *writer) stored(e *schema.Entity, entity map[string]any, old map[string]
 		}
 	}
 	if old == nil {
+		if x, ok := w.db.extensions[e.Name].(inserter); ok {
+			if err := x.beforeInsert(w, entity); err != nil {
+				return err
+			}
+		}
 		if err := w.insert(e, entity); err != nil {
 			return err
 		}

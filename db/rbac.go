@@ -1,12 +1,15 @@
 package db
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/portico-gw/portico/schema"
 	"github.com/portico-gw/portico/store"
 )
 
@@ -50,4 +53,46 @@ func (rbacTokens) decorate(store.Tx, map[string]any) error { return nil }
 // preparer is an extension that rewrites a row before it is stored.
 type preparer interface {
 	prepare(row, old map[string]any) error
+}
+
+// adminUsers gives every admin created without an RBAC user one of its
+// own, as Kong's admins DAO does: named after the admin, with a random
+// token (set a known one with PATCH /rbac/users/{name}), enabled as the
+// admin's rbac_token_enabled says.
+type adminUsers struct{ users *schema.Entity }
+
+// msgAdminUserComment is Kong's comment on an admin's generated RBAC user.
+const msgAdminUserComment = "User generated on creation of Admin."
+
+func (x adminUsers) beforeInsert(w *writer, row map[string]any) error {
+	if row["rbac_user"] != nil {
+		return nil
+	}
+	token := make([]byte, 32)
+	if _, err := rand.Read(token); err != nil {
+		return fmt.Errorf("generating an RBAC token: %w", err)
+	}
+	name, _ := row["username"].(string)
+	user, err := checked(x.users)(x.users.PrepareInsert(map[string]any{
+		"name":       name + "-" + w.db.auto.NewID(),
+		"user_token": base64.RawURLEncoding.EncodeToString(token),
+		"enabled":    row["rbac_token_enabled"] != false,
+		"comment":    msgAdminUserComment,
+	}, w.db.auto))
+	if err != nil {
+		return err
+	}
+	if err := w.stored(x.users, user, nil); err != nil {
+		return err
+	}
+	row["rbac_user"] = map[string]any{schema.FieldID: user[schema.FieldID]}
+	return nil
+}
+
+func (adminUsers) afterWrite(*writer, map[string]any, map[string]any) error { return nil }
+func (adminUsers) decorate(store.Tx, map[string]any) error                  { return nil }
+
+// inserter is an extension that completes a new row before it is stored.
+type inserter interface {
+	beforeInsert(w *writer, row map[string]any) error
 }

@@ -264,7 +264,7 @@ func open(ctx context.Context, cfg *conf.Config, log, adminLog *logger.Logger) (
 		st.Close()
 		return nil, err
 	}
-	var guard admin.Guard
+	var guard *rbac.Authenticator
 	if cfg.EnforceRBAC != "off" {
 		guard = rbac.New(n.db, n.bus)
 	}

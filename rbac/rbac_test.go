@@ -2,6 +2,7 @@ package rbac
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -66,9 +67,12 @@ func TestBootstrapAndAuthenticate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ok, err := a.Allow(ctx, tt.token)
-			if err != nil || ok != tt.ok {
-				t.Fatalf("Allow = %v, %v; want %v", ok, err, tt.ok)
+			u, err := a.Authenticate(ctx, tt.token)
+			if ok := err == nil; ok != tt.ok || (!ok && !errors.Is(err, ErrInvalid)) {
+				t.Fatalf("Authenticate = %v, %v; want ok %v", u, err, tt.ok)
+			}
+			if tt.ok && (u.Name != SuperAdmin || !u.Permissions.Allows("default", "/rbac/users", "/rbac/users", Create)) {
+				t.Fatalf("the super admin is %+v, without full rights", u)
 			}
 		})
 	}
@@ -76,14 +80,14 @@ func TestBootstrapAndAuthenticate(t *testing.T) {
 	if _, err := d.Update(ctx, d.Entity("rbac_users"), SuperAdmin, map[string]any{"enabled": false}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if ok, _ := a.Allow(ctx, "hunter2-hunter2"); ok {
+	if _, err := a.Authenticate(ctx, "hunter2-hunter2"); err == nil {
 		t.Fatal("a disabled user's token is still accepted")
 	}
 	// A PATCH that does not touch the token keeps it (not re-hashed).
 	if _, err := d.Update(ctx, d.Entity("rbac_users"), SuperAdmin, map[string]any{"enabled": true, "comment": "x"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if ok, _ := a.Allow(ctx, "hunter2-hunter2"); !ok {
+	if _, err := a.Authenticate(ctx, "hunter2-hunter2"); err != nil {
 		t.Fatal("the token was lost by an unrelated PATCH")
 	}
 }

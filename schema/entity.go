@@ -34,6 +34,10 @@ type Entity struct {
 	Workspaceable bool
 	// AdminDisabled hides the top-level collection (targets live under upstreams).
 	AdminDisabled bool
+	// NoAdminAPI entities get no generated endpoints at all: theirs are
+	// hand-written (Kong's generate_admin_api = false), e.g. RBAC role
+	// permissions.
+	NoAdminAPI bool
 	// NoPut entities have no PUT (upsert) endpoint: Kong answers 405 (event hooks).
 	NoPut bool
 	// CreatedEnvelope and CreatedStatus change how a create (POST) is

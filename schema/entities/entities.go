@@ -27,6 +27,10 @@ func All() []*schema.Entity {
 		EventHooks(),
 		RBACUsers(),
 		Admins(),
+		RBACRoles(),
+		RBACRoleEndpoints(),
+		RBACRoleEntities(),
+		RBACUserRoles(),
 	}
 }
 

@@ -52,3 +52,91 @@ func Admins() *schema.Entity {
 		},
 	}
 }
+
+// RBAC actions, in Kong's order.
+var RBACActions = []string{"read", "create", "update", "delete"}
+
+// RBACRoles is Kong Enterprise's rbac_roles entity: a named set of
+// permissions, per workspace.
+func RBACRoles() *schema.Entity {
+	return &schema.Entity{
+		Name:          "rbac_roles",
+		AdminPath:     "rbac/roles",
+		Workspaceable: true,
+		EndpointKey:   "name",
+		Fields: []*schema.Field{
+			schema.ID(),
+			{Name: "name", Type: schema.String, Required: true, Unique: true},
+			{Name: "comment", Type: schema.String},
+			schema.CreatedAt(),
+			schema.UpdatedAt(),
+			{Name: "is_default", Type: schema.Boolean, Required: true, Default: false},
+		},
+	}
+}
+
+// actionsField is a permission's set of RBAC actions.
+func actionsField() *schema.Field {
+	return &schema.Field{Name: "actions", Type: schema.Set, Required: true,
+		Elements: &schema.Field{Type: schema.String, OneOf: schema.Strings(RBACActions...)}}
+}
+
+// RBACRoleEndpoints is Kong Enterprise's rbac_role_endpoints: the actions a
+// role allows (or, negative, denies) on an Admin API endpoint of a
+// workspace. Its endpoints are hand-written (/rbac/roles/{r}/endpoints).
+func RBACRoleEndpoints() *schema.Entity {
+	return &schema.Entity{
+		Name:       "rbac_role_endpoints",
+		NoAdminAPI: true,
+		CacheKey:   []string{"role", "workspace", "endpoint"},
+		Fields: []*schema.Field{
+			schema.ID(),
+			{Name: "role", Type: schema.Foreign, Reference: "rbac_roles", Required: true, OnDelete: "cascade"},
+			{Name: "workspace", Type: schema.String, Required: true},
+			{Name: "endpoint", Type: schema.String, Required: true},
+			actionsField(),
+			{Name: "negative", Type: schema.Boolean, Required: true, Default: false},
+			{Name: "comment", Type: schema.String},
+			schema.CreatedAt(),
+			schema.UpdatedAt(),
+		},
+	}
+}
+
+// RBACRoleEntities is Kong Enterprise's rbac_role_entities: the actions a
+// role allows or denies on one entity (or "*"). Kong enforces them with
+// enforce_rbac=entity or both; Portico stores and lists them.
+func RBACRoleEntities() *schema.Entity {
+	return &schema.Entity{
+		Name:       "rbac_role_entities",
+		NoAdminAPI: true,
+		CacheKey:   []string{"role", "entity_id"},
+		Fields: []*schema.Field{
+			schema.ID(),
+			{Name: "role", Type: schema.Foreign, Reference: "rbac_roles", Required: true, OnDelete: "cascade"},
+			{Name: "entity_id", Type: schema.String, Required: true},
+			{Name: "entity_type", Type: schema.String, Required: true},
+			actionsField(),
+			{Name: "negative", Type: schema.Boolean, Required: true, Default: false},
+			{Name: "comment", Type: schema.String},
+			schema.CreatedAt(),
+			schema.UpdatedAt(),
+		},
+	}
+}
+
+// RBACUserRoles links RBAC users to their roles (Kong's rbac_user_roles);
+// a user may hold roles of several workspaces.
+func RBACUserRoles() *schema.Entity {
+	return &schema.Entity{
+		Name:       "rbac_user_roles",
+		NoAdminAPI: true,
+		CacheKey:   []string{"user", "role"},
+		Fields: []*schema.Field{
+			schema.ID(),
+			{Name: "user", Type: schema.Foreign, Reference: "rbac_users", Required: true, OnDelete: "cascade"},
+			{Name: "role", Type: schema.Foreign, Reference: "rbac_roles", Required: true, OnDelete: "cascade"},
+			schema.CreatedAt(),
+		},
+	}
+}
