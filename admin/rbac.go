@@ -3,6 +3,7 @@ package admin
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/valyala/fasthttp"
@@ -89,6 +90,7 @@ const (
 	msgNoSuchEntity       = "There is no entity of type '%s' with given entity_id"
 	msgNotUUID            = "%s is not a valid uuid"
 	msgOwnRoles           = "the admin should not update their own roles"
+	msgOwnEndpoints       = "the admin should not update or delete their own endpoints"
 )
 
 // Entity names of the RBAC tables.
@@ -146,7 +148,7 @@ func (a *API) permissionRoutes(collection, item string, kind permissionKind) {
 	})
 	a.handle(fasthttp.MethodPost, collection, func(ctx *fasthttp.RequestCtx) {
 		scope, ok := a.roleScope(ctx)
-		if !ok {
+		if !ok || a.ownRole(ctx, scope.ID, msgOwnRoles) {
 			return
 		}
 		args, ok := a.permissionArgs(ctx, e)
@@ -163,7 +165,7 @@ func (a *API) permissionRoutes(collection, item string, kind permissionKind) {
 	// found answers 404 itself when the role has no such permission.
 	found := func(ctx *fasthttp.RequestCtx) (map[string]any, bool) {
 		scope, ok := a.roleScope(ctx)
-		if !ok {
+		if !ok || ctx.IsPatch() && a.ownRole(ctx, scope.ID, msgOwnEndpoints) {
 			return nil, false
 		}
 		key, ok := kind.key(ctx)
@@ -209,7 +211,7 @@ func (a *API) permissionRoutes(collection, item string, kind permissionKind) {
 	})
 	a.handle(fasthttp.MethodDelete, item, func(ctx *fasthttp.RequestCtx) {
 		scope, ok := a.roleScope(ctx)
-		if !ok {
+		if !ok || a.ownRole(ctx, scope.ID, msgOwnEndpoints) {
 			return
 		}
 		key, ok := kind.key(ctx)
@@ -228,6 +230,25 @@ func (a *API) permissionRoutes(collection, item string, kind permissionKind) {
 		}
 		ctx.SetStatusCode(fasthttp.StatusNoContent)
 	})
+}
+
+// ownRole answers 403 with msg when the caller holds the role: nobody
+// changes the permissions they act with.
+func (a *API) ownRole(ctx *fasthttp.RequestCtx, roleID, msg string) bool {
+	u := caller(ctx)
+	if u == nil {
+		return false
+	}
+	held, err := rbac.UserRoleIDs(ctx, a.db, u.ID)
+	if err != nil {
+		a.writeError(ctx, err)
+		return true
+	}
+	if slices.Contains(held, roleID) {
+		writeMessage(ctx, fasthttp.StatusForbidden, msg)
+		return true
+	}
+	return false
 }
 
 // permissionOutput shows a permission as Kong does: named by its role and

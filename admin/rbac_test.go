@@ -179,6 +179,10 @@ func TestRBACRoleEndpoints(t *testing.T) {
 		{"entity: get", "GET", "/rbac/roles/dev/entities/*", nil, 200, ""},
 		{"entity: bad id", "GET", "/rbac/roles/dev/entities/abc", nil, 400, "abc is not a valid uuid"},
 		{"roles: none given", "POST", "/rbac/users/kong_admin/roles", map[string]any{}, 403, "the admin should not update their own roles"},
+		{"own role's endpoints", "POST", "/rbac/roles/super-admin/endpoints", map[string]any{"endpoint": "/x", "actions": "read"}, 403, "the admin should not update their own roles"},
+		{"own role's endpoint, patched", "PATCH", "/rbac/roles/super-admin/endpoints/*/*", map[string]any{"actions": "read"}, 403, "the admin should not update or delete their own endpoints"},
+		{"own role's endpoint, deleted", "DELETE", "/rbac/roles/super-admin/endpoints/*/*", nil, 403, "the admin should not update or delete their own endpoints"},
+		{"another role's endpoint", "GET", "/rbac/roles/read-only/endpoints/*/*", nil, 200, ""},
 		{"delete", "DELETE", "/rbac/roles/dev/endpoints/default/services", nil, 204, ""},
 		{"delete again", "DELETE", "/rbac/roles/dev/endpoints/default/services", nil, 204, ""},
 	}

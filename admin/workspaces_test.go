@@ -199,3 +199,16 @@ func TestWorkspaceIsolation(t *testing.T) {
 		h.get("/plugins").want(t, 200)
 	})
 }
+
+func TestWorkspaceTags(t *testing.T) {
+	h := newHarness(t)
+	h.mustCreate("/workspaces", map[string]any{"name": "team-a"})
+	mine := h.mustCreate("/consumers", map[string]any{"username": "alice", "tags": []any{"t1"}})
+	theirs := h.mustCreate("/team-a/consumers", map[string]any{"username": "alice", "tags": []any{"t1"}})
+	for path, want := range map[string]any{"/tags": mine["id"], "/tags/t1": mine["id"], "/team-a/tags/t1": theirs["id"]} {
+		data, _ := h.get(path).want(t, 200).obj(t)["data"].([]any)
+		if len(data) != 1 || data[0].(map[string]any)["entity_id"] != want {
+			t.Errorf("%s: %s, want only %v", path, js(data), want)
+		}
+	}
+}

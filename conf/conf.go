@@ -318,6 +318,11 @@ func (c *Config) Validate() error {
 	if !filepath.IsAbs(c.Prefix) {
 		errs = append(errs, fmt.Errorf("prefix: '%s' is not an absolute path", c.Prefix))
 	}
+	if c.EnforceRBAC == "entity" || c.EnforceRBAC == "both" {
+		// Running these as 'on' would quietly skip the entity checks asked for.
+		errs = append(errs, fmt.Errorf("enforce_rbac: '%s' (entity-level RBAC) is not supported by Portico yet; "+
+			"set enforce_rbac = on for endpoint-level RBAC", c.EnforceRBAC))
+	}
 	// Two listeners on one address would make the second bind fail at
 	// start with a less helpful message; say which keys collide instead.
 	seen := map[string]string{}

@@ -763,6 +763,9 @@ func TestValidate(t *testing.T) {
 		{[]string{"KONG_ADMIN_LISTEN=0.0.0.0:8000"}, "admin_listen: address 0.0.0.0:8000 is already used by proxy_listen"},
 		{[]string{"KONG_PROXY_LISTEN=127.0.0.1:0, 127.0.0.1:0", "KONG_ADMIN_LISTEN=127.0.0.1:0"}, ""},
 		{[]string{"KONG_STATUS_LISTEN=[::1]:9000, [::1]:9000"}, "status_listen: address [::1]:9000 is already used by status_listen"},
+		{[]string{"KONG_ENFORCE_RBAC=on"}, ""},
+		{[]string{"KONG_ENFORCE_RBAC=both"}, "enforce_rbac: 'both' (entity-level RBAC) is not supported by Portico yet"},
+		{[]string{"KONG_ENFORCE_RBAC=entity"}, "enforce_rbac: 'entity' (entity-level RBAC) is not supported"},
 	}
 	for _, tt := range tests {
 		c, _ := mustLoad(t, "", tt.env...)

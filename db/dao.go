@@ -431,13 +431,38 @@ func checked(e *schema.Entity) func(map[string]any, schema.Errors) (map[string]a
 	}
 }
 
-// Tags returns one page of the tag index (all tags, or one).
+// Tags returns one page of the tag index (all tags, or one), for the
+// entities of the context's workspace.
 func (d *DB) Tags(ctx context.Context, tag string, size int, offset string) ([]store.TagRow, string, error) {
 	var page store.TagPage
 	err := d.store.View(ctx, func(tx store.Tx) error {
 		var err error
-		page, err = tx.Tags(store.TagPageQuery{Size: size, Offset: offset, Tag: tag})
-		return err
+		if page, err = tx.Tags(store.TagPageQuery{Size: size, Offset: offset, Tag: tag}); err != nil {
+			return err
+		}
+		// Only the workspace's entities are listed (a page may come out
+		// short; its offset still leads on).
+		kept := page.Rows[:0]
+		for _, r := range page.Rows {
+			e := d.reg.Entity(r.EntityName)
+			if e == nil || !d.workspaced(e) {
+				kept = append(kept, r)
+				continue
+			}
+			ws, err := d.workspaceFor(ctx, tx, e)
+			if err != nil {
+				return err
+			}
+			row, err := tx.Get(e.Name, r.EntityID)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			if row != nil && inWorkspace(row, ws) {
+				kept = append(kept, r)
+			}
+		}
+		page.Rows = kept
+		return nil
 	})
 	if err != nil {
 		return nil, "", d.mapError(err)

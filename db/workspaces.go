@@ -106,8 +106,42 @@ func (d *DB) Bootstrap(ctx context.Context) error {
 	if err != nil || row != nil {
 		return err
 	}
-	if _, err := d.Insert(ctx, d.workspaces, map[string]any{"name": DefaultWorkspace}, nil); err != nil {
+	ws, err := d.Insert(ctx, d.workspaces, map[string]any{"name": DefaultWorkspace}, nil)
+	if err != nil {
 		return fmt.Errorf("creating the default workspace: %w", err)
+	}
+	return d.adopt(ctx, ws[schema.FieldID].(string))
+}
+
+// adopt moves the rows of a store written before workspaces existed into
+// the default workspace, a batch per transaction, without events (nothing
+// changes for their users).
+func (d *DB) adopt(ctx context.Context, ws string) error {
+	for _, e := range d.workspacedEntities() {
+		for {
+			moved := 0
+			err := d.store.Update(ctx, func(tx store.Tx) error {
+				moved = 0
+				page, err := tx.Page(e.Name, store.PageQuery{Size: 100, Equal: map[string]any{FieldWorkspace: nil}})
+				if err != nil {
+					return err
+				}
+				for _, row := range page.Rows {
+					row[FieldWorkspace] = ws
+					if err := tx.Update(e.Name, row); err != nil {
+						return err
+					}
+				}
+				moved = len(page.Rows)
+				return nil
+			})
+			if err != nil {
+				return fmt.Errorf("moving %s into the default workspace: %w", e.Name, err)
+			}
+			if moved == 0 {
+				break
+			}
+		}
 	}
 	return nil
 }
