@@ -30,7 +30,9 @@ import (
 
 	"github.com/portico-gw/portico/catalog"
 	"github.com/portico-gw/portico/db"
+	"github.com/portico-gw/portico/events"
 	"github.com/portico-gw/portico/plugins"
+	"github.com/portico-gw/portico/rbac"
 	"github.com/portico-gw/portico/schema"
 	"github.com/portico-gw/portico/store/badger"
 )
@@ -863,23 +865,57 @@ func benchHandler(b *testing.B, handler fasthttp.RequestHandler, ctx *fasthttp.R
 	}
 }
 
+// BenchmarkAdminGetConsumer reads one consumer through the whole handler:
+// plainly, under a workspace prefix, and with RBAC on (a cached token).
 func BenchmarkAdminGetConsumer(b *testing.B) {
-	api := newAPI(b, db.Options{})
-	handler := api.Handler()
-	var ctx fasthttp.RequestCtx
-	req := &fasthttp.Request{}
-	req.Header.SetMethod("POST")
-	req.SetRequestURI("/consumers")
-	req.Header.SetContentType(mimeJSON)
-	req.SetBodyString(`{"username": "ada", "custom_id": "c-1", "tags": ["vip"]}`)
-	benchHandler(b, handler, &ctx, req, 201)
-
-	req.Reset()
-	req.Header.SetMethod("GET")
-	req.SetRequestURI("/consumers/ada")
-	b.ReportAllocs()
-	for b.Loop() {
-		benchHandler(b, handler, &ctx, req, 200)
+	for _, bc := range []struct {
+		name, prefix string
+		rbac         bool
+	}{
+		{"default", "", false},
+		{"workspace prefix", "/team-a", false},
+		{"rbac", "", true},
+		{"rbac and workspace prefix", "/team-a", true},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			api := newAPI(b, db.Options{})
+			token := ""
+			if bc.rbac {
+				b.Setenv(rbac.PasswordEnv, superToken)
+				bus := &events.Bus{}
+				api = newAPIWith(b, db.Options{Bus: bus}, func(d *db.DB, o *Options) {
+					if err := rbac.Bootstrap(context.Background(), d); err != nil {
+						b.Fatal(err)
+					}
+					o.RBAC, o.RBACHeader = rbac.New(d, bus), tokenHeader
+				})
+				token = superToken
+			}
+			handler := api.Handler()
+			var ctx fasthttp.RequestCtx
+			req := &fasthttp.Request{}
+			send := func(method, path, body string, status int) {
+				req.Reset()
+				req.Header.SetMethod(method)
+				req.SetRequestURI(path)
+				req.Header.Set(tokenHeader, token)
+				if body != "" {
+					req.Header.SetContentType(mimeJSON)
+					req.SetBodyString(body)
+				}
+				benchHandler(b, handler, &ctx, req, status)
+			}
+			send("POST", "/workspaces", `{"name": "team-a"}`, 201)
+			send("POST", bc.prefix+"/consumers", `{"username": "ada", "custom_id": "c-1", "tags": ["vip"]}`, 201)
+			req.Reset()
+			req.Header.SetMethod("GET")
+			req.SetRequestURI(bc.prefix + "/consumers/ada")
+			req.Header.Set(tokenHeader, token)
+			b.ReportAllocs()
+			for b.Loop() {
+				benchHandler(b, handler, &ctx, req, 200)
+			}
+		})
 	}
 }
 

@@ -66,12 +66,12 @@ func (a *API) enterWorkspace(ctx *fasthttp.RequestCtx) bool {
 		notFound(ctx)
 		return false
 	}
-	row, err := a.db.Select(ctx, a.db.Entity(db.WorkspacesEntity), name, nil)
+	ws, found, err := a.db.LookupWorkspace(ctx, name)
 	if err != nil {
 		a.writeError(ctx, err)
 		return false
 	}
-	if row == nil {
+	if !found {
 		// A path that would not route without the prefix is no workspace
 		// path at all: a plain 404, as Kong's router gives.
 		if h, _ := a.router.Lookup(string(ctx.Method()), string(rest), ctx); h == nil {
@@ -81,13 +81,12 @@ func (a *API) enterWorkspace(ctx *fasthttp.RequestCtx) bool {
 		}
 		return false
 	}
-	name, _ = row["name"].(string)
 	// Workspaces are managed from the default workspace only, as in Kong.
-	if next, _ := splitFirst(rest); name != db.DefaultWorkspace && string(next) == db.WorkspacesEntity {
+	if next, _ := splitFirst(rest); ws.Name != db.DefaultWorkspace && string(next) == db.WorkspacesEntity {
 		notFound(ctx)
 		return false
 	}
-	id, _ := row["id"].(string)
+	id, name := ws.ID, ws.Name
 	ctx.SetUserValue(db.WorkspaceKey{}, id)
 	ctx.SetUserValue(workspaceName, name)
 	ctx.SetUserValue(workspacePrefix, string(raw[:len(raw)-len(rest)]))

@@ -61,6 +61,7 @@ type DB struct {
 	// (then every entity is global).
 	workspaces *schema.Entity
 	defaultWS  defaultWorkspace
+	wsCache    workspaceCache
 }
 
 type reference struct {
@@ -162,6 +163,12 @@ func (d *DB) write(ctx context.Context, fn func(w *writer) error) error {
 	})
 	if err != nil {
 		return d.mapError(err)
+	}
+	for _, ch := range changes {
+		if ch.Entity == d.workspaces {
+			d.wsCache.invalidate()
+			break
+		}
 	}
 	for _, f := range after {
 		f()

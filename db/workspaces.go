@@ -333,3 +333,54 @@ func (d *DB) DeleteWorkspaceCascade(ctx context.Context, key string) error {
 		return w.delete(d.workspaces, row)
 	})
 }
+
+// Workspace is what the Admin API needs of a workspace to serve a path
+// prefix.
+type Workspace struct{ ID, Name string }
+
+// workspaceCache remembers workspaces by the key they were looked up with
+// (name or id). Every committed workspace change empties it; a lookup that
+// raced with a change is not remembered.
+type workspaceCache struct {
+	version atomic.Uint64
+	byKey   atomic.Pointer[map[string]Workspace]
+}
+
+func (c *workspaceCache) invalidate() {
+	c.version.Add(1)
+	c.byKey.Store(nil)
+}
+
+// LookupWorkspace finds a workspace by name or id; ok is false when there
+// is none.
+func (d *DB) LookupWorkspace(ctx context.Context, key string) (Workspace, bool, error) {
+	if m := d.wsCache.byKey.Load(); m != nil {
+		if ws, ok := (*m)[key]; ok {
+			return ws, true, nil
+		}
+	}
+	if d.workspaces == nil {
+		return Workspace{}, false, nil
+	}
+	version := d.wsCache.version.Load()
+	row, err := d.Select(ctx, d.workspaces, key, nil)
+	if err != nil || row == nil {
+		return Workspace{}, false, err
+	}
+	ws := Workspace{}
+	ws.ID, _ = row[schema.FieldID].(string)
+	ws.Name, _ = row["name"].(string)
+	old := d.wsCache.byKey.Load()
+	next := map[string]Workspace{key: ws}
+	if old != nil {
+		for k, v := range *old {
+			next[k] = v
+		}
+	}
+	// Keep it only if no workspace changed meanwhile (and the cache stays
+	// small: names come from request paths).
+	if len(next) <= 1024 && d.wsCache.version.Load() == version {
+		d.wsCache.byKey.CompareAndSwap(old, &next)
+	}
+	return ws, true, nil
+}
