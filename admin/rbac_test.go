@@ -284,3 +284,43 @@ func mustUserName(t *testing.T, h *harness, id string) string {
 	t.Helper()
 	return h.get("/rbac/users/"+id).want(t, 200).obj(t)["name"].(string)
 }
+
+// TestRBACAdminLifecycle: an admin's RBAC user follows the admin: disabled
+// with rbac_token_enabled=false, deleted with it.
+func TestRBACAdminLifecycle(t *testing.T) {
+	h := newRBACHarness(t)
+	admin := h.json("POST", "/admins", map[string]any{"username": "sansa"}).want(t, 200).obj(t)["admin"].(map[string]any)
+	userID := db.RefID(admin["rbac_user"])
+	h.json("PATCH", "/rbac/users/"+userID, map[string]any{"user_token": "sansa-token"}).want(t, 200)
+	h.json("POST", "/admins/sansa/roles", map[string]any{"roles": "read-only"}).want(t, 201)
+	sansa := h.with(tokenHeader, "sansa-token")
+	sansa.get("/consumers").want(t, 200)
+
+	h.json("PATCH", "/admins/sansa", map[string]any{"rbac_token_enabled": false}).want(t, 200)
+	sansa.get("/consumers").want(t, 401)
+	h.json("PATCH", "/admins/sansa", map[string]any{"rbac_token_enabled": true}).want(t, 200)
+	sansa.get("/consumers").want(t, 200)
+
+	h.do("DELETE", "/admins/sansa", "", nil).want(t, 204)
+	sansa.get("/consumers").want(t, 401)
+	h.get("/rbac/users/"+userID).want(t, 404)
+}
+
+// TestRBACUserDeleteTakesItsAdmin: deleting an admin's RBAC user deletes
+// the admin (Kong's cascade), each once.
+func TestRBACUserDeleteTakesItsAdmin(t *testing.T) {
+	bus := &events.Bus{}
+	var deletes []string
+	bus.Subscribe(db.SourceCRUD, func(ev events.Event) {
+		if ch, ok := ev.Data.(db.Change); ok && ch.Operation == db.OpDelete {
+			deletes = append(deletes, ch.Entity.Name)
+		}
+	})
+	h := serveAPI(t, newAPIWith(t, db.Options{Bus: bus}, nil))
+	admin := h.json("POST", "/admins", map[string]any{"username": "theon"}).want(t, 200).obj(t)["admin"].(map[string]any)
+	h.do("DELETE", "/rbac/users/"+db.RefID(admin["rbac_user"]), "", nil).want(t, 204)
+	h.get("/admins/theon").want(t, 404)
+	if !reflect.DeepEqual(deletes, []string{"admins", "rbac_users"}) {
+		t.Errorf("delete events %v, want admins then rbac_users, once each", deletes)
+	}
+}

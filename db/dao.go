@@ -378,6 +378,15 @@ func (w *writer) delete(e *schema.Entity, row map[string]any) error {
 		}
 	}
 	id, _ := row[schema.FieldID].(string)
+	// A row whose deletion is under way (a cascade that leads back to it)
+	// is deleted once.
+	if w.deleting[e.Name+"/"+id] {
+		return nil
+	}
+	if w.deleting == nil {
+		w.deleting = map[string]bool{}
+	}
+	w.deleting[e.Name+"/"+id] = true
 	for _, ref := range w.db.children[e.Name] {
 		if ref.field.OnDelete != "cascade" {
 			continue
@@ -401,7 +410,13 @@ func (w *writer) delete(e *schema.Entity, row map[string]any) error {
 	if err := w.tx.Delete(e.Name, id); err != nil {
 		return err
 	}
-	return w.record(Change{Entity: e, Operation: OpDelete, Row: row})
+	if err := w.record(Change{Entity: e, Operation: OpDelete, Row: row}); err != nil {
+		return err
+	}
+	if f, ok := w.db.extensions[e.Name].(deleteFollower); ok {
+		return f.afterDelete(w, row)
+	}
+	return nil
 }
 
 func notFound(e *schema.Entity, key string) *Error {

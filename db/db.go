@@ -183,11 +183,12 @@ func (d *DB) write(ctx context.Context, fn func(w *writer) error) error {
 
 // writer is one write transaction in progress.
 type writer struct {
-	ctx     context.Context
-	db      *DB
-	tx      store.Tx
-	changes []Change
-	after   []func()
+	ctx      context.Context
+	deleting map[string]bool // table/id of rows being deleted
+	db       *DB
+	tx       store.Tx
+	changes  []Change
+	after    []func()
 }
 
 func (w *writer) record(ch Change) error {

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 
 	"golang.org/x/crypto/bcrypt"
@@ -89,8 +90,46 @@ func (x adminUsers) beforeInsert(w *writer, row map[string]any) error {
 	return nil
 }
 
-func (adminUsers) afterWrite(*writer, map[string]any, map[string]any) error { return nil }
-func (adminUsers) decorate(store.Tx, map[string]any) error                  { return nil }
+// afterWrite keeps the RBAC user enabled as the admin's rbac_token_enabled
+// says.
+func (x adminUsers) afterWrite(w *writer, row, _ map[string]any) error {
+	user, err := w.tx.Get(x.users.Name, RefID(row["rbac_user"]))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	enabled := row["rbac_token_enabled"] != false
+	if user["enabled"] == enabled {
+		return nil
+	}
+	updated, err := checked(x.users)(x.users.PrepareUpdate(bare(user), map[string]any{"enabled": enabled}, w.db.auto))
+	if err != nil {
+		return err
+	}
+	return w.stored(x.users, updated, user)
+}
+
+// afterDelete deletes the admin's RBAC user with it: its token and roles
+// must not outlive the admin.
+func (x adminUsers) afterDelete(w *writer, row map[string]any) error {
+	user, err := w.tx.Get(x.users.Name, RefID(row["rbac_user"]))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return w.delete(x.users, user)
+}
+
+// deleteFollower is an extension that deletes what goes with a row.
+type deleteFollower interface {
+	afterDelete(w *writer, row map[string]any) error
+}
+
+func (adminUsers) decorate(store.Tx, map[string]any) error { return nil }
 
 // inserter is an extension that completes a new row before it is stored.
 type inserter interface {
