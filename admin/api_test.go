@@ -205,13 +205,29 @@ func (h *harness) raw(method, path string) *response {
 	var req fasthttp.Request
 	req.Header.SetMethod(method)
 	req.SetRequestURI(path)
+	for k, v := range h.header {
+		req.Header.Set(k, v)
+	}
 	ctx.Init(&req, nil, nil)
 	h.api.Handler()(&ctx)
 	r := &response{status: ctx.Response.StatusCode(), header: map[string]string{}, raw: append([]byte(nil), ctx.Response.Body()...)}
+	if len(r.raw) == 0 {
+		return r
+	}
 	if err := json.Unmarshal(r.raw, &r.body); err != nil {
 		h.tb.Fatalf("%s %s: response is not JSON (%v): %s", method, path, err, r.raw)
 	}
 	return r
+}
+
+// call sends body as JSON, or with no body at all when it is nil (then the
+// path goes exactly as written).
+func (h *harness) call(method, path string, body any) *response {
+	h.tb.Helper()
+	if body == nil {
+		return h.raw(method, path)
+	}
+	return h.json(method, path, body)
 }
 
 // json sends v as a JSON body.
@@ -248,6 +264,31 @@ func wantMessage(tb testing.TB, r *response, status int, msg string) {
 	r.want(tb, status)
 	if want := map[string]any{"message": msg}; !reflect.DeepEqual(r.body, want) {
 		tb.Errorf("body %s, want %s", r.raw, js(want))
+	}
+}
+
+// apiCase is one request of a table test and what must come back: the
+// status and, unless nil, the body's "message" (a string, or an object).
+type apiCase struct {
+	name, method, path string
+	body               any
+	status             int
+	message            any
+}
+
+// runAPICases runs each case as a subtest.
+func runAPICases(t *testing.T, h *harness, cases []apiCase) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := h.call(c.method, c.path, c.body).want(t, c.status)
+			if c.message == nil {
+				return
+			}
+			if got := r.obj(t)["message"]; !reflect.DeepEqual(got, c.message) {
+				t.Errorf("message %s, want %s", js(got), js(c.message))
+			}
+		})
 	}
 }
 

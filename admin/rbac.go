@@ -298,18 +298,8 @@ func (a *API) permissionArgs(ctx *fasthttp.RequestCtx, e *schema.Entity) (map[st
 	if !given {
 		return args, true
 	}
-	var words []string
-	switch v := v.(type) {
-	case string:
-		words = strings.Split(v, ",")
-	case []any:
-		for _, w := range v {
-			s, _ := w.(string)
-			words = append(words, strings.Split(s, ",")...)
-		}
-	}
 	var actions rbac.Action
-	for _, w := range words {
+	for _, w := range commaList(v) {
 		w = strings.TrimSpace(w)
 		if w == "*" {
 			actions |= rbac.AllActions
@@ -556,20 +546,27 @@ func (a *API) roleNames(ctx *fasthttp.RequestCtx) ([]string, bool) {
 		a.writeError(ctx, err)
 		return nil, false
 	}
-	var names []string
-	switch v := b.args["roles"].(type) {
-	case string:
-		names = strings.Split(v, ",")
-	case []any:
-		for _, x := range v {
-			s, _ := x.(string)
-			names = append(names, strings.Split(s, ",")...)
-		}
-	}
+	names := commaList(b.args["roles"])
 	if q := ctx.QueryArgs().Peek("roles"); len(names) == 0 && q != nil {
 		names = strings.Split(string(q), ",")
 	}
 	return names, true
+}
+
+// commaList reads a list given as an array, a comma-separated string, or
+// an array of those (form bodies repeat keys; Kong accepts "read,create").
+func commaList(v any) []string {
+	var out []string
+	switch v := v.(type) {
+	case string:
+		out = strings.Split(v, ",")
+	case []any:
+		for _, x := range v {
+			s, _ := x.(string)
+			out = append(out, strings.Split(s, ",")...)
+		}
+	}
+	return out
 }
 
 func roleList(e *schema.Entity, roles []map[string]any) []any {

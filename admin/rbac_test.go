@@ -120,12 +120,7 @@ func TestRBACRoleMatrix(t *testing.T) {
 		name := fmt.Sprintf("%.16s %s %s", c.token, c.method, c.path)
 		t.Run(name, func(t *testing.T) {
 			hc := h.with(tokenHeader, c.token)
-			var r *response
-			if c.body == nil {
-				r = hc.do(c.method, c.path, "", nil)
-			} else {
-				r = hc.json(c.method, c.path, c.body)
-			}
+			r := hc.call(c.method, c.path, c.body)
 			r.want(t, c.status)
 			if c.message != "" {
 				wantMessage(t, r, c.status, c.message)
@@ -156,50 +151,31 @@ func TestRBACRoleEndpoints(t *testing.T) {
 	}
 	h.mustCreate("/rbac/roles/dev/endpoints", map[string]any{"endpoint": "*", "workspace": "team-a", "actions": []any{"*"}})
 
-	cases := []struct {
-		name, method, path string
-		body               any
-		status             int
-		message            string
-	}{
+	runAPICases(t, h, []apiCase{
 		{"missing endpoint", "POST", "/rbac/roles/dev/endpoints", map[string]any{"actions": "read"}, 400, "'endpoint' is a required field"},
 		{"unknown action", "POST", "/rbac/roles/dev/endpoints", map[string]any{"endpoint": "/x", "actions": "read,fly"}, 400, "Undefined RBAC action fly"},
 		{"unknown workspace", "POST", "/rbac/roles/dev/endpoints", map[string]any{"endpoint": "/x", "actions": "read", "workspace": "nowhere"}, 404, "Workspace nowhere does not exist"},
-		{"duplicate", "POST", "/rbac/roles/dev/endpoints", map[string]any{"endpoint": "/services", "actions": "read"}, 409, ""},
+		{"duplicate", "POST", "/rbac/roles/dev/endpoints", map[string]any{"endpoint": "/services", "actions": "read"}, 409, nil},
 		{"unknown role", "POST", "/rbac/roles/nobody/endpoints", map[string]any{"endpoint": "/x", "actions": "read"}, 404, "Not found"},
-		{"get one", "GET", "/rbac/roles/dev/endpoints/default/services", nil, 200, ""},
-		{"get the wildcard", "GET", "/rbac/roles/dev/endpoints/team-a/*", nil, 200, ""},
+		{"get one", "GET", "/rbac/roles/dev/endpoints/default/services", nil, 200, nil},
+		{"get the wildcard", "GET", "/rbac/roles/dev/endpoints/team-a/*", nil, 200, nil},
 		{"get a missing one", "GET", "/rbac/roles/dev/endpoints/default/routes", nil, 404, "Not found"},
-		{"patch", "PATCH", "/rbac/roles/dev/endpoints/default/services", map[string]any{"actions": "delete", "negative": true}, 200, ""},
+		{"patch", "PATCH", "/rbac/roles/dev/endpoints/default/services", map[string]any{"actions": "delete", "negative": true}, 200, nil},
 		{"entity: missing id", "POST", "/rbac/roles/dev/entities", map[string]any{"actions": "read"}, 400, "Missing required parameter: 'entity_id'"},
 		{"entity: not a uuid", "POST", "/rbac/roles/dev/entities", map[string]any{"entity_id": "abc", "entity_type": "services", "actions": "read"}, 400, "abc is not a valid uuid"},
 		{"entity: missing type", "POST", "/rbac/roles/dev/entities", map[string]any{"entity_id": role["id"], "actions": "read"}, 400, "Missing required parameter: 'entity_type'"},
 		{"entity: no such entity", "POST", "/rbac/roles/dev/entities", map[string]any{"entity_id": "6f2d6b3c-1111-4222-8333-444455556666", "entity_type": "services", "actions": "read"}, 400, "There is no entity of type 'services' with given entity_id"},
-		{"entity: wildcard", "POST", "/rbac/roles/dev/entities", map[string]any{"entity_id": "*", "actions": "read"}, 201, ""},
-		{"entity: get", "GET", "/rbac/roles/dev/entities/*", nil, 200, ""},
+		{"entity: wildcard", "POST", "/rbac/roles/dev/entities", map[string]any{"entity_id": "*", "actions": "read"}, 201, nil},
+		{"entity: get", "GET", "/rbac/roles/dev/entities/*", nil, 200, nil},
 		{"entity: bad id", "GET", "/rbac/roles/dev/entities/abc", nil, 400, "abc is not a valid uuid"},
 		{"roles: none given", "POST", "/rbac/users/kong_admin/roles", map[string]any{}, 403, "the admin should not update their own roles"},
 		{"own role's endpoints", "POST", "/rbac/roles/super-admin/endpoints", map[string]any{"endpoint": "/x", "actions": "read"}, 403, "the admin should not update their own roles"},
 		{"own role's endpoint, patched", "PATCH", "/rbac/roles/super-admin/endpoints/*/*", map[string]any{"actions": "read"}, 403, "the admin should not update or delete their own endpoints"},
 		{"own role's endpoint, deleted", "DELETE", "/rbac/roles/super-admin/endpoints/*/*", nil, 403, "the admin should not update or delete their own endpoints"},
-		{"another role's endpoint", "GET", "/rbac/roles/read-only/endpoints/*/*", nil, 200, ""},
-		{"delete", "DELETE", "/rbac/roles/dev/endpoints/default/services", nil, 204, ""},
-		{"delete again", "DELETE", "/rbac/roles/dev/endpoints/default/services", nil, 204, ""},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			var r *response
-			if c.body == nil {
-				r = h.do(c.method, c.path, "", nil)
-			} else {
-				r = h.json(c.method, c.path, c.body)
-			}
-			r.want(t, c.status)
-			if c.message != "" {
-				wantMessage(t, r, c.status, c.message)
-			}
-		})
-	}
+		{"another role's endpoint", "GET", "/rbac/roles/read-only/endpoints/*/*", nil, 200, nil},
+		{"delete", "DELETE", "/rbac/roles/dev/endpoints/default/services", nil, 204, nil},
+		{"delete again", "DELETE", "/rbac/roles/dev/endpoints/default/services", nil, 204, nil},
+	})
 
 	list := h.get("/rbac/roles/dev/endpoints").want(t, 200).obj(t)
 	if data, _ := list["data"].([]any); len(data) != 1 {

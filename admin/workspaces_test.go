@@ -25,12 +25,7 @@ func TestWorkspaceEntity(t *testing.T) {
 		t.Fatalf("default workspace %s", js(def))
 	}
 
-	cases := []struct {
-		name, method, path string
-		body               any
-		status             int
-		message            any // a string, or the whole message object
-	}{
+	runAPICases(t, h, []apiCase{
 		{"rename", "PATCH", "/workspaces/team-a", map[string]any{"name": "team-b"}, 400, "Cannot rename a workspace"},
 		{"rename by PUT", "PUT", "/workspaces/" + ws["id"].(string), map[string]any{"name": "team-b"}, 400, "Cannot rename a workspace"},
 		{"delete default", "DELETE", "/workspaces/default", nil, 400, "Cannot delete default workspace"},
@@ -42,21 +37,7 @@ func TestWorkspaceEntity(t *testing.T) {
 		{"dot segments", "GET", "/team-a/../consumers", nil, 404, "Not found"},
 		{"encoded dot segments", "GET", "/team-a/%2e%2e/consumers", nil, 404, "Not found"},
 		{"dot segment after an endpoint", "GET", "/consumers/../rbac/users", nil, 404, "Not found"},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			var r *response
-			if c.body == nil {
-				r = h.raw(c.method, c.path)
-			} else {
-				r = h.json(c.method, c.path, c.body)
-			}
-			r.want(t, c.status)
-			if got := r.obj(t)["message"]; !reflect.DeepEqual(got, c.message) {
-				t.Errorf("message %s, want %s", js(got), js(c.message))
-			}
-		})
-	}
+	})
 
 	t.Run("reserved names", func(t *testing.T) {
 		for _, name := range []string{"services", "consumers", "rbac", "event-hooks", "status"} {

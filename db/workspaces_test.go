@@ -4,26 +4,17 @@ import (
 	"context"
 	"testing"
 
-	"github.com/portico-gw/portico/catalog"
 	"github.com/portico-gw/portico/db"
+	"github.com/portico-gw/portico/internal/dbtest"
 	"github.com/portico-gw/portico/store"
-	"github.com/portico-gw/portico/store/badger"
 )
 
 // TestBootstrapAdoptsRowsWithoutWorkspace: a store written before
 // workspaces existed keeps its entities, now in the default workspace.
 func TestBootstrapAdoptsRowsWithoutWorkspace(t *testing.T) {
 	ctx := context.Background()
-	reg, _, err := catalog.Build([]string{"bundled"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := badger.Open("", db.Tables(reg), badger.Options{InMemory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	err = st.Update(ctx, func(tx store.Tx) error {
+	reg, st := dbtest.Store(t)
+	err := st.Update(ctx, func(tx store.Tx) error {
 		for i, name := range []string{"alice", "bob"} {
 			id := []string{"11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222"}[i]
 			if err := tx.Insert("consumers", store.Row{"id": id, "username": name, "created_at": 1.0, "updated_at": 1.0}); err != nil {

@@ -6,29 +6,16 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/portico-gw/portico/catalog"
 	"github.com/portico-gw/portico/db"
 	"github.com/portico-gw/portico/events"
+	"github.com/portico-gw/portico/internal/dbtest"
 	"github.com/portico-gw/portico/store"
-	"github.com/portico-gw/portico/store/badger"
 )
 
 func open(t *testing.T) (*db.DB, store.Store, *events.Bus) {
 	t.Helper()
-	reg, _, err := catalog.Build([]string{"bundled"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := badger.Open("", db.Tables(reg), badger.Options{InMemory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
 	bus := &events.Bus{}
-	d := db.New(reg, st, db.Options{Bus: bus})
-	if err := d.Bootstrap(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	d, st := dbtest.Open(t, db.Options{Bus: bus})
 	return d, st, bus
 }
 

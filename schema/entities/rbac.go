@@ -75,54 +75,42 @@ func RBACRoles() *schema.Entity {
 	}
 }
 
-// actionsField is a permission's set of RBAC actions.
-func actionsField() *schema.Field {
-	return &schema.Field{Name: "actions", Type: schema.Set, Required: true,
-		Elements: &schema.Field{Type: schema.String, OneOf: schema.Strings(RBACActions...)}}
+// rolePermission is the shape of a role's permissions (Kong's
+// rbac_role_endpoints and rbac_role_entities): the role, what the
+// permission is on (the key strings, unique with the role, and the
+// described ones), the actions it allows or, negative, denies. Their
+// endpoints are hand-written (/rbac/roles/{r}/endpoints, .../entities).
+func rolePermission(name string, key []string, described ...string) *schema.Entity {
+	fields := []*schema.Field{
+		schema.ID(),
+		{Name: "role", Type: schema.Foreign, Reference: "rbac_roles", Required: true, OnDelete: "cascade"},
+	}
+	for _, f := range append(append([]string(nil), key...), described...) {
+		fields = append(fields, &schema.Field{Name: f, Type: schema.String, Required: true})
+	}
+	fields = append(fields,
+		&schema.Field{Name: "actions", Type: schema.Set, Required: true,
+			Elements: &schema.Field{Type: schema.String, OneOf: schema.Strings(RBACActions...)}},
+		&schema.Field{Name: "negative", Type: schema.Boolean, Required: true, Default: false},
+		&schema.Field{Name: "comment", Type: schema.String},
+		schema.CreatedAt(),
+		schema.UpdatedAt(),
+	)
+	return &schema.Entity{Name: name, NoAdminAPI: true, CacheKey: append([]string{"role"}, key...), Fields: fields}
 }
 
 // RBACRoleEndpoints is Kong Enterprise's rbac_role_endpoints: the actions a
-// role allows (or, negative, denies) on an Admin API endpoint of a
-// workspace. Its endpoints are hand-written (/rbac/roles/{r}/endpoints).
+// role allows or denies on an Admin API endpoint ("/consumers/*", "*") of a
+// workspace (or "*").
 func RBACRoleEndpoints() *schema.Entity {
-	return &schema.Entity{
-		Name:       "rbac_role_endpoints",
-		NoAdminAPI: true,
-		CacheKey:   []string{"role", "workspace", "endpoint"},
-		Fields: []*schema.Field{
-			schema.ID(),
-			{Name: "role", Type: schema.Foreign, Reference: "rbac_roles", Required: true, OnDelete: "cascade"},
-			{Name: "workspace", Type: schema.String, Required: true},
-			{Name: "endpoint", Type: schema.String, Required: true},
-			actionsField(),
-			{Name: "negative", Type: schema.Boolean, Required: true, Default: false},
-			{Name: "comment", Type: schema.String},
-			schema.CreatedAt(),
-			schema.UpdatedAt(),
-		},
-	}
+	return rolePermission("rbac_role_endpoints", []string{"workspace", "endpoint"})
 }
 
 // RBACRoleEntities is Kong Enterprise's rbac_role_entities: the actions a
 // role allows or denies on one entity (or "*"). Kong enforces them with
 // enforce_rbac=entity or both; Portico stores and lists them.
 func RBACRoleEntities() *schema.Entity {
-	return &schema.Entity{
-		Name:       "rbac_role_entities",
-		NoAdminAPI: true,
-		CacheKey:   []string{"role", "entity_id"},
-		Fields: []*schema.Field{
-			schema.ID(),
-			{Name: "role", Type: schema.Foreign, Reference: "rbac_roles", Required: true, OnDelete: "cascade"},
-			{Name: "entity_id", Type: schema.String, Required: true},
-			{Name: "entity_type", Type: schema.String, Required: true},
-			actionsField(),
-			{Name: "negative", Type: schema.Boolean, Required: true, Default: false},
-			{Name: "comment", Type: schema.String},
-			schema.CreatedAt(),
-			schema.UpdatedAt(),
-		},
-	}
+	return rolePermission("rbac_role_entities", []string{"entity_id"}, "entity_type")
 }
 
 // RBACUserRoles links RBAC users to their roles (Kong's rbac_user_roles);
