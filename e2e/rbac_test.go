@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -72,5 +74,24 @@ func TestSeedSlackAdminsWithRBAC(t *testing.T) {
 	wantStatus(t, r, 200)
 	if _, ok := r.body["user_token"]; ok || strings.Contains(string(r.raw), "$2a$") {
 		t.Fatalf("the RBAC user shows its token: %s", r.raw)
+	}
+
+	// No log holds the password, not even the one sent in a query string.
+	g.stop()
+	logs, _ := filepath.Glob(filepath.Join(g.prefix, "logs", "*"))
+	if len(logs) == 0 {
+		t.Fatal("no logs written")
+	}
+	for _, f := range logs {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(b), password) {
+			t.Errorf("%s holds the password", f)
+		}
+		if strings.HasSuffix(f, "admin_access.log") && !strings.Contains(string(b), "Kong-Admin-Token=******") {
+			t.Errorf("%s does not show the masked query token", f)
+		}
 	}
 }

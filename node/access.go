@@ -1,9 +1,13 @@
 package node
 
 import (
+	"bytes"
 	"fmt"
 	"net"
 	"net/netip"
+	"net/url"
+	"slices"
+	"strings"
 
 	"github.com/valyala/fasthttp"
 
@@ -19,7 +23,9 @@ func openAccessLog(path string) (*logger.AccessLog, error) {
 }
 
 // withAccessLog logs each request in the combined format after h answers.
-func withAccessLog(h fasthttp.RequestHandler, log *logger.AccessLog) fasthttp.RequestHandler {
+// The values of the query arguments named secret are masked: a token
+// pasted into a URL must not end up in the log.
+func withAccessLog(h fasthttp.RequestHandler, log *logger.AccessLog, secret ...string) fasthttp.RequestHandler {
 	if !log.Enabled() {
 		return h
 	}
@@ -34,7 +40,7 @@ func withAccessLog(h fasthttp.RequestHandler, log *logger.AccessLog) fasthttp.Re
 			RemoteAddr: addr,
 			Time:       ctx.Time(),
 			Method:     req.Method(),
-			URI:        req.RequestURI(),
+			URI:        maskQuery(req.RequestURI(), secret),
 			Proto:      req.Protocol(),
 			Status:     ctx.Response.StatusCode(),
 			BodyBytes:  int64(len(ctx.Response.Body())),
@@ -42,4 +48,33 @@ func withAccessLog(h fasthttp.RequestHandler, log *logger.AccessLog) fasthttp.Re
 			UserAgent:  req.UserAgent(),
 		})
 	}
+}
+
+// maskQuery replaces the values of the named query arguments (compared
+// without case) by "******".
+func maskQuery(uri []byte, names []string) []byte {
+	q := bytes.IndexByte(uri, '?')
+	if q < 0 || len(names) == 0 {
+		return uri
+	}
+	out := append([]byte(nil), uri[:q+1]...)
+	for i, arg := range bytes.Split(uri[q+1:], []byte("&")) {
+		if i > 0 {
+			out = append(out, '&')
+		}
+		key, _, hasValue := bytes.Cut(arg, []byte("="))
+		if hasValue && slices.ContainsFunc(names, func(n string) bool { return strings.EqualFold(n, unescape(key)) }) {
+			out = append(append(out, key...), "=******"...)
+			continue
+		}
+		out = append(out, arg...)
+	}
+	return out
+}
+
+func unescape(b []byte) string {
+	if s, err := url.QueryUnescape(string(b)); err == nil {
+		return s
+	}
+	return string(b)
 }

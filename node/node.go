@@ -306,7 +306,7 @@ func open(ctx context.Context, cfg *conf.Config, log, adminLog *logger.Logger) (
 	}
 	n.access = []*logger.AccessLog{adminAccess, proxyAccess}
 	for _, l := range cfg.AdminListen {
-		s := n.newServer("admin", l, n.count(withAccessLog(api.Handler(), adminAccess)), cfg.AdminMaxBodySize)
+		s := n.newServer("admin", l, n.count(withAccessLog(api.Handler(), adminAccess, cfg.RBACAuthHeader)), cfg.AdminMaxBodySize)
 		s.srv.ErrorHandler = api.ErrorHandler
 		n.servers = append(n.servers, s)
 	}
