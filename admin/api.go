@@ -120,6 +120,7 @@ func New(opts Options) *API {
 	a.routeUpstreams()
 	a.routeEventHooks()
 	a.routeRBAC()
+	a.routeWorkspaces()
 	a.routeMetrics(opts.Metrics)
 	sort.Strings(a.endpoints)
 	return a

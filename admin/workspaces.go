@@ -97,6 +97,27 @@ func (a *API) enterWorkspace(ctx *fasthttp.RequestCtx) bool {
 	return true
 }
 
+// routeWorkspaces serves GET /workspaces/{workspace}/meta: how many
+// entities of each kind the workspace holds.
+func (a *API) routeWorkspaces() {
+	if a.db.Entity(db.WorkspacesEntity) == nil {
+		return
+	}
+	path := "/workspaces/{" + db.WorkspacesEntity + "}/meta"
+	a.endpoint(path)
+	a.handle(fasthttp.MethodGet, path, func(ctx *fasthttp.RequestCtx) {
+		counts, found, err := a.db.WorkspaceCounts(ctx, param(ctx, db.WorkspacesEntity))
+		switch {
+		case err != nil:
+			a.writeError(ctx, err)
+		case !found:
+			notFound(ctx)
+		default:
+			writeJSON(ctx, fasthttp.StatusOK, map[string]any{"counts": counts})
+		}
+	})
+}
+
 // splitFirst splits "/a/b/c" into "a" and "/b/c".
 func splitFirst(path []byte) (seg, rest []byte) {
 	path = bytes.TrimPrefix(path, []byte("/"))

@@ -165,6 +165,15 @@ func TestWorkspaceIsolation(t *testing.T) {
 		h.get(next).want(t, 200)
 	})
 
+	t.Run("meta counts", func(t *testing.T) {
+		got := h.get("/workspaces/team-a/meta").want(t, 200).obj(t)
+		want := map[string]any{"counts": map[string]any{"consumers": 1.0, "services": 1.0, "routes": 1.0, "plugins": 1.0}}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("meta %s, want %s", js(got), js(want))
+		}
+		h.get("/workspaces/nowhere/meta").want(t, 404)
+	})
+
 	t.Run("delete a non-empty workspace", func(t *testing.T) {
 		r := h.do("DELETE", "/workspaces/team-a", "", nil).want(t, 400)
 		want := map[string]any{"message": "Workspace is not empty",

@@ -248,15 +248,9 @@ func (r workspaceRules) beforeDelete(w *writer, row map[string]any) error {
 		return Plain(CodeSchemaViolation, msgCannotDeleteDefault)
 	}
 	id, _ := row[schema.FieldID].(string)
-	counts := map[string]any{}
-	for _, e := range r.db.workspacedEntities() {
-		n, err := countInWorkspace(w.tx, e.Name, id)
-		if err != nil {
-			return err
-		}
-		if n > 0 {
-			counts[e.Name] = n
-		}
+	counts, err := r.db.counts(w.tx, id)
+	if err != nil {
+		return err
 	}
 	if len(counts) > 0 {
 		return &Error{Code: CodeSchemaViolation, Message: msgWorkspaceNotEmpty,
@@ -275,6 +269,41 @@ func (d *DB) workspacedEntities() []*schema.Entity {
 		}
 	}
 	return out
+}
+
+// counts tells how many entities of each kind a workspace holds (kinds it
+// holds none of are left out).
+func (d *DB) counts(tx store.Tx, ws string) (map[string]any, error) {
+	counts := map[string]any{}
+	for _, e := range d.workspacedEntities() {
+		n, err := countInWorkspace(tx, e.Name, ws)
+		if err != nil {
+			return nil, err
+		}
+		if n > 0 {
+			counts[e.Name] = n
+		}
+	}
+	return counts, nil
+}
+
+// WorkspaceCounts tells how many entities of each kind the workspace named
+// or identified by key holds; found is false when there is no such
+// workspace.
+func (d *DB) WorkspaceCounts(ctx context.Context, key string) (counts map[string]any, found bool, err error) {
+	if d.workspaces == nil {
+		return nil, false, nil
+	}
+	err = d.store.View(ctx, func(tx store.Tx) error {
+		row, err := d.lookup(tx, d.workspaces, key, nil, "")
+		if err != nil || row == nil {
+			return err
+		}
+		found = true
+		counts, err = d.counts(tx, row[schema.FieldID].(string))
+		return err
+	})
+	return counts, found, d.mapError(err)
 }
 
 func countInWorkspace(tx store.Tx, table, ws string) (int, error) {
