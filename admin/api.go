@@ -12,6 +12,7 @@ import (
 	"runtime/debug"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/fasthttp/router"
@@ -160,7 +161,15 @@ func (a *API) handle(method, path string, h fasthttp.RequestHandler) {
 }
 
 // endpoint records a path for GET /endpoints.
-func (a *API) endpoint(path string) { a.endpoints = append(a.endpoints, path) }
+// A catch-all parameter ({endpoint:*}) is listed as Kong lists it: "*".
+func (a *API) endpoint(path string) {
+	if i := strings.Index(path, ":*}"); i >= 0 {
+		if j := strings.LastIndexByte(path[:i], '{'); j >= 0 {
+			path = path[:j] + "*" + path[i+3:]
+		}
+	}
+	a.endpoints = append(a.endpoints, path)
+}
 
 // Handler returns the fasthttp handler serving the Admin API.
 func (a *API) Handler() fasthttp.RequestHandler {
