@@ -26,6 +26,17 @@ func FuzzAdminRequest(f *testing.F) {
 		{"GET", "/consumers?size=0&offset=AAAA&tags=a,b", "", ""},
 		{"DELETE", "/routes/r/service", "", ""},
 		{"POST", "/schemas/routes/validate", mimeJSON, `{"protocols":["grpc"],"strip_path":true}`},
+		{"POST", "/workspaces", mimeForm, "name=team-a&meta.color=%23ff0000&config.portal=true"},
+		{"POST", "/team-a/consumers", mimeJSON, `{"username":"a"}`},
+		{"DELETE", "/workspaces/team-a?cascade=true", "", ""},
+		{"POST", "/rbac/roles", mimeForm, "name=dev"},
+		{"POST", "/rbac/roles/dev/endpoints", mimeForm, "endpoint=/consumers/*&actions=read,create&workspace=*"},
+		{"PATCH", "/rbac/roles/dev/endpoints/*/consumers/*", mimeJSON, `{"actions":["delete"],"negative":true}`},
+		{"POST", "/rbac/roles/dev/entities", mimeJSON, `{"entity_id":"*","actions":"*"}`},
+		{"POST", "/rbac/users", mimeForm, "name=u&user_token=t"},
+		{"POST", "/rbac/users/u/roles", mimeForm, "roles=dev,read-only"},
+		{"POST", "/admins", mimeForm, "username=x&email=x@y"},
+		{"DELETE", "/admins/x/roles?roles=dev", "", ""},
 	}
 	for _, s := range seeds {
 		f.Add(s.method, s.path, s.ctype, s.body)
