@@ -111,12 +111,12 @@ func (a *API) routeRBAC() {
 	role := "/rbac/roles/{" + rolesEntity + "}"
 	a.permissionRoutes(role+"/endpoints", role+"/endpoints/{workspace}/{endpoint:*}", endpointPermissions{a})
 	a.permissionRoutes(role+"/entities", role+"/entities/{entity_id}", entityPermissions{a})
-	a.endpoint(role + "/permissions")
-	a.handle(fasthttp.MethodGet, role+"/permissions", a.rolePermissions)
 	a.roleAssignmentRoutes("/admins/{"+adminsEntity+"}/roles", adminsEntity)
 	a.roleAssignmentRoutes("/rbac/users/{"+usersEntity+"}/roles", usersEntity)
-	a.endpoint("/userinfo")
-	a.handle(fasthttp.MethodGet, "/userinfo", a.userinfo)
+	a.register([]route{
+		{fasthttp.MethodGet, role + "/permissions", a.rolePermissions},
+		{fasthttp.MethodGet, "/userinfo", a.userinfo},
+	})
 }
 
 // permissionKind is one kind of role permission (endpoint or entity): how

@@ -103,19 +103,19 @@ func (a *API) routeWorkspaces() {
 	if a.db.Entity(db.WorkspacesEntity) == nil {
 		return
 	}
-	path := "/workspaces/{" + db.WorkspacesEntity + "}/meta"
-	a.endpoint(path)
-	a.handle(fasthttp.MethodGet, path, func(ctx *fasthttp.RequestCtx) {
-		counts, found, err := a.db.WorkspaceCounts(ctx, param(ctx, db.WorkspacesEntity))
-		switch {
-		case err != nil:
-			a.writeError(ctx, err)
-		case !found:
-			notFound(ctx)
-		default:
-			writeJSON(ctx, fasthttp.StatusOK, map[string]any{"counts": counts})
-		}
-	})
+	a.register([]route{{fasthttp.MethodGet, "/workspaces/{" + db.WorkspacesEntity + "}/meta", a.workspaceMeta}})
+}
+
+func (a *API) workspaceMeta(ctx *fasthttp.RequestCtx) {
+	counts, found, err := a.db.WorkspaceCounts(ctx, param(ctx, db.WorkspacesEntity))
+	switch {
+	case err != nil:
+		a.writeError(ctx, err)
+	case !found:
+		notFound(ctx)
+	default:
+		writeJSON(ctx, fasthttp.StatusOK, map[string]any{"counts": counts})
+	}
 }
 
 // splitFirst splits "/a/b/c" into "a" and "/b/c".
