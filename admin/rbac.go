@@ -93,26 +93,17 @@ const (
 	msgOwnEndpoints       = "the admin should not update or delete their own endpoints"
 )
 
-// Entity names of the RBAC tables.
-const (
-	rolesEntity         = "rbac_roles"
-	roleEndpointsEntity = "rbac_role_endpoints"
-	roleEntitiesEntity  = "rbac_role_entities"
-	usersEntity         = "rbac_users"
-	adminsEntity        = "admins"
-)
-
 // routeRBAC serves the hand-written RBAC endpoints: a role's endpoint and
 // entity permissions, the roles of admins and RBAC users, and /userinfo.
 func (a *API) routeRBAC() {
-	if a.db.Entity(rolesEntity) == nil {
+	if a.db.Entity(rbac.RolesEntity) == nil {
 		return
 	}
-	role := "/rbac/roles/{" + rolesEntity + "}"
+	role := "/rbac/roles/{" + rbac.RolesEntity + "}"
 	a.permissionRoutes(role+"/endpoints", role+"/endpoints/{workspace}/{endpoint:*}", endpointPermissions{a})
 	a.permissionRoutes(role+"/entities", role+"/entities/{entity_id}", entityPermissions{a})
-	a.roleAssignmentRoutes("/admins/{"+adminsEntity+"}/roles", adminsEntity)
-	a.roleAssignmentRoutes("/rbac/users/{"+usersEntity+"}/roles", usersEntity)
+	a.roleAssignmentRoutes("/admins/{"+rbac.AdminsEntity+"}/roles", rbac.AdminsEntity)
+	a.roleAssignmentRoutes("/rbac/users/{"+rbac.UsersEntity+"}/roles", rbac.UsersEntity)
 	a.register([]route{
 		{fasthttp.MethodGet, role + "/permissions", a.rolePermissions},
 		{fasthttp.MethodGet, "/userinfo", a.userinfo},
@@ -261,7 +252,7 @@ func permissionOutput(row map[string]any) map[string]any {
 
 // roleScope resolves the role of the request's workspace in the path.
 func (a *API) roleScope(ctx *fasthttp.RequestCtx) (*db.Scope, bool) {
-	row, ok := a.selected(ctx, a.db.Entity(rolesEntity), param(ctx, rolesEntity), nil)
+	row, ok := a.selected(ctx, a.db.Entity(rbac.RolesEntity), param(ctx, rbac.RolesEntity), nil)
 	if !ok {
 		return nil, false
 	}
@@ -271,20 +262,12 @@ func (a *API) roleScope(ctx *fasthttp.RequestCtx) (*db.Scope, bool) {
 // allRows reads every row of e under scope whose fields equal the given
 // ones, answering errors itself.
 func (a *API) allRows(ctx *fasthttp.RequestCtx, e *schema.Entity, scope *db.Scope, equal map[string]any) ([]map[string]any, bool) {
-	var out []map[string]any
-	opts := db.PageOptions{Size: maxPageSize, Scope: scope, Equal: equal}
-	for {
-		rows, next, err := a.db.Page(ctx, e, opts)
-		if err != nil {
-			a.writeError(ctx, err)
-			return nil, false
-		}
-		out = append(out, rows...)
-		if next == "" {
-			return out, true
-		}
-		opts.Offset = next
+	rows, err := a.db.All(ctx, e, db.PageOptions{Scope: scope, Equal: equal})
+	if err != nil {
+		a.writeError(ctx, err)
+		return nil, false
 	}
+	return rows, true
 }
 
 // permissionArgs decodes a permission body: actions come as a list or a
@@ -312,18 +295,14 @@ func (a *API) permissionArgs(ctx *fasthttp.RequestCtx, e *schema.Entity) (map[st
 		}
 		actions |= act
 	}
-	list := []any{}
-	for _, n := range actions.Names() {
-		list = append(list, n)
-	}
-	args["actions"] = list
+	args["actions"] = actions.List()
 	return args, true
 }
 
 // endpointPermissions are rbac_role_endpoints.
 type endpointPermissions struct{ a *API }
 
-func (endpointPermissions) entity() string { return roleEndpointsEntity }
+func (endpointPermissions) entity() string { return rbac.RoleEndpointsEntity }
 
 func (k endpointPermissions) input(ctx *fasthttp.RequestCtx, args map[string]any) bool {
 	ep, _ := args["endpoint"].(string)
@@ -369,7 +348,7 @@ func (endpointPermissions) key(ctx *fasthttp.RequestCtx) (map[string]any, bool) 
 // entityPermissions are rbac_role_entities.
 type entityPermissions struct{ a *API }
 
-func (entityPermissions) entity() string { return roleEntitiesEntity }
+func (entityPermissions) entity() string { return rbac.RoleEntitiesEntity }
 
 func (k entityPermissions) input(ctx *fasthttp.RequestCtx, args map[string]any) bool {
 	id, _ := args["entity_id"].(string)
@@ -419,7 +398,7 @@ func (a *API) rolePermissions(ctx *fasthttp.RequestCtx) {
 	if !ok {
 		return
 	}
-	rows, ok := a.allRows(ctx, a.db.Entity(roleEndpointsEntity), scope, nil)
+	rows, ok := a.allRows(ctx, a.db.Entity(rbac.RoleEndpointsEntity), scope, nil)
 	if !ok {
 		return
 	}
@@ -427,7 +406,7 @@ func (a *API) rolePermissions(ctx *fasthttp.RequestCtx) {
 	for i, r := range rows {
 		perms[i] = rbac.EndpointPermissionOf(r)
 	}
-	entities, ok := a.allRows(ctx, a.db.Entity(roleEntitiesEntity), scope, nil)
+	entities, ok := a.allRows(ctx, a.db.Entity(rbac.RoleEntitiesEntity), scope, nil)
 	if !ok {
 		return
 	}
@@ -465,7 +444,7 @@ func (a *API) roleAssignmentRoutes(path, owner string) {
 		if !ok {
 			return "", nil, false
 		}
-		if owner == adminsEntity {
+		if owner == rbac.AdminsEntity {
 			id := db.RefID(row["rbac_user"])
 			if id == "" {
 				notFound(ctx)
@@ -476,7 +455,7 @@ func (a *API) roleAssignmentRoutes(path, owner string) {
 		return row["id"].(string), map[string]any{"user": e.Output(row)}, true
 	}
 	answer := func(ctx *fasthttp.RequestCtx, status int, extra map[string]any, roles []map[string]any) {
-		out := map[string]any{"roles": roleList(a.db.Entity(rolesEntity), roles)}
+		out := map[string]any{"roles": roleList(a.db.Entity(rbac.RolesEntity), roles)}
 		for k, v := range extra {
 			out[k] = v
 		}
@@ -581,7 +560,7 @@ func roleList(e *schema.Entity, roles []map[string]any) []any {
 // the workspaces they reach. Without RBAC there is no caller: 404.
 func (a *API) userinfo(ctx *fasthttp.RequestCtx) {
 	u := caller(ctx)
-	admins := a.db.Entity(adminsEntity)
+	admins := a.db.Entity(rbac.AdminsEntity)
 	if u == nil || admins == nil {
 		notFound(ctx)
 		return

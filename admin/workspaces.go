@@ -132,7 +132,8 @@ func hasDotSegment(path []byte) bool {
 	for len(path) > 0 {
 		var seg []byte
 		seg, path = splitFirst(path)
-		if len(seg) == 0 || len(seg) > 6 {
+		// Only "." "..", and their encodings (at most "%2e%2e"), can be one.
+		if len(seg) == 0 || len(seg) > 6 || seg[0] != '.' && seg[0] != '%' {
 			continue
 		}
 		if d, err := url.PathUnescape(string(seg)); err == nil && (d == "." || d == "..") {

@@ -167,6 +167,26 @@ func (d *DB) Page(ctx context.Context, e *schema.Entity, opts PageOptions) ([]ma
 	return page.Rows, page.Offset, nil
 }
 
+// All returns every row of an entity that opts select (its Size is the
+// batch size), reading page after page.
+func (d *DB) All(ctx context.Context, e *schema.Entity, opts PageOptions) ([]map[string]any, error) {
+	if opts.Size == 0 {
+		opts.Size = 1000
+	}
+	var out []map[string]any
+	for {
+		rows, next, err := d.Page(ctx, e, opts)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rows...)
+		if next == "" {
+			return out, nil
+		}
+		opts.Offset = next
+	}
+}
+
 // Insert validates and creates an entity (POST). Under a scope, the parent
 // reference is forced, as Kong's nested POST does.
 func (d *DB) Insert(ctx context.Context, e *schema.Entity, input map[string]any, scope *Scope) (map[string]any, error) {

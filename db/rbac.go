@@ -93,11 +93,8 @@ func (x adminUsers) beforeInsert(w *writer, row map[string]any) error {
 // afterWrite keeps the RBAC user enabled as the admin's rbac_token_enabled
 // says.
 func (x adminUsers) afterWrite(w *writer, row, _ map[string]any) error {
-	user, err := w.tx.Get(x.users.Name, RefID(row["rbac_user"]))
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
+	user, err := x.user(w, row)
+	if user == nil {
 		return err
 	}
 	enabled := row["rbac_token_enabled"] != false
@@ -114,14 +111,20 @@ func (x adminUsers) afterWrite(w *writer, row, _ map[string]any) error {
 // afterDelete deletes the admin's RBAC user with it: its token and roles
 // must not outlive the admin.
 func (x adminUsers) afterDelete(w *writer, row map[string]any) error {
-	user, err := w.tx.Get(x.users.Name, RefID(row["rbac_user"]))
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
+	user, err := x.user(w, row)
+	if user == nil {
 		return err
 	}
 	return w.delete(x.users, user)
+}
+
+// user reads the admin's RBAC user; nil when there is none.
+func (x adminUsers) user(w *writer, admin map[string]any) (map[string]any, error) {
+	user, err := w.tx.Get(x.users.Name, RefID(admin["rbac_user"]))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	return user, err
 }
 
 // deleteFollower is an extension that deletes what goes with a row.

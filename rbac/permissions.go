@@ -45,6 +45,15 @@ func (a Action) Names() []string {
 	return out
 }
 
+// List is Names as a JSON-model list (the stored form of actions).
+func (a Action) List() []any {
+	out := []any{}
+	for _, n := range a.Names() {
+		out = append(out, n)
+	}
+	return out
+}
+
 // ParseAction reads one action word.
 func ParseAction(s string) (Action, bool) {
 	for i, n := range actionNames {

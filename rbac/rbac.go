@@ -27,12 +27,12 @@ import (
 
 // Kong's names.
 const (
-	usersEntity         = "rbac_users"
-	adminsEntity        = "admins"
-	rolesEntity         = "rbac_roles"
-	roleEndpointsEntity = "rbac_role_endpoints"
-	roleEntitiesEntity  = "rbac_role_entities"
-	userRolesEntity     = "rbac_user_roles"
+	UsersEntity         = "rbac_users"
+	AdminsEntity        = "admins"
+	RolesEntity         = "rbac_roles"
+	RoleEndpointsEntity = "rbac_role_endpoints"
+	RoleEntitiesEntity  = "rbac_role_entities"
+	UserRolesEntity     = "rbac_user_roles"
 	// SuperAdmin is the admin created at bootstrap from KONG_PASSWORD.
 	SuperAdmin = "kong_admin"
 	// PasswordEnv is the environment variable holding the super admin's
@@ -74,8 +74,8 @@ type User struct {
 
 // invalidating lists the entities whose changes can change who a token is
 // or what it may do.
-var invalidating = map[string]bool{usersEntity: true, adminsEntity: true, rolesEntity: true,
-	roleEndpointsEntity: true, userRolesEntity: true, db.WorkspacesEntity: true}
+var invalidating = map[string]bool{UsersEntity: true, AdminsEntity: true, RolesEntity: true,
+	RoleEndpointsEntity: true, UserRolesEntity: true, db.WorkspacesEntity: true}
 
 // New returns an authenticator over d; bus changes to RBAC data empty its
 // cache.
@@ -107,7 +107,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, token string) (*User, 
 	if ok && subtle.ConstantTimeCompare(e.digest[:], digest[:]) == 1 && now.Before(e.expires) {
 		return e.user, nil
 	}
-	users := a.db.Entity(usersEntity)
+	users := a.db.Entity(UsersEntity)
 	if users == nil {
 		return nil, ErrInvalid
 	}
@@ -151,7 +151,7 @@ func (a *Authenticator) permissions(ctx context.Context, userID string) (*Permis
 	}
 	var perms []EndpointPermission
 	for _, roleID := range roleIDs {
-		rows, err := all(ctx, a.db, roleEndpointsEntity, &db.Scope{Field: "role", ID: roleID})
+		rows, err := all(ctx, a.db, RoleEndpointsEntity, &db.Scope{Field: "role", ID: roleID})
 		if err != nil {
 			return nil, fmt.Errorf("reading the permissions of role %s: %w", roleID, err)
 		}
@@ -180,7 +180,7 @@ func EndpointPermissionOf(row map[string]any) EndpointPermission {
 
 // UserRoleIDs lists the ids of the roles a user holds, in every workspace.
 func UserRoleIDs(ctx context.Context, d *db.DB, userID string) ([]string, error) {
-	links, err := all(ctx, d, userRolesEntity, &db.Scope{Field: "user", ID: userID})
+	links, err := all(ctx, d, UserRolesEntity, &db.Scope{Field: "user", ID: userID})
 	if err != nil {
 		return nil, fmt.Errorf("reading the roles of RBAC user %s: %w", userID, err)
 	}
@@ -191,25 +191,13 @@ func UserRoleIDs(ctx context.Context, d *db.DB, userID string) ([]string, error)
 	return ids, nil
 }
 
-// all reads every row of an entity under a scope.
+// all reads every row of an entity under a scope, in every workspace.
 func all(ctx context.Context, d *db.DB, entity string, scope *db.Scope) ([]map[string]any, error) {
 	e := d.Entity(entity)
 	if e == nil {
 		return nil, nil
 	}
-	var out []map[string]any
-	opts := db.PageOptions{Size: 1000, Scope: scope}
-	for {
-		rows, next, err := d.Page(db.AcrossWorkspaces(ctx), e, opts)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, rows...)
-		if next == "" {
-			return out, nil
-		}
-		opts.Offset = next
-	}
+	return d.All(db.AcrossWorkspaces(ctx), e, db.PageOptions{Scope: scope})
 }
 
 // DefaultRole is one of the roles every bootstrapped store has, in the
@@ -248,7 +236,7 @@ func denyAll(endpoints ...string) []EndpointPermission {
 // token and the super-admin role, unless it exists or no password is set.
 // It is idempotent; the password is never logged.
 func Bootstrap(ctx context.Context, d *db.DB) error {
-	roles := d.Entity(rolesEntity)
+	roles := d.Entity(RolesEntity)
 	if roles == nil {
 		return nil
 	}
@@ -258,7 +246,7 @@ func Bootstrap(ctx context.Context, d *db.DB) error {
 		}
 	}
 	password := os.Getenv(PasswordEnv)
-	users, admins := d.Entity(usersEntity), d.Entity(adminsEntity)
+	users, admins := d.Entity(UsersEntity), d.Entity(AdminsEntity)
 	if password == "" || users == nil || admins == nil {
 		return nil
 	}
@@ -296,7 +284,7 @@ func Bootstrap(ctx context.Context, d *db.DB) error {
 }
 
 func ensureRole(ctx context.Context, d *db.DB, r DefaultRole) error {
-	roles, endpoints := d.Entity(rolesEntity), d.Entity(roleEndpointsEntity)
+	roles, endpoints := d.Entity(RolesEntity), d.Entity(RoleEndpointsEntity)
 	row, err := d.Select(ctx, roles, r.Name, nil)
 	if err != nil || row != nil {
 		return err
@@ -316,11 +304,7 @@ func ensureRole(ctx context.Context, d *db.DB, r DefaultRole) error {
 
 // Row is the permission as an rbac_role_endpoints input.
 func (p EndpointPermission) Row() map[string]any {
-	acts := []any{}
-	for _, n := range p.Actions.Names() {
-		acts = append(acts, n)
-	}
-	return map[string]any{"workspace": p.Workspace, "endpoint": p.Endpoint, "actions": acts, "negative": p.Negative}
+	return map[string]any{"workspace": p.Workspace, "endpoint": p.Endpoint, "actions": p.Actions.List(), "negative": p.Negative}
 }
 
 // Kong's messages for role assignments (kong/api/routes/admins.lua).
@@ -345,7 +329,7 @@ func AssignRoles(ctx context.Context, d *db.DB, userID string, names []string) (
 			continue
 		}
 		link := map[string]any{"user": map[string]any{"id": userID}, "role": map[string]any{"id": id}}
-		if _, err := d.Insert(ctx, d.Entity(userRolesEntity), link, nil); err != nil {
+		if _, err := d.Insert(ctx, d.Entity(UserRolesEntity), link, nil); err != nil {
 			return nil, err
 		}
 		held = append(held, id)
@@ -359,13 +343,13 @@ func RevokeRoles(ctx context.Context, d *db.DB, userID string, names []string) e
 	if err != nil {
 		return err
 	}
-	links, err := all(ctx, d, userRolesEntity, &db.Scope{Field: "user", ID: userID})
+	links, err := all(ctx, d, UserRolesEntity, &db.Scope{Field: "user", ID: userID})
 	if err != nil {
 		return err
 	}
 	for _, l := range links {
 		if slices.Contains(ids, db.RefID(l["role"])) {
-			if err := d.Delete(ctx, d.Entity(userRolesEntity), l["id"].(string), nil); err != nil {
+			if err := d.Delete(ctx, d.Entity(UserRolesEntity), l["id"].(string), nil); err != nil {
 				return err
 			}
 		}
@@ -381,7 +365,7 @@ func roleIDs(ctx context.Context, d *db.DB, names []string) ([]string, error) {
 		if n = strings.TrimSpace(n); n == "" {
 			continue
 		}
-		row, err := d.Select(ctx, d.Entity(rolesEntity), n, nil)
+		row, err := d.Select(ctx, d.Entity(RolesEntity), n, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -400,7 +384,7 @@ func roleIDs(ctx context.Context, d *db.DB, names []string) ([]string, error) {
 func RolesByID(ctx context.Context, d *db.DB, ids []string) ([]map[string]any, error) {
 	out := make([]map[string]any, 0, len(ids))
 	for _, id := range ids {
-		row, err := d.Select(db.AcrossWorkspaces(ctx), d.Entity(rolesEntity), id, nil)
+		row, err := d.Select(db.AcrossWorkspaces(ctx), d.Entity(RolesEntity), id, nil)
 		if err != nil {
 			return nil, err
 		}
