@@ -125,6 +125,33 @@ type Config struct {
 	// ["server_tokens", "latency_tokens", "X-Kong-Request-Id"]. Load writes
 	// each token in Kong's canonical case.
 	Headers []string
+	// HeadersUpstream (headers_upstream) lists the headers Portico adds to
+	// proxied requests: X-Kong-Request-Id or off. Default
+	// ["X-Kong-Request-Id"].
+	HeadersUpstream []string
+	// RealIPRecursive (real_ip_recursive): with real_ip_header listing
+	// several addresses, take the last one that is not trusted (on) rather
+	// than the last one (off, default), as nginx's realip module.
+	RealIPRecursive bool
+	// LargeClientHeaderBuffers (large_client_header_buffers) is nginx's
+	// "number size" limit on request headers: the request line and each
+	// header fit in one buffer of size, all of them in number buffers.
+	// Portico applies number × size as the bound on a request's head.
+	// Default "4 8k".
+	LargeClientHeaderBuffers string
+	// AllowDebugHeader (allow_debug_header): answer a request carrying
+	// Kong-Debug: 1 with Kong-Route-Id, Kong-Route-Name, Kong-Service-Id and
+	// Kong-Service-Name. Default off.
+	AllowDebugHeader bool
+	// UpstreamKeepaliveIdleTimeout (upstream_keepalive_idle_timeout) closes
+	// upstream connections idle this many seconds; 0 keeps them. Default 60.
+	UpstreamKeepaliveIdleTimeout int
+	// SSLCert and SSLCertKey (ssl_cert, ssl_cert_key) are the default
+	// certificates of the proxy's ssl listeners, as PEM file paths, for
+	// clients whose SNI matches no certificate entity. Empty (default):
+	// Portico generates one under <prefix>/ssl.
+	SSLCert    []string
+	SSLCertKey []string
 	// MemCacheSize (mem_cache_size) is the size of the in-memory entity
 	// cache, in bytes. Default 128m.
 	MemCacheSize int64
@@ -418,6 +445,15 @@ var keys = []key{
 	{name: "anonymous_reports", kind: kindBool, field: func(c *Config) any { return &c.AnonymousReports }},
 	{name: "headers", kind: kindList, field: func(c *Config) any { return &c.Headers }, check: headerToken,
 		accepted: "a comma-separated list of " + strings.Join(headerTokens, ", ") + " or off"},
+	{name: "headers_upstream", kind: kindList, field: func(c *Config) any { return &c.HeadersUpstream }, check: upstreamHeaderToken,
+		accepted: "X-Kong-Request-Id or off"},
+	{name: "real_ip_recursive", kind: kindBool, field: func(c *Config) any { return &c.RealIPRecursive }},
+	{name: "large_client_header_buffers", kind: kindString, field: func(c *Config) any { return &c.LargeClientHeaderBuffers },
+		check: headerBuffers, accepted: "a number and a size, such as 4 8k"},
+	{name: "allow_debug_header", kind: kindBool, field: func(c *Config) any { return &c.AllowDebugHeader }},
+	{name: "upstream_keepalive_idle_timeout", kind: kindInt, field: func(c *Config) any { return &c.UpstreamKeepaliveIdleTimeout }, min: 0, max: 1 << 31},
+	{name: "ssl_cert", kind: kindList, field: func(c *Config) any { return &c.SSLCert }, check: readableFile, accepted: "readable PEM files"},
+	{name: "ssl_cert_key", kind: kindList, field: func(c *Config) any { return &c.SSLCertKey }, check: readableFile, accepted: "readable PEM files"},
 	{name: "mem_cache_size", kind: kindSize, field: func(c *Config) any { return &c.MemCacheSize }, min: 1},
 	{name: "ssl_cipher_suite", kind: kindEnum, field: func(c *Config) any { return &c.SSLCipherSuite },
 		enum: []string{"modern", "intermediate", "old", "fips", "custom"}},

@@ -19,14 +19,14 @@ var kongKeys = func() map[string]bool {
 		cluster_data_plane_purge_delay cluster_ocsp cluster_max_payload cluster_use_proxy
 		cluster_dp_labels cluster_rpc cluster_rpc_sync cluster_full_sync_threshold cluster_cjson
 		role lmdb_environment_path lmdb_map_size worker_events_max_payload
-		ssl_cert ssl_cert_key client_ssl client_ssl_cert client_ssl_cert_key ssl_ciphers
+		  client_ssl client_ssl_cert client_ssl_cert_key ssl_ciphers
 		ssl_protocols ssl_prefer_server_ciphers ssl_dhparam ssl_session_tickets
 		ssl_session_timeout ssl_session_cache_size admin_ssl_cert admin_ssl_cert_key
 		admin_gui_ssl_cert admin_gui_ssl_cert_key status_ssl_cert status_ssl_cert_key
-		debug_ssl_cert debug_ssl_cert_key headers_upstream error_default_type
+		debug_ssl_cert debug_ssl_cert_key  error_default_type
 		upstream_keepalive upstream_keepalive_pool_size upstream_keepalive_max_requests
-		upstream_keepalive_idle_timeout allow_debug_header
-		nginx_user nginx_daemon nginx_optimizations real_ip_recursive
+		 
+		nginx_user nginx_daemon nginx_optimizations 
 		pg_timeout pg_schema pg_ssl pg_ssl_required pg_ssl_verify pg_ssl_version
 		pg_ssl_cert pg_ssl_cert_key pg_max_concurrent_queries pg_semaphore_timeout
 		pg_keepalive_timeout pg_pool_size pg_backlog pg_ro_host pg_ro_port pg_ro_timeout

@@ -513,6 +513,55 @@ func headerToken(s string) (string, error) {
 	return "", errBadValue
 }
 
+// readableFile accepts the path of a file that can be read now, so that a
+// typo in a certificate path stops the start rather than the first TLS
+// handshake.
+func readableFile(s string) (string, error) {
+	f, err := os.Open(s)
+	if err != nil {
+		return "", errBadValue
+	}
+	f.Close()
+	return s, nil
+}
+
+// upstreamHeaderToken canonicalizes one headers_upstream item.
+func upstreamHeaderToken(s string) (string, error) {
+	switch {
+	case strings.EqualFold(s, "off"):
+		return "off", nil
+	case strings.EqualFold(s, "X-Kong-Request-Id"):
+		return "X-Kong-Request-Id", nil
+	}
+	return "", errBadValue
+}
+
+// headerBuffers checks large_client_header_buffers: "number size".
+func headerBuffers(s string) (string, error) {
+	if _, _, err := ParseHeaderBuffers(s); err != nil {
+		return "", errBadValue
+	}
+	return strings.Join(strings.Fields(s), " "), nil
+}
+
+// ParseHeaderBuffers reads large_client_header_buffers into the number of
+// buffers and the size of each.
+func ParseHeaderBuffers(s string) (number int, size int64, err error) {
+	f := strings.Fields(s)
+	if len(f) != 2 {
+		return 0, 0, errBadValue
+	}
+	n, err := strconv.Atoi(f[0])
+	if err != nil || n < 1 || n > 1024 {
+		return 0, 0, errBadValue
+	}
+	sz, err := ParseSize(f[1])
+	if err != nil || sz < 1 || sz > 1<<20 {
+		return 0, 0, errBadValue
+	}
+	return n, sz, nil
+}
+
 // trustedIP accepts an IP address, a CIDR range or "unix:" (requests over a
 // unix socket).
 func trustedIP(s string) (string, error) {
