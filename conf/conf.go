@@ -323,6 +323,19 @@ func (c *Config) KongConfiguration() map[string]any {
 		}
 		out[k.name] = v
 	}
+	// What Kong's loader derives from the keys.
+	out["router_flavor"] = "traditional_compatible"
+	for _, l := range []struct {
+		name string
+		ls   []Listener
+	}{{"proxy", c.ProxyListen}, {"admin", c.AdminListen}, {"status", c.StatusListen}} {
+		out[l.name+"_listeners"] = KongListeners(l.ls)
+		ssl := false
+		for _, x := range l.ls {
+			ssl = ssl || x.SSL
+		}
+		out[l.name+"_ssl_enabled"] = ssl
+	}
 	return out
 }
 

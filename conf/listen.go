@@ -336,3 +336,49 @@ func allDigits(s string) bool {
 	}
 	return s != ""
 }
+
+// kongListenFlags are the flags Kong's configuration loader looks for in an
+// http listener, in its order; a pattern flag absent from the entry is
+// reported under its pattern, as Kong does.
+var kongListenFlags = []string{"ssl", "http2", "proxy_protocol", "deferred", "bind", "reuseport",
+	"backlog=%d+", "ipv6only=on", "ipv6only=off", "so_keepalive=on", "so_keepalive=off", "so_keepalive=%w*:%w*:%d*"}
+
+// KongListeners renders listeners as Kong's GET / shows them in
+// configuration.proxy_listeners (and admin_, status_): ip, port, the
+// normalised listener text, and one boolean per flag. Clients such as
+// Kong's own tests read them to learn which ports speak TLS.
+func KongListeners(ls []Listener) []map[string]any {
+	out := make([]map[string]any, 0, len(ls))
+	for _, l := range ls {
+		host := l.Host
+		if strings.Contains(host, ":") {
+			host = "[" + host + "]"
+		}
+		m := map[string]any{"ip": host, "port": l.Port, "listener": strings.TrimSpace(strings.Replace(l.String(), " http2", "", 1))}
+		for _, f := range kongListenFlags {
+			m[f] = false
+		}
+		m["ssl"], m["http2"], m["proxy_protocol"] = l.SSL, l.HTTP2, l.ProxyProtocol
+		m["deferred"], m["bind"], m["reuseport"] = l.Deferred, l.Bind, l.ReusePort
+		if l.Backlog > 0 {
+			delete(m, "backlog=%d+")
+			m["backlog="+strconv.Itoa(l.Backlog)] = true
+		}
+		switch l.IPv6Only {
+		case "on":
+			m["ipv6only=on"] = true
+		case "off":
+			m["ipv6only=off"] = true
+		}
+		switch l.SoKeepalive {
+		case "":
+		case "on", "off":
+			m["so_keepalive="+l.SoKeepalive] = true
+		default:
+			delete(m, "so_keepalive=%w*:%w*:%d*")
+			m["so_keepalive="+l.SoKeepalive] = true
+		}
+		out = append(out, m)
+	}
+	return out
+}

@@ -736,8 +736,19 @@ func TestEffectiveAndKongConfiguration(t *testing.T) {
 	}
 
 	kc := c.KongConfiguration()
-	if len(kc) != len(keys) {
+	// Every key, plus router_flavor and three (listeners, ssl_enabled) pairs.
+	if len(kc) != len(keys)+7 {
 		t.Errorf("KongConfiguration has %d keys", len(kc))
+	}
+	if kc["router_flavor"] != "traditional_compatible" || kc["admin_ssl_enabled"] != true || kc["status_ssl_enabled"] != false {
+		t.Errorf("derived keys: router_flavor %v, admin_ssl_enabled %v, status_ssl_enabled %v",
+			kc["router_flavor"], kc["admin_ssl_enabled"], kc["status_ssl_enabled"])
+	}
+	admin := kc["admin_listeners"].([]map[string]any)
+	if len(admin) != 2 || admin[1]["ip"] != "127.0.0.1" || admin[1]["port"] != 8444 || admin[1]["ssl"] != true ||
+		admin[1]["http2"] != true || admin[1]["backlog=16384"] != true || admin[1]["proxy_protocol"] != false ||
+		admin[1]["listener"] != "127.0.0.1:8444 ssl reuseport backlog=16384" || admin[0]["ssl"] != false {
+		t.Errorf("admin_listeners = %v", admin)
 	}
 	for k, want := range map[string]any{
 		"pg_port":             5432,

@@ -127,6 +127,7 @@ func New(opts Options) *Service {
 	s.disp = newDispatcher(s.now, opts.Workers, opts.MaxInFlight, opts.QueueCapacity)
 	s.metrics = newMetrics(opts.Metrics, s.disp)
 	s.sources.PublishCRUD(opts.DB.Registry())
+	s.sources.Publish(SourceBalancer, EventHealth, EventInfo{Fields: balancerFields})
 	opts.DB.AddTxHook(s.outbox)
 	return s
 }

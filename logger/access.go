@@ -23,9 +23,12 @@ type AccessEntry struct {
 	URI        []byte     // the request target as received
 	Proto      []byte     // e.g. "HTTP/1.1"
 	Status     int
-	BodyBytes  int64  // response body bytes sent ($body_bytes_sent)
-	Referer    []byte // the Referer header
-	UserAgent  []byte // the User-Agent header
+	// BodyBytes is the response body size ($body_bytes_sent); -1 when it
+	// is not known when the entry is written (a streamed body without
+	// Content-Length), logged as "-".
+	BodyBytes int64
+	Referer   []byte // the Referer header
+	UserAgent []byte // the User-Agent header
 }
 
 // AccessLog writes requests in nginx's "combined" format, Kong's default:
@@ -229,7 +232,11 @@ func appendAccess(b []byte, e *AccessEntry) []byte {
 		b = strconv.AppendInt(b, int64(e.Status), 10)
 	}
 	b = append(b, ' ')
-	b = strconv.AppendInt(b, max(e.BodyBytes, 0), 10)
+	if e.BodyBytes < 0 {
+		b = append(b, '-')
+	} else {
+		b = strconv.AppendInt(b, e.BodyBytes, 10)
+	}
 	b = append(b, " \""...)
 	b = appendField(b, e.Referer)
 	b = append(b, "\" \""...)

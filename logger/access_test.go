@@ -39,8 +39,10 @@ func TestAccessFormat(t *testing.T) {
 			`192.0.2.7 - - [29/Jul/2021:15:57:15 +0000] "GET / HTTP/1.1" 200 0 "-" "-"`},
 		{"no request line", AccessEntry{RemoteAddr: netip.MustParseAddr("1.2.3.4"), Time: utc, Status: 400},
 			`1.2.3.4 - - [29/Jul/2021:15:57:15 +0000] "-" 400 0 "-" "-"`},
-		{"HTTP/0.9 style, no protocol", AccessEntry{Time: utc, Method: []byte("GET"), URI: []byte("/"), Status: 200, BodyBytes: -5},
+		{"HTTP/0.9 style, no protocol", AccessEntry{Time: utc, Method: []byte("GET"), URI: []byte("/"), Status: 200},
 			`- - - [29/Jul/2021:15:57:15 +0000] "GET /" 200 0 "-" "-"`},
+		{"size not known (a chunked stream)", AccessEntry{Time: utc, Method: []byte("GET"), URI: []byte("/"), Status: 200, BodyBytes: -1},
+			`- - - [29/Jul/2021:15:57:15 +0000] "GET /" 200 - "-" "-"`},
 		{"status 0 and large", AccessEntry{Time: utc, Status: 0}, `- - - [29/Jul/2021:15:57:15 +0000] "-" 000 0 "-" "-"`},
 		{"status 1000", AccessEntry{Time: utc, Status: 1000, BodyBytes: 1 << 40}, `- - - [29/Jul/2021:15:57:15 +0000] "-" 1000 1099511627776 "-" "-"`},
 		{"escaping", AccessEntry{

@@ -1,0 +1,57 @@
+package eventhooks
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/portico-gw/portico/store"
+)
+
+// Kong's balancer source: target health transitions from the proxy's
+// health checks.
+const (
+	SourceBalancer = "balancer"
+	EventHealth    = "health"
+)
+
+// balancerFields are the fields of a balancer health event.
+var balancerFields = []string{"upstream_id", "ip", "port", "hostname", "health"}
+
+// Emit delivers an event of a source other than the DAO's (the proxy's
+// balancer): one delivery per matching hook, written durably in one
+// transaction and queued once it commits. An event no hook wants writes
+// nothing.
+func (s *Service) Emit(ctx context.Context, source, event string, data map[string]any) error {
+	if _, ok := s.sources.Event(source, event); !ok {
+		return fmt.Errorf("event hooks: %s:%s is not a published event", source, event)
+	}
+	snap := s.snap.Load()
+	var matched []*hookEntry
+	var names []string
+	snap.match(source, event, func(h *hookEntry, name string) {
+		matched = append(matched, h)
+		names = append(names, name)
+	})
+	if len(matched) == 0 {
+		return nil
+	}
+	var o *outboxWrite
+	err := s.db.Store().Update(ctx, func(tx store.Tx) error {
+		o = &outboxWrite{s: s, tx: tx}
+		for i, h := range matched {
+			o.add(h, Event{Source: source, Name: names[i], Data: data}, nil)
+		}
+		return o.err
+	})
+	if err != nil {
+		return fmt.Errorf("event hooks: recording %s:%s: %w", source, event, err)
+	}
+	for _, c := range o.commits {
+		c()
+	}
+	if len(o.items) > 0 {
+		s.metrics.enqueued.Add(float64(len(o.items)))
+		s.disp.push(o.items...)
+	}
+	return nil
+}
