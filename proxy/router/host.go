@@ -88,8 +88,9 @@ func splitHostPort(b []byte) (host []byte, port int) {
 
 // appendLower appends b lowercased (ASCII; host names and SNIs are ASCII or
 // punycode).
-func appendLower(dst, b []byte) []byte {
-	for _, c := range b {
+func appendLower[T string | []byte](dst []byte, b T) []byte {
+	for i := 0; i < len(b); i++ {
+		c := b[i]
 		if 'A' <= c && c <= 'Z' {
 			c += 'a' - 'A'
 		}

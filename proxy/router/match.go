@@ -1,7 +1,6 @@
 package router
 
 import (
-	"bytes"
 	"regexp"
 	"unicode"
 	"unicode/utf8"
@@ -71,6 +70,22 @@ func (m *Match) BadPath() bool { return m.badPath }
 // Kong's ATC router, no route matches a path (or Host) that is not valid
 // UTF-8 once normalised, as long as some route reads that field.
 func (r *Router) Match(req *Request, m *Match) bool {
+	if !r.prepare(req, m) {
+		return false
+	}
+	if len(m.hostBuf) > 0 {
+		r.scanHosts(m)
+	}
+	r.scanBucket(&r.noHost, m)
+	if m.best == noMatch {
+		return false
+	}
+	r.fill(m)
+	return true
+}
+
+// prepare resets m and reads what matchers compare from req.
+func (r *Router) prepare(req *Request, m *Match) bool {
 	m.Reset()
 	var ok bool
 	if m.pathBuf, ok = Normalize(m.pathBuf[:0], req.Path); !ok {
@@ -89,18 +104,9 @@ func (r *Router) Match(req *Request, m *Match) bool {
 		port = req.Port
 	}
 	m.hostBuf = appendLower(m.hostBuf[:0], host)
-	m.sniBuf = appendLower(m.sniBuf[:0], []byte(req.SNI))
+	m.sniBuf = appendLower(m.sniBuf[:0], req.SNI)
 	m.req, m.port, m.best = req, port, noMatch
 	m.all, _ = req.Headers.(peekAller)
-
-	if len(m.hostBuf) > 0 {
-		r.scanHosts(m)
-	}
-	r.scanBucket(&r.noHost, m)
-	if m.best == noMatch {
-		return false
-	}
-	r.fill(m)
 	return true
 }
 
@@ -137,7 +143,7 @@ func (r *Router) scanBucket(b *bucket, m *Match) {
 		if len(path) == 0 {
 			break
 		}
-		i := bytes.IndexByte(n.first, path[0])
+		i := indexByte(n.first, path[0])
 		if i < 0 {
 			break
 		}

@@ -29,6 +29,9 @@ func Normalize(dst, path []byte) (out []byte, ok bool) {
 	if path[0] != '/' {
 		return dst, false
 	}
+	if isNormal(path) {
+		return append(dst, path...), true
+	}
 	start := len(dst)
 	dst, ok = appendDecoded(dst, path)
 	if !ok {
@@ -46,6 +49,23 @@ func Normalize(dst, path []byte) (out []byte, ok bool) {
 		return dst[:start], false
 	}
 	return dst[:start+n], true
+}
+
+// isNormal reports whether path has nothing to normalise: no escape, no
+// "//" and no segment starting with a dot (the common case, checked in one
+// pass).
+func isNormal(path []byte) bool {
+	for i := 1; i < len(path); i++ {
+		switch path[i] {
+		case '%':
+			return false
+		case '/', '.':
+			if path[i-1] == '/' {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // appendDecoded appends path with Kong's percent-decoding.

@@ -2,6 +2,7 @@ package router
 
 import (
 	"math"
+	"slices"
 	"strconv"
 
 	"github.com/google/uuid"
@@ -42,17 +43,17 @@ type pathGroup struct {
 // for the regexes, one per prefix length, in order of first appearance.
 func groupPaths(paths []string) []pathGroup {
 	var groups []pathGroup
-	index := map[int]int{} // key: -1 for regexes, else the prefix length
+	var keys []int // per group: -1 for the regexes, else the prefix length
 	for _, p := range paths {
 		regex := isRegexPath(p)
 		key := len(p)
 		if regex {
 			key, p = -1, p[1:]
 		}
-		i, ok := index[key]
-		if !ok {
+		i := slices.Index(keys, key)
+		if i < 0 {
 			i = len(groups)
-			index[key] = i
+			keys = append(keys, key)
 			groups = append(groups, pathGroup{regex: regex})
 		}
 		groups[i].paths = append(groups[i].paths, p)

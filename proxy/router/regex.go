@@ -207,7 +207,7 @@ func literalPrefix(expr string) string {
 func asciiLower(s string) string {
 	for i := 0; i < len(s); i++ {
 		if 'A' <= s[i] && s[i] <= 'Z' {
-			return string(appendLower(make([]byte, 0, len(s)), []byte(s)))
+			return string(appendLower(make([]byte, 0, len(s)), s))
 		}
 	}
 	return s

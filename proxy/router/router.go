@@ -16,7 +16,7 @@ package router
 
 import (
 	"fmt"
-	"sort"
+	"slices"
 )
 
 // Route is one route's matching rules, read from a routes row. Only routes
@@ -101,11 +101,34 @@ func Build(routes []Route) (r *Router, errs []error) {
 		r.usesPaths = r.usesPaths || len(route.Paths) > 0
 		r.usesHosts = r.usesHosts || len(route.Hosts) > 0
 	}
-	sort.SliceStable(r.entries, func(i, j int) bool { return before(&r.entries[i], &r.entries[j]) })
+	r.entries = inKongOrder(r.entries)
 	for i := range r.entries {
 		r.index(int32(i), &r.entries[i])
 	}
 	return r, errs
+}
+
+// inKongOrder returns the matchers sorted by before (an index sort: entries
+// are large to move).
+func inKongOrder(entries []entry) []entry {
+	order := make([]int32, len(entries))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortStableFunc(order, func(a, b int32) int {
+		switch {
+		case before(&entries[a], &entries[b]):
+			return -1
+		case before(&entries[b], &entries[a]):
+			return 1
+		}
+		return 0
+	})
+	sorted := make([]entry, len(entries))
+	for i, j := range order {
+		sorted[i] = entries[j]
+	}
+	return sorted
 }
 
 // index files a matcher under its host keys.
