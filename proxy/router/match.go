@@ -13,7 +13,8 @@ import (
 type Match struct {
 	// Route is the winning route: a pointer into the Router's copy.
 	Route *Route
-	// Path is the normalised request path (see Normalize).
+	// Path is the normalised request path (see Normalize), set whenever the
+	// path could be normalised, matched or not.
 	Path []byte
 	// Prefix is what the route's path matched: its plain prefix, or the
 	// whole regex match (Kong's matched path, what strip_path removes); nil

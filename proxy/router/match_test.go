@@ -426,3 +426,33 @@ func TestBuildErrors(t *testing.T) {
 		t.Errorf("got %q, want the valid route to route", got)
 	}
 }
+
+func TestMatchConcurrent(t *testing.T) {
+	r := mustBuild(t, kongSelectRoutes())
+	done := make(chan bool)
+	for g := 0; g < 4; g++ {
+		go func() {
+			var m Match
+			ok := true
+			for i := 0; i < 200; i++ {
+				q := req{method: "PUT", path: "/my-route-uri", host: "domain-with-uri-2.org"}.request()
+				ok = ok && r.Match(q, &m) && m.Route.ID == id("8107")
+			}
+			done <- ok
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		if !<-done {
+			t.Error("a goroutine saw a wrong match")
+		}
+	}
+}
+
+func TestMatchPathWithoutRoute(t *testing.T) {
+	// The normalised path is there even when no route matches (for logs).
+	r := mustBuild(t, []Route{{ID: "a", Paths: []string{"/a"}}})
+	var m Match
+	if r.Match(req{path: "/b/./c"}.request(), &m) || string(m.Path) != "/b/c" || m.Route != nil || m.BadPath() {
+		t.Errorf("got route %v path %q bad %v", m.Route, m.Path, m.BadPath())
+	}
+}

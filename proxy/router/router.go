@@ -32,30 +32,36 @@ type Route struct {
 	Methods   []string
 	Hosts     []string // exact, "*.example.com", "example.*", optional ":port"
 	Paths     []string // prefix, or "~regex"
-	// Headers: name (any case) → values; a value "~*re" is a
-	// case-insensitive regex.
+	// Headers: name (any case, "_" read as "-") → values; a value "~*re" is
+	// a case-insensitive regex, unanchored.
 	Headers       map[string][]string
-	SNIs          []string
+	SNIs          []string // as hosts, without ports; ignored on http
 	RegexPriority int
-	CreatedAt     int64
+	// CreatedAt is not used for ordering: Kong 3.9's traditional_compatible
+	// flavor breaks priority ties by route id (see before).
+	CreatedAt int64
 	// Value is the caller's own data (service, flags), handed back by Match.
 	Value any
 }
 
 // HeaderSource gives request header values by name (fasthttp's
-// *RequestHeader satisfies it). Peek returns nil when absent.
+// *RequestHeader satisfies it). Peek returns nil when absent. A source that
+// also has PeekAll(key string) [][]byte, as fasthttp's does, lets every value
+// of a repeated header match, as in Kong; otherwise only the first does.
 type HeaderSource interface {
 	Peek(key string) []byte
 }
 
 // Request is what the router looks at.
 type Request struct {
-	Method  []byte
-	Host    []byte // the Host header as sent, port included if any
-	Path    []byte // the raw path, without the query string
-	Scheme  string // "http" or "https"
-	SNI     string // TLS server name ("" on plain connections)
-	Port    int    // the port the client connected to (for host:port hosts)
+	Method []byte
+	Host   []byte // the Host header as sent, port included if any
+	Path   []byte // the raw path, without the query string
+	Scheme string // "http" or "https" (grpcs is "https", as nginx's $scheme)
+	SNI    string // TLS server name ("" on plain connections)
+	// Port is the port the client connected to (Kong: after port_maps); a
+	// host:port route compares it when the Host header carries no port.
+	Port    int
 	Headers HeaderSource
 }
 
