@@ -1,48 +1,53 @@
 package balancer
 
-import "sort"
+// maxWheel bounds the round-robin wheel, and maxWheelWork the cost of
+// laying it out (slots × peers). Larger weight sums (after dividing by
+// their greatest common divisor) are scaled down to fit, which changes a
+// peer's share by less than one slot.
+const (
+	maxWheel     = 1 << 16
+	maxWheelWork = 1 << 23
+)
 
-// maxWheel bounds the round-robin wheel. Larger weight sums (after
-// dividing by their greatest common divisor) are scaled down to fit, which
-// changes a peer's share by less than one slot in maxWheel.
-const maxWheel = 1 << 16
-
-// buildWheel lays out the available peers for round-robin: each peer gets
-// weight/gcd slots, interleaved by stride scheduling (slot k of a peer with
-// w slots sits at (k+½)/w), which spreads a heavy peer's turns evenly
-// instead of sending it runs of requests. Kong shuffles its wheel
-// randomly (round_robin.lua); this order is deterministic and smooth.
+// buildWheel lays out the available peers for round-robin with nginx's
+// smooth weighted round-robin: each turn every peer gains its weight, the
+// richest is chosen and pays the total. A heavy peer's turns are spread
+// out (weights 5, 1, 1 give a a b a c a a) instead of coming in runs.
+// Kong shuffles its wheel randomly (round_robin.lua); this order is
+// deterministic.
 func buildWheel(r *ring) []int32 {
-	idx := make([]int, 0, len(r.peers))
+	idx := make([]int32, 0, len(r.peers))
 	weights := make([]int, 0, len(r.peers))
 	for i, pe := range r.peers {
 		if r.usable(pe) {
-			idx = append(idx, i)
+			idx = append(idx, int32(i))
 			weights = append(weights, pe.weight)
 		}
 	}
-	slots := wheelSlots(weights)
-	type slot struct {
-		at   float64
-		peer int32
+	slots := wheelSlots(weights, min(maxWheel, maxWheelWork/max(len(weights), 1)))
+	total := 0
+	for _, s := range slots {
+		total += s
 	}
-	var all []slot
-	for i, n := range slots {
-		for k := 0; k < n; k++ {
-			all = append(all, slot{(float64(k) + 0.5) / float64(n), int32(idx[i])})
+	wheel := make([]int32, total)
+	current := make([]int, len(slots))
+	for turn := range wheel {
+		best := 0
+		for i, s := range slots {
+			current[i] += s
+			if current[i] > current[best] {
+				best = i
+			}
 		}
-	}
-	sort.SliceStable(all, func(i, j int) bool { return all[i].at < all[j].at })
-	wheel := make([]int32, len(all))
-	for i, s := range all {
-		wheel[i] = s.peer
+		current[best] -= total
+		wheel[turn] = idx[best]
 	}
 	return wheel
 }
 
 // wheelSlots turns weights into slot counts: divided by their gcd, and
-// scaled down (each keeping at least one slot) to fit maxWheel.
-func wheelSlots(weights []int) []int {
+// scaled down (each keeping at least one slot) to about limit slots.
+func wheelSlots(weights []int, limit int) []int {
 	slots := append([]int(nil), weights...)
 	for scaled := false; ; scaled = true {
 		g, total := 0, 0
@@ -56,11 +61,11 @@ func wheelSlots(weights []int) []int {
 			slots[i] /= g
 		}
 		total /= g
-		if total <= maxWheel || scaled {
+		if total <= limit || scaled {
 			return slots
 		}
 		for i, w := range slots {
-			slots[i] = max(1, int(int64(w)*maxWheel/int64(total)))
+			slots[i] = max(1, int(int64(w)*int64(limit)/int64(total)))
 		}
 	}
 }

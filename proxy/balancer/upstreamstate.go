@@ -44,8 +44,11 @@ func (us *upstreamState) configure(u Upstream, entries map[string]*dnsEntry, sta
 	old := us.hc
 	hc := parseHealthchecks(u.Healthchecks)
 	if !hc.enabled {
-		// Kong drops the health checker, and its state, with the config.
-		us.states = map[addrKey]*addrState{}
+		// Kong drops the health checker, and the health it knew, with the
+		// config; in-flight counts and latency averages stay.
+		for _, st := range us.states {
+			st.health.Store(0)
+		}
 		us.reported = nil
 	}
 	b := &Balancer{
@@ -119,7 +122,9 @@ func (us *upstreamState) resolveTarget(t Target, states map[addrKey]*addrState) 
 		return v
 	}
 	recs := append([]Record(nil), res.records...)
-	sort.Slice(recs, func(i, j int) bool { return recs[i].IP < recs[j].IP || recs[i].IP == recs[j].IP && recs[i].Port < recs[j].Port })
+	sort.Slice(recs, func(i, j int) bool {
+		return recs[i].IP < recs[j].IP || recs[i].IP == recs[j].IP && recs[i].Port < recs[j].Port
+	})
 	for _, rec := range recs {
 		if res.typ != "SRV" {
 			add(rec.IP, port, t.Weight, host)
