@@ -58,6 +58,9 @@ type Options struct {
 	Log     Logger
 	// ServerStats reports the node's connection counters for GET /status.
 	ServerStats func() map[string]any
+	// Balancers reports and sets upstream target health; nil when the
+	// node runs no proxy.
+	Balancers UpstreamHealth
 	// EventHooks is the node's event hooks pipeline; nil when
 	// event_hooks_enabled is off.
 	EventHooks *eventhooks.Service
@@ -76,6 +79,7 @@ type API struct {
 	node       NodeInfo
 	log        Logger
 	stats      func() map[string]any
+	balancers  UpstreamHealth
 	router     *router.Router
 	eventHooks *eventhooks.Service
 	rbac       *rbac.Authenticator
@@ -93,6 +97,7 @@ func New(opts Options) *API {
 		node:       opts.Node,
 		log:        opts.Log,
 		stats:      opts.ServerStats,
+		balancers:  opts.Balancers,
 		eventHooks: opts.EventHooks,
 		rbac:       opts.RBAC,
 		rbacHeader: opts.RBACHeader,

@@ -43,11 +43,24 @@ func withAccessLog(h fasthttp.RequestHandler, log *logger.AccessLog, secret ...s
 			URI:        maskQuery(req.RequestURI(), secret),
 			Proto:      req.Protocol(),
 			Status:     ctx.Response.StatusCode(),
-			BodyBytes:  int64(len(ctx.Response.Body())),
+			BodyBytes:  bodyBytes(&ctx.Response),
 			Referer:    req.Referer(),
 			UserAgent:  req.UserAgent(),
 		})
 	}
+}
+
+// bodyBytes is the size of the response body without reading a streamed
+// one (which would pull a proxied download into memory): its
+// Content-Length, or -1 when it is chunked.
+func bodyBytes(r *fasthttp.Response) int64 {
+	if r.IsBodyStream() {
+		if n := r.Header.ContentLength(); n >= 0 {
+			return int64(n)
+		}
+		return -1
+	}
+	return int64(len(r.Body()))
 }
 
 // maskQuery replaces the values of the named query arguments (compared

@@ -186,7 +186,7 @@ func (l *httpListener) newH2Server() *http.Server {
 		maxHeader = 4096 // fasthttp's default: the same bound as HTTP/1.x headers
 	}
 	return &http.Server{
-		Handler:        &h2Handler{srv: l.srv},
+		Handler:        &h2Handler{srv: l.srv, log: l.logger()},
 		Protocols:      &p,
 		ReadTimeout:    l.srv.ReadTimeout,
 		WriteTimeout:   l.srv.WriteTimeout,
@@ -256,6 +256,7 @@ func withALPN(cfg *tls.Config, protos ...string) *tls.Config {
 // response (a body stream too) is copied out.
 type h2Handler struct {
 	srv *fasthttp.Server
+	log fasthttp.Logger
 }
 
 // hopHeaders are connection-specific fields, which HTTP/2 forbids
@@ -266,7 +267,7 @@ var hopHeaders = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Trans
 func (h *h2Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	srv := h.srv
 	var ctx fasthttp.RequestCtx
-	ctx.Init2(streamConn(r), h.logger(), true)
+	ctx.Init2(streamConn(r), h.log, true)
 	req := &ctx.Request
 	req.Header.SetMethod(r.Method)
 	// The client's protocol, as fasthttp gives "HTTP/1.0" for 1.0 clients
@@ -293,13 +294,6 @@ func (h *h2Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.writeResponse(w, r, &ctx)
 	ctx.Request.Reset()
 	ctx.Response.Reset()
-}
-
-func (h *h2Handler) logger() fasthttp.Logger {
-	if h.srv.Logger != nil {
-		return h.srv.Logger
-	}
-	return log.New(os.Stderr, "", log.LstdFlags)
 }
 
 // readBody reads the request body into req, up to the server's

@@ -18,15 +18,6 @@ import (
 	"github.com/portico-gw/portico/conf"
 )
 
-func parseListener(t *testing.T, entry string) conf.Listener {
-	t.Helper()
-	ls, err := conf.ParseListen(entry)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ls[0]
-}
-
 func bindT(t *testing.T, entry string) net.Listener {
 	t.Helper()
 	ln, err := bindListener(parseListener(t, entry))
@@ -115,7 +106,7 @@ func TestListenBacklog(t *testing.T) {
 	}{
 		{"backlog=7", 7, false},
 		{"backlog=1", 1, false},
-		{"", max, false},                                // Go's default
+		{"", max, false},                                 // Go's default
 		{"backlog=" + strconv.Itoa(max+1000), max, true}, // capped, said so
 	} {
 		t.Run(name(tc.flags), func(t *testing.T) {
@@ -218,8 +209,8 @@ func readSysctl(t *testing.T, name string) int {
 func TestListenKeepalive(t *testing.T) {
 	idle, intvl, cnt := readSysctl(t, "tcp_keepalive_time"), readSysctl(t, "tcp_keepalive_intvl"), readSysctl(t, "tcp_keepalive_probes")
 	for _, tc := range []struct {
-		flag                 string
-		on                   int
+		flag                string
+		on                  int
 		idle, intvl, probes int
 	}{
 		{"", 1, 15, 15, 9}, // Go's default, unchanged

@@ -29,6 +29,7 @@ import (
 	"github.com/portico-gw/portico/logger"
 	"github.com/portico-gw/portico/luavm"
 	"github.com/portico-gw/portico/proxy"
+	"github.com/portico-gw/portico/proxy/balancer"
 	"github.com/portico-gw/portico/rbac"
 	"github.com/portico-gw/portico/schema"
 	"github.com/portico-gw/portico/store"
@@ -51,6 +52,7 @@ type Node struct {
 	servers []*server
 	access  []*logger.AccessLog
 	hooks   *eventhooks.Service
+	proxy   *proxy.Proxy
 	lua     *luavm.VM
 	metrics *prometheus.Registry
 	// requests counts every request served, for GET /status.
@@ -268,6 +270,30 @@ func open(ctx context.Context, cfg *conf.Config, log, adminLog *logger.Logger) (
 	if cfg.EnforceRBAC != "off" {
 		guard = rbac.New(n.db, n.bus)
 	}
+	px, err := proxy.New(proxy.Options{
+		KongVersion:          cfg.KongVersion,
+		Store:                st,
+		Bus:                  n.bus,
+		Log:                  log,
+		Headers:              cfg.Headers,
+		HeadersUpstream:      cfg.HeadersUpstream,
+		TrustedIPs:           cfg.TrustedIPs,
+		RealIPHeader:         cfg.RealIPHeader,
+		RealIPRecursive:      cfg.RealIPRecursive,
+		ClientMaxBodySize:    cfg.ClientMaxBodySize,
+		KeepaliveIdleTimeout: time.Duration(cfg.UpstreamKeepaliveIdleTimeout) * time.Second,
+		AllowDebugHeader:     cfg.AllowDebugHeader,
+		OnHealth:             n.publishHealth,
+	})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if err := px.Start(ctx); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("building the router: %w", err)
+	}
+	n.proxy = px
 	hostname, _ := os.Hostname()
 	var infos []admin.PluginInfo
 	for _, p := range enabled.All() {
@@ -286,12 +312,12 @@ func open(ctx context.Context, cfg *conf.Config, log, adminLog *logger.Logger) (
 			Configuration:  cfg.KongConfiguration(),
 		},
 		ServerStats: n.serverStats,
+		Balancers:   px.Balancers(),
 		EventHooks:  n.hooks,
 		RBAC:        guard,
 		RBACHeader:  cfg.RBACAuthHeader,
 		Metrics:     promhttp.HandlerFor(n.metrics, promhttp.HandlerOpts{}),
 	})
-	px := proxy.New(proxy.Options{KongVersion: cfg.KongVersion})
 
 	adminAccess, err := openAccessLog(cfg.AdminAccessLog)
 	if err != nil {
@@ -305,15 +331,60 @@ func open(ctx context.Context, cfg *conf.Config, log, adminLog *logger.Logger) (
 		return nil, err
 	}
 	n.access = []*logger.AccessLog{adminAccess, proxyAccess}
+	headBuffers, headBufferSize, err := conf.ParseHeaderBuffers(cfg.LargeClientHeaderBuffers)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("large_client_header_buffers: %w", err)
+	}
+	readBuffer := headBuffers * int(headBufferSize)
 	for _, l := range cfg.AdminListen {
-		s := n.newServer("admin", l, n.count(withAccessLog(api.Handler(), adminAccess, cfg.RBACAuthHeader)), cfg.AdminMaxBodySize)
+		s := n.newServer("admin", l, n.count(withAccessLog(api.Handler(), adminAccess, cfg.RBACAuthHeader)), readBuffer)
+		if cfg.AdminMaxBodySize > 0 {
+			// The whole body is needed, and its size is checked against
+			// Content-Length before anything is allocated.
+			s.srv.MaxRequestBodySize = int(cfg.AdminMaxBodySize)
+		} else {
+			// No limit: the body is read as it arrives, so memory follows
+			// the bytes actually sent, never a Content-Length claim.
+			s.srv.StreamRequestBody = true
+			s.srv.MaxRequestBodySize = 64 << 10
+		}
 		s.srv.ErrorHandler = api.ErrorHandler
 		n.servers = append(n.servers, s)
 	}
 	for _, l := range cfg.ProxyListen {
-		n.servers = append(n.servers, n.newServer("proxy", l, n.count(withAccessLog(px.Handler(), proxyAccess)), cfg.ClientMaxBodySize))
+		s := n.newServer("proxy", l, n.count(withAccessLog(px.Handler(), proxyAccess)), readBuffer)
+		// Bodies are streamed to the upstream: client_body_buffer_size is
+		// read ahead, the rest flows through (client_max_body_size is
+		// enforced by the proxy with Kong's 413).
+		s.srv.StreamRequestBody = true
+		s.srv.MaxRequestBodySize = int(cfg.ClientBodyBufferSize)
+		s.srv.DisablePreParseMultipartForm = true
+		n.servers = append(n.servers, s)
 	}
 	return n, nil
+}
+
+// publishHealth turns a target's health transition into Kong's balancer
+// health event for event hooks. It runs off the health checker's goroutine:
+// recording the event is a durable write.
+func (n *Node) publishHealth(ev balancer.HealthEvent) {
+	n.log.Noticef("[healthcheck] (%s) %s target %s:%d (%s)", ev.UpstreamName, ev.Health, ev.IP, ev.Port, ev.Hostname)
+	if n.hooks == nil {
+		return
+	}
+	go func() {
+		err := n.hooks.Emit(context.Background(), eventhooks.SourceBalancer, eventhooks.EventHealth, map[string]any{
+			"upstream_id": ev.UpstreamID,
+			"ip":          ev.IP,
+			"port":        ev.Port,
+			"hostname":    ev.Hostname,
+			"health":      ev.Health,
+		})
+		if err != nil {
+			n.log.Errorf("%v", err)
+		}
+	}()
 }
 
 func (n *Node) count(h fasthttp.RequestHandler) fasthttp.RequestHandler {
@@ -323,7 +394,7 @@ func (n *Node) count(h fasthttp.RequestHandler) fasthttp.RequestHandler {
 	}
 }
 
-func (n *Node) newServer(kind string, l conf.Listener, h fasthttp.RequestHandler, maxBody int64) *server {
+func (n *Node) newServer(kind string, l conf.Listener, h fasthttp.RequestHandler, readBuffer int) *server {
 	srv := &fasthttp.Server{
 		Handler:               h,
 		Name:                  "kong/" + n.cfg.KongVersion,
@@ -334,11 +405,8 @@ func (n *Node) newServer(kind string, l conf.Listener, h fasthttp.RequestHandler
 		DisableKeepalive:      false,
 		Logger:                fasthttpLogger{n.log},
 		CloseOnShutdown:       true,
-	}
-	if maxBody > 0 {
-		srv.MaxRequestBodySize = int(maxBody)
-	} else {
-		srv.MaxRequestBodySize = 1 << 40
+		// The request line and headers must fit (431 otherwise).
+		ReadBufferSize: readBuffer,
 	}
 	return &server{kind: kind, spec: l, srv: srv}
 }
@@ -357,21 +425,51 @@ func (n *Node) listen() error {
 			return fmt.Errorf("binding %s listener %s: %w", s.kind, l.Addr(), err)
 		}
 		if l.SSL {
-			name := "kong-default"
-			if s.kind == "admin" {
-				name = "admin-kong-default"
-			}
-			cert, err := defaultCertificate(n.cfg.Path("ssl"), name)
+			certs, err := n.listenerCertificates(s.kind)
 			if err != nil {
 				ln.Close()
 				n.closeListeners()
 				return fmt.Errorf("preparing TLS for %s: %w", l.Addr(), err)
 			}
-			ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+			cfg := &tls.Config{Certificates: certs, MinVersion: tls.VersionTLS12}
+			if s.kind == "proxy" {
+				// Certificates and SNIs from the Admin API first.
+				cfg = n.proxy.TLSConfig(cfg, certs)
+			}
+			ln = tls.NewListener(ln, cfg)
 		}
 		s.ln = ln
 	}
 	return nil
+}
+
+// listenerCertificates are the default certificates of a kind of ssl
+// listener: ssl_cert/ssl_cert_key for the proxy when set, else one
+// generated into the prefix, as Kong does.
+func (n *Node) listenerCertificates(kind string) ([]tls.Certificate, error) {
+	if kind == "proxy" && len(n.cfg.SSLCert) > 0 {
+		if len(n.cfg.SSLCert) != len(n.cfg.SSLCertKey) {
+			return nil, fmt.Errorf("ssl_cert lists %d certificates and ssl_cert_key %d keys", len(n.cfg.SSLCert), len(n.cfg.SSLCertKey))
+		}
+		var out []tls.Certificate
+		for i := range n.cfg.SSLCert {
+			c, err := tls.LoadX509KeyPair(n.cfg.SSLCert[i], n.cfg.SSLCertKey[i])
+			if err != nil {
+				return nil, fmt.Errorf("ssl_cert %s: %w", n.cfg.SSLCert[i], err)
+			}
+			out = append(out, c)
+		}
+		return out, nil
+	}
+	name := "kong-default"
+	if kind == "admin" {
+		name = "admin-kong-default"
+	}
+	cert, err := defaultCertificate(n.cfg.Path("ssl"), name)
+	if err != nil {
+		return nil, err
+	}
+	return []tls.Certificate{cert}, nil
 }
 
 func (n *Node) closeListeners() {
@@ -408,6 +506,9 @@ func (n *Node) serve(ctx context.Context) error {
 }
 
 func (n *Node) close() {
+	if n.proxy != nil {
+		n.proxy.Close()
+	}
 	if n.lua != nil {
 		n.lua.Close()
 	}

@@ -68,17 +68,22 @@ func parseProxyV1(b []byte) (int, proxyHeader, error) {
 		}
 		return 0, proxyHeader{}, errProxyInvalid
 	}
+	// The line is printable ASCII up to "\r\n"; anything else fails now,
+	// rather than after waiting for more.
 	window := b[:min(len(b), proxyV1Max)]
-	end := bytes.Index(window, []byte("\r\n"))
-	if end < 0 {
-		// A line feed alone, or anything but printable ASCII, cannot be
-		// part of a header: fail now rather than wait for more.
-		for _, c := range window {
-			if c < ' ' && c != '\r' || c > '~' {
-				return 0, proxyHeader{}, errProxyInvalid
-			}
+	end := -1
+	for i, c := range window {
+		if c >= ' ' && c <= '~' {
+			continue
 		}
-		if len(window) == proxyV1Max || bytes.IndexByte(window[:len(window)-1], '\r') >= 0 {
+		if c != '\r' || i+1 < len(window) && window[i+1] != '\n' {
+			return 0, proxyHeader{}, errProxyInvalid
+		}
+		end = i
+		break
+	}
+	if end < 0 || end+1 == len(window) {
+		if len(window) == proxyV1Max {
 			return 0, proxyHeader{}, errProxyInvalid
 		}
 		return 0, proxyHeader{}, errProxyShort

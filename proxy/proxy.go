@@ -1,47 +1,211 @@
-// Package proxy is the data plane: it matches requests to Routes, runs
-// plugins and forwards to Services. This build answers every request the way
-// Kong does when no Route matches; routing lands in a later release.
+// Package proxy is the data plane: it matches requests to Routes with Kong's
+// router, and forwards them to Services through pooled keep-alive
+// connections, balancing over Upstream targets with health checks. Requests
+// read an immutable snapshot of the configuration and take no lock; a change
+// to any entity the snapshot is built from rebuilds it off the hot path.
 package proxy
 
 import (
-	"strconv"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net/netip"
+	"sync"
+	"sync/atomic"
 	"time"
 
-	"github.com/valyala/fasthttp"
 
-	"github.com/portico-gw/portico/internal/requestid"
+	"github.com/portico-gw/portico/events"
+	"github.com/portico-gw/portico/logger"
+	"github.com/portico-gw/portico/proxy/balancer"
+	"github.com/portico-gw/portico/proxy/router"
+	"github.com/portico-gw/portico/store"
 )
 
-// Kong's message when no Route matches (kong/runloop/handler.lua).
-const msgNoRoute = "no Route matched with those values"
-
-// Options configure the proxy handler.
+// Options configure the proxy.
 type Options struct {
-	// KongVersion goes into the Server header (server_tokens).
+	// KongVersion goes into the Server and Via headers ("kong/<version>").
 	KongVersion string
+	// Store is read for routes, services, upstreams, targets and
+	// certificates; Bus tells which writes change them.
+	Store store.Store
+	Bus   *events.Bus
+	Log   *logger.Logger
+	// Headers are the downstream header tokens (headers) and
+	// HeadersUpstream the upstream ones (headers_upstream), in Kong's
+	// canonical case.
+	Headers         []string
+	HeadersUpstream []string
+	// TrustedIPs (trusted_ips): addresses whose X-Forwarded-* and real IP
+	// headers are believed.
+	TrustedIPs []string
+	// RealIPHeader (real_ip_header) and RealIPRecursive
+	// (real_ip_recursive): where a trusted peer's client address is read.
+	RealIPHeader    string
+	RealIPRecursive bool
+	// ClientMaxBodySize (client_max_body_size) refuses larger request
+	// bodies with 413; 0 means no limit.
+	ClientMaxBodySize int64
+	// Keepalive settings for upstream connections.
+	KeepaliveIdleTimeout time.Duration
+	BufferSize           int
+	// AllowDebugHeader (allow_debug_header) answers Kong-Debug: 1 with the
+	// matched route and service.
+	AllowDebugHeader bool
+	// RebuildDelay groups bursts of writes into one rebuild.
+	RebuildDelay time.Duration
+	// OnHealth receives target health transitions (the balancer source of
+	// event hooks).
+	OnHealth func(balancer.HealthEvent)
 }
 
 // Proxy is the proxy's request handler. It is safe for concurrent use.
 type Proxy struct {
-	server []byte
+	opts       Options
+	serverName string // kong/<version>
+	headers    headerSet
+	upHeaders  headerSet
+	trusted    []netip.Prefix
+	trustUnix  bool
+	realIP     []byte // real_ip_header, "" for proxy_protocol
+
+	snap       atomic.Pointer[snapshot]
+	balancers  *balancer.Manager
+	transports transports
+	certs      certCache
+
+	// rebuild requests; the watcher goroutine coalesces them.
+	dirty   chan struct{}
+	version atomic.Uint64
+	stop    context.CancelFunc
+	done    sync.WaitGroup
+
+	exchanges sync.Pool
 }
 
-// New returns a proxy handler.
-func New(opts Options) *Proxy {
-	return &Proxy{server: []byte("kong/" + opts.KongVersion)}
-}
-
-// Handler returns the fasthttp handler serving proxied traffic.
-func (p *Proxy) Handler() fasthttp.RequestHandler {
-	return func(ctx *fasthttp.RequestCtx) {
-		start := time.Now()
-		id := requestid.New()
-		h := &ctx.Response.Header
-		h.SetBytesV(fasthttp.HeaderServer, p.server)
-		h.Set("X-Kong-Request-Id", id)
-		ctx.SetStatusCode(fasthttp.StatusNotFound)
-		ctx.SetContentType("application/json; charset=utf-8")
-		ctx.SetBodyString("{\n  \"message\":\"" + msgNoRoute + "\",\n  \"request_id\":\"" + id + "\"\n}")
-		h.Set("X-Kong-Response-Latency", strconv.FormatInt(time.Since(start).Milliseconds(), 10))
+// New returns a proxy. Start loads the configuration and keeps it current.
+func New(opts Options) (*Proxy, error) {
+	p := &Proxy{
+		opts:       opts,
+		serverName: "kong/" + opts.KongVersion,
+		headers:    parseHeaders(opts.Headers),
+		upHeaders:  parseHeaders(opts.HeadersUpstream),
+		realIP:     []byte(opts.RealIPHeader),
+		dirty:      make(chan struct{}, 1),
 	}
+	if opts.RealIPHeader == "proxy_protocol" {
+		p.realIP = nil
+	}
+	for _, s := range opts.TrustedIPs {
+		if s == "unix:" {
+			p.trustUnix = true
+			continue
+		}
+		pfx, err := parsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("trusted_ips: %w", err)
+		}
+		p.trusted = append(p.trusted, pfx)
+	}
+	if p.opts.RebuildDelay <= 0 {
+		p.opts.RebuildDelay = 50 * time.Millisecond
+	}
+	bufSize := opts.BufferSize
+	if bufSize <= 0 {
+		bufSize = 8192
+	}
+	p.transports.pool = poolSettings{idleTimeout: opts.KeepaliveIdleTimeout, bufferSize: bufSize}
+	p.balancers = balancer.NewManager(balancer.Options{
+		OnHealth: opts.OnHealth,
+		Logf: func(level, format string, args ...any) {
+			if opts.Log != nil {
+				lvl, err := logger.ParseLevel(level)
+				if err != nil {
+					lvl = logger.Notice
+				}
+				opts.Log.Logf(lvl, "[balancer] "+format, args...)
+			}
+		},
+	})
+	p.exchanges.New = func() any { return new(exchange) }
+	return p, nil
+}
+
+func parsePrefix(s string) (netip.Prefix, error) {
+	if pfx, err := netip.ParsePrefix(s); err == nil {
+		return pfx.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("'%s' is neither an IP address nor a CIDR range", s)
+	}
+	return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
+}
+
+// Start builds the first snapshot and rebuilds it after every change to
+// the entities it is made of, until Close.
+func (p *Proxy) Start(ctx context.Context) error {
+	if err := p.rebuild(ctx); err != nil {
+		return err
+	}
+	wctx, cancel := context.WithCancel(context.Background())
+	p.stop = cancel
+	if p.opts.Bus != nil {
+		unsubscribe := p.opts.Bus.Subscribe("crud", func(ev events.Event) {
+			if watched(ev.Name) {
+				p.markDirty()
+			}
+		})
+		p.done.Add(1)
+		go func() {
+			defer p.done.Done()
+			defer unsubscribe()
+			p.watch(wctx)
+		}()
+	}
+	return nil
+}
+
+// Close stops rebuilding, stops health checks and drops idle upstream
+// connections.
+func (p *Proxy) Close() {
+	if p.stop != nil {
+		p.stop()
+	}
+	p.done.Wait()
+	p.balancers.Close()
+	p.transports.closeAll()
+}
+
+// Balancers gives the Admin API the upstreams' health.
+func (p *Proxy) Balancers() *balancer.Manager { return p.balancers }
+
+// Router returns the current router (tests, benchmarks).
+func (p *Proxy) Router() *router.Router {
+	if s := p.snap.Load(); s != nil {
+		return s.router
+	}
+	return nil
+}
+
+// TLSConfig returns a server TLS configuration that picks the certificate
+// by SNI from the snapshot (exact name, then wildcard), falling back to
+// the listener's default certificates (the first the client supports).
+func (p *Proxy) TLSConfig(base *tls.Config, fallback []tls.Certificate) *tls.Config {
+	cfg := base.Clone()
+	cfg.Certificates = nil
+	cfg.GetCertificate = func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+		if s := p.snap.Load(); s != nil {
+			if c := s.certs.getCertificate(hello); c != nil {
+				return c, nil
+			}
+		}
+		for i := range fallback {
+			if hello.SupportsCertificate(&fallback[i]) == nil {
+				return &fallback[i], nil
+			}
+		}
+		return &fallback[0], nil
+	}
+	return cfg
 }

@@ -1,40 +1,336 @@
 package proxy
 
 import (
+	"context"
 	"encoding/json"
-	"regexp"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttputil"
+
+	"github.com/portico-gw/portico/db"
+	"github.com/portico-gw/portico/events"
+	"github.com/portico-gw/portico/internal/dbtest"
 )
 
+// echoed is what the echo upstream saw.
+type echoed struct {
+	Method  string              `json:"method"`
+	URI     string              `json:"uri"`
+	Host    string              `json:"host"`
+	Headers map[string][]string `json:"headers"`
+	Body    int                 `json:"body"`
+	Server  string              `json:"server"`
+}
+
+// echoUpstream answers every request with what it received, as JSON.
+func echoUpstream(t *testing.T, name string) *httptest.Server {
+	t.Helper()
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Via", "1.1 upstream")
+		json.NewEncoder(w).Encode(echoed{Method: r.Method, URI: r.RequestURI, Host: r.Host, Headers: r.Header, Body: int(n), Server: name})
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+// testProxy is a proxy over an in-memory store, served on an in-memory
+// listener.
+type testProxy struct {
+	t  *testing.T
+	db *db.DB
+	p  *Proxy
+	ln *fasthttputil.InmemoryListener
+	c  *fasthttp.Client
+}
+
+func newTestProxy(t *testing.T, tweak func(*Options)) *testProxy {
+	t.Helper()
+	bus := &events.Bus{}
+	d, st := dbtest.Open(t, db.Options{Bus: bus})
+	opts := Options{
+		KongVersion:     "3.9.1",
+		Store:           st,
+		Bus:             bus,
+		Headers:         []string{"server_tokens", "latency_tokens", "X-Kong-Request-Id"},
+		HeadersUpstream: []string{"X-Kong-Request-Id"},
+		RealIPHeader:    "X-Real-IP",
+		RebuildDelay:    5 * time.Millisecond,
+	}
+	if tweak != nil {
+		tweak(&opts)
+	}
+	p, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ln := fasthttputil.NewInmemoryListener()
+	srv := &fasthttp.Server{Handler: p.Handler(), StreamRequestBody: true, MaxRequestBodySize: 8192, NoDefaultServerHeader: true}
+	go srv.Serve(ln)
+	t.Cleanup(func() {
+		srv.Shutdown()
+		p.Close()
+	})
+	c := &fasthttp.Client{Dial: func(string) (net.Conn, error) { return ln.Dial() }}
+	return &testProxy{t: t, db: d, p: p, ln: ln, c: c}
+}
+
+// insert creates an entity and waits until the proxy's snapshot has it.
+func (tp *testProxy) insert(entity string, input map[string]any) map[string]any {
+	tp.t.Helper()
+	before := tp.p.version.Load()
+	row, err := tp.db.Insert(context.Background(), tp.db.Entity(entity), input, nil)
+	if err != nil {
+		tp.t.Fatalf("inserting %s %v: %v", entity, input, err)
+	}
+	tp.waitRebuild(before)
+	return row
+}
+
+func (tp *testProxy) waitRebuild(before uint64) {
+	tp.t.Helper()
+	deadline := time.Now().Add(2 * time.Second)
+	for tp.p.version.Load() == before {
+		if time.Now().After(deadline) {
+			tp.t.Fatal("the proxy did not rebuild within 2 s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+type response struct {
+	status  int
+	headers http.Header
+	body    []byte
+}
+
+func (r response) echo(t *testing.T) echoed {
+	t.Helper()
+	var e echoed
+	if err := json.Unmarshal(r.body, &e); err != nil {
+		t.Fatalf("status %d, body %q is not an echo: %v", r.status, r.body, err)
+	}
+	return e
+}
+
+func (tp *testProxy) do(method, uri string, headers map[string]string, body string) response {
+	tp.t.Helper()
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.Header.SetMethod(method)
+	req.SetRequestURI("http://gateway.test" + uri)
+	req.UseHostHeader = true
+	for k, v := range headers {
+		if strings.EqualFold(k, "Host") {
+			req.Header.SetHost(v)
+			continue
+		}
+		req.Header.Set(k, v)
+	}
+	if body != "" {
+		req.SetBodyString(body)
+	}
+	if err := tp.c.DoTimeout(req, resp, 10*time.Second); err != nil {
+		tp.t.Fatalf("%s %s: %v", method, uri, err)
+	}
+	out := response{status: resp.StatusCode(), headers: http.Header{}, body: append([]byte(nil), resp.Body()...)}
+	for k, v := range resp.Header.All() {
+		out.headers.Add(string(k), string(v))
+	}
+	return out
+}
+
 func TestNoRouteMatched(t *testing.T) {
-	h := New(Options{KongVersion: "3.9.1"}).Handler()
-	for _, path := range []string{"/", "/anything?x=1", "/a/b/c"} {
-		t.Run(path, func(t *testing.T) {
-			var ctx fasthttp.RequestCtx
-			ctx.Request.SetRequestURI(path)
-			h(&ctx)
-			if got := ctx.Response.StatusCode(); got != 404 {
-				t.Fatalf("status %d, want 404", got)
+	tp := newTestProxy(t, nil)
+	tests := []struct {
+		accept, contentType, body string
+	}{
+		{"", "application/json; charset=utf-8", "{\n  \"message\":\"no Route matched with those values\",\n  \"request_id\":\"%s\"\n}"},
+		{"text/html", "text/html; charset=utf-8", "<!doctype html>\n<html>\n  <head>\n    <meta charset=\"utf-8\">\n    <title>Error</title>\n  </head>\n  <body>\n    <h1>Error</h1>\n    <p>no Route matched with those values.</p>\n    <p>request_id: %s</p>\n  </body>\n</html>\n"},
+		{"text/plain;q=0.5, application/xml", "application/xml; charset=utf-8", "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<error>\n  <message>no Route matched with those values</message>\n  <requestid>%s</requestid>\n</error>\n"},
+		{"text/*", "text/plain; charset=utf-8", "no Route matched with those values\nrequest_id: %s\n"},
+		{"image/png", "application/json; charset=utf-8", "{\n  \"message\":\"no Route matched with those values\",\n  \"request_id\":\"%s\"\n}"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.accept, func(t *testing.T) {
+			r := tp.do("GET", "/nothing", map[string]string{"Accept": tt.accept}, "")
+			id := r.headers.Get("X-Kong-Request-Id")
+			if r.status != 404 || r.headers.Get("Content-Type") != tt.contentType || string(r.body) != fmt.Sprintf(tt.body, id) {
+				t.Fatalf("got %d %q %q", r.status, r.headers.Get("Content-Type"), r.body)
 			}
-			var body map[string]string
-			if err := json.Unmarshal(ctx.Response.Body(), &body); err != nil {
-				t.Fatalf("body %q: %v", ctx.Response.Body(), err)
-			}
-			id := string(ctx.Response.Header.Peek("X-Kong-Request-Id"))
-			if body["message"] != "no Route matched with those values" || body["request_id"] != id {
-				t.Fatalf("body %v, request id %q", body, id)
-			}
-			if !regexp.MustCompile(`^[0-9a-f]{32}$`).MatchString(id) {
-				t.Fatalf("request id %q", id)
-			}
-			if got := string(ctx.Response.Header.Peek("Server")); got != "kong/3.9.1" {
-				t.Fatalf("Server %q", got)
-			}
-			if ctx.Response.Header.Peek("X-Kong-Response-Latency") == nil {
-				t.Fatal("no X-Kong-Response-Latency")
+			if len(id) != 32 || r.headers.Get("Server") != "kong/3.9.1" || r.headers.Get("X-Kong-Response-Latency") == "" {
+				t.Fatalf("headers %v", r.headers)
 			}
 		})
 	}
+}
+
+func TestForwarding(t *testing.T) {
+	tp := newTestProxy(t, nil)
+	up := echoUpstream(t, "a")
+	svc := tp.insert("services", map[string]any{"name": "echo", "url": up.URL + "/base"})
+	tp.insert("routes", map[string]any{"name": "r1", "paths": []any{"/api"}, "service": map[string]any{"id": svc["id"]}})
+	tp.insert("routes", map[string]any{"name": "keep", "paths": []any{"/keep"}, "strip_path": false, "preserve_host": true,
+		"service": map[string]any{"id": svc["id"]}})
+
+	r := tp.do("POST", "/api/users/1?x=1&y=%20", map[string]string{
+		"Host": "client.example:8000", "Connection": "keep-alive, X-Hop", "X-Hop": "secret",
+		"X-Forwarded-For": "10.0.0.1", "X-Forwarded-Host": "evil.example", "Via": "1.0 edge",
+	}, "hello")
+	e := r.echo(t)
+	if r.status != 200 || e.Method != "POST" || e.URI != "/base/users/1?x=1&y=%20" || e.Body != 5 {
+		t.Fatalf("upstream saw %+v (status %d)", e, r.status)
+	}
+	upHost := strings.TrimPrefix(up.URL, "http://")
+	h := http.Header(e.Headers)
+	for name, want := range map[string]string{
+		"X-Hop":              "",
+		"X-Forwarded-For":    "10.0.0.1, unix:", // in-memory connections are not TCP
+		"X-Real-IP":          "unix:",
+		"X-Forwarded-Proto":  "http",
+		"X-Forwarded-Host":   "client.example", // the peer is not trusted
+		"X-Forwarded-Path":   "/api/users/1",
+		"X-Forwarded-Prefix": "/api",
+		"Via":                "1.0 edge, 1.1 kong/3.9.1",
+		"X-Kong-Request-Id":  r.headers.Get("X-Kong-Request-Id"),
+	} {
+		if got := h.Get(name); got != want {
+			t.Errorf("upstream %s = %q, want %q", name, got, want)
+		}
+	}
+	if e.Host != upHost {
+		t.Errorf("upstream Host %q, want %q", e.Host, upHost)
+	}
+	for name, want := range map[string]string{"Via": "1.1 upstream, 1.1 kong/3.9.1", "Content-Type": "application/json"} {
+		if got := r.headers.Get(name); got != want {
+			t.Errorf("downstream %s = %q, want %q", name, got, want)
+		}
+	}
+	for _, name := range []string{"X-Kong-Upstream-Latency", "X-Kong-Proxy-Latency", "X-Kong-Request-Id"} {
+		if r.headers.Get(name) == "" {
+			t.Errorf("downstream %s missing: %v", name, r.headers)
+		}
+	}
+
+	r = tp.do("GET", "/keep/it?q", map[string]string{"Host": "client.example"}, "")
+	e = r.echo(t)
+	if e.URI != "/base/keep/it?q" || e.Host != "client.example" {
+		t.Fatalf("strip_path=false, preserve_host: upstream saw %s with Host %s", e.URI, e.Host)
+	}
+}
+
+func TestKongAnswers(t *testing.T) {
+	tp := newTestProxy(t, func(o *Options) { o.ClientMaxBodySize = 10 })
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closedURL := closed.URL
+	closed.Close()
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-time.After(2 * time.Second):
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(slow.Close)
+	up := echoUpstream(t, "a")
+	down := tp.insert("services", map[string]any{"name": "down", "url": closedURL, "retries": 2.0})
+	slowSvc := tp.insert("services", map[string]any{"name": "slow", "url": slow.URL, "read_timeout": 100.0, "retries": 0.0})
+	ok := tp.insert("services", map[string]any{"name": "ok", "url": up.URL})
+	tp.insert("routes", map[string]any{"paths": []any{"/down"}, "service": map[string]any{"id": down["id"]}})
+	tp.insert("routes", map[string]any{"paths": []any{"/slow"}, "service": map[string]any{"id": slowSvc["id"]}})
+	tp.insert("routes", map[string]any{"paths": []any{"/none"}})
+	tp.insert("routes", map[string]any{"paths": []any{"/tls"}, "protocols": []any{"https"}, "service": map[string]any{"id": ok["id"]}})
+	tp.insert("routes", map[string]any{"paths": []any{"/tls301"}, "protocols": []any{"https"}, "https_redirect_status_code": 301.0,
+		"service": map[string]any{"id": ok["id"]}})
+	tp.insert("routes", map[string]any{"paths": []any{"/ok"}, "service": map[string]any{"id": ok["id"]}})
+
+	tests := []struct {
+		name, method, path, body string
+		status                   int
+		message                  string
+		headers                  map[string]string
+	}{
+		{"refused connection", "GET", "/down", "", 502, msgBadGateway, nil},
+		{"read timeout", "GET", "/slow", "", 504, msgTimeout, nil},
+		{"route without service", "GET", "/none", "", 503, msgNoService, nil},
+		{"https only", "GET", "/tls/x", "", 426, msgUseHTTPS, map[string]string{"Upgrade": "TLS/1.2, HTTP/1.1", "Connection": "Upgrade"}},
+		{"https redirect", "GET", "/tls301/x?a=1", "", 301, "", map[string]string{"Location": "https://gateway.test/tls301/x?a=1"}},
+		{"body over client_max_body_size", "POST", "/ok", "01234567890", 413, msgBodyTooLarge, nil},
+		{"body within client_max_body_size", "POST", "/ok", "0123456789", 200, "", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := tp.do(tt.method, tt.path, nil, tt.body)
+			if r.status != tt.status {
+				t.Fatalf("status %d, want %d (%s)", r.status, tt.status, r.body)
+			}
+			if tt.message != "" {
+				var body map[string]string
+				if err := json.Unmarshal(r.body, &body); err != nil || body["message"] != tt.message ||
+					body["request_id"] != r.headers.Get("X-Kong-Request-Id") {
+					t.Fatalf("body %q", r.body)
+				}
+			}
+			for k, v := range tt.headers {
+				if r.headers.Get(k) != v {
+					t.Errorf("%s = %q, want %q", k, r.headers.Get(k), v)
+				}
+			}
+		})
+	}
+}
+
+func TestUpstreamRoundRobin(t *testing.T) {
+	tp := newTestProxy(t, nil)
+	a, b := echoUpstream(t, "a"), echoUpstream(t, "b")
+	u := tp.insert("upstreams", map[string]any{"name": "backends"})
+	for _, s := range []*httptest.Server{a, b} {
+		tp.insert("targets", map[string]any{"upstream": map[string]any{"id": u["id"]}, "target": strings.TrimPrefix(s.URL, "http://")})
+	}
+	svc := tp.insert("services", map[string]any{"name": "lb", "host": "backends", "port": 80.0})
+	tp.insert("routes", map[string]any{"paths": []any{"/lb"}, "service": map[string]any{"id": svc["id"]}})
+	seen := map[string]int{}
+	for i := 0; i < 10; i++ {
+		seen[tp.do("GET", "/lb", nil, "").echo(t).Server]++
+	}
+	if seen["a"] != 5 || seen["b"] != 5 {
+		t.Fatalf("round-robin over two equal targets gave %v", seen)
+	}
+}
+
+// A change is live without a restart, well within a second.
+func TestChangeIsLive(t *testing.T) {
+	tp := newTestProxy(t, func(o *Options) { o.RebuildDelay = 50 * time.Millisecond })
+	up := echoUpstream(t, "a")
+	svc := tp.insert("services", map[string]any{"url": up.URL})
+	if r := tp.do("GET", "/late", nil, ""); r.status != 404 {
+		t.Fatalf("before: %d", r.status)
+	}
+	start := time.Now()
+	if _, err := tp.db.Insert(context.Background(), tp.db.Entity("routes"), map[string]any{"paths": []any{"/late"},
+		"service": map[string]any{"id": svc["id"]}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	var n atomic.Int32
+	for time.Since(start) < time.Second {
+		n.Add(1)
+		if r := tp.do("GET", "/late", nil, ""); r.status == 200 {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("the new route was not live after 1 s (%d tries)", n.Load())
 }

@@ -81,6 +81,7 @@ const hostsTTL = 30 * time.Second
 // last time first ("LAST").
 type systemResolver struct {
 	resolvConf, hostsFile string
+	port                  string // overrides resolv.conf's port 53 (tests)
 
 	mu         sync.Mutex
 	conf       *dns.ClientConfig
@@ -290,6 +291,9 @@ func (r *systemResolver) config() *dns.ClientConfig {
 		conf, err := dns.ClientConfigFromFile(r.resolvConf)
 		if err != nil || len(conf.Servers) == 0 {
 			conf = &dns.ClientConfig{Servers: []string{"127.0.0.1"}, Port: "53", Ndots: 1, Timeout: 5, Attempts: 2}
+		}
+		if r.port != "" {
+			conf.Port = r.port
 		}
 		r.conf, r.confStamp = conf, stamp
 	}

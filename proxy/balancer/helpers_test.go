@@ -104,6 +104,11 @@ type testManager struct {
 
 func newTestManager(t *testing.T) *testManager {
 	t.Helper()
+	return newTestManagerTuned(t, fastTuning)
+}
+
+func newTestManagerTuned(t *testing.T, tune tuning) *testManager {
+	t.Helper()
 	tm := &testManager{res: newFakeResolver()}
 	tm.Manager = newManager(Options{
 		Resolver: tm.res,
@@ -117,7 +122,7 @@ func newTestManager(t *testing.T) *testManager {
 				t.Logf("["+level+"] "+format, args...)
 			}
 		},
-	}, fastTuning)
+	}, tune)
 	t.Cleanup(func() {
 		tm.Close()
 		checkNoGoroutines(t)

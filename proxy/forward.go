@@ -1,0 +1,309 @@
+package proxy
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/portico-gw/portico/proxy/balancer"
+	"github.com/portico-gw/portico/proxy/router"
+)
+
+// forward sends the request to the service, retrying on another peer as
+// Kong does (service retries, on connection failures and timeouts), and
+// streams the answer back.
+func (p *Proxy) forward(ctx *fasthttp.RequestCtx, ex *exchange, rt *route, svc *service, proto []byte, trusted bool, start time.Time) {
+	if !svc.enabled {
+		p.answer(ctx, ex, start, fasthttp.StatusServiceUnavailable, msgServiceDisabled)
+		return
+	}
+	up := &ex.up
+	p.prepareUpstream(ctx, ex, rt, svc, proto, trusted)
+	streamed := ctx.Request.IsBodyStream()
+	if streamed {
+		up.SetBodyStream(ctx.RequestBodyStream(), ctx.Request.Header.ContentLength())
+	} else {
+		up.SetBodyRaw(ctx.Request.Body())
+	}
+	idempotent := isIdempotent(ctx.Request.Header.Method())
+	ex.hash = hashInput{ctx: ctx, client: ex.client, match: &ex.match}
+
+	var lastErr error
+	var upstreamStart time.Time
+	for attempt := 0; attempt <= svc.retries; attempt++ {
+		addr, b, err := p.pick(ex, svc)
+		if err != nil {
+			if lastErr == nil {
+				msg := msgNoPeer
+				if errors.Is(err, balancer.ErrNameResolution) {
+					msg = msgNameResolution
+				}
+				p.answer(ctx, ex, start, fasthttp.StatusServiceUnavailable, msg)
+				return
+			}
+			break
+		}
+		p.setHostHeader(ctx, ex, rt, svc)
+		hc := svc.transport.client(addr, ex.peer.Hostname)
+		upstreamStart = time.Now()
+		ctx.Response.Reset()
+		err = hc.Do(up, &ctx.Response)
+		elapsed := time.Since(upstreamStart)
+		if err == nil {
+			if b != nil {
+				b.Done(&ex.peer, balancer.Result{Status: ctx.Response.StatusCode(), Latency: elapsed})
+			}
+			p.proxied(ctx, ex, start, upstreamStart, elapsed)
+			return
+		}
+		lastErr = err
+		if b != nil {
+			b.Done(&ex.peer, failureResult(err, elapsed))
+		}
+		ex.tried = append(ex.tried, addr)
+		// A request whose body was sent (or partly streamed) can only be
+		// tried again when it is idempotent and its body is still here.
+		if !isDialError(err) && (!idempotent || streamed) {
+			break
+		}
+		if streamed && !isDialError(err) {
+			break
+		}
+	}
+	ctx.Response.Reset()
+	if isTimeout(lastErr) {
+		p.answer(ctx, ex, start, fasthttp.StatusGatewayTimeout, msgTimeout)
+		return
+	}
+	p.logf("error", "%s: upstream %s: %v", rt.describe(), ex.peer.Addr, lastErr)
+	p.answer(ctx, ex, start, fasthttp.StatusBadGateway, msgBadGateway)
+}
+
+// pick chooses the address for one attempt: from the upstream's balancer,
+// the host name's addresses, or the service's IP literal.
+func (p *Proxy) pick(ex *exchange, svc *service) (string, *balancer.Balancer, error) {
+	b := svc.upstream
+	if b == nil {
+		b = svc.dns
+	}
+	if b == nil {
+		if svc.dialAddr == "" {
+			return "", nil, balancer.ErrNameResolution
+		}
+		ex.peer = balancer.Peer{Addr: svc.dialAddr, Hostname: svc.host, Port: svc.port}
+		return svc.dialAddr, nil, nil
+	}
+	if err := b.Pick(&ex.hash, ex.tried, &ex.peer); err != nil {
+		return "", nil, err
+	}
+	return ex.peer.Addr, b, nil
+}
+
+// prepareUpstream builds the upstream request's line and headers: Kong's
+// upstream URI, hop-by-hop headers removed, X-Forwarded-*, X-Real-IP, Via
+// and the request id.
+func (p *Proxy) prepareUpstream(ctx *fasthttp.RequestCtx, ex *exchange, rt *route, svc *service, proto []byte, trusted bool) {
+	in := &ctx.Request.Header
+	up := &ex.up
+	in.CopyTo(&up.Header)
+	uh := &up.Header
+	uh.DisableNormalizing()
+	ex.scratch = stripRequestHop(uh, ex.scratch)
+	uh.Set("Connection", "keep-alive")
+
+	ex.uri = router.UpstreamPath(ex.uri[:0], svc.path, rt.stripPath, &ex.match)
+	if q := queryString(in.RequestURI()); q != nil {
+		ex.uri = append(append(ex.uri, '?'), q...)
+	}
+	uh.SetRequestURIBytes(ex.uri)
+
+	// X-Forwarded-For: the incoming list plus the connecting peer.
+	peer := remoteAddr(ctx)
+	ex.scratch = ex.scratch[:0]
+	if xff := in.Peek("X-Forwarded-For"); len(xff) > 0 {
+		ex.scratch = append(append(ex.scratch, xff...), ", "...)
+	}
+	ex.scratch = appendAddr(ex.scratch, peer)
+	uh.SetBytesV("X-Forwarded-For", ex.scratch)
+	uh.SetBytesV("X-Forwarded-Proto", proto)
+
+	host, port := in.Host(), strconv.Itoa(localPort(ctx))
+	var fwdPath, fwdPrefix []byte
+	if trusted {
+		if v := in.Peek("X-Forwarded-Host"); len(v) > 0 {
+			host = v
+		}
+		if v := in.Peek("X-Forwarded-Port"); len(v) > 0 {
+			port = string(v)
+		}
+		fwdPath, fwdPrefix = in.Peek("X-Forwarded-Path"), in.Peek("X-Forwarded-Prefix")
+	}
+	uh.SetBytesV("X-Forwarded-Host", hostOnly(host))
+	uh.Set("X-Forwarded-Port", port)
+	if len(fwdPath) == 0 {
+		fwdPath = requestPath(in.RequestURI())
+	}
+	uh.SetBytesV("X-Forwarded-Path", fwdPath)
+	if len(fwdPrefix) == 0 && len(ex.match.Prefix) > 0 && string(ex.match.Prefix) != "/" && rt.stripPath {
+		fwdPrefix = ex.match.Prefix
+	}
+	if len(fwdPrefix) > 0 {
+		uh.SetBytesV("X-Forwarded-Prefix", fwdPrefix)
+	} else {
+		uh.Del("X-Forwarded-Prefix")
+	}
+	ex.scratch = appendAddr(ex.scratch[:0], ex.client)
+	uh.SetBytesV("X-Real-IP", ex.scratch)
+
+	if p.upHeaders.has(hdrRequestID) {
+		uh.SetBytesV("X-Kong-Request-Id", ex.id)
+	}
+	// Via: what came in, then this hop.
+	ex.scratch = ex.scratch[:0]
+	if v := in.Peek("Via"); len(v) > 0 {
+		ex.scratch = append(append(ex.scratch, v...), ", "...)
+	}
+	ex.scratch = append(ex.scratch, protoVersion(in)...)
+	ex.scratch = append(append(ex.scratch, ' '), p.serverName...)
+	uh.SetBytesV("Via", ex.scratch)
+}
+
+// setHostHeader sets the upstream Host: the client's with preserve_host,
+// else the upstream's host_header, else the peer's name (with its port
+// unless it is the scheme's default), as Kong's balancer does.
+func (p *Proxy) setHostHeader(ctx *fasthttp.RequestCtx, ex *exchange, rt *route, svc *service) {
+	uh := &ex.up.Header
+	switch {
+	case rt.preserveHost:
+		uh.SetHostBytes(ctx.Request.Header.Host())
+	case svc.upstream != nil && svc.hostHeader != svc.host:
+		uh.SetHost(svc.hostHeader)
+	default:
+		ex.scratch = append(ex.scratch[:0], ex.peer.Hostname...)
+		if !(svc.scheme == "http" && ex.peer.Port == 80) && !(svc.scheme == "https" && ex.peer.Port == 443) {
+			ex.scratch = strconv.AppendInt(append(ex.scratch, ':'), int64(ex.peer.Port), 10)
+		}
+		uh.SetHostBytes(ex.scratch)
+	}
+}
+
+// proxied finishes an answer that came from the upstream: hop-by-hop
+// headers out, Kong's latency, Via, Server and request id headers in.
+func (p *Proxy) proxied(ctx *fasthttp.RequestCtx, ex *exchange, start, upstreamStart time.Time, upstream time.Duration) {
+	rh := &ctx.Response.Header
+	stripResponseHop(rh)
+	if ex.peer.SetCookie != "" {
+		rh.Add("Set-Cookie", ex.peer.SetCookie)
+	}
+	if p.headers.has(hdrUpstreamLatency) {
+		rh.SetBytesV("X-Kong-Upstream-Latency", millisBytes(ex, upstream))
+	}
+	if p.headers.has(hdrProxyLatency) {
+		rh.SetBytesV("X-Kong-Proxy-Latency", millisBytes(ex, upstreamStart.Sub(start)))
+	}
+	if p.headers.has(hdrUpstreamStatus) {
+		ex.num = strconv.AppendInt(ex.num[:0], int64(ctx.Response.StatusCode()), 10)
+		rh.SetBytesV("X-Kong-Upstream-Status", ex.num)
+	}
+	if p.headers.has(hdrVia) {
+		ex.scratch = ex.scratch[:0]
+		if v := rh.Peek("Via"); len(v) > 0 {
+			ex.scratch = append(append(ex.scratch, v...), ", "...)
+		}
+		ex.scratch = append(append(ex.scratch, "1.1 "...), p.serverName...)
+		rh.SetBytesV("Via", ex.scratch)
+	}
+	if p.headers.has(hdrServer) && len(rh.Server()) == 0 {
+		rh.SetServer(p.serverName)
+	}
+	if p.headers.has(hdrRequestID) {
+		rh.SetBytesV("X-Kong-Request-Id", ex.id)
+	}
+}
+
+// appendAddr writes a client address as nginx's $remote_addr does: "unix:"
+// for a client that is not on TCP.
+func appendAddr(dst []byte, a netip.Addr) []byte {
+	if !a.IsValid() {
+		return append(dst, "unix:"...)
+	}
+	return a.AppendTo(dst)
+}
+
+func queryString(uri []byte) []byte {
+	for i, c := range uri {
+		if c == '?' {
+			return uri[i+1:]
+		}
+	}
+	return nil
+}
+
+// hostOnly drops a port from a Host value (IPv6 literals keep brackets).
+func hostOnly(host []byte) []byte {
+	if i := lastColon(host); i >= 0 {
+		return host[:i]
+	}
+	return host
+}
+
+func lastColon(host []byte) int {
+	for i := len(host) - 1; i >= 0; i-- {
+		switch host[i] {
+		case ':':
+			return i
+		case ']':
+			return -1
+		}
+	}
+	return -1
+}
+
+func protoVersion(h *fasthttp.RequestHeader) string {
+	switch string(h.Protocol()) {
+	case "HTTP/1.0":
+		return "1.0"
+	case "HTTP/2", "HTTP/2.0":
+		return "2"
+	}
+	return "1.1"
+}
+
+func isIdempotent(method []byte) bool {
+	switch string(method) {
+	case "GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE":
+		return true
+	}
+	return false
+}
+
+// isDialError reports a failure before anything was sent: trying another
+// peer is always safe.
+func isDialError(err error) bool {
+	if errors.Is(err, fasthttp.ErrDialTimeout) {
+		return true
+	}
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+func isTimeout(err error) bool {
+	if errors.Is(err, fasthttp.ErrTimeout) || errors.Is(err, fasthttp.ErrDialTimeout) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// failureResult is a failed attempt as passive health checks count it.
+func failureResult(err error, elapsed time.Duration) balancer.Result {
+	f := balancer.FailureTCP
+	if isTimeout(err) {
+		f = balancer.FailureTimeout
+	}
+	return balancer.Result{Failure: f, Latency: elapsed}
+}

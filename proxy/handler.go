@@ -1,0 +1,275 @@
+package proxy
+
+import (
+	"bytes"
+	"errors"
+	"net"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/portico-gw/portico/internal/requestid"
+	"github.com/portico-gw/portico/proxy/balancer"
+	"github.com/portico-gw/portico/proxy/router"
+)
+
+// exchange is the per-request working state, pooled so that a proxied
+// request allocates nothing the pool can keep.
+type exchange struct {
+	match   router.Match
+	rreq    router.Request
+	up      fasthttp.Request
+	id      []byte // X-Kong-Request-Id
+	uri     []byte // upstream request URI
+	scratch []byte
+	num     []byte
+	peer    balancer.Peer
+	tried   []string
+	hash    hashInput
+	client  netip.Addr // the client address after real_ip processing
+}
+
+func (ex *exchange) reset() {
+	ex.match.Reset()
+	ex.rreq = router.Request{}
+	ex.up.Reset()
+	ex.id = ex.id[:0]
+	ex.uri = ex.uri[:0]
+	ex.tried = ex.tried[:0]
+	ex.peer = balancer.Peer{}
+	ex.hash = hashInput{}
+}
+
+// Handler returns the fasthttp handler serving proxied traffic.
+func (p *Proxy) Handler() fasthttp.RequestHandler { return p.serve }
+
+func (p *Proxy) serve(ctx *fasthttp.RequestCtx) {
+	start := time.Now()
+	ex := p.exchanges.Get().(*exchange)
+	defer func() {
+		ex.reset()
+		p.exchanges.Put(ex)
+	}()
+	ex.id = requestid.Append(ex.id[:0])
+	h := &ctx.Request.Header
+
+	if max := p.opts.ClientMaxBodySize; max > 0 && int64(h.ContentLength()) > max {
+		p.answer(ctx, ex, start, fasthttp.StatusRequestEntityTooLarge, msgBodyTooLarge)
+		ctx.SetConnectionClose()
+		return
+	}
+
+	snap := p.snap.Load()
+	if snap == nil {
+		p.answer(ctx, ex, start, fasthttp.StatusNotFound, msgNoRoute)
+		return
+	}
+	rawPath := requestPath(h.RequestURI())
+	ex.rreq = router.Request{
+		Method:  h.Method(),
+		Host:    h.Host(),
+		Path:    rawPath,
+		Scheme:  "http",
+		Port:    localPort(ctx),
+		Headers: h,
+	}
+	if ctx.IsTLS() {
+		ex.rreq.Scheme = "https"
+		if st := ctx.TLSConnectionState(); st != nil {
+			ex.rreq.SNI = st.ServerName
+		}
+	}
+	if !snap.router.Match(&ex.rreq, &ex.match) {
+		if ex.match.BadPath() {
+			p.answer(ctx, ex, start, fasthttp.StatusBadRequest, msgBadRequest)
+			return
+		}
+		p.answer(ctx, ex, start, fasthttp.StatusNotFound, msgNoRoute)
+		return
+	}
+	rt := ex.match.Route.Value.(*route)
+	ex.client = p.clientAddr(ctx)
+	peerTrusted := p.isTrusted(remoteAddr(ctx))
+	proto := forwardedProto(ctx, h, peerTrusted)
+
+	// Kong's protocol checks after a match (runloop/handler.lua).
+	if rt.protocols&protoHTTPS != 0 && rt.protocols&protoHTTP == 0 && !bytes.Equal(proto, []byte("https")) {
+		if rt.redirectStatus == 426 {
+			ctx.Response.Header.Set("Connection", "Upgrade")
+			ctx.Response.Header.Set("Upgrade", "TLS/1.2, HTTP/1.1")
+			p.answer(ctx, ex, start, 426, msgUseHTTPS)
+			return
+		}
+		host := h.Host()
+		if peerTrusted {
+			if fh := h.Peek("X-Forwarded-Host"); len(fh) > 0 {
+				host = fh
+			}
+		}
+		loc := append(append(append(ex.scratch[:0], "https://"...), host...), h.RequestURI()...)
+		ctx.Response.Header.SetBytesV("Location", loc)
+		p.answerEmpty(ctx, ex, start, rt.redirectStatus)
+		return
+	}
+	if rt.protocols&(protoGRPC|protoGRPCS) != 0 && rt.protocols&(protoHTTP|protoHTTPS) == 0 {
+		if !bytes.HasPrefix(h.ContentType(), []byte("application/grpc")) {
+			p.answer(ctx, ex, start, fasthttp.StatusUnsupportedMediaType, msgNotGRPC)
+			return
+		}
+		ctx.Response.Header.Set("Connection", "Upgrade")
+		ctx.Response.Header.Set("Upgrade", "HTTP/2")
+		p.answer(ctx, ex, start, 426, msgUseHTTP2)
+		return
+	}
+	svc := rt.service
+	if svc == nil {
+		p.answer(ctx, ex, start, fasthttp.StatusServiceUnavailable, msgNoService)
+		return
+	}
+	if p.opts.AllowDebugHeader && bytes.Equal(h.Peek("Kong-Debug"), []byte("1")) {
+		rh := &ctx.Response.Header
+		rh.Set("Kong-Route-Id", rt.id)
+		if rt.name != "" {
+			rh.Set("Kong-Route-Name", rt.name)
+		}
+		rh.Set("Kong-Service-Id", svc.id)
+		if svc.name != "" {
+			rh.Set("Kong-Service-Name", svc.name)
+		}
+	}
+	if isWebSocket(h) {
+		p.proxyWebSocket(ctx, ex, rt, svc, proto, peerTrusted, start)
+		return
+	}
+	p.forward(ctx, ex, rt, svc, proto, peerTrusted, start)
+}
+
+// requestPath is the raw path of a request target, without the query
+// string (absolute-form targets lose their scheme and authority).
+func requestPath(uri []byte) []byte {
+	if len(uri) > 0 && uri[0] != '/' {
+		if i := bytes.Index(uri, []byte("://")); i >= 0 {
+			rest := uri[i+3:]
+			if j := bytes.IndexByte(rest, '/'); j >= 0 {
+				uri = rest[j:]
+			} else {
+				uri = []byte("/")
+			}
+		}
+	}
+	if q := bytes.IndexByte(uri, '?'); q >= 0 {
+		uri = uri[:q]
+	}
+	return uri
+}
+
+func localPort(ctx *fasthttp.RequestCtx) int {
+	if a, ok := ctx.LocalAddr().(*net.TCPAddr); ok {
+		return a.Port
+	}
+	return 0
+}
+
+func remoteAddr(ctx *fasthttp.RequestCtx) netip.Addr {
+	if a, ok := ctx.RemoteAddr().(*net.TCPAddr); ok {
+		if ip, ok := netip.AddrFromSlice(a.IP); ok {
+			return ip.Unmap()
+		}
+	}
+	return netip.Addr{}
+}
+
+func (p *Proxy) isTrusted(a netip.Addr) bool {
+	if !a.IsValid() {
+		return p.trustUnix
+	}
+	for _, pfx := range p.trusted {
+		if pfx.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// clientAddr is nginx's realip result: the peer, or for a trusted peer the
+// address in real_ip_header (with real_ip_recursive, the last address in
+// the list that is not trusted).
+func (p *Proxy) clientAddr(ctx *fasthttp.RequestCtx) netip.Addr {
+	peer := remoteAddr(ctx)
+	if len(p.realIP) == 0 || !p.isTrusted(peer) {
+		return peer
+	}
+	v := ctx.Request.Header.PeekBytes(p.realIP)
+	if len(v) == 0 {
+		return peer
+	}
+	for len(v) > 0 {
+		var item []byte
+		if i := bytes.LastIndexByte(v, ','); i >= 0 {
+			item, v = v[i+1:], v[:i]
+		} else {
+			item, v = v, nil
+		}
+		a, err := netip.ParseAddr(string(bytes.TrimSpace(item)))
+		if err != nil {
+			return peer
+		}
+		a = a.Unmap()
+		if !p.opts.RealIPRecursive || !p.isTrusted(a) {
+			return a
+		}
+		peer = a
+	}
+	return peer
+}
+
+// forwardedProto is the scheme the client used: X-Forwarded-Proto from a
+// trusted peer, else the connection's.
+func forwardedProto(ctx *fasthttp.RequestCtx, h *fasthttp.RequestHeader, trusted bool) []byte {
+	if trusted {
+		if v := h.Peek("X-Forwarded-Proto"); len(v) > 0 {
+			return v
+		}
+	}
+	if ctx.IsTLS() {
+		return []byte("https")
+	}
+	return []byte("http")
+}
+
+// answer sends an error Kong makes itself, with its headers.
+func (p *Proxy) answer(ctx *fasthttp.RequestCtx, ex *exchange, start time.Time, status int, msg string) {
+	writeError(ctx, status, msg, ex.id)
+	p.ownHeaders(ctx, ex, start)
+}
+
+// answerEmpty sends a bodiless answer Kong makes itself (redirects).
+func (p *Proxy) answerEmpty(ctx *fasthttp.RequestCtx, ex *exchange, start time.Time, status int) {
+	ctx.Response.ResetBody()
+	ctx.SetStatusCode(status)
+	p.ownHeaders(ctx, ex, start)
+}
+
+// ownHeaders are the headers of an answer Kong produced (not proxied).
+func (p *Proxy) ownHeaders(ctx *fasthttp.RequestCtx, ex *exchange, start time.Time) {
+	rh := &ctx.Response.Header
+	if p.headers.has(hdrResponseLatency) {
+		rh.SetBytesV("X-Kong-Response-Latency", millisBytes(ex, time.Since(start)))
+	}
+	if p.headers.has(hdrServer) {
+		rh.SetServer(p.serverName)
+	}
+	if p.headers.has(hdrRequestID) {
+		rh.SetBytesV("X-Kong-Request-Id", ex.id)
+	}
+}
+
+func millisBytes(ex *exchange, d time.Duration) []byte {
+	ex.num = strconv.AppendInt(ex.num[:0], d.Milliseconds(), 10)
+	return ex.num
+}
+
+// errNoService is returned when no address can be chosen.
+var errNoService = errors.New("no address")

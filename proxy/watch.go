@@ -1,0 +1,93 @@
+package proxy
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// watched reports whether a crud event ("routes:create", "targets") changes
+// what the snapshot is built from.
+func watched(name string) bool {
+	entity, _, _ := strings.Cut(name, ":")
+	return slices.Contains(watchedEntities, entity)
+}
+
+// markDirty asks for a rebuild; requests made while one is pending merge.
+func (p *Proxy) markDirty() {
+	select {
+	case p.dirty <- struct{}{}:
+	default:
+	}
+}
+
+// refreshInterval rebuilds the snapshot even without a change event, so
+// that a missed event cannot leave the proxy stale for long.
+const refreshInterval = 30 * time.Second
+
+// watch rebuilds the snapshot after changes: it waits RebuildDelay after
+// the first change so that a burst of writes (a decK sync) costs one
+// rebuild, and keeps the whole change-to-live time well under a second.
+func (p *Proxy) watch(ctx context.Context) {
+	tick := time.NewTicker(refreshInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		case <-p.dirty:
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(p.opts.RebuildDelay):
+			}
+			// Changes that arrived during the delay are in this rebuild.
+			select {
+			case <-p.dirty:
+			default:
+			}
+		}
+		if err := p.rebuild(ctx); err != nil && ctx.Err() == nil {
+			p.logf("error", "rebuilding the router: %v", err)
+			p.markDirty() // try again after the delay
+		}
+	}
+}
+
+// rebuild reads the configuration and swaps in a new snapshot.
+func (p *Proxy) rebuild(ctx context.Context) error {
+	start := time.Now()
+	c, err := loadConfig(ctx, p.opts.Store)
+	if err != nil {
+		return fmt.Errorf("loading the configuration: %w", err)
+	}
+	v := p.version.Add(1)
+	p.transports.begin(v)
+	snap, errs := p.build(c, v)
+	for _, e := range errs {
+		p.logf("error", "%v", e)
+	}
+	p.snap.Store(snap)
+	p.transports.sweep(v)
+	p.logf("debug", "router rebuilt in %s: %d routes", time.Since(start).Round(time.Microsecond), snap.router.Len())
+	return nil
+}
+
+func (p *Proxy) logf(level, format string, args ...any) {
+	if p.opts.Log == nil {
+		return
+	}
+	switch level {
+	case "error":
+		p.opts.Log.Errorf(format, args...)
+	case "warn":
+		p.opts.Log.Warnf(format, args...)
+	case "debug":
+		p.opts.Log.Debugf(format, args...)
+	default:
+		p.opts.Log.Noticef(format, args...)
+	}
+}
