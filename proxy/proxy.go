@@ -14,7 +14,6 @@ import (
 	"sync/atomic"
 	"time"
 
-
 	"github.com/portico-gw/portico/events"
 	"github.com/portico-gw/portico/logger"
 	"github.com/portico-gw/portico/proxy/balancer"
