@@ -123,7 +123,7 @@ func (b *Balancer) Pick(in HashInput, tried []string, p *Peer) error {
 	case leastConnections:
 		pe = b.pickLeast(r, tried)
 	case latency:
-		pe = b.pickLatency(r, tried, time.Now().UnixNano())
+		pe = b.pickLatency(r, tried)
 	default:
 		pe = b.pickRoundRobin(r, tried)
 	}
@@ -153,7 +153,7 @@ func (b *Balancer) Done(p *Peer, r Result) {
 		// A refused connection says nothing about the peer's speed (it
 		// would look fast); a timeout does.
 		if r.Failure != FailureTCP && r.Latency > 0 {
-			st.observe(r.Latency.Seconds(), time.Now().UnixNano())
+			st.observe(r.Latency.Seconds(), b.us.m.clock.Load())
 		}
 	}
 	if b.hc == nil || !b.hc.enabled {

@@ -8,20 +8,22 @@ import (
 // pickLatency chooses the usable peer with the lowest decaying average
 // round-trip time for its weight (Kong's latency.lua, an EWMA with a 10 s
 // decay that fades towards 0 while a peer is idle, so idle peers are
-// tried again). Ties take turns as in least-connections.
-func (b *Balancer) pickLatency(r *ring, tried []string, now int64) *peer {
+// tried again). Scores are compared as logarithms (addrState.rank minus
+// ln weight), so a pick computes no exponential. Ties take turns as in
+// least-connections.
+func (b *Balancer) pickLatency(r *ring, tried []string) *peer {
 	n := len(r.peers)
 	start := int(b.rotate.Add(1) % uint32(n))
 	for pass := 0; pass < 2; pass++ {
 		var best *peer
-		bestScore := math.Inf(1)
+		bestRank := math.Inf(1)
 		for i := 0; i < n; i++ {
 			pe := r.peers[(start+i)%n]
 			if !r.usable(pe) || (pass == 0 && wasTried(tried, pe.addr)) {
 				continue
 			}
-			if s := pe.st.score(now) / float64(pe.weight); best == nil || s < bestScore {
-				best, bestScore = pe, s
+			if rk := math.Float64frombits(pe.st.rank.Load()) - pe.logWeight; best == nil || rk < bestRank {
+				best, bestRank = pe, rk
 			}
 		}
 		if best != nil {
@@ -56,10 +58,8 @@ func slowStart(peers []*peer, now time.Time) {
 	if count == 0 || len(fresh) == count {
 		return
 	}
-	mean := math.Float64bits(sum / float64(count))
+	mean := sum / float64(count)
 	for _, st := range fresh {
-		if st.touched.CompareAndSwap(0, now.UnixNano()) {
-			st.ewma.Store(mean)
-		}
+		st.start(mean, now.UnixNano())
 	}
 }

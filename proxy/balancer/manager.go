@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -70,6 +71,9 @@ type Manager struct {
 	wg     sync.WaitGroup
 	events eventQueue
 	kick   chan struct{} // wakes the DNS refresher
+	// clock is the time (UnixNano) to within clockTick, so that Done need
+	// not read the clock (as Kong's latency balancer uses ngx.now()).
+	clock atomic.Int64
 
 	update sync.Mutex // serialises Update
 
@@ -100,10 +104,30 @@ func newManager(opts Options, t tuning) *Manager {
 	}
 	m.events.init()
 	m.ctx, m.cancel = context.WithCancel(context.Background())
-	m.wg.Add(2)
+	m.clock.Store(time.Now().UnixNano())
+	m.wg.Add(3)
 	go m.refresher()
 	go m.dispatch()
+	go m.tick()
 	return m
+}
+
+// clockTick is the resolution of Manager.clock: small against the latency
+// average's 10 s decay.
+const clockTick = 10 * time.Millisecond
+
+func (m *Manager) tick() {
+	defer m.wg.Done()
+	t := time.NewTicker(clockTick)
+	defer t.Stop()
+	for {
+		select {
+		case <-m.ctx.Done():
+			return
+		case now := <-t.C:
+			m.clock.Store(now.UnixNano())
+		}
+	}
 }
 
 // Set is the immutable result of one Update: the balancers of upstreams

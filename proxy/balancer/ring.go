@@ -1,6 +1,7 @@
 package balancer
 
 import (
+	"math"
 	"net"
 	"sort"
 	"strconv"
@@ -14,6 +15,8 @@ type peer struct {
 	hostname string // Host header and SNI
 	weight   int
 	st       *addrState
+	// logWeight is ln(weight), for the latency algorithm's comparisons.
+	logWeight float64
 }
 
 // targetView is a target as the balancer resolved it: the unit of the
@@ -116,11 +119,12 @@ func (b *Balancer) refreshHealth(r *ring) {
 // newPeer makes the peer of one address of a target.
 func newPeer(ip string, port int, hostname string, weight int, st *addrState) *peer {
 	return &peer{
-		addr:     net.JoinHostPort(ip, strconv.Itoa(port)),
-		ip:       ip,
-		port:     port,
-		hostname: hostname,
-		weight:   weight,
-		st:       st,
+		addr:      net.JoinHostPort(ip, strconv.Itoa(port)),
+		ip:        ip,
+		port:      port,
+		hostname:  hostname,
+		weight:    weight,
+		st:        st,
+		logWeight: math.Log(float64(max(weight, 1))),
 	}
 }

@@ -49,6 +49,11 @@ type addrState struct {
 	// bits) and touched the time of its last update (UnixNano; 0 = never).
 	ewma    atomic.Uint64
 	touched atomic.Int64
+	// rank orders addresses by current average without computing the
+	// decay at pick time: the decayed average ewma·e^(-(now-touched)/D)
+	// compares like ln(ewma) + touched/D, the now term being common
+	// (float64 bits; -Inf for an average of 0).
+	rank atomic.Uint64
 }
 
 func newAddrState(k addrKey) *addrState { return &addrState{key: k} }
@@ -138,9 +143,25 @@ func (s *addrState) observe(rtt float64, now int64) {
 	last := s.touched.Swap(now)
 	for {
 		old := s.ewma.Load()
-		next := math.Float64bits(decay(math.Float64frombits(old), last, now, rtt))
-		if s.ewma.CompareAndSwap(old, next) {
+		e := decay(math.Float64frombits(old), last, now, rtt)
+		if s.ewma.CompareAndSwap(old, math.Float64bits(e)) {
+			s.rank.Store(math.Float64bits(rankOf(e, now)))
 			return
 		}
 	}
+}
+
+// start sets the average of an address that has none (slow start).
+func (s *addrState) start(ewma float64, now int64) {
+	if s.touched.CompareAndSwap(0, now) {
+		s.ewma.Store(math.Float64bits(ewma))
+		s.rank.Store(math.Float64bits(rankOf(ewma, now)))
+	}
+}
+
+func rankOf(ewma float64, touched int64) float64 {
+	if ewma <= 0 {
+		return math.Inf(-1)
+	}
+	return math.Log(ewma) + float64(touched)/1e9/decayTime
 }
