@@ -358,6 +358,12 @@ func (c *Config) Validate() error {
 	if !filepath.IsAbs(c.Prefix) {
 		errs = append(errs, fmt.Errorf("prefix: '%s' is not an absolute path", c.Prefix))
 	}
+	if c.SSLCipherSuite == "fips" || c.SSLCipherSuite == "custom" {
+		// custom needs ssl_ciphers (an OpenSSL cipher string) and fips a
+		// FIPS build; serving another profile instead would mislead.
+		errs = append(errs, fmt.Errorf("ssl_cipher_suite: '%s' is not supported by Portico; use modern, intermediate or old",
+			c.SSLCipherSuite))
+	}
 	if c.EnforceRBAC == "entity" || c.EnforceRBAC == "both" {
 		// Running these as 'on' would quietly skip the entity checks asked for.
 		errs = append(errs, fmt.Errorf("enforce_rbac: '%s' (entity-level RBAC) is not supported by Portico yet; "+

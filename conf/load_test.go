@@ -790,6 +790,9 @@ func TestValidate(t *testing.T) {
 		{[]string{"KONG_ENFORCE_RBAC=on"}, ""},
 		{[]string{"KONG_ENFORCE_RBAC=both"}, "enforce_rbac: 'both' (entity-level RBAC) is not supported by Portico yet"},
 		{[]string{"KONG_ENFORCE_RBAC=entity"}, "enforce_rbac: 'entity' (entity-level RBAC) is not supported"},
+		{[]string{"KONG_SSL_CIPHER_SUITE=custom"}, "ssl_cipher_suite: 'custom' is not supported by Portico"},
+		{[]string{"KONG_SSL_CIPHER_SUITE=fips"}, "ssl_cipher_suite: 'fips' is not supported by Portico"},
+		{[]string{"KONG_SSL_CIPHER_SUITE=modern"}, ""},
 	}
 	for _, tt := range tests {
 		c, _ := mustLoad(t, "", tt.env...)

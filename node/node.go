@@ -431,7 +431,12 @@ func (n *Node) listen() error {
 				n.closeListeners()
 				return fmt.Errorf("preparing TLS for %s: %w", l.Addr(), err)
 			}
-			cfg := &tls.Config{Certificates: certs, MinVersion: tls.VersionTLS12}
+			cfg := &tls.Config{Certificates: certs}
+			if err := tlsProfile(n.cfg.SSLCipherSuite, cfg); err != nil {
+				ln.Close()
+				n.closeListeners()
+				return err
+			}
 			if s.kind == "proxy" {
 				// Certificates and SNIs from the Admin API first.
 				cfg = n.proxy.TLSConfig(cfg, certs)

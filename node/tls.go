@@ -62,3 +62,37 @@ func defaultCertificate(dir, name string) (tls.Certificate, error) {
 	}
 	return tls.X509KeyPair(certPEM, keyPEM)
 }
+
+// tlsProfile applies ssl_cipher_suite, Mozilla's TLS profiles as Kong
+// names them: modern is TLS 1.3 only; intermediate TLS 1.2 with forward-
+// secret AEAD suites, and 1.3; old TLS 1.0 and up with the CBC suites Go
+// still offers. fips and custom (which needs ssl_ciphers, an OpenSSL cipher
+// string) are refused at start rather than served as something else.
+func tlsProfile(name string, cfg *tls.Config) error {
+	switch name {
+	case "modern":
+		cfg.MinVersion = tls.VersionTLS13
+	case "intermediate", "":
+		cfg.MinVersion = tls.VersionTLS12
+		cfg.CipherSuites = []uint16{
+			tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+			tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+			tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+		}
+	case "old":
+		cfg.MinVersion = tls.VersionTLS10
+		cfg.CipherSuites = nil
+		for _, s := range tls.CipherSuites() {
+			cfg.CipherSuites = append(cfg.CipherSuites, s.ID)
+		}
+		for _, s := range tls.InsecureCipherSuites() {
+			if s.ID == tls.TLS_RSA_WITH_AES_128_CBC_SHA || s.ID == tls.TLS_RSA_WITH_AES_256_CBC_SHA ||
+				s.ID == tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256 || s.ID == tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256 {
+				cfg.CipherSuites = append(cfg.CipherSuites, s.ID)
+			}
+		}
+	default:
+		return fmt.Errorf("ssl_cipher_suite: '%s' is not supported by Portico (accepted: modern, intermediate, old)", name)
+	}
+	return nil
+}

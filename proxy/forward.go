@@ -120,6 +120,11 @@ func (p *Proxy) prepareUpstream(ctx *fasthttp.RequestCtx, ex *exchange, rt *rout
 		ex.uri = append(append(ex.uri, '?'), q...)
 	}
 	uh.SetRequestURIBytes(ex.uri)
+	if svc.scheme == "https" {
+		// fasthttp's HostClient checks the scheme against its TLS mode.
+		up.URI().DisablePathNormalizing = true
+		up.URI().SetScheme("https")
+	}
 
 	// X-Forwarded-For: the incoming list plus the connecting peer.
 	peer := remoteAddr(ctx)

@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net"
@@ -333,4 +334,29 @@ func TestChangeIsLive(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	t.Fatalf("the new route was not live after 1 s (%d tries)", n.Load())
+}
+
+// Service TLS: tls_verify checks the upstream against the service's
+// ca_certificates (or the system's roots).
+func TestUpstreamTLSVerify(t *testing.T) {
+	tp := newTestProxy(t, nil)
+	up := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "secure") }))
+	t.Cleanup(up.Close)
+	certPEM := pemCert(up.Certificate().Raw)
+	ca := tp.insert("ca_certificates", map[string]any{"cert": certPEM})
+	plain := tp.insert("services", map[string]any{"url": up.URL})
+	unknownCA := tp.insert("services", map[string]any{"url": up.URL, "tls_verify": true})
+	trusted := tp.insert("services", map[string]any{"url": up.URL, "tls_verify": true, "ca_certificates": []any{ca["id"]}})
+	for path, svc := range map[string]map[string]any{"/plain": plain, "/unknown": unknownCA, "/trusted": trusted} {
+		tp.insert("routes", map[string]any{"paths": []any{path}, "service": map[string]any{"id": svc["id"]}})
+	}
+	for path, want := range map[string]int{"/plain": 200, "/unknown": 502, "/trusted": 200} {
+		if r := tp.do("GET", path, nil, ""); r.status != want {
+			t.Errorf("%s: %d, want %d (%s)", path, r.status, want, r.body)
+		}
+	}
+}
+
+func pemCert(der []byte) string {
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
 }

@@ -1,6 +1,9 @@
 package proxy
 
 import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -99,7 +102,6 @@ func millis(r store.Row, field string, dflt int) time.Duration {
 // are left out and reported; the rest route.
 func (p *Proxy) build(c *config, version uint64) (*snapshot, []error) {
 	var errs []error
-	ups := map[string]*balancer.Upstream{} // by id
 	var upList []balancer.Upstream
 	targets := map[string][]store.Row{}
 	for _, t := range c.rows("targets") {
@@ -113,7 +115,7 @@ func (p *Proxy) build(c *config, version uint64) (*snapshot, []error) {
 	var hosts []string
 	services := map[string]*service{}
 	for _, s := range c.rows("services") {
-		svc := p.newService(s)
+		svc := p.newService(s, c, &errs)
 		services[svc.id] = svc
 		if _, isUpstream := upByName[svc.workspace+"\x00"+svc.host]; !isUpstream && net.ParseIP(svc.host) == nil {
 			hosts = append(hosts, net.JoinHostPort(svc.host, strconv.Itoa(svc.port)))
@@ -134,8 +136,6 @@ func (p *Proxy) build(c *config, version uint64) (*snapshot, []error) {
 			svc.dns = set.Host(net.JoinHostPort(svc.host, strconv.Itoa(svc.port)))
 		}
 	}
-	_ = ups
-
 	var routes []router.Route
 	for _, r := range c.rows("routes") {
 		rt := &route{
@@ -185,7 +185,7 @@ func headerMap(v any) map[string][]string {
 }
 
 // newService derives a service's forwarding settings from its row.
-func (p *Proxy) newService(s store.Row) *service {
+func (p *Proxy) newService(s store.Row, c *config, errs *[]error) *service {
 	svc := &service{
 		id:        id(s),
 		name:      str(s, "name"),
@@ -212,12 +212,16 @@ func (p *Proxy) newService(s store.Row) *service {
 	if !(svc.scheme == "http" && svc.port == 80) && !(svc.scheme == "https" && svc.port == 443) {
 		svc.hostHeader = net.JoinHostPort(svc.host, strconv.Itoa(svc.port))
 	}
-	svc.transport = p.transports.get(transportKey{
-		scheme:   svc.scheme,
-		timeouts: svc.timeouts,
-		verify:   svc.tlsVerify,
-		sni:      strings.ToLower(svc.host),
-	})
+	cas := stringList(s, "ca_certificates")
+	key := transportKey{
+		scheme:      svc.scheme,
+		timeouts:    svc.timeouts,
+		verify:      svc.tlsVerify,
+		verifyDepth: integer(s, "tls_verify_depth", defaultVerifyDepth),
+		caIDs:       strings.Join(cas, ","),
+		clientCert:  ref(s, "client_certificate"),
+	}
+	svc.transport = p.transports.get(key, func() *tls.Config { return upstreamTLS(key, cas, c, errs) })
 	return svc
 }
 
@@ -227,4 +231,76 @@ func (r *route) describe() string {
 		return fmt.Sprintf("route %s (%s)", r.name, r.id)
 	}
 	return "route " + r.id
+}
+
+// defaultVerifyDepth is nginx's proxy_ssl_verify_depth, which Kong uses
+// when a service sets no tls_verify_depth.
+const defaultVerifyDepth = 1
+
+// upstreamTLS builds the TLS client configuration of a service's
+// connections: verification (tls_verify, tls_verify_depth) against its
+// ca_certificates or the system's roots, and its client_certificate.
+// Problems are reported; the service then fails its TLS handshakes rather
+// than silently trusting anything.
+func upstreamTLS(k transportKey, caIDs []string, c *config, errs *[]error) *tls.Config {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: true}
+	var roots *x509.CertPool
+	if len(caIDs) > 0 {
+		roots = x509.NewCertPool()
+		byID := map[string]store.Row{}
+		for _, r := range c.rows("ca_certificates") {
+			byID[id(r)] = r
+		}
+		for _, caID := range caIDs {
+			r, ok := byID[caID]
+			if !ok || !roots.AppendCertsFromPEM([]byte(str(r, "cert"))) {
+				*errs = append(*errs, fmt.Errorf("ca_certificate %s: missing or unreadable", caID))
+			}
+		}
+	}
+	if k.clientCert != "" {
+		for _, r := range c.rows("certificates") {
+			if id(r) != k.clientCert {
+				continue
+			}
+			pair, err := tls.X509KeyPair([]byte(str(r, "cert")), []byte(str(r, "key")))
+			if err != nil {
+				*errs = append(*errs, fmt.Errorf("client_certificate %s: %w", k.clientCert, err))
+				continue
+			}
+			cfg.Certificates = []tls.Certificate{pair}
+		}
+	}
+	if k.verify {
+		// Verification is done here rather than by crypto/tls so that the
+		// depth limit applies; the server name is checked too.
+		depth := k.verifyDepth
+		cfg.VerifyConnection = func(cs tls.ConnectionState) error {
+			return verifyChain(cs, roots, depth)
+		}
+	}
+	return cfg
+}
+
+// verifyChain checks the peer's chain against roots (nil: the system's)
+// and the server name, and refuses chains longer than depth intermediate
+// and root certificates above the peer's, as nginx's verify depth.
+func verifyChain(cs tls.ConnectionState, roots *x509.CertPool, depth int) error {
+	if len(cs.PeerCertificates) == 0 {
+		return errors.New("upstream sent no certificate")
+	}
+	opts := x509.VerifyOptions{Roots: roots, DNSName: cs.ServerName, Intermediates: x509.NewCertPool()}
+	for _, ic := range cs.PeerCertificates[1:] {
+		opts.Intermediates.AddCert(ic)
+	}
+	chains, err := cs.PeerCertificates[0].Verify(opts)
+	if err != nil {
+		return err
+	}
+	for _, chain := range chains {
+		if len(chain)-1 <= depth {
+			return nil
+		}
+	}
+	return fmt.Errorf("upstream certificate chain is longer than tls_verify_depth %d", depth)
 }

@@ -16,7 +16,14 @@ type transportKey struct {
 	scheme   string
 	timeouts timeouts
 	verify   bool
-	sni      string
+	// verifyDepth is tls_verify_depth: the longest chain accepted, not
+	// counting the peer's own certificate.
+	verifyDepth int
+	// caIDs are the service's ca_certificates ids, joined; "" trusts the
+	// system's roots.
+	caIDs string
+	// clientCert is the id of the service's client_certificate.
+	clientCert string
 }
 
 // transport holds keep-alive connection pools to upstream addresses, one
@@ -24,7 +31,10 @@ type transportKey struct {
 // configuration change does not drop warm connections. Lookups are a map
 // read through an atomic pointer; a new address copies the map (rare).
 type transport struct {
-	key     transportKey
+	key transportKey
+	// tls is the base TLS configuration of https upstreams (server name
+	// set per address).
+	tls     *tls.Config
 	pool    poolSettings
 	clients atomic.Pointer[map[string]*fasthttp.HostClient]
 	mu      sync.Mutex // serialises adding clients
@@ -102,9 +112,18 @@ func (t *transport) newClient(addr, hostname string) *fasthttp.HostClient {
 	}
 	if t.key.scheme == "https" {
 		c.IsTLS = true
-		c.TLSConfig = &tls.Config{ServerName: hostname, InsecureSkipVerify: !t.key.verify, MinVersion: tls.VersionTLS12}
+		c.TLSConfig = t.tlsConfig(hostname)
 	}
 	return c
+}
+
+// tlsConfig is the TLS configuration for one upstream host: the service's
+// verification settings, trusted CAs and client certificate, with the
+// host as server name (SNI and the name verified).
+func (t *transport) tlsConfig(hostname string) *tls.Config {
+	cfg := t.tls.Clone()
+	cfg.ServerName = hostname
+	return cfg
 }
 
 // close drops idle connections; in-flight requests finish on their own.
@@ -125,7 +144,7 @@ type transports struct {
 	version uint64
 }
 
-func (ts *transports) get(k transportKey) *transport {
+func (ts *transports) get(k transportKey, tlsBase func() *tls.Config) *transport {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	if ts.all == nil {
@@ -134,6 +153,9 @@ func (ts *transports) get(k transportKey) *transport {
 	t := ts.all[k]
 	if t == nil {
 		t = &transport{key: k, pool: ts.pool}
+		if k.scheme == "https" {
+			t.tls = tlsBase()
+		}
 		ts.all[k] = t
 	}
 	t.lastUsed.Store(ts.version)

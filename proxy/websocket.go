@@ -44,7 +44,7 @@ func (p *Proxy) proxyWebSocket(ctx *fasthttp.RequestCtx, ex *exchange, rt *route
 	upstreamStart := time.Now()
 	conn, err := (&net.Dialer{Timeout: svc.timeouts.connect}).Dial("tcp", addr)
 	if err == nil && svc.scheme == "https" {
-		tc := tls.Client(conn, &tls.Config{ServerName: ex.peer.Hostname, InsecureSkipVerify: !svc.tlsVerify, MinVersion: tls.VersionTLS12})
+		tc := tls.Client(conn, svc.transport.tlsConfig(ex.peer.Hostname))
 		conn, err = tc, tc.HandshakeContext(ctx)
 	}
 	if err != nil {

@@ -102,7 +102,8 @@ type HashInput interface {
 // Pick chooses a peer for one attempt and fills p. Peers whose Addr is in
 // tried (earlier attempts of this request) are skipped while others are
 // available; when every available peer was tried, they are used again, as
-// Kong's balancers do on retries. Errors: ErrNoPeer, ErrNameResolution.
+// Kong's balancers do on retries. in is read only by consistent hashing
+// (nil hashes the empty key). Errors: ErrNoPeer, ErrNameResolution.
 func (b *Balancer) Pick(in HashInput, tried []string, p *Peer) error {
 	r := b.ring.Load()
 	if r == nil || len(r.peers) == 0 {
@@ -119,7 +120,11 @@ func (b *Balancer) Pick(in HashInput, tried []string, p *Peer) error {
 	var pe *peer
 	switch b.alg {
 	case consistentHashing:
-		pe = b.pickHash(r, b.hashValue(in, p, len(tried) > 0), tried)
+		h := xxh32("")
+		if in != nil {
+			h = b.hashValue(in, p, len(tried) > 0)
+		}
+		pe = b.pickHash(r, h, tried)
 	case leastConnections:
 		pe = b.pickLeast(r, tried)
 	case latency:
