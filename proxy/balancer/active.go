@@ -62,11 +62,7 @@ func (c *activeChecker) halt() { c.cancel() }
 
 func (c *activeChecker) loop(healthy bool, interval time.Duration) {
 	defer c.us.m.wg.Done()
-	defer func() {
-		if r := recover(); r != nil {
-			c.us.m.logf("error", "[healthchecks] active checker of %s panicked: %v\n%s", c.us.id, r, debug.Stack())
-		}
-	}()
+	defer c.recover()
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -76,6 +72,13 @@ func (c *activeChecker) loop(healthy bool, interval time.Duration) {
 		case <-t.C:
 		}
 		c.round(healthy)
+	}
+}
+
+// recover logs a panic of the checker's goroutines instead of crashing.
+func (c *activeChecker) recover() {
+	if r := recover(); r != nil {
+		c.us.m.logf("error", "[healthchecks] active checker of %s panicked: %v\n%s", c.us.id, r, debug.Stack())
 	}
 }
 
@@ -106,6 +109,7 @@ func (c *activeChecker) round(healthy bool) {
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
+			defer c.recover()
 			c.check(pe)
 		}()
 	}

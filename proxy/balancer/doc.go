@@ -28,8 +28,10 @@
 // Manager, Set and Balancer are safe for concurrent use. Update calls are
 // serialised; they run off the hot path (on configuration changes) and may
 // block on the first resolution of new host names. OnHealth is called from
-// one goroutine, in the order transitions happen. Close stops every
-// goroutine the Manager started and waits for them.
+// one goroutine, in the order transitions happen. The Manager runs a DNS
+// refresher, an event dispatcher, a coarse clock (for latency averages)
+// and two loops per upstream with active checks; Close stops every
+// goroutine it started and waits for them.
 //
 // Kong sources this follows: kong/runloop/balancer/*.lua,
 // kong/db/dao/targets.lua (health reports), lua-resty-healthcheck

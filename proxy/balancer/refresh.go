@@ -3,6 +3,8 @@ package balancer
 import (
 	"context"
 	"errors"
+	"fmt"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -59,9 +61,7 @@ func (m *Manager) resolveFirst(entries []*dnsEntry) {
 // resolve resolves an entry, stores the outcome and rebuilds the rings of
 // its users when the addresses changed.
 func (m *Manager) resolve(e *dnsEntry, timeout time.Duration) {
-	ctx, cancel := context.WithTimeout(m.ctx, timeout)
-	ans, err := m.res.Resolve(ctx, e.name)
-	cancel()
+	ans, err := m.lookup(e.name, timeout)
 	if err != nil {
 		m.logf("warn", "querying dns for %s failed: %v", e.name, err)
 	}
@@ -77,6 +77,20 @@ func (m *Manager) resolve(e *dnsEntry, timeout time.Duration) {
 			u.dnsChanged()
 		}
 	}
+}
+
+// lookup calls the Resolver, turning a panic into an error so that a
+// faulty Resolver cannot take the node down from a background goroutine.
+func (m *Manager) lookup(name string, timeout time.Duration) (ans Answer, err error) {
+	ctx, cancel := context.WithTimeout(m.ctx, timeout)
+	defer cancel()
+	defer func() {
+		if r := recover(); r != nil {
+			m.logf("error", "resolving %s: resolver panicked: %v\n%s", name, r, debug.Stack())
+			ans, err = Answer{}, fmt.Errorf("resolver panicked: %v", r)
+		}
+	}()
+	return m.res.Resolve(ctx, name)
 }
 
 // apply records a resolution's outcome and schedules the next one. A

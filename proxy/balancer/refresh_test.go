@@ -1,6 +1,7 @@
 package balancer
 
 import (
+	"context"
 	"errors"
 	"reflect"
 	"testing"
@@ -144,5 +145,23 @@ func TestSRVTargets(t *testing.T) {
 	}
 	if !names["one.srv.test"] || !names["two.srv.test"] {
 		t.Errorf("use_srv_name hostnames %v", names)
+	}
+}
+
+type panickyResolver struct{}
+
+func (panickyResolver) Resolve(context.Context, string) (Answer, error) { panic("resolver bug") }
+
+// A panicking Resolver is a failed resolution, not a crash.
+func TestResolverPanic(t *testing.T) {
+	m := newManager(Options{Resolver: panickyResolver{}}, fastTuning)
+	defer m.Close()
+	b := m.Update([]Upstream{upstream("u", AlgorithmRoundRobin, "api.test:80")}, nil).Upstream("ws", "u")
+	var p Peer
+	if err := b.Pick(&request{}, nil, &p); !errors.Is(err, ErrNoPeer) {
+		t.Errorf("Pick = %v", err)
+	}
+	if hs, _ := m.Health("u"); hs[0].Health != HealthDNSError || hs[0].Data.DNS != "resolver panicked: resolver bug" {
+		t.Errorf("report %s / %s", hs[0].Health, hs[0].Data.DNS)
 	}
 }
