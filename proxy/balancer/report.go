@@ -38,10 +38,10 @@ type TargetData struct {
 	Port int    `json:"port"`
 	// DNS is the record type in use ("A", "AAAA", "SRV"), the resolution
 	// error when no address is known, or "unknown".
-	DNS        string          `json:"dns"`
-	NodeWeight int             `json:"nodeWeight"`
-	Weight     WeightSummary   `json:"weight"`
-	Addresses  AddressHealthes `json:"addresses"`
+	DNS        string            `json:"dns"`
+	NodeWeight int               `json:"nodeWeight"`
+	Weight     WeightSummary     `json:"weight"`
+	Addresses  AddressHealthList `json:"addresses"`
 }
 
 // WeightSummary is the weight of a target or balancer's addresses.
@@ -61,11 +61,11 @@ type AddressHealth struct {
 	Health string `json:"health"`
 }
 
-// AddressHealthes encodes as Kong's cjson does: an empty list is "{}".
-type AddressHealthes []AddressHealth
+// AddressHealthList encodes as Kong's cjson does: an empty list is "{}".
+type AddressHealthList []AddressHealth
 
 // MarshalJSON implements json.Marshaler.
-func (a AddressHealthes) MarshalJSON() ([]byte, error) {
+func (a AddressHealthList) MarshalJSON() ([]byte, error) {
 	if len(a) == 0 {
 		return []byte("{}"), nil
 	}
@@ -94,12 +94,12 @@ type BalancerStatus struct {
 // HostStatus is a target in BalancerStatus: TargetData with addresses
 // reporting a "healthy" boolean.
 type HostStatus struct {
-	Host       string          `json:"host"`
-	Port       int             `json:"port"`
-	DNS        string          `json:"dns"`
-	NodeWeight int             `json:"nodeWeight"`
-	Weight     WeightSummary   `json:"weight"`
-	Addresses  AddressStatuses `json:"addresses"`
+	Host       string            `json:"host"`
+	Port       int               `json:"port"`
+	DNS        string            `json:"dns"`
+	NodeWeight int               `json:"nodeWeight"`
+	Weight     WeightSummary     `json:"weight"`
+	Addresses  AddressStatusList `json:"addresses"`
 }
 
 // AddressStatus is an address in HostStatus.
@@ -110,11 +110,11 @@ type AddressStatus struct {
 	Healthy bool   `json:"healthy"`
 }
 
-// AddressStatuses encodes an empty list as "{}", as Kong does.
-type AddressStatuses []AddressStatus
+// AddressStatusList encodes an empty list as "{}", as Kong does.
+type AddressStatusList []AddressStatus
 
 // MarshalJSON implements json.Marshaler.
-func (a AddressStatuses) MarshalJSON() ([]byte, error) {
+func (a AddressStatusList) MarshalJSON() ([]byte, error) {
 	if len(a) == 0 {
 		return []byte("{}"), nil
 	}
@@ -152,7 +152,7 @@ func (m *Manager) Health(upstreamID string) ([]TargetHealth, bool) {
 		th := TargetHealth{ID: tv.target.ID, Target: tv.target.Target, Weight: tv.target.Weight,
 			CreatedAt: tv.target.CreatedAt, Health: HealthDNSError}
 		th.Data = TargetData{Host: displayHost(tv.host, hostType(tv.host)), Port: tv.port, DNS: tv.dnsField(),
-			NodeWeight: tv.target.Weight, Addresses: AddressHealthes{}}
+			NodeWeight: tv.target.Weight, Addresses: AddressHealthList{}}
 		if len(tv.addrs) > 0 {
 			th.Health = HealthHealthchecksOff
 		}
@@ -188,7 +188,7 @@ func (m *Manager) BalancerHealth(upstreamID string) (BalancerHealth, bool) {
 	bh := BalancerHealth{ID: upstreamID, Details: BalancerStatus{Hosts: []HostStatus{}}}
 	for _, tv := range r.targets {
 		hs := HostStatus{Host: displayHost(tv.host, hostType(tv.host)), Port: tv.port, DNS: tv.dnsField(),
-			NodeWeight: tv.target.Weight, Addresses: AddressStatuses{}}
+			NodeWeight: tv.target.Weight, Addresses: AddressStatusList{}}
 		for _, pe := range tv.addrs {
 			ok := r.usable(pe)
 			hs.Weight.add(pe.weight, ok)
