@@ -100,7 +100,7 @@ func withHealth(out map[string]any, reports map[string]balancer.TargetHealth) ma
 		return out
 	}
 	out["health"] = healthChecksOff
-	out["data"] = map[string]any{"addresses": []any{}}
+	out["data"] = map[string]any{"addresses": map[string]any{}} // Kong encodes an empty table as {}
 	return out
 }
 
