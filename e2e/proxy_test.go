@@ -245,7 +245,7 @@ func TestProxyTLSBySNI(t *testing.T) {
 	defer upstream.Close()
 	tlsPort := freePort(t)
 	g := newGateway(t)
-	g.env = append(g.env, fmt.Sprintf("KONG_PROXY_LISTEN=127.0.0.1:%d, 127.0.0.1:%d ssl", g.proxyPort, tlsPort))
+	g.env = append(g.env, fmt.Sprintf("KONG_PROXY_LISTEN=127.0.0.1:%d reuseport backlog=128, 127.0.0.1:%d ssl http2 deferred so_keepalive=30:10:3", g.proxyPort, tlsPort))
 	g.start()
 	wantStatus(t, g.postJSON("/certificates", map[string]any{"cert": certA, "key": keyA, "snis": []string{"a.example.test"}}), 201)
 	wantStatus(t, g.postJSON("/certificates", map[string]any{"cert": certW, "key": keyW, "snis": []string{"*.wild.test"}}), 201)
@@ -259,13 +259,14 @@ func TestProxyTLSBySNI(t *testing.T) {
 		var err error
 		deadline := time.Now().Add(5 * time.Second)
 		for {
-			out, err = runTool(t, "curl", "-s", "--cacert", caFile, "--resolve", fmt.Sprintf("%s:%d:127.0.0.1", tt.name, tlsPort), url)
-			if (err == nil && string(out) == "tls ok") || time.Now().After(deadline) {
+			// HTTP/2 over TLS (ALPN), as the listener's http2 flag offers.
+			out, err = runTool(t, "curl", "-s", "--http2", "-w", " HTTP/%{http_version}", "--cacert", caFile, "--resolve", fmt.Sprintf("%s:%d:127.0.0.1", tt.name, tlsPort), url)
+			if (err == nil && string(out) == "tls ok HTTP/2") || time.Now().After(deadline) {
 				break
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
-		if err != nil || string(out) != "tls ok" {
+		if err != nil || string(out) != "tls ok HTTP/2" {
 			t.Fatalf("curl %s with its certificate: %v %q", tt.name, err, out)
 		}
 	}
@@ -334,6 +335,23 @@ func TestHealthChecksAndBalancerEvents(t *testing.T) {
 	}
 	flaky.up()
 	receiver.waitFor(t, "a healthy event", 1, func(r hookRequest) bool { return r.JSON()["health"] == "healthy" })
+
+	// By hand: Kong's 204, and 404 for a target the upstream does not have.
+	healthyAddr := strings.TrimPrefix(healthy.URL, "http://")
+	wantStatus(t, g.do("PUT", "/upstreams/flaky-backends/targets/"+healthyAddr+"/unhealthy", "", ""), 204)
+	wantStatus(t, g.do("PUT", "/upstreams/flaky-backends/targets/127.0.0.1:1/unhealthy", "", ""), 404)
+	wantStatus(t, g.do("PUT", "/upstreams/nope/targets/"+healthyAddr+"/healthy", "", ""), 404)
+	target := g.get("/upstreams/flaky-backends/targets/" + healthyAddr + "/health")
+	wantStatus(t, target, 200)
+	if h := target.body["data"].([]any)[0].(map[string]any)["health"]; h != "UNHEALTHY" {
+		t.Fatalf("after PUT .../unhealthy: %v", h)
+	}
+	wantStatus(t, g.do("PUT", "/upstreams/flaky-backends/targets/"+healthyAddr+"/127.0.0.1:"+strings.Split(healthyAddr, ":")[1]+"/healthy", "", ""), 204)
+	bh := g.get("/upstreams/flaky-backends/health?balancer_health=1")
+	wantStatus(t, bh, 200)
+	if data, _ := bh.body["data"].(map[string]any); data["health"] != "HEALTHY" || data["id"] != up.body["id"] {
+		t.Fatalf("balancer health: %s", bh.raw)
+	}
 }
 
 // A WebSocket upgrade passes through to the upstream, and messages flow

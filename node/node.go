@@ -63,7 +63,7 @@ type server struct {
 	kind string // "admin" or "proxy"
 	spec conf.Listener
 	srv  *fasthttp.Server
-	ln   net.Listener // bound by listen
+	hl   *httpListener // bound by listen: HTTP/1.x to srv, HTTP/2 beside it
 }
 
 // openStore opens the configured storage engine.
@@ -415,15 +415,20 @@ type fasthttpLogger struct{ log *logger.Logger }
 
 func (f fasthttpLogger) Printf(format string, args ...any) { f.log.Infof(format, args...) }
 
-// listen binds every configured address; any failure stops the start.
+// listen binds every configured address with its flags; any failure stops
+// the start.
 func (n *Node) listen() error {
 	for _, s := range n.servers {
 		l := s.spec
-		ln, err := net.Listen(network(l.Host), l.Addr())
+		ln, err := bindListener(l)
 		if err != nil {
 			n.closeListeners()
-			return fmt.Errorf("binding %s listener %s: %w", s.kind, l.Addr(), err)
+			return fmt.Errorf("binding %s listener: %w", s.kind, err)
 		}
+		for _, w := range listenWarnings(l) {
+			n.log.Noticef("%s_listen: %s", s.kind, w)
+		}
+		var cfg *tls.Config
 		if l.SSL {
 			certs, err := n.listenerCertificates(s.kind)
 			if err != nil {
@@ -431,7 +436,7 @@ func (n *Node) listen() error {
 				n.closeListeners()
 				return fmt.Errorf("preparing TLS for %s: %w", l.Addr(), err)
 			}
-			cfg := &tls.Config{Certificates: certs}
+			cfg = &tls.Config{Certificates: certs}
 			if err := tlsProfile(n.cfg.SSLCipherSuite, cfg); err != nil {
 				ln.Close()
 				n.closeListeners()
@@ -441,9 +446,8 @@ func (n *Node) listen() error {
 				// Certificates and SNIs from the Admin API first.
 				cfg = n.proxy.TLSConfig(cfg, certs)
 			}
-			ln = tls.NewListener(ln, cfg)
 		}
-		s.ln = ln
+		s.hl = newHTTPListener(ln, cfg, l.HTTP2, s.srv)
 	}
 	return nil
 }
@@ -479,8 +483,8 @@ func (n *Node) listenerCertificates(kind string) ([]tls.Certificate, error) {
 
 func (n *Node) closeListeners() {
 	for _, s := range n.servers {
-		if s.ln != nil {
-			s.ln.Close()
+		if s.hl != nil {
+			s.hl.Close()
 		}
 	}
 }
@@ -490,7 +494,7 @@ func (n *Node) serve(ctx context.Context) error {
 	errc := make(chan error, len(n.servers))
 	for _, s := range n.servers {
 		go func(s *server) {
-			errc <- s.srv.Serve(s.ln)
+			errc <- s.hl.Serve()
 		}(s)
 	}
 	var err error
@@ -503,7 +507,7 @@ func (n *Node) serve(ctx context.Context) error {
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	for _, s := range n.servers {
-		if e := s.srv.ShutdownWithContext(sctx); e != nil && !errors.Is(e, context.DeadlineExceeded) {
+		if e := s.hl.Shutdown(sctx); e != nil && !errors.Is(e, context.DeadlineExceeded) {
 			n.log.Warnf("shutting down %s listener: %v", s.kind, e)
 		}
 	}
@@ -530,8 +534,8 @@ func (n *Node) close() {
 func (n *Node) addrs(kind string) string {
 	var out []string
 	for _, s := range n.servers {
-		if s.kind == kind && s.ln != nil {
-			out = append(out, s.ln.Addr().String())
+		if s.kind == kind && s.hl != nil {
+			out = append(out, s.hl.Addr().String())
 		}
 	}
 	if len(out) == 0 {
@@ -551,6 +555,9 @@ func (n *Node) serverStats() map[string]any {
 	var open int32
 	for _, s := range n.servers {
 		open += s.srv.GetOpenConnectionsCount()
+		if s.hl != nil {
+			open += s.hl.H2Conns()
+		}
 	}
 	total := n.requests.Load()
 	return map[string]any{

@@ -112,6 +112,9 @@ func (p *Proxy) prepareUpstream(ctx *fasthttp.RequestCtx, ex *exchange, rt *rout
 	in.CopyTo(&up.Header)
 	uh := &up.Header
 	uh.DisableNormalizing()
+	// HTTP/1.1 to upstreams whatever the client spoke (Kong's
+	// proxy_http_version).
+	uh.SetProtocol("HTTP/1.1")
 	ex.scratch = stripRequestHop(uh, ex.scratch)
 	uh.Set("Connection", "keep-alive")
 
