@@ -95,7 +95,7 @@ func (p *Proxy) serve(ctx *fasthttp.RequestCtx) {
 	proto := forwardedProto(ctx, h, peerTrusted)
 
 	// Kong's protocol checks after a match (runloop/handler.lua).
-	if rt.protocols&protoHTTPS != 0 && rt.protocols&protoHTTP == 0 && !bytes.Equal(proto, []byte("https")) {
+	if rt.protocols&protoHTTPS != 0 && rt.protocols&protoHTTP == 0 && !bytes.Equal(proto, schemeHTTPS) {
 		if rt.redirectStatus == 426 {
 			ctx.Response.Header.Set("Connection", "Upgrade")
 			ctx.Response.Header.Set("Upgrade", "TLS/1.2, HTTP/1.1")
@@ -234,10 +234,13 @@ func forwardedProto(ctx *fasthttp.RequestCtx, h *fasthttp.RequestHeader, trusted
 		}
 	}
 	if ctx.IsTLS() {
-		return []byte("https")
+		return schemeHTTPS
 	}
-	return []byte("http")
+	return schemeHTTP
 }
+
+// Read-only: handed to header setters, which copy them.
+var schemeHTTP, schemeHTTPS = []byte("http"), []byte("https")
 
 // answer sends an error Kong makes itself, with its headers.
 func (p *Proxy) answer(ctx *fasthttp.RequestCtx, ex *exchange, start time.Time, status int, msg string) {

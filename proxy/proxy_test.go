@@ -48,14 +48,14 @@ func echoUpstream(t *testing.T, name string) *httptest.Server {
 // testProxy is a proxy over an in-memory store, served on an in-memory
 // listener.
 type testProxy struct {
-	t  *testing.T
+	t  testing.TB
 	db *db.DB
 	p  *Proxy
 	ln *fasthttputil.InmemoryListener
 	c  *fasthttp.Client
 }
 
-func newTestProxy(t *testing.T, tweak func(*Options)) *testProxy {
+func newTestProxy(t testing.TB, tweak func(*Options)) *testProxy {
 	t.Helper()
 	bus := &events.Bus{}
 	d, st := dbtest.Open(t, db.Options{Bus: bus})
