@@ -143,6 +143,18 @@ type Config struct {
 	// Kong-Debug: 1 with Kong-Route-Id, Kong-Route-Name, Kong-Service-Id and
 	// Kong-Service-Name. Default off.
 	AllowDebugHeader bool
+	// UpstreamKeepalivePoolSize (upstream_keepalive_pool_size) is how many
+	// idle connections are kept per upstream address; 0 turns upstream
+	// keep-alive off. Default 512.
+	UpstreamKeepalivePoolSize int
+	// UpstreamKeepaliveMaxRequests (upstream_keepalive_max_requests)
+	// closes an upstream connection after this many requests; 0 means no
+	// limit. Default 10000.
+	UpstreamKeepaliveMaxRequests int
+	// SSLProtocols (ssl_protocols) lists the TLS versions the ssl
+	// listeners accept: TLSv1, TLSv1.1, TLSv1.2, TLSv1.3. Default
+	// "TLSv1.2 TLSv1.3"; it narrows what ssl_cipher_suite allows.
+	SSLProtocols string
 	// UpstreamKeepaliveIdleTimeout (upstream_keepalive_idle_timeout) closes
 	// upstream connections idle this many seconds; 0 keeps them. Default 60.
 	UpstreamKeepaliveIdleTimeout int
@@ -470,6 +482,10 @@ var keys = []key{
 	{name: "large_client_header_buffers", kind: kindString, field: func(c *Config) any { return &c.LargeClientHeaderBuffers },
 		check: headerBuffers, accepted: "a number and a size, such as 4 8k"},
 	{name: "allow_debug_header", kind: kindBool, field: func(c *Config) any { return &c.AllowDebugHeader }},
+	{name: "upstream_keepalive_pool_size", kind: kindInt, field: func(c *Config) any { return &c.UpstreamKeepalivePoolSize }, min: 0, max: 1 << 20},
+	{name: "upstream_keepalive_max_requests", kind: kindInt, field: func(c *Config) any { return &c.UpstreamKeepaliveMaxRequests }, min: 0, max: 1 << 31},
+	{name: "ssl_protocols", kind: kindString, field: func(c *Config) any { return &c.SSLProtocols }, check: sslProtocols,
+		accepted: "space-separated TLSv1, TLSv1.1, TLSv1.2, TLSv1.3"},
 	{name: "upstream_keepalive_idle_timeout", kind: kindInt, field: func(c *Config) any { return &c.UpstreamKeepaliveIdleTimeout }, min: 0, max: 1 << 31},
 	{name: "ssl_cert", kind: kindList, field: func(c *Config) any { return &c.SSLCert }, check: readableFile, accepted: "readable PEM files"},
 	{name: "ssl_cert_key", kind: kindList, field: func(c *Config) any { return &c.SSLCertKey }, check: readableFile, accepted: "readable PEM files"},

@@ -20,11 +20,11 @@ var kongKeys = func() map[string]bool {
 		cluster_dp_labels cluster_rpc cluster_rpc_sync cluster_full_sync_threshold cluster_cjson
 		role lmdb_environment_path lmdb_map_size worker_events_max_payload
 		  client_ssl client_ssl_cert client_ssl_cert_key ssl_ciphers
-		ssl_protocols ssl_prefer_server_ciphers ssl_dhparam ssl_session_tickets
+		 ssl_prefer_server_ciphers ssl_dhparam ssl_session_tickets
 		ssl_session_timeout ssl_session_cache_size admin_ssl_cert admin_ssl_cert_key
 		admin_gui_ssl_cert admin_gui_ssl_cert_key status_ssl_cert status_ssl_cert_key
 		debug_ssl_cert debug_ssl_cert_key  error_default_type
-		upstream_keepalive upstream_keepalive_pool_size upstream_keepalive_max_requests
+		upstream_keepalive  
 		 
 		nginx_user nginx_daemon nginx_optimizations 
 		pg_timeout pg_schema pg_ssl pg_ssl_required pg_ssl_verify pg_ssl_version

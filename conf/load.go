@@ -525,6 +525,44 @@ func readableFile(s string) (string, error) {
 	return s, nil
 }
 
+// sslProtocols checks ssl_protocols: TLS versions, separated by spaces.
+func sslProtocols(s string) (string, error) {
+	if _, _, err := ParseSSLProtocols(s); err != nil {
+		return "", errBadValue
+	}
+	return strings.Join(strings.Fields(s), " "), nil
+}
+
+// ParseSSLProtocols reads ssl_protocols into the lowest and highest TLS
+// versions (crypto/tls constants). The versions must be contiguous: Go
+// cannot leave a gap between two accepted versions.
+func ParseSSLProtocols(s string) (lo, hi uint16, err error) {
+	versions := map[string]uint16{"TLSv1": 0x0301, "TLSv1.1": 0x0302, "TLSv1.2": 0x0303, "TLSv1.3": 0x0304}
+	seen := map[uint16]bool{}
+	for _, f := range strings.Fields(s) {
+		v, ok := versions[f]
+		if !ok {
+			return 0, 0, errBadValue
+		}
+		seen[v] = true
+		if lo == 0 || v < lo {
+			lo = v
+		}
+		if v > hi {
+			hi = v
+		}
+	}
+	if lo == 0 {
+		return 0, 0, errBadValue
+	}
+	for v := lo; v <= hi; v++ {
+		if !seen[v] {
+			return 0, 0, errBadValue
+		}
+	}
+	return lo, hi, nil
+}
+
 // upstreamHeaderToken canonicalizes one headers_upstream item.
 func upstreamHeaderToken(s string) (string, error) {
 	switch {

@@ -281,6 +281,8 @@ func open(ctx context.Context, cfg *conf.Config, log, adminLog *logger.Logger) (
 		RealIPHeader:         cfg.RealIPHeader,
 		RealIPRecursive:      cfg.RealIPRecursive,
 		ClientMaxBodySize:    cfg.ClientMaxBodySize,
+		KeepalivePoolSize:    cfg.UpstreamKeepalivePoolSize,
+		KeepaliveMaxRequests: cfg.UpstreamKeepaliveMaxRequests,
 		KeepaliveIdleTimeout: time.Duration(cfg.UpstreamKeepaliveIdleTimeout) * time.Second,
 		AllowDebugHeader:     cfg.AllowDebugHeader,
 		OnHealth:             n.publishHealth,
@@ -437,7 +439,7 @@ func (n *Node) listen() error {
 				return fmt.Errorf("preparing TLS for %s: %w", l.Addr(), err)
 			}
 			cfg = &tls.Config{Certificates: certs}
-			if err := tlsProfile(n.cfg.SSLCipherSuite, cfg); err != nil {
+			if err := tlsProfile(n.cfg.SSLCipherSuite, n.cfg.SSLProtocols, cfg); err != nil {
 				ln.Close()
 				n.closeListeners()
 				return err

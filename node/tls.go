@@ -13,6 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/portico-gw/portico/conf"
 )
 
 // defaultCertificate returns the node's self-signed certificate for ssl
@@ -68,7 +70,26 @@ func defaultCertificate(dir, name string) (tls.Certificate, error) {
 // secret AEAD suites, and 1.3; old TLS 1.0 and up with the CBC suites Go
 // still offers. fips and custom (which needs ssl_ciphers, an OpenSSL cipher
 // string) are refused at start rather than served as something else.
-func tlsProfile(name string, cfg *tls.Config) error {
+//
+// ssl_protocols then narrows the versions: the profile's lowest version or
+// the lowest listed, whichever is higher, up to the highest listed.
+func tlsProfile(name, protocols string, cfg *tls.Config) error {
+	if err := cipherProfile(name, cfg); err != nil {
+		return err
+	}
+	lo, hi, err := conf.ParseSSLProtocols(protocols)
+	if err != nil {
+		return fmt.Errorf("ssl_protocols: invalid value '%s'", protocols)
+	}
+	cfg.MinVersion = max(cfg.MinVersion, lo)
+	cfg.MaxVersion = hi
+	if cfg.MinVersion > cfg.MaxVersion {
+		return fmt.Errorf("ssl_protocols '%s' leaves no TLS version that ssl_cipher_suite '%s' allows", protocols, name)
+	}
+	return nil
+}
+
+func cipherProfile(name string, cfg *tls.Config) error {
 	switch name {
 	case "modern":
 		cfg.MinVersion = tls.VersionTLS13

@@ -20,7 +20,7 @@ func TestTLSProfile(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var cfg tls.Config
-			err := tlsProfile(tt.name, &cfg)
+			err := tlsProfile(tt.name, "TLSv1 TLSv1.1 TLSv1.2 TLSv1.3", &cfg)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("error %v", err)
 			}
@@ -30,7 +30,17 @@ func TestTLSProfile(t *testing.T) {
 		})
 	}
 	var old tls.Config
-	if err := tlsProfile("old", &old); err != nil || old.MinVersion != tls.VersionTLS10 || len(old.CipherSuites) <= 6 {
+	if err := tlsProfile("old", "TLSv1 TLSv1.1 TLSv1.2 TLSv1.3", &old); err != nil || old.MinVersion != tls.VersionTLS10 || len(old.CipherSuites) <= 6 {
 		t.Fatalf("old: %v, min %x, %d suites", err, old.MinVersion, len(old.CipherSuites))
+	}
+}
+
+func TestSSLProtocols(t *testing.T) {
+	var cfg tls.Config
+	if err := tlsProfile("old", "TLSv1.2 TLSv1.3", &cfg); err != nil || cfg.MinVersion != tls.VersionTLS12 || cfg.MaxVersion != tls.VersionTLS13 {
+		t.Fatalf("old with TLSv1.2 TLSv1.3: %v %x-%x", err, cfg.MinVersion, cfg.MaxVersion)
+	}
+	if err := tlsProfile("modern", "TLSv1.2", &cfg); err == nil {
+		t.Fatal("modern with TLSv1.2 only: no error")
 	}
 }

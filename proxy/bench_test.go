@@ -13,8 +13,12 @@ import (
 // fasthttp upstream on loopback: matching, the upstream request with Kong's
 // headers, the pooled connection, the response headers.
 func BenchmarkProxy(b *testing.B) {
-	for _, routes := range []int{1, 1001} {
-		b.Run(fmt.Sprintf("routes=%d", routes), func(b *testing.B) {
+	for _, c := range []struct {
+		routes   int
+		parallel bool
+	}{{1, false}, {1001, false}, {1, true}} {
+		routes, parallel := c.routes, c.parallel
+		b.Run(fmt.Sprintf("routes=%d/parallel=%v", routes, parallel), func(b *testing.B) {
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
 				b.Fatal(err)
@@ -37,6 +41,24 @@ func BenchmarkProxy(b *testing.B) {
 				}
 			}
 			h := tp.p.Handler()
+			if parallel {
+				b.ReportAllocs()
+				b.SetParallelism(25)
+				b.RunParallel(func(pb *testing.PB) {
+					var ctx fasthttp.RequestCtx
+					var req fasthttp.Request
+					req.SetRequestURI("/bench/x?y=1")
+					req.Header.SetHost("gateway.test")
+					ctx.Init(&req, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}, nil)
+					for pb.Next() {
+						ctx.Response.Reset()
+						h(&ctx)
+						ctx.Response.Body()
+						ctx.Response.CloseBodyStream()
+					}
+				})
+				return
+			}
 			var ctx fasthttp.RequestCtx
 			var req fasthttp.Request
 			req.SetRequestURI("/bench/x?y=1")

@@ -48,10 +48,9 @@ func (p *Proxy) forward(ctx *fasthttp.RequestCtx, ex *exchange, rt *route, svc *
 			break
 		}
 		p.setHostHeader(ctx, ex, rt, svc)
-		hc := svc.transport.client(addr, ex.peer.Hostname)
 		upstreamStart = time.Now()
 		ctx.Response.Reset()
-		err = hc.Do(up, &ctx.Response)
+		err = svc.transport.roundTrip(addr, ex.peer.Hostname, up, &ctx.Response, ctx.IsHead())
 		elapsed := time.Since(upstreamStart)
 		if err == nil {
 			if b != nil {
@@ -116,18 +115,12 @@ func (p *Proxy) prepareUpstream(ctx *fasthttp.RequestCtx, ex *exchange, rt *rout
 	// proxy_http_version).
 	uh.SetProtocol("HTTP/1.1")
 	ex.scratch = stripRequestHop(uh, ex.scratch)
-	uh.Set("Connection", "keep-alive")
 
 	ex.uri = router.UpstreamPath(ex.uri[:0], svc.path, rt.stripPath, &ex.match)
 	if q := queryString(in.RequestURI()); q != nil {
 		ex.uri = append(append(ex.uri, '?'), q...)
 	}
 	uh.SetRequestURIBytes(ex.uri)
-	if svc.scheme == "https" {
-		// fasthttp's HostClient checks the scheme against its TLS mode.
-		up.URI().DisablePathNormalizing = true
-		up.URI().SetScheme("https")
-	}
 
 	// X-Forwarded-For: the incoming list plus the connecting peer.
 	peer := remoteAddr(ctx)

@@ -45,9 +45,16 @@ type Options struct {
 	// ClientMaxBodySize (client_max_body_size) refuses larger request
 	// bodies with 413; 0 means no limit.
 	ClientMaxBodySize int64
-	// Keepalive settings for upstream connections.
+	// Keep-alive to upstreams: idle connections kept per address
+	// (upstream_keepalive_pool_size, 0 = no keep-alive), requests per
+	// connection (upstream_keepalive_max_requests, 0 = no limit), idle time
+	// before closing (upstream_keepalive_idle_timeout, 0 = no limit).
+	KeepalivePoolSize    int
+	KeepaliveMaxRequests int
 	KeepaliveIdleTimeout time.Duration
-	BufferSize           int
+	// BufferSize is each upstream connection's read and write buffer, and
+	// the largest answer read whole rather than streamed. Default 8 KiB.
+	BufferSize int
 	// AllowDebugHeader (allow_debug_header) answers Kong-Debug: 1 with the
 	// matched route and service.
 	AllowDebugHeader bool
@@ -113,7 +120,12 @@ func New(opts Options) (*Proxy, error) {
 	if bufSize <= 0 {
 		bufSize = 8192
 	}
-	p.transports.pool = poolSettings{idleTimeout: opts.KeepaliveIdleTimeout, bufferSize: bufSize}
+	p.transports.pool = poolSettings{
+		size:        opts.KeepalivePoolSize,
+		maxRequests: opts.KeepaliveMaxRequests,
+		idleTimeout: opts.KeepaliveIdleTimeout,
+		bufferSize:  bufSize,
+	}
 	p.balancers = balancer.NewManager(balancer.Options{
 		OnHealth: opts.OnHealth,
 		Logf: func(level, format string, args ...any) {

@@ -60,13 +60,15 @@ func newTestProxy(t testing.TB, tweak func(*Options)) *testProxy {
 	bus := &events.Bus{}
 	d, st := dbtest.Open(t, db.Options{Bus: bus})
 	opts := Options{
-		KongVersion:     "3.9.1",
-		Store:           st,
-		Bus:             bus,
-		Headers:         []string{"server_tokens", "latency_tokens", "X-Kong-Request-Id"},
-		HeadersUpstream: []string{"X-Kong-Request-Id"},
-		RealIPHeader:    "X-Real-IP",
-		RebuildDelay:    5 * time.Millisecond,
+		KongVersion:          "3.9.1",
+		Store:                st,
+		Bus:                  bus,
+		Headers:              []string{"server_tokens", "latency_tokens", "X-Kong-Request-Id"},
+		HeadersUpstream:      []string{"X-Kong-Request-Id"},
+		RealIPHeader:         "X-Real-IP",
+		RebuildDelay:         5 * time.Millisecond,
+		KeepalivePoolSize:    512,
+		KeepaliveMaxRequests: 10000,
 	}
 	if tweak != nil {
 		tweak(&opts)

@@ -1,8 +1,13 @@
 package proxy
 
 import (
+	"bufio"
 	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
 	"net"
+	"net/http/httputil"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -11,7 +16,7 @@ import (
 )
 
 // transportKey is what distinguishes two services' connections to the same
-// address: services that agree on all of it share a keep-alive pool.
+// address: services that agree on all of it share keep-alive pools.
 type transportKey struct {
 	scheme   string
 	timeouts timeouts
@@ -26,26 +31,9 @@ type transportKey struct {
 	clientCert string
 }
 
-// transport holds keep-alive connection pools to upstream addresses, one
-// fasthttp.HostClient per address. It outlives snapshots, so a
-// configuration change does not drop warm connections. Lookups are a map
-// read through an atomic pointer; a new address copies the map (rare).
-type transport struct {
-	key transportKey
-	// tls is the base TLS configuration of https upstreams (server name
-	// set per address).
-	tls     *tls.Config
-	pool    poolSettings
-	clients atomic.Pointer[map[string]*fasthttp.HostClient]
-	mu      sync.Mutex // serialises adding clients
-	// lastUsed is the snapshot version that last referenced this transport;
-	// transports no snapshot uses are closed.
-	lastUsed atomic.Uint64
-}
-
 // poolSettings are Kong's upstream keep-alive settings.
 type poolSettings struct {
-	// size bounds the connections kept per address
+	// size is how many idle connections are kept per address
 	// (upstream_keepalive_pool_size); 0 disables keep-alive.
 	size int
 	// maxRequests closes a connection after this many requests
@@ -54,67 +42,78 @@ type poolSettings struct {
 	// idleTimeout closes connections idle this long
 	// (upstream_keepalive_idle_timeout); 0 means no limit.
 	idleTimeout time.Duration
-	// bufferSize is the read and write buffer of each connection.
+	// bufferSize is the read and write buffer of each connection, and the
+	// largest response body read whole rather than streamed.
 	bufferSize int
 }
 
-// client returns the pooled client for addr (ip:port), creating it on first
-// use. hostname is the peer's name, used as TLS server name.
-func (t *transport) client(addr, hostname string) *fasthttp.HostClient {
-	if m := t.clients.Load(); m != nil {
-		if c := (*m)[addr]; c != nil {
-			return c
+// transport sends requests to upstream addresses over pooled keep-alive
+// connections. It outlives snapshots, so a configuration change does not
+// drop warm connections. Pools are found through a map behind an atomic
+// pointer (copied when an address is added, which is rare); a pool is a
+// buffered channel of idle connections.
+type transport struct {
+	key transportKey
+	// tls is the base TLS configuration of https upstreams (server name
+	// set per address).
+	tls   *tls.Config
+	pool  poolSettings
+	pools atomic.Pointer[map[string]*connPool]
+	mu    sync.Mutex // serialises adding pools
+	// lastUsed is the snapshot version that last referenced this transport;
+	// transports no snapshot uses are closed.
+	lastUsed atomic.Uint64
+}
+
+// connPool is one address's idle connections.
+type connPool struct {
+	t        *transport
+	addr     string
+	hostname string
+	tls      *tls.Config
+	idle     chan *upstreamConn
+}
+
+// upstreamConn is one connection to an upstream with its buffers.
+type upstreamConn struct {
+	net.Conn
+	br        *bufio.Reader
+	bw        *bufio.Writer
+	requests  int
+	idleSince time.Time
+}
+
+// errStale is a pooled connection the upstream had closed before our
+// request reached it.
+var errStale = errors.New("upstream closed an idle connection")
+
+func (t *transport) connPool(addr, hostname string) *connPool {
+	if m := t.pools.Load(); m != nil {
+		if p := (*m)[addr]; p != nil {
+			return p
 		}
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	old := t.clients.Load()
+	old := t.pools.Load()
 	if old != nil {
-		if c := (*old)[addr]; c != nil {
-			return c
+		if p := (*old)[addr]; p != nil {
+			return p
 		}
 	}
-	c := t.newClient(addr, hostname)
-	next := make(map[string]*fasthttp.HostClient, 1)
+	p := &connPool{t: t, addr: addr, hostname: hostname, idle: make(chan *upstreamConn, max(t.pool.size, 0))}
+	if t.key.scheme == "https" {
+		p.tls = t.tlsConfig(hostname)
+	}
+	next := make(map[string]*connPool, 1)
 	if old != nil {
 		for k, v := range *old {
 			next[k] = v
 		}
 	}
-	next[addr] = c
-	t.clients.Store(&next)
-	return c
-}
-
-func (t *transport) newClient(addr, hostname string) *fasthttp.HostClient {
-	connect := t.key.timeouts.connect
-	c := &fasthttp.HostClient{
-		Addr:                          addr,
-		NoDefaultUserAgentHeader:      true,
-		DisableHeaderNamesNormalizing: true,
-		DisablePathNormalizing:        true,
-		// The proxy decides about retries (service retries, next peer).
-		MaxIdemponentCallAttempts: 1,
-		RetryIfErr:                func(*fasthttp.Request, int, error) (bool, bool) { return false, false },
-		ReadTimeout:               t.key.timeouts.read,
-		WriteTimeout:              t.key.timeouts.write,
-		MaxIdleConnDuration:       t.pool.idleTimeout,
-		MaxConns:                  1 << 20, // Kong does not cap upstream connections
-		ReadBufferSize:            t.pool.bufferSize,
-		WriteBufferSize:           t.pool.bufferSize,
-		StreamResponseBody:        true,
-		Dial: func(addr string) (net.Conn, error) {
-			return (&net.Dialer{Timeout: connect}).Dial("tcp", addr)
-		},
-	}
-	if t.pool.idleTimeout == 0 {
-		c.MaxIdleConnDuration = 24 * time.Hour
-	}
-	if t.key.scheme == "https" {
-		c.IsTLS = true
-		c.TLSConfig = t.tlsConfig(hostname)
-	}
-	return c
+	next[addr] = p
+	t.pools.Store(&next)
+	return p
 }
 
 // tlsConfig is the TLS configuration for one upstream host: the service's
@@ -126,11 +125,259 @@ func (t *transport) tlsConfig(hostname string) *tls.Config {
 	return cfg
 }
 
-// close drops idle connections; in-flight requests finish on their own.
-func (t *transport) close() {
-	if m := t.clients.Load(); m != nil {
-		for _, c := range *m {
-			c.CloseIdleConnections()
+// get returns an idle connection, or dials a new one.
+func (p *connPool) get() (*upstreamConn, bool, error) {
+	for {
+		select {
+		case c := <-p.idle:
+			if p.t.pool.idleTimeout > 0 && time.Since(c.idleSince) > p.t.pool.idleTimeout {
+				c.Close()
+				continue
+			}
+			return c, true, nil
+		default:
+			c, err := p.dial()
+			return c, false, err
+		}
+	}
+}
+
+func (p *connPool) dial() (*upstreamConn, error) {
+	d := net.Dialer{Timeout: p.t.key.timeouts.connect}
+	conn, err := d.Dial("tcp", p.addr)
+	if err != nil {
+		return nil, err
+	}
+	if p.tls != nil {
+		tc := tls.Client(conn, p.tls)
+		tc.SetDeadline(time.Now().Add(p.t.key.timeouts.connect))
+		if err := tc.Handshake(); err != nil {
+			conn.Close()
+			return nil, &net.OpError{Op: "dial", Net: "tcp", Addr: conn.RemoteAddr(), Err: err}
+		}
+		tc.SetDeadline(time.Time{})
+		conn = tc
+	}
+	size := p.t.pool.bufferSize
+	return &upstreamConn{Conn: conn, br: bufio.NewReaderSize(conn, size), bw: bufio.NewWriterSize(conn, size)}, nil
+}
+
+// put keeps a connection for the next request, or closes it when the pool
+// is full.
+func (p *connPool) put(c *upstreamConn) {
+	c.idleSince = time.Now()
+	select {
+	case p.idle <- c:
+	default:
+		c.Close()
+	}
+}
+
+// closeIdle closes the idle connections (all, or those idle too long).
+func (p *connPool) closeIdle(expiredOnly bool, now time.Time) {
+	for n := len(p.idle); n > 0; n-- {
+		select {
+		case c := <-p.idle:
+			if expiredOnly && (p.t.pool.idleTimeout == 0 || now.Sub(c.idleSince) <= p.t.pool.idleTimeout) {
+				p.put2(c)
+				continue
+			}
+			c.Close()
+		default:
+			return
+		}
+	}
+}
+
+// put2 returns a connection without touching its idle time.
+func (p *connPool) put2(c *upstreamConn) {
+	select {
+	case p.idle <- c:
+	default:
+		c.Close()
+	}
+}
+
+// roundTrip sends req to addr and reads the answer's head into resp. A
+// body of known size up to the buffer size is read whole and the
+// connection goes back to the pool at once; larger, chunked or unframed
+// bodies become resp's body stream, which gives the connection back (or
+// closes it) when the server has written it out. A pooled connection that
+// turns out to be closed is replaced by a new one once, when the request
+// can be sent again (its body is not a stream).
+func (t *transport) roundTrip(addr, hostname string, req *fasthttp.Request, resp *fasthttp.Response, head bool) error {
+	p := t.connPool(addr, hostname)
+	for attempt := 0; ; attempt++ {
+		c, reused, err := p.get()
+		if err != nil {
+			return err
+		}
+		err = t.exchange(p, c, req, resp, head)
+		if err == errStale && reused && attempt == 0 && !req.IsBodyStream() {
+			continue
+		}
+		if err == errStale {
+			err = io.ErrUnexpectedEOF
+		}
+		return err
+	}
+}
+
+func (t *transport) exchange(p *connPool, c *upstreamConn, req *fasthttp.Request, resp *fasthttp.Response, head bool) error {
+	c.requests++
+	last := t.pool.size == 0 || (t.pool.maxRequests > 0 && c.requests >= t.pool.maxRequests)
+	if last {
+		req.SetConnectionClose()
+	}
+	c.SetWriteDeadline(time.Now().Add(t.key.timeouts.write))
+	err := req.Write(c.bw)
+	if err == nil {
+		err = c.bw.Flush()
+	}
+	if err != nil {
+		c.Close()
+		if c.requests > 1 && isReset(err) {
+			return errStale
+		}
+		return err
+	}
+	c.SetReadDeadline(time.Now().Add(t.key.timeouts.read))
+	if err := readHead(c.br, resp); err != nil {
+		c.Close()
+		if c.requests > 1 && (err == io.EOF || isReset(err)) {
+			return errStale
+		}
+		return err
+	}
+	reuse := !last && !resp.ConnectionClose()
+	if head || noBody(resp.StatusCode()) {
+		return p.done(c, reuse)
+	}
+	n := resp.Header.ContentLength()
+	if n >= 0 && n <= t.pool.bufferSize {
+		if err := resp.ReadBody(c.br, 0); err != nil {
+			c.Close()
+			return err
+		}
+		return p.done(c, reuse)
+	}
+	body := &bodyStream{pool: p, conn: c, reuse: reuse, timeout: t.key.timeouts.read}
+	switch {
+	case n >= 0:
+		body.r = io.LimitReader(c.br, int64(n))
+	case n == -1:
+		body.r = httputil.NewChunkedReader(c.br)
+		body.chunked = true
+	default: // no framing: the body ends when the upstream closes
+		body.r = c.br
+		body.reuse = false
+	}
+	resp.SetBodyStream(body, n)
+	return nil
+}
+
+// readHead reads a response head, skipping interim 1xx answers (but not
+// 101, which ends the exchange).
+func readHead(br *bufio.Reader, resp *fasthttp.Response) error {
+	for i := 0; ; i++ {
+		if err := resp.Header.Read(br); err != nil {
+			return err
+		}
+		s := resp.StatusCode()
+		if s < 100 || s > 199 || s == fasthttp.StatusSwitchingProtocols {
+			return nil
+		}
+		if i > 10 {
+			return fmt.Errorf("upstream sent too many interim responses")
+		}
+	}
+}
+
+// noBody reports the statuses whose answers have no body (RFC 9112 §6.3).
+func noBody(status int) bool {
+	return status < 200 || status == fasthttp.StatusNoContent || status == fasthttp.StatusNotModified
+}
+
+func (p *connPool) done(c *upstreamConn, reuse bool) error {
+	c.SetReadDeadline(time.Time{})
+	if reuse {
+		p.put(c)
+	} else {
+		c.Close()
+	}
+	return nil
+}
+
+func isReset(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// bodyStream is a streamed upstream response body. The server reads it to
+// the client and closes it: a body read to its end gives its connection
+// back to the pool, anything else closes the connection.
+type bodyStream struct {
+	pool    *connPool
+	conn    *upstreamConn
+	r       io.Reader
+	chunked bool
+	reuse   bool
+	timeout time.Duration
+	eof     bool
+	closed  bool
+}
+
+func (b *bodyStream) Read(p []byte) (int, error) {
+	if b.eof {
+		return 0, io.EOF
+	}
+	// read_timeout is the longest wait between two reads, as nginx's
+	// proxy_read_timeout.
+	b.conn.SetReadDeadline(time.Now().Add(b.timeout))
+	n, err := b.r.Read(p)
+	if err == io.EOF {
+		b.eof = true
+		if b.chunked && skipTrailers(b.conn.br) != nil {
+			b.reuse = false
+		}
+	}
+	return n, err
+}
+
+// skipTrailers reads the trailer section after the last chunk.
+func skipTrailers(br *bufio.Reader) error {
+	for i := 0; i < 100; i++ {
+		line, err := br.ReadSlice('\n')
+		if err != nil {
+			return err
+		}
+		if len(line) <= 2 {
+			return nil
+		}
+	}
+	return errors.New("too many trailers")
+}
+
+func (b *bodyStream) Close() error {
+	if b.closed {
+		return nil
+	}
+	b.closed = true
+	if b.eof && b.reuse {
+		b.conn.SetReadDeadline(time.Time{})
+		b.pool.put(b.conn)
+		return nil
+	}
+	return b.conn.Close()
+}
+
+// close drops idle connections; requests in flight finish on their own.
+func (t *transport) close() { t.closeIdle(false, time.Now()) }
+
+func (t *transport) closeIdle(expiredOnly bool, now time.Time) {
+	if m := t.pools.Load(); m != nil {
+		for _, p := range *m {
+			p.closeIdle(expiredOnly, now)
 		}
 	}
 }
@@ -178,6 +425,15 @@ func (ts *transports) sweep(v uint64) {
 			delete(ts.all, k)
 			t.close()
 		}
+	}
+}
+
+// expire closes connections idle longer than upstream_keepalive_idle_timeout.
+func (ts *transports) expire(now time.Time) {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	for _, t := range ts.all {
+		t.closeIdle(true, now)
 	}
 }
 

@@ -33,10 +33,15 @@ const refreshInterval = 30 * time.Second
 func (p *Proxy) watch(ctx context.Context) {
 	tick := time.NewTicker(refreshInterval)
 	defer tick.Stop()
+	janitor := time.NewTicker(time.Second)
+	defer janitor.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case now := <-janitor.C:
+			p.transports.expire(now)
+			continue
 		case <-tick.C:
 		case <-p.dirty:
 			select {
