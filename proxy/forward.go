@@ -114,7 +114,7 @@ func (p *Proxy) prepareUpstream(ctx *fasthttp.RequestCtx, ex *exchange, rt *rout
 	// HTTP/1.1 to upstreams whatever the client spoke (Kong's
 	// proxy_http_version).
 	uh.SetProtocol("HTTP/1.1")
-	ex.scratch = stripRequestHop(uh, ex.scratch)
+	stripRequestHop(uh, &ex.hops)
 
 	ex.uri = router.UpstreamPath(ex.uri[:0], svc.path, rt.stripPath, &ex.match)
 	if q := queryString(in.RequestURI()); q != nil {
@@ -196,7 +196,7 @@ func (p *Proxy) setHostHeader(ctx *fasthttp.RequestCtx, ex *exchange, rt *route,
 // headers out, Kong's latency, Via, Server and request id headers in.
 func (p *Proxy) proxied(ctx *fasthttp.RequestCtx, ex *exchange, start, upstreamStart time.Time, upstream time.Duration) {
 	rh := &ctx.Response.Header
-	stripResponseHop(rh)
+	stripResponseHop(rh, &ex.hops)
 	if ex.peer.SetCookie != "" {
 		rh.Add("Set-Cookie", ex.peer.SetCookie)
 	}

@@ -25,6 +25,7 @@ type exchange struct {
 	uri     []byte // upstream request URI
 	scratch []byte
 	num     []byte
+	hops    hopScan
 	peer    balancer.Peer
 	tried   []string
 	hash    hashInput

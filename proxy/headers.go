@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"iter"
 	"strings"
 
 	"github.com/valyala/fasthttp"
@@ -55,49 +56,79 @@ func (s headerSet) has(h headerSet) bool { return s&h != 0 }
 // hopByHop are the headers that describe one connection, never forwarded
 // (RFC 9110 §7.6.1). Host is set separately.
 var hopByHop = []string{
-	"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate",
-	"Proxy-Authorization", "TE", "Trailer", "Transfer-Encoding", "Upgrade",
+	"connection", "keep-alive", "proxy-connection", "proxy-authenticate",
+	"proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade",
 }
 
-// stripConnectionHeaders removes the hop-by-hop headers and those the
-// Connection header names.
-func stripRequestHop(h *fasthttp.RequestHeader, scratch []byte) []byte {
-	if conn := h.Peek(fasthttp.HeaderConnection); len(conn) > 0 {
-		scratch = append(scratch[:0], conn...)
-		for len(scratch) > 0 {
-			var name []byte
-			name, scratch, _ = bytes.Cut(scratch, []byte{','})
-			name = bytes.TrimSpace(name)
-			if len(name) > 0 && !equalFold(name, "close") && !equalFold(name, "keep-alive") {
-				h.DelBytes(name)
+func isHopByHop(name []byte) bool {
+	for _, h := range hopByHop {
+		if equalFold(name, h) {
+			return true
+		}
+	}
+	return false
+}
+
+// hopScan finds the hop-by-hop headers of a message, and those its
+// Connection header names, in one pass over the headers: most messages
+// carry none but Connection, and deleting by name scans them each time.
+type hopScan struct {
+	names [16][]byte
+	n     int
+	buf   [512]byte
+	used  int
+}
+
+func (s *hopScan) add(name []byte) {
+	if s.n == len(s.names) || s.used+len(name) > len(s.buf) {
+		return
+	}
+	b := s.buf[s.used : s.used+len(name)]
+	copy(b, name)
+	s.used += len(name)
+	s.names[s.n] = b
+	s.n++
+}
+
+func (s *hopScan) scan(all iter.Seq2[[]byte, []byte]) {
+	s.n, s.used = 0, 0
+	for k, v := range all {
+		if !isHopByHop(k) {
+			continue
+		}
+		s.add(k)
+		if equalFold(k, "connection") {
+			for len(v) > 0 {
+				var name []byte
+				name, v, _ = bytes.Cut(v, []byte{','})
+				name = bytes.TrimSpace(name)
+				if len(name) > 0 && !equalFold(name, "close") && !equalFold(name, "keep-alive") {
+					s.add(name)
+				}
 			}
 		}
 	}
-	for _, k := range hopByHop {
-		h.Del(k)
-	}
-	return scratch
 }
 
-func stripResponseHop(h *fasthttp.ResponseHeader) {
-	if conn := h.Peek(fasthttp.HeaderConnection); len(conn) > 0 {
-		var buf [128]byte
-		list := append(buf[:0], conn...)
-		for len(list) > 0 {
-			var name []byte
-			name, list, _ = bytes.Cut(list, []byte{','})
-			name = bytes.TrimSpace(name)
-			if len(name) > 0 && !equalFold(name, "close") && !equalFold(name, "keep-alive") {
-				h.DelBytes(name)
-			}
+// stripRequestHop removes a request's hop-by-hop headers.
+func stripRequestHop(h *fasthttp.RequestHeader, s *hopScan) {
+	s.scan(h.All())
+	for _, name := range s.names[:s.n] {
+		h.DelBytes(name)
+	}
+	h.ResetConnectionClose()
+}
+
+// stripResponseHop removes an answer's hop-by-hop headers; its framing
+// (Transfer-Encoding) is the server's to write.
+func stripResponseHop(h *fasthttp.ResponseHeader, s *hopScan) {
+	s.scan(h.All())
+	for _, name := range s.names[:s.n] {
+		if !equalFold(name, "transfer-encoding") {
+			h.DelBytes(name)
 		}
 	}
 	h.ResetConnectionClose()
-	for _, k := range hopByHop {
-		if k != "Transfer-Encoding" {
-			h.Del(k)
-		}
-	}
 }
 
 func equalFold(b []byte, s string) bool {

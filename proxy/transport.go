@@ -81,6 +81,24 @@ type upstreamConn struct {
 	bw        *bufio.Writer
 	requests  int
 	idleSince time.Time
+	// The deadlines last set: moving a deadline costs a timer update, so
+	// it is moved only when it would otherwise come more than 1/64 of the
+	// timeout early.
+	readDeadline, writeDeadline time.Time
+}
+
+func (c *upstreamConn) readWithin(now time.Time, d time.Duration) {
+	if want := now.Add(d); want.Sub(c.readDeadline) > d/64 {
+		c.SetReadDeadline(want)
+		c.readDeadline = want
+	}
+}
+
+func (c *upstreamConn) writeWithin(now time.Time, d time.Duration) {
+	if want := now.Add(d); want.Sub(c.writeDeadline) > d/64 {
+		c.SetWriteDeadline(want)
+		c.writeDeadline = want
+	}
 }
 
 // errStale is a pooled connection the upstream had closed before our
@@ -229,7 +247,8 @@ func (t *transport) exchange(p *connPool, c *upstreamConn, req *fasthttp.Request
 	if last {
 		req.SetConnectionClose()
 	}
-	c.SetWriteDeadline(time.Now().Add(t.key.timeouts.write))
+	now := time.Now()
+	c.writeWithin(now, t.key.timeouts.write)
 	err := req.Write(c.bw)
 	if err == nil {
 		err = c.bw.Flush()
@@ -241,7 +260,7 @@ func (t *transport) exchange(p *connPool, c *upstreamConn, req *fasthttp.Request
 		}
 		return err
 	}
-	c.SetReadDeadline(time.Now().Add(t.key.timeouts.read))
+	c.readWithin(now, t.key.timeouts.read)
 	if err := readHead(c.br, resp); err != nil {
 		c.Close()
 		if c.requests > 1 && (err == io.EOF || isReset(err)) {
@@ -299,7 +318,6 @@ func noBody(status int) bool {
 }
 
 func (p *connPool) done(c *upstreamConn, reuse bool) error {
-	c.SetReadDeadline(time.Time{})
 	if reuse {
 		p.put(c)
 	} else {
@@ -333,7 +351,7 @@ func (b *bodyStream) Read(p []byte) (int, error) {
 	}
 	// read_timeout is the longest wait between two reads, as nginx's
 	// proxy_read_timeout.
-	b.conn.SetReadDeadline(time.Now().Add(b.timeout))
+	b.conn.readWithin(time.Now(), b.timeout)
 	n, err := b.r.Read(p)
 	if err == io.EOF {
 		b.eof = true
@@ -364,7 +382,6 @@ func (b *bodyStream) Close() error {
 	}
 	b.closed = true
 	if b.eof && b.reuse {
-		b.conn.SetReadDeadline(time.Time{})
 		b.pool.put(b.conn)
 		return nil
 	}
