@@ -3,7 +3,7 @@ GO      ?= go
 BIN     ?= bin/portico
 PKGS    := ./...
 
-.PHONY: run build test unit e2e vet fmt bench fuzz clean
+.PHONY: run build test unit e2e vet fmt bench bench-proxy fuzz clean
 
 ## run: start a node on the embedded store (Admin API on 127.0.0.1:8001, proxy on :8000)
 run:
@@ -34,7 +34,11 @@ fmt:
 
 ## bench: Go micro-benchmarks with allocation counts
 bench:
-	$(GO) test -run XXX -bench . -benchmem ./admin ./store/badger ./db ./logger ./events ./eventhooks
+	$(GO) test -run XXX -bench . -benchmem ./admin ./store/badger ./db ./logger ./events ./eventhooks ./proxy ./proxy/router ./proxy/balancer
+
+## bench-proxy: Portico's proxy vs nginx proxy_pass and a bare fasthttp forwarder (needs nginx, wrk, curl)
+bench-proxy:
+	bash scripts/bench-proxy.sh
 
 ## fuzz: run each fuzz target for FUZZTIME (default 60s)
 FUZZTIME ?= 60s
@@ -44,6 +48,9 @@ fuzz:
 	$(GO) test ./admin -run XXX -fuzz FuzzWorkspacePath -fuzztime $(FUZZTIME)
 	$(GO) test ./conf -run XXX -fuzz FuzzParseListen -fuzztime $(FUZZTIME)
 	$(GO) test ./conf -run XXX -fuzz FuzzLoadFile -fuzztime $(FUZZTIME)
+	$(GO) test ./proxy/router -run XXX -fuzz FuzzNormalize -fuzztime $(FUZZTIME)
+	$(GO) test ./proxy/router -run XXX -fuzz FuzzMatch -fuzztime $(FUZZTIME)
+	$(GO) test ./node -run XXX -fuzz FuzzProxyProtocolHeader -fuzztime $(FUZZTIME)
 
 clean:
 	rm -rf bin .portico

@@ -87,7 +87,7 @@ func newTestProxy(t testing.TB, tweak func(*Options)) *testProxy {
 		srv.Shutdown()
 		p.Close()
 	})
-	c := &fasthttp.Client{Dial: func(string) (net.Conn, error) { return ln.Dial() }}
+	c := &fasthttp.Client{Dial: func(string) (net.Conn, error) { return ln.Dial() }, DisablePathNormalizing: true}
 	return &testProxy{t: t, db: d, p: p, ln: ln, c: c}
 }
 
@@ -136,6 +136,7 @@ func (tp *testProxy) do(method, uri string, headers map[string]string, body stri
 	defer fasthttp.ReleaseResponse(resp)
 	req.Header.SetMethod(method)
 	req.SetRequestURI("http://gateway.test" + uri)
+	req.URI().DisablePathNormalizing = true // send paths as written
 	req.UseHostHeader = true
 	for k, v := range headers {
 		if strings.EqualFold(k, "Host") {
@@ -249,6 +250,16 @@ func TestKongAnswers(t *testing.T) {
 	}))
 	t.Cleanup(slow.Close)
 	up := echoUpstream(t, "a")
+	garbage := rawUpstream(t, func(c net.Conn) { c.Write([]byte("NOT HTTP AT ALL\r\n\r\n")) })
+	reset := rawUpstream(t, func(c net.Conn) {
+		if tc, ok := c.(*net.TCPConn); ok {
+			tc.SetLinger(0) // close with RST
+		}
+	})
+	for path, addr := range map[string]string{"/garbage": garbage, "/reset": reset} {
+		svc := tp.insert("services", map[string]any{"url": "http://" + addr, "retries": 1.0})
+		tp.insert("routes", map[string]any{"paths": []any{path}, "service": map[string]any{"id": svc["id"]}})
+	}
 	down := tp.insert("services", map[string]any{"name": "down", "url": closedURL, "retries": 2.0})
 	slowSvc := tp.insert("services", map[string]any{"name": "slow", "url": slow.URL, "read_timeout": 100.0, "retries": 0.0})
 	ok := tp.insert("services", map[string]any{"name": "ok", "url": up.URL})
@@ -267,6 +278,10 @@ func TestKongAnswers(t *testing.T) {
 		headers                  map[string]string
 	}{
 		{"refused connection", "GET", "/down", "", 502, msgBadGateway, nil},
+		{"upstream answers garbage", "GET", "/garbage", "", 502, msgBadGateway, nil},
+		{"upstream resets", "GET", "/reset", "", 502, msgBadGateway, nil},
+		{"bad percent escape", "GET", "/a/%zz", "", 400, msgBadRequest, nil},
+		{"dot segments above the root", "GET", "/a/../../etc/passwd", "", 400, msgBadRequest, nil},
 		{"read timeout", "GET", "/slow", "", 504, msgTimeout, nil},
 		{"route without service", "GET", "/none", "", 503, msgNoService, nil},
 		{"https only", "GET", "/tls/x", "", 426, msgUseHTTPS, map[string]string{"Upgrade": "TLS/1.2, HTTP/1.1", "Connection": "Upgrade"}},
@@ -361,4 +376,31 @@ func TestUpstreamTLSVerify(t *testing.T) {
 
 func pemCert(der []byte) string {
 	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+}
+
+// rawUpstream accepts connections, reads what comes, and lets serve answer
+// (or not) before closing: upstreams that misbehave.
+func rawUpstream(t *testing.T, serve func(net.Conn)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 4096)
+				c.SetReadDeadline(time.Now().Add(time.Second))
+				c.Read(buf)
+				serve(c)
+			}()
+		}
+	}()
+	return ln.Addr().String()
 }
