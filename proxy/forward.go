@@ -10,7 +10,6 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/portico-gw/portico/proxy/balancer"
-	"github.com/portico-gw/portico/proxy/router"
 )
 
 // forward sends the request to the service, retrying on another peer as
@@ -21,14 +20,8 @@ func (p *Proxy) forward(ctx *fasthttp.RequestCtx, ex *exchange, rt *route, svc *
 		p.answer(ctx, ex, start, fasthttp.StatusServiceUnavailable, msgServiceDisabled)
 		return
 	}
-	up := &ex.up
-	p.prepareUpstream(ctx, ex, rt, svc, proto, trusted)
-	streamed := ctx.Request.IsBodyStream()
-	if streamed {
-		up.SetBodyStream(ctx.RequestBodyStream(), ctx.Request.Header.ContentLength())
-	} else {
-		up.SetBodyRaw(ctx.Request.Body())
-	}
+	p.buildUpstream(ctx, ex, rt, svc, proto, trusted, false)
+	replayable := ex.upReq.replayable()
 	idempotent := isIdempotent(ctx.Request.Header.Method())
 	ex.hash = hashInput{ctx: ctx, client: ex.client, match: &ex.match}
 
@@ -47,10 +40,10 @@ func (p *Proxy) forward(ctx *fasthttp.RequestCtx, ex *exchange, rt *route, svc *
 			}
 			break
 		}
-		p.setHostHeader(ctx, ex, rt, svc)
+		p.setHost(ctx, ex, rt, svc)
 		upstreamStart = time.Now()
 		ctx.Response.Reset()
-		err = svc.transport.roundTrip(addr, ex.peer.Hostname, up, &ctx.Response, ctx.IsHead())
+		err = svc.transport.roundTrip(addr, ex.peer.Hostname, &ex.upReq, &ctx.Response, ctx.IsHead(), upstreamStart)
 		elapsed := time.Since(upstreamStart)
 		if err == nil {
 			if b != nil {
@@ -66,10 +59,7 @@ func (p *Proxy) forward(ctx *fasthttp.RequestCtx, ex *exchange, rt *route, svc *
 		ex.tried = append(ex.tried, addr)
 		// A request whose body was sent (or partly streamed) can only be
 		// tried again when it is idempotent and its body is still here.
-		if !isDialError(err) && (!idempotent || streamed) {
-			break
-		}
-		if streamed && !isDialError(err) {
+		if !isDialError(err) && (!idempotent || !replayable) {
 			break
 		}
 	}
@@ -100,96 +90,6 @@ func (p *Proxy) pick(ex *exchange, svc *service) (string, *balancer.Balancer, er
 		return "", nil, err
 	}
 	return ex.peer.Addr, b, nil
-}
-
-// prepareUpstream builds the upstream request's line and headers: Kong's
-// upstream URI, hop-by-hop headers removed, X-Forwarded-*, X-Real-IP, Via
-// and the request id.
-func (p *Proxy) prepareUpstream(ctx *fasthttp.RequestCtx, ex *exchange, rt *route, svc *service, proto []byte, trusted bool) {
-	in := &ctx.Request.Header
-	up := &ex.up
-	in.CopyTo(&up.Header)
-	uh := &up.Header
-	uh.DisableNormalizing()
-	// HTTP/1.1 to upstreams whatever the client spoke (Kong's
-	// proxy_http_version).
-	uh.SetProtocol("HTTP/1.1")
-	stripRequestHop(uh, &ex.hops)
-
-	ex.uri = router.UpstreamPath(ex.uri[:0], svc.path, rt.stripPath, &ex.match)
-	if q := queryString(in.RequestURI()); q != nil {
-		ex.uri = append(append(ex.uri, '?'), q...)
-	}
-	uh.SetRequestURIBytes(ex.uri)
-
-	// X-Forwarded-For: the incoming list plus the connecting peer.
-	peer := remoteAddr(ctx)
-	ex.scratch = ex.scratch[:0]
-	if xff := in.Peek("X-Forwarded-For"); len(xff) > 0 {
-		ex.scratch = append(append(ex.scratch, xff...), ", "...)
-	}
-	ex.scratch = appendAddr(ex.scratch, peer)
-	uh.SetBytesV("X-Forwarded-For", ex.scratch)
-	uh.SetBytesV("X-Forwarded-Proto", proto)
-
-	host, port := in.Host(), strconv.Itoa(localPort(ctx))
-	var fwdPath, fwdPrefix []byte
-	if trusted {
-		if v := in.Peek("X-Forwarded-Host"); len(v) > 0 {
-			host = v
-		}
-		if v := in.Peek("X-Forwarded-Port"); len(v) > 0 {
-			port = string(v)
-		}
-		fwdPath, fwdPrefix = in.Peek("X-Forwarded-Path"), in.Peek("X-Forwarded-Prefix")
-	}
-	uh.SetBytesV("X-Forwarded-Host", hostOnly(host))
-	uh.Set("X-Forwarded-Port", port)
-	if len(fwdPath) == 0 {
-		fwdPath = requestPath(in.RequestURI())
-	}
-	uh.SetBytesV("X-Forwarded-Path", fwdPath)
-	if len(fwdPrefix) == 0 && len(ex.match.Prefix) > 0 && string(ex.match.Prefix) != "/" && rt.stripPath {
-		fwdPrefix = ex.match.Prefix
-	}
-	if len(fwdPrefix) > 0 {
-		uh.SetBytesV("X-Forwarded-Prefix", fwdPrefix)
-	} else {
-		uh.Del("X-Forwarded-Prefix")
-	}
-	ex.scratch = appendAddr(ex.scratch[:0], ex.client)
-	uh.SetBytesV("X-Real-IP", ex.scratch)
-
-	if p.upHeaders.has(hdrRequestID) {
-		uh.SetBytesV("X-Kong-Request-Id", ex.id)
-	}
-	// Via: what came in, then this hop.
-	ex.scratch = ex.scratch[:0]
-	if v := in.Peek("Via"); len(v) > 0 {
-		ex.scratch = append(append(ex.scratch, v...), ", "...)
-	}
-	ex.scratch = append(ex.scratch, protoVersion(in)...)
-	ex.scratch = append(append(ex.scratch, ' '), p.serverName...)
-	uh.SetBytesV("Via", ex.scratch)
-}
-
-// setHostHeader sets the upstream Host: the client's with preserve_host,
-// else the upstream's host_header, else the peer's name (with its port
-// unless it is the scheme's default), as Kong's balancer does.
-func (p *Proxy) setHostHeader(ctx *fasthttp.RequestCtx, ex *exchange, rt *route, svc *service) {
-	uh := &ex.up.Header
-	switch {
-	case rt.preserveHost:
-		uh.SetHostBytes(ctx.Request.Header.Host())
-	case svc.upstream != nil && svc.hostHeader != svc.host:
-		uh.SetHost(svc.hostHeader)
-	default:
-		ex.scratch = append(ex.scratch[:0], ex.peer.Hostname...)
-		if !(svc.scheme == "http" && ex.peer.Port == 80) && !(svc.scheme == "https" && ex.peer.Port == 443) {
-			ex.scratch = strconv.AppendInt(append(ex.scratch, ':'), int64(ex.peer.Port), 10)
-		}
-		uh.SetHostBytes(ex.scratch)
-	}
 }
 
 // proxied finishes an answer that came from the upstream: hop-by-hop

@@ -20,9 +20,8 @@ import (
 type exchange struct {
 	match   router.Match
 	rreq    router.Request
-	up      fasthttp.Request
+	upReq   upstreamRequest
 	id      []byte // X-Kong-Request-Id
-	uri     []byte // upstream request URI
 	scratch []byte
 	num     []byte
 	hops    hopScan
@@ -35,9 +34,8 @@ type exchange struct {
 func (ex *exchange) reset() {
 	ex.match.Reset()
 	ex.rreq = router.Request{}
-	ex.up.Reset()
+	ex.upReq.reset()
 	ex.id = ex.id[:0]
-	ex.uri = ex.uri[:0]
 	ex.tried = ex.tried[:0]
 	ex.peer = balancer.Peer{}
 	ex.hash = hashInput{}

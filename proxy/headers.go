@@ -90,6 +90,16 @@ func (s *hopScan) add(name []byte) {
 	s.n++
 }
 
+// named reports whether the scan's Connection header named this header.
+func (s *hopScan) named(name []byte) bool {
+	for _, n := range s.names[:s.n] {
+		if bytes.EqualFold(n, name) {
+			return true
+		}
+	}
+	return false
+}
+
 func (s *hopScan) scan(all iter.Seq2[[]byte, []byte]) {
 	s.n, s.used = 0, 0
 	for k, v := range all {
@@ -108,15 +118,6 @@ func (s *hopScan) scan(all iter.Seq2[[]byte, []byte]) {
 			}
 		}
 	}
-}
-
-// stripRequestHop removes a request's hop-by-hop headers.
-func stripRequestHop(h *fasthttp.RequestHeader, s *hopScan) {
-	s.scan(h.All())
-	for _, name := range s.names[:s.n] {
-		h.DelBytes(name)
-	}
-	h.ResetConnectionClose()
 }
 
 // stripResponseHop removes an answer's hop-by-hop headers; its framing

@@ -223,15 +223,15 @@ func (p *connPool) put2(c *upstreamConn) {
 // closes it) when the server has written it out. A pooled connection that
 // turns out to be closed is replaced by a new one once, when the request
 // can be sent again (its body is not a stream).
-func (t *transport) roundTrip(addr, hostname string, req *fasthttp.Request, resp *fasthttp.Response, head bool) error {
+func (t *transport) roundTrip(addr, hostname string, req *upstreamRequest, resp *fasthttp.Response, head bool, now time.Time) error {
 	p := t.connPool(addr, hostname)
 	for attempt := 0; ; attempt++ {
 		c, reused, err := p.get()
 		if err != nil {
 			return err
 		}
-		err = t.exchange(p, c, req, resp, head)
-		if err == errStale && reused && attempt == 0 && !req.IsBodyStream() {
+		err = t.exchange(p, c, req, resp, head, now)
+		if err == errStale && reused && attempt == 0 && req.replayable() {
 			continue
 		}
 		if err == errStale {
@@ -241,19 +241,11 @@ func (t *transport) roundTrip(addr, hostname string, req *fasthttp.Request, resp
 	}
 }
 
-func (t *transport) exchange(p *connPool, c *upstreamConn, req *fasthttp.Request, resp *fasthttp.Response, head bool) error {
+func (t *transport) exchange(p *connPool, c *upstreamConn, req *upstreamRequest, resp *fasthttp.Response, head bool, now time.Time) error {
 	c.requests++
 	last := t.pool.size == 0 || (t.pool.maxRequests > 0 && c.requests >= t.pool.maxRequests)
-	if last {
-		req.SetConnectionClose()
-	}
-	now := time.Now()
 	c.writeWithin(now, t.key.timeouts.write)
-	err := req.Write(c.bw)
-	if err == nil {
-		err = c.bw.Flush()
-	}
-	if err != nil {
+	if err := req.writeTo(c.bw, last); err != nil {
 		c.Close()
 		if c.requests > 1 && isReset(err) {
 			return errStale

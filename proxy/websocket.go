@@ -30,17 +30,14 @@ func (p *Proxy) proxyWebSocket(ctx *fasthttp.RequestCtx, ex *exchange, rt *route
 		p.answer(ctx, ex, start, fasthttp.StatusServiceUnavailable, msgServiceDisabled)
 		return
 	}
-	p.prepareUpstream(ctx, ex, rt, svc, proto, trusted)
-	uh := &ex.up.Header
-	uh.Set("Connection", "keep-alive, Upgrade")
-	uh.Set("Upgrade", "websocket")
+	p.buildUpstream(ctx, ex, rt, svc, proto, trusted, true)
 	ex.hash = hashInput{ctx: ctx, client: ex.client, match: &ex.match}
 	addr, b, err := p.pick(ex, svc)
 	if err != nil {
 		p.answer(ctx, ex, start, fasthttp.StatusServiceUnavailable, msgNoPeer)
 		return
 	}
-	p.setHostHeader(ctx, ex, rt, svc)
+	p.setHost(ctx, ex, rt, svc)
 	upstreamStart := time.Now()
 	conn, err := (&net.Dialer{Timeout: svc.timeouts.connect}).Dial("tcp", addr)
 	if err == nil && svc.scheme == "https" {
@@ -59,10 +56,7 @@ func (p *Proxy) proxyWebSocket(ctx *fasthttp.RequestCtx, ex *exchange, rt *route
 		return
 	}
 	conn.SetDeadline(time.Now().Add(wsHandshakeTimeout))
-	w := bufio.NewWriter(conn)
-	if err = ex.up.Write(w); err == nil {
-		err = w.Flush()
-	}
+	err = ex.upReq.writeTo(bufio.NewWriter(conn), false)
 	br := bufio.NewReader(conn)
 	var resp fasthttp.Response
 	resp.SkipBody = true
