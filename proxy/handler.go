@@ -138,7 +138,10 @@ func (p *Proxy) serve(ctx *fasthttp.RequestCtx) {
 			rh.Set("Kong-Service-Name", svc.name)
 		}
 	}
-	if isWebSocket(h) {
+	// One pass over the headers finds the hop-by-hop ones (dropped when the
+	// upstream request is written) and a WebSocket upgrade.
+	ex.hops.scan(h.All())
+	if ex.hops.websocket {
 		p.proxyWebSocket(ctx, ex, rt, svc, proto, peerTrusted, start)
 		return
 	}

@@ -77,6 +77,8 @@ type hopScan struct {
 	n     int
 	buf   [512]byte
 	used  int
+	// websocket: Upgrade: websocket with Connection naming upgrade.
+	websocket bool
 }
 
 func (s *hopScan) add(name []byte) {
@@ -101,17 +103,25 @@ func (s *hopScan) named(name []byte) bool {
 }
 
 func (s *hopScan) scan(all iter.Seq2[[]byte, []byte]) {
-	s.n, s.used = 0, 0
+	s.n, s.used, s.websocket = 0, 0, false
+	upgrade, connUpgrade := false, false
+	defer func() { s.websocket = upgrade && connUpgrade }()
 	for k, v := range all {
 		if !isHopByHop(k) {
 			continue
 		}
 		s.add(k)
+		if equalFold(k, "upgrade") && bytes.EqualFold(bytes.TrimSpace(v), []byte("websocket")) {
+			upgrade = true
+		}
 		if equalFold(k, "connection") {
 			for len(v) > 0 {
 				var name []byte
 				name, v, _ = bytes.Cut(v, []byte{','})
 				name = bytes.TrimSpace(name)
+				if equalFold(name, "upgrade") {
+					connUpgrade = true
+				}
 				if len(name) > 0 && !equalFold(name, "close") && !equalFold(name, "keep-alive") {
 					s.add(name)
 				}

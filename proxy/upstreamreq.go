@@ -56,7 +56,8 @@ func appendField(b []byte, name string, value []byte) []byte {
 	return append(b, "\r\n"...)
 }
 
-// build prepares the upstream request for a matched route and service:
+// buildUpstream prepares the upstream request for a matched route and
+// service (ex.hops holds the scan of the client's hop-by-hop headers):
 // Kong's upstream URI, hop-by-hop headers removed, X-Forwarded-*,
 // X-Real-IP, Via and the request id. With upgrade, the WebSocket upgrade
 // headers go along (Kong's Connection: keep-alive, Upgrade).
@@ -74,7 +75,6 @@ func (p *Proxy) buildUpstream(ctx *fasthttp.RequestCtx, ex *exchange, rt *route,
 	// HTTP/1.1 whatever the client spoke (Kong's proxy_http_version).
 	u.line = append(u.line, " HTTP/1.1\r\n"...)
 
-	ex.hops.scan(in.All())
 	var kongID []byte
 	if p.upHeaders.has(hdrRequestID) {
 		kongID = ex.id

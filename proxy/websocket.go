@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/tls"
 	"io"
 	"net"
@@ -12,11 +11,6 @@ import (
 
 	"github.com/portico-gw/portico/proxy/balancer"
 )
-
-// isWebSocket reports a WebSocket upgrade request.
-func isWebSocket(h *fasthttp.RequestHeader) bool {
-	return h.ConnectionUpgrade() && bytes.EqualFold(h.Peek("Upgrade"), []byte("websocket"))
-}
 
 // wsHandshakeTimeout bounds the upstream's answer to the upgrade request.
 const wsHandshakeTimeout = 60 * time.Second
