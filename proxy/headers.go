@@ -105,7 +105,6 @@ func (s *hopScan) named(name []byte) bool {
 func (s *hopScan) scan(all iter.Seq2[[]byte, []byte]) {
 	s.n, s.used, s.websocket = 0, 0, false
 	upgrade, connUpgrade := false, false
-	defer func() { s.websocket = upgrade && connUpgrade }()
 	for k, v := range all {
 		if !isHopByHop(k) {
 			continue
@@ -128,6 +127,7 @@ func (s *hopScan) scan(all iter.Seq2[[]byte, []byte]) {
 			}
 		}
 	}
+	s.websocket = upgrade && connUpgrade
 }
 
 // stripResponseHop removes an answer's hop-by-hop headers; its framing
