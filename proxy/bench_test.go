@@ -79,3 +79,38 @@ func BenchmarkProxy(b *testing.B) {
 		})
 	}
 }
+
+// A proxied request allocates nothing once pools are warm: matching, the
+// upstream request, the pooled connection and the answer's headers.
+func TestProxyAllocs(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("ok") }}
+	go up.Serve(ln)
+	defer up.Shutdown()
+	tp := newTestProxy(t, nil)
+	svc := tp.insert("services", map[string]any{"url": "http://" + ln.Addr().String() + "/base"})
+	tp.insert("routes", map[string]any{"paths": []any{"/a"}, "hosts": []any{"*.example.com"},
+		"headers": map[string]any{"x-env": []any{"prod"}}, "service": map[string]any{"id": svc["id"]}})
+	h := tp.p.Handler()
+	var ctx fasthttp.RequestCtx
+	var req fasthttp.Request
+	req.SetRequestURI("/a/b?c=d")
+	req.Header.SetHost("api.example.com")
+	req.Header.Set("X-Env", "prod")
+	req.Header.Set("X-Forwarded-For", "10.1.2.3")
+	ctx.Init(&req, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}, nil)
+	run := func() {
+		ctx.Response.Reset()
+		h(&ctx)
+		if ctx.Response.StatusCode() != 200 {
+			t.Fatalf("status %d: %s", ctx.Response.StatusCode(), ctx.Response.Body())
+		}
+	}
+	run()
+	if n := testing.AllocsPerRun(200, run); n > 0 {
+		t.Fatalf("%.1f allocations per proxied request", n)
+	}
+}

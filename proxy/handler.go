@@ -45,7 +45,7 @@ func (ex *exchange) reset() {
 func (p *Proxy) Handler() fasthttp.RequestHandler { return p.serve }
 
 func (p *Proxy) serve(ctx *fasthttp.RequestCtx) {
-	start := time.Now()
+	start := ctx.Time() // when the server read the request
 	ex := p.exchanges.Get().(*exchange)
 	defer func() {
 		ex.reset()

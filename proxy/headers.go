@@ -135,7 +135,11 @@ func (s *hopScan) scan(all iter.Seq2[[]byte, []byte]) {
 func stripResponseHop(h *fasthttp.ResponseHeader, s *hopScan) {
 	s.scan(h.All())
 	for _, name := range s.names[:s.n] {
-		if !equalFold(name, "transfer-encoding") {
+		switch {
+		case equalFold(name, "transfer-encoding"):
+		case equalFold(name, "connection") && equalFold(h.Peek("Connection"), "keep-alive"):
+			// What the server says to the client anyway (as nginx does).
+		default:
 			h.DelBytes(name)
 		}
 	}
