@@ -16,6 +16,7 @@ build:
 ## test: the whole suite: formatting, vet, unit tests (race detector) and end-to-end tests
 test: fmt vet
 	$(GO) test -race -count=1 $(PKGS)
+	$(GO) test -count=1 -run 'Allocs' ./proxy/...
 
 ## unit: unit tests only (skips the end-to-end suite)
 unit:
