@@ -19,16 +19,8 @@ func BenchmarkProxy(b *testing.B) {
 	}{{1, false}, {1001, false}, {1, true}} {
 		routes, parallel := c.routes, c.parallel
 		b.Run(fmt.Sprintf("routes=%d/parallel=%v", routes, parallel), func(b *testing.B) {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				b.Fatal(err)
-			}
-			up := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("ok") }}
-			go up.Serve(ln)
-			defer up.Shutdown()
-
 			tp := newTestProxy(b, nil)
-			svc := tp.insert("services", map[string]any{"url": "http://" + ln.Addr().String()})
+			svc := tp.insert("services", map[string]any{"url": "http://" + okUpstream(b)})
 			for i := 1; i < routes; i++ {
 				tp.db.Insert(b.Context(), tp.db.Entity("routes"), map[string]any{
 					"paths": []any{fmt.Sprintf("/other/%d", i)}, "hosts": []any{fmt.Sprintf("h%d.example.com", i)},
@@ -86,15 +78,8 @@ func TestProxyAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts need a build without -race (make test runs this test again without it)")
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	up := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("ok") }}
-	go up.Serve(ln)
-	defer up.Shutdown()
 	tp := newTestProxy(t, nil)
-	svc := tp.insert("services", map[string]any{"url": "http://" + ln.Addr().String() + "/base"})
+	svc := tp.insert("services", map[string]any{"url": "http://" + okUpstream(t) + "/base"})
 	tp.insert("routes", map[string]any{"paths": []any{"/a"}, "hosts": []any{"*.example.com"},
 		"headers": map[string]any{"x-env": []any{"prod"}}, "service": map[string]any{"id": svc["id"]}})
 	h := tp.p.Handler()
@@ -116,4 +101,18 @@ func TestProxyAllocs(t *testing.T) {
 	if n := testing.AllocsPerRun(200, run); n > 0 {
 		t.Fatalf("%.1f allocations per proxied request", n)
 	}
+}
+
+// okUpstream is a fasthttp upstream on loopback answering "ok"; it returns
+// its address.
+func okUpstream(tb testing.TB) string {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	up := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) { ctx.SetBodyString("ok") }}
+	go up.Serve(ln)
+	tb.Cleanup(func() { up.Shutdown() })
+	return ln.Addr().String()
 }

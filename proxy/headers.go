@@ -60,8 +60,11 @@ var hopByHop = []string{
 	"proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade",
 }
 
-func isHopByHop(name []byte) bool {
-	for _, h := range hopByHop {
+func isHopByHop(name []byte) bool { return oneOf(name, hopByHop) }
+
+// oneOf reports whether name is in list (lower-case names), ignoring case.
+func oneOf(name []byte, list []string) bool {
+	for _, h := range list {
 		if equalFold(name, h) {
 			return true
 		}

@@ -40,14 +40,7 @@ var replaced = []string{
 	"x-forwarded-port", "x-forwarded-path", "x-forwarded-prefix", "x-real-ip", "via",
 }
 
-func isReplaced(name []byte) bool {
-	for _, r := range replaced {
-		if equalFold(name, r) {
-			return true
-		}
-	}
-	return false
-}
+func isReplaced(name []byte) bool { return oneOf(name, replaced) }
 
 func appendField(b []byte, name string, value []byte) []byte {
 	b = append(b, name...)
