@@ -400,3 +400,33 @@ func TestProxyWebSocket(t *testing.T) {
 		}
 	}
 }
+
+// Malformed requests get a quick 4xx from the proxy listener, and the node
+// keeps serving.
+func TestProxyBadRequests(t *testing.T) {
+	g := startGateway(t)
+	for _, tt := range []struct{ name, raw, want string }{
+		{"not HTTP", "GARBAGE\r\n\r\n", "HTTP/1.1 400"},
+		{"bad percent escape", "GET /a/%zz HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 400"},
+		{"dot segments above the root", "GET /../../etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 400"},
+		{"head over large_client_header_buffers", "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 40000) + "\r\n\r\n", "HTTP/1.1 4"},
+		{"bad Content-Length", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n", "HTTP/1.1 400"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", g.proxyPort), 5*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			conn.SetDeadline(time.Now().Add(5 * time.Second))
+			if _, err := io.WriteString(conn, tt.raw); err != nil {
+				t.Fatal(err)
+			}
+			status, err := bufio.NewReader(conn).ReadString('\n')
+			if err != nil || !strings.HasPrefix(status, tt.want) {
+				t.Fatalf("answer %q (%v), want %s...", status, err, tt.want)
+			}
+		})
+	}
+	wantStatus(t, g.get("/status"), 200)
+}
