@@ -404,3 +404,100 @@ func rawUpstream(t *testing.T, serve func(net.Conn)) string {
 	}()
 	return ln.Addr().String()
 }
+
+// upstream_keepalive_pool_size and upstream_keepalive_max_requests decide
+// how many upstream connections a run of requests opens.
+func TestUpstreamKeepalive(t *testing.T) {
+	tests := []struct {
+		name              string
+		poolSize, maxReqs int
+		wantConns         int32
+	}{
+		{"pooled", 512, 10000, 1},
+		{"max_requests 2", 512, 2, 5},
+		{"keep-alive off", 0, 10000, 10},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var conns atomic.Int32
+			up := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") }))
+			up.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+				if s == http.StateNew {
+					conns.Add(1)
+				}
+			}
+			up.Start()
+			t.Cleanup(up.Close)
+			tp := newTestProxy(t, func(o *Options) {
+				o.KeepalivePoolSize, o.KeepaliveMaxRequests = tt.poolSize, tt.maxReqs
+			})
+			svc := tp.insert("services", map[string]any{"url": up.URL})
+			tp.insert("routes", map[string]any{"paths": []any{"/"}, "service": map[string]any{"id": svc["id"]}})
+			for i := 0; i < 10; i++ {
+				if r := tp.do("GET", "/", nil, ""); r.status != 200 {
+					t.Fatalf("request %d: %d", i, r.status)
+				}
+			}
+			if got := conns.Load(); got != tt.wantConns {
+				t.Fatalf("%d upstream connections for 10 requests, want %d", got, tt.wantConns)
+			}
+		})
+	}
+}
+
+// Idle upstream connections: closed by Portico after
+// upstream_keepalive_idle_timeout, and one the upstream closed first is
+// replaced without the client seeing an error.
+func TestUpstreamIdleConnections(t *testing.T) {
+	var conns atomic.Int32
+	up := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") }))
+	up.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	up.Config.IdleTimeout = 200 * time.Millisecond // the upstream drops idle connections first
+	up.Start()
+	t.Cleanup(up.Close)
+	tp := newTestProxy(t, func(o *Options) { o.KeepaliveIdleTimeout = time.Hour })
+	svc := tp.insert("services", map[string]any{"url": up.URL})
+	tp.insert("routes", map[string]any{"paths": []any{"/"}, "service": map[string]any{"id": svc["id"]}})
+	for i := 0; i < 3; i++ {
+		if r := tp.do("GET", "/", nil, ""); r.status != 200 {
+			t.Fatalf("request %d after the upstream closed the idle connection: %d %s", i, r.status, r.body)
+		}
+		time.Sleep(400 * time.Millisecond)
+	}
+	if got := conns.Load(); got != 3 {
+		t.Fatalf("%d upstream connections, want 3 (one per request)", got)
+	}
+
+	// Portico's own idle timeout closes the pooled connection.
+	var conns2 atomic.Int32
+	up2 := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") }))
+	closed := make(chan struct{}, 1)
+	up2.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		switch s {
+		case http.StateNew:
+			conns2.Add(1)
+		case http.StateClosed:
+			select {
+			case closed <- struct{}{}:
+			default:
+			}
+		}
+	}
+	up2.Start()
+	t.Cleanup(up2.Close)
+	tp2 := newTestProxy(t, func(o *Options) { o.KeepaliveIdleTimeout = time.Second })
+	svc2 := tp2.insert("services", map[string]any{"url": up2.URL})
+	tp2.insert("routes", map[string]any{"paths": []any{"/"}, "service": map[string]any{"id": svc2["id"]}})
+	if r := tp2.do("GET", "/", nil, ""); r.status != 200 {
+		t.Fatal(r.status)
+	}
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the idle upstream connection was not closed after upstream_keepalive_idle_timeout")
+	}
+}
