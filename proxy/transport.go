@@ -318,7 +318,12 @@ func (p *connPool) done(c *upstreamConn, reuse bool) error {
 	return nil
 }
 
+// isReset reports a connection the upstream closed or reset; a timeout is
+// not one (the upstream is slow, and trying again would double the wait).
 func isReset(err error) bool {
+	if isTimeout(err) {
+		return false
+	}
 	var op *net.OpError
 	return errors.As(err, &op) || errors.Is(err, io.ErrUnexpectedEOF)
 }
