@@ -61,16 +61,19 @@ type AddressHealth struct {
 	Health string `json:"health"`
 }
 
-// AddressHealthList encodes as Kong's cjson does: an empty list is "{}".
-type AddressHealthList []AddressHealth
+// cjsonList encodes as Kong's cjson does: an empty list is "{}".
+type cjsonList[T any] []T
 
 // MarshalJSON implements json.Marshaler.
-func (a AddressHealthList) MarshalJSON() ([]byte, error) {
+func (a cjsonList[T]) MarshalJSON() ([]byte, error) {
 	if len(a) == 0 {
 		return []byte("{}"), nil
 	}
-	return json.Marshal([]AddressHealth(a))
+	return json.Marshal([]T(a))
 }
+
+// AddressHealthList is a target's addresses in a health report.
+type AddressHealthList = cjsonList[AddressHealth]
 
 // BalancerHealth is the data of GET /upstreams/{upstream}/health?balancer_health=1
 // (Kong healthcheckers.lua get_balancer_health).
@@ -110,16 +113,8 @@ type AddressStatus struct {
 	Healthy bool   `json:"healthy"`
 }
 
-// AddressStatusList encodes an empty list as "{}", as Kong does.
-type AddressStatusList []AddressStatus
-
-// MarshalJSON implements json.Marshaler.
-func (a AddressStatusList) MarshalJSON() ([]byte, error) {
-	if len(a) == 0 {
-		return []byte("{}"), nil
-	}
-	return json.Marshal([]AddressStatus(a))
-}
+// AddressStatusList is a host's addresses in a balancer report.
+type AddressStatusList = cjsonList[AddressStatus]
 
 // view returns an upstream's current ring and health configuration.
 func (m *Manager) view(upstreamID string) (*upstreamState, *ring, *healthConfig) {
