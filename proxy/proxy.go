@@ -81,10 +81,11 @@ type Proxy struct {
 	certs      certCache
 
 	// rebuild requests; the watcher goroutine coalesces them.
-	dirty   chan struct{}
-	version atomic.Uint64
-	stop    context.CancelFunc
-	done    sync.WaitGroup
+	dirty     chan struct{}
+	rebuildMu sync.Mutex
+	version   atomic.Uint64
+	stop      context.CancelFunc
+	done      sync.WaitGroup
 
 	exchanges sync.Pool
 }

@@ -62,8 +62,11 @@ func (p *Proxy) watch(ctx context.Context) {
 	}
 }
 
-// rebuild reads the configuration and swaps in a new snapshot.
+// rebuild reads the configuration and swaps in a new snapshot. Rebuilds
+// are serialised, so a snapshot read earlier never replaces a later one.
 func (p *Proxy) rebuild(ctx context.Context) error {
+	p.rebuildMu.Lock()
+	defer p.rebuildMu.Unlock()
 	start := time.Now()
 	c, err := loadConfig(ctx, p.opts.Store)
 	if err != nil {
