@@ -82,6 +82,9 @@ func TestProxyAllocs(t *testing.T) {
 	svc := tp.insert("services", map[string]any{"url": "http://" + okUpstream(t) + "/base"})
 	tp.insert("routes", map[string]any{"paths": []any{"/a"}, "hosts": []any{"*.example.com"},
 		"headers": map[string]any{"x-env": []any{"prod"}}, "service": map[string]any{"id": svc["id"]}})
+	// Let the watcher's own rebuild after those writes finish: allocation
+	// counts are process-wide.
+	time.Sleep(200 * time.Millisecond)
 	h := tp.p.Handler()
 	var ctx fasthttp.RequestCtx
 	var req fasthttp.Request
