@@ -56,11 +56,11 @@ func (a *API) routeUpstreams() {
 	targetHealth := "/upstreams/{upstreams}/targets/{targets}/health"
 	a.endpoint(targetHealth)
 	a.handle(fasthttp.MethodGet, targetHealth, func(ctx *fasthttp.RequestCtx) {
-		up, target, ok := a.upstreamTarget(ctx, upstreams, targets)
+		upstreamID, target, ok := a.upstreamTarget(ctx, upstreams, targets)
 		if !ok {
 			return
 		}
-		out := withHealth(targets.Output(target), a.targetReports(db.RefID(up[schema.FieldID])))
+		out := withHealth(targets.Output(target), a.targetReports(upstreamID))
 		writeJSON(ctx, fasthttp.StatusOK, map[string]any{"data": []any{out}, "node_id": a.node.NodeID})
 	})
 
@@ -118,25 +118,24 @@ func (a *API) balancerHealth(ctx *fasthttp.RequestCtx, upstreams *schema.Entity)
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"data": data, "next": nil, "node_id": a.node.NodeID})
 }
 
-// upstreamTarget finds the upstream and its target (by id or host:port),
-// answering Kong's 404 itself.
-func (a *API) upstreamTarget(ctx *fasthttp.RequestCtx, upstreams, targets *schema.Entity) (map[string]any, map[string]any, bool) {
-	parent := &nested{parent: upstreams, field: "upstream"}
-	scope, ok := a.scope(ctx, parent)
+// upstreamTarget finds the upstream's id and its target (by id or
+// host:port), answering Kong's 404 itself.
+func (a *API) upstreamTarget(ctx *fasthttp.RequestCtx, upstreams, targets *schema.Entity) (string, map[string]any, bool) {
+	scope, ok := a.scope(ctx, &nested{parent: upstreams, field: "upstream"})
 	if !ok {
-		return nil, nil, false
+		return "", nil, false
 	}
 	target, ok := a.selected(ctx, targets, param(ctx, targets.Name), scope)
 	if !ok {
-		return nil, nil, false
+		return "", nil, false
 	}
-	return map[string]any{schema.FieldID: scope.ID}, target, true
+	return scope.ID, target, true
 }
 
 // setTargetHealth is PUT .../healthy|unhealthy: Kong's 204, 404 for an
 // unknown upstream or target, 400 with the balancer's message otherwise.
 func (a *API) setTargetHealth(ctx *fasthttp.RequestCtx, upstreams, targets *schema.Entity, healthy bool) {
-	up, target, ok := a.upstreamTarget(ctx, upstreams, targets)
+	upstreamID, target, ok := a.upstreamTarget(ctx, upstreams, targets)
 	if !ok {
 		return
 	}
@@ -145,7 +144,7 @@ func (a *API) setTargetHealth(ctx *fasthttp.RequestCtx, upstreams, targets *sche
 		return
 	}
 	address, _ := ctx.UserValue("address").(string)
-	err := a.balancers.SetHealth(db.RefID(up[schema.FieldID]), target["target"].(string), address, healthy)
+	err := a.balancers.SetHealth(upstreamID, target["target"].(string), address, healthy)
 	var he *balancer.HealthError
 	switch {
 	case err == nil:

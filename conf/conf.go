@@ -62,8 +62,9 @@ type Config struct {
 	// http2 ssl reuseport backlog=16384": loopback only, as in Kong, because
 	// the Admin API has no authentication of its own.
 	AdminListen []Listener
-	// StatusListen (status_listen) lists the addresses that serve the Status
-	// API. Default "off" (empty).
+	// StatusListen (status_listen) lists the addresses of the Status API.
+	// Default "off" (empty). Read, but not served yet: setting it gives a
+	// notice.
 	StatusListen []Listener
 	// AdminGUIListen (admin_gui_listen) is accepted so that Kong files load,
 	// and ignored: Portico does not serve Kong Manager. Kept as written.
@@ -450,7 +451,8 @@ var keys = []key{
 
 	{name: "proxy_listen", kind: kindListen, field: func(c *Config) any { return &c.ProxyListen }},
 	{name: "admin_listen", kind: kindListen, field: func(c *Config) any { return &c.AdminListen }},
-	{name: "status_listen", kind: kindListen, field: func(c *Config) any { return &c.StatusListen }},
+	{name: "status_listen", kind: kindListen, field: func(c *Config) any { return &c.StatusListen },
+		ignored: "status_listen is read, but this build of Portico does not serve the Status API yet"},
 	{name: "admin_gui_listen", kind: kindString, field: func(c *Config) any { return &c.AdminGUIListen },
 		ignored: "admin_gui_listen is ignored: Portico does not serve Kong Manager"},
 

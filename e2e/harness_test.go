@@ -216,15 +216,22 @@ func (g *gateway) sendJSON(method, path string, v any) response {
 // and JSON body (curl -i / http --print=hb style).
 func (g *gateway) cli(tool string, args ...string) response {
 	g.t.Helper()
-	cmd := exec.Command(requireTool(g.t, tool), args...)
-	cmd.Env = append(os.Environ(), "HOME="+g.t.TempDir())
-	out, err := cmd.CombinedOutput()
+	out, err := toolCommand(g.t, tool, args...).CombinedOutput()
 	if err != nil {
 		// HTTPie exits non-zero on 4xx/5xx only with --check-status; curl
 		// never does without -f. A failure here is the tool's own.
 		g.t.Fatalf("%s %v: %v\n%s", tool, args, err, out)
 	}
 	return parseHTTPResponse(g.t, out)
+}
+
+// toolCommand prepares an external client with a home of its own (HTTPie
+// keeps its state there).
+func toolCommand(t *testing.T, tool string, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(requireTool(t, tool), args...)
+	cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
+	return cmd
 }
 
 // parseHTTPResponse reads "HTTP/1.1 201 Created\r\nHeaders...\r\n\r\nbody".

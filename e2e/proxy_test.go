@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -22,21 +21,26 @@ func (g *gateway) proxyURL(path string) string {
 	return fmt.Sprintf("http://127.0.0.1:%d%s", g.proxyPort, path)
 }
 
-// waitProxy polls the proxy until path answers want (a change is live
-// within a second; the deadline is generous for a loaded machine).
-func (g *gateway) waitProxy(path string, want int) *http.Response {
+// waitProxy polls the proxy until path (with this Host, or the default
+// one when host is "") answers want: a change is live within a second, and
+// the deadline is generous for a loaded machine.
+func (g *gateway) waitProxy(path, host string, want int) {
 	g.t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		resp, err := http.Get(g.proxyURL(path))
+		req, _ := http.NewRequest("GET", g.proxyURL(path), nil)
+		if host != "" {
+			req.Host = host
+		}
+		resp, err := http.DefaultClient.Do(req)
 		if err == nil {
-			if resp.StatusCode == want {
-				return resp
-			}
 			resp.Body.Close()
+			if resp.StatusCode == want {
+				return
+			}
 		}
 		if time.Now().After(deadline) {
-			g.t.Fatalf("GET %s through the proxy did not answer %d within 5 s (last: %v %v)", path, want, resp, err)
+			g.t.Fatalf("GET %s (Host %q) through the proxy did not answer %d within 5 s (last: %v %v)", path, host, want, resp, err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -109,7 +113,7 @@ func TestProxyRoutesWithCurl(t *testing.T) {
 		"--data", "url="+upstream.URL+"/anything"), 201)
 	wantStatus(t, g.cli("curl", "-si", "-X", "POST", g.adminURL("/services/example_service/routes"),
 		"--data", "name=mocking", "--data", "paths[]=/mock", "--data", "hosts[]=example.com"), 201)
-	g.waitProxyHost("/mock", "example.com", 200)
+	g.waitProxy("/mock", "example.com", 200)
 
 	out, err := runTool(t, "curl", "-si", g.proxyURL("/mock/request?x=1"), "-H", "Host: example.com")
 	if err != nil {
@@ -141,32 +145,10 @@ func TestProxyRoutesWithCurl(t *testing.T) {
 	wantStatus(t, r, 200)
 }
 
-func (g *gateway) waitProxyHost(path, host string, want int) {
-	g.t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		req, _ := http.NewRequest("GET", g.proxyURL(path), nil)
-		req.Host = host
-		resp, err := http.DefaultClient.Do(req)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == want {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			g.t.Fatalf("GET %s (Host %s) did not answer %d within 5 s", path, host, want)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // runTool runs an external client and returns its output.
 func runTool(t *testing.T, tool string, args ...string) ([]byte, error) {
 	t.Helper()
-	cmd := exec.Command(requireTool(t, tool), args...)
-	cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
-	return cmd.Output()
+	return toolCommand(t, tool, args...).Output()
 }
 
 func headerValue(head, name string) string {
@@ -201,7 +183,7 @@ func TestProxyStreamsLargeBodies(t *testing.T) {
 	svc := g.postJSON("/services", map[string]any{"url": upstream.URL})
 	wantStatus(t, svc, 201)
 	wantStatus(t, g.postJSON("/routes", map[string]any{"paths": []string{"/big"}, "service": map[string]any{"id": svc.body["id"]}}), 201)
-	g.waitProxy("/big", 200).Body.Close()
+	g.waitProxy("/big", "", 200)
 
 	resp, err := http.Post(g.proxyURL("/big"), "application/octet-stream", io.LimitReader(zeros{}, size))
 	if err != nil {
@@ -303,7 +285,7 @@ func TestHealthChecksAndBalancerEvents(t *testing.T) {
 	}
 	wantStatus(t, g.postJSON("/services", map[string]any{"name": "lb", "host": "flaky-backends"}), 201)
 	wantStatus(t, g.postJSON("/services/lb/routes", map[string]any{"paths": []string{"/lb"}}), 201)
-	g.waitProxy("/lb", 200).Body.Close()
+	g.waitProxy("/lb", "", 200)
 
 	flaky.down()
 	down := receiver.waitFor(t, "an unhealthy event", 1, func(r hookRequest) bool {
@@ -378,7 +360,7 @@ func TestProxyWebSocket(t *testing.T) {
 	g := startGateway(t)
 	svc := g.postJSON("/services", map[string]any{"url": upstream.URL + "/ws"})
 	wantStatus(t, g.postJSON("/routes", map[string]any{"paths": []string{"/chat"}, "service": map[string]any{"id": svc.body["id"]}}), 201)
-	g.waitProxy("/chat", 400).Body.Close() // the upstream refuses a plain GET; the route is live
+	g.waitProxy("/chat", "", 400) // the upstream refuses a plain GET; the route is live
 
 	c, resp, err := websocket.DefaultDialer.Dial(fmt.Sprintf("ws://127.0.0.1:%d/chat/room", g.proxyPort), nil)
 	if err != nil {

@@ -46,12 +46,6 @@ func (s *Service) Emit(ctx context.Context, source, event string, data map[strin
 	if err != nil {
 		return fmt.Errorf("event hooks: recording %s:%s: %w", source, event, err)
 	}
-	for _, c := range o.commits {
-		c()
-	}
-	if len(o.items) > 0 {
-		s.metrics.enqueued.Add(float64(len(o.items)))
-		s.disp.push(o.items...)
-	}
+	o.committed()
 	return nil
 }

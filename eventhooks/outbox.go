@@ -43,13 +43,19 @@ func (s *Service) outbox(tx store.Tx, ch db.Change) (func(), error) {
 	if len(o.items) == 0 {
 		return nil, nil
 	}
-	return func() {
-		for _, c := range o.commits {
-			c()
-		}
-		s.metrics.enqueued.Add(float64(len(o.items)))
-		s.disp.push(o.items...)
-	}, nil
+	return o.committed, nil
+}
+
+// committed runs once the transaction has committed: snooze/on_change
+// state is recorded and the deliveries are queued.
+func (o *outboxWrite) committed() {
+	for _, c := range o.commits {
+		c()
+	}
+	if len(o.items) > 0 {
+		o.s.metrics.enqueued.Add(float64(len(o.items)))
+		o.s.disp.push(o.items...)
+	}
 }
 
 // outboxWrite collects the deliveries of one change.

@@ -159,9 +159,6 @@ func Run(ctx context.Context, cfg *conf.Config, notices []conf.Notice, ready fun
 			log.Noticef("%s", n.Message)
 		}
 	}
-	if len(cfg.StatusListen) > 0 {
-		log.Warnf("status_listen is set (%s) but this build of Portico does not serve the Status API yet", conf.FormatListen(cfg.StatusListen))
-	}
 	adminLog := log
 	if cfg.AdminErrorLog != cfg.ProxyErrorLog {
 		if adminLog, err = openLog(cfg.AdminErrorLog, cfg.LogLevel); err != nil {

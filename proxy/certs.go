@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+
+	"github.com/portico-gw/portico/internal/row"
 )
 
 // certPair is a certificate entity's key pairs: the main one and, when the
@@ -72,14 +74,14 @@ func (cc *certCache) build(c *config) (*certStore, []error) {
 		key := fmt.Sprintf("%s@%v", id(r), r["updated_at"])
 		pair, ok := cc.parsed[key]
 		if !ok {
-			main, err := tls.X509KeyPair([]byte(str(r, "cert")), []byte(str(r, "key")))
+			main, err := tls.X509KeyPair([]byte(row.String(r, "cert")), []byte(row.String(r, "key")))
 			if err != nil {
 				errs = append(errs, fmt.Errorf("certificate %s: %w", id(r), err))
 				continue
 			}
 			pair.main = &main
-			if str(r, "cert_alt") != "" {
-				if alt, err := tls.X509KeyPair([]byte(str(r, "cert_alt")), []byte(str(r, "key_alt"))); err == nil {
+			if row.String(r, "cert_alt") != "" {
+				if alt, err := tls.X509KeyPair([]byte(row.String(r, "cert_alt")), []byte(row.String(r, "key_alt"))); err == nil {
 					pair.alt = &alt
 				} else {
 					errs = append(errs, fmt.Errorf("certificate %s (cert_alt): %w", id(r), err))
@@ -96,7 +98,7 @@ func (cc *certCache) build(c *config) (*certStore, []error) {
 		if !ok {
 			continue
 		}
-		name := strings.ToLower(str(r, "name"))
+		name := strings.ToLower(row.String(r, "name"))
 		switch {
 		case strings.HasPrefix(name, "*."):
 			s.suffix[name[1:]] = pair

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/portico-gw/portico/db"
+	"github.com/portico-gw/portico/internal/row"
 	"github.com/portico-gw/portico/schema"
 	"github.com/portico-gw/portico/store"
 )
@@ -47,63 +48,10 @@ func loadConfig(ctx context.Context, st store.Store) (*config, error) {
 	return c, nil
 }
 
-// Helpers that read a stored row's fields with the types the store gives
-// back (JSON-shaped: numbers as float64 or int, lists as []any).
-
-func str(r store.Row, field string) string {
-	s, _ := r[field].(string)
-	return s
-}
-
-func boolean(r store.Row, field string, dflt bool) bool {
-	if b, ok := r[field].(bool); ok {
-		return b
-	}
-	return dflt
-}
-
-func integer(r store.Row, field string, dflt int) int {
-	switch v := r[field].(type) {
-	case float64:
-		return int(v)
-	case int:
-		return v
-	case int64:
-		return int(v)
-	}
-	return dflt
-}
-
-func number(r store.Row, field string) float64 {
-	switch v := r[field].(type) {
-	case float64:
-		return v
-	case int:
-		return float64(v)
-	case int64:
-		return float64(v)
-	}
-	return 0
-}
-
-func stringList(r store.Row, field string) []string {
-	switch v := r[field].(type) {
-	case []string:
-		return v
-	case []any:
-		out := make([]string, 0, len(v))
-		for _, x := range v {
-			if s, ok := x.(string); ok {
-				out = append(out, s)
-			}
-		}
-		return out
-	}
-	return nil
-}
+// The proxy's names for the fields every row has.
 
 func ref(r store.Row, field string) string { return db.RefID(r[field]) }
 
-func workspace(r store.Row) string { return str(r, db.FieldWorkspace) }
+func workspace(r store.Row) string { return row.String(r, db.FieldWorkspace) }
 
-func id(r store.Row) string { return str(r, schema.FieldID) }
+func id(r store.Row) string { return row.String(r, schema.FieldID) }

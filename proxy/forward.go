@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"errors"
 	"net"
 	"net/netip"
@@ -135,11 +136,10 @@ func appendAddr(dst []byte, a netip.Addr) []byte {
 	return a.AppendTo(dst)
 }
 
+// queryString is what follows "?" in a request target, nil without one.
 func queryString(uri []byte) []byte {
-	for i, c := range uri {
-		if c == '?' {
-			return uri[i+1:]
-		}
+	if i := bytes.IndexByte(uri, '?'); i >= 0 {
+		return uri[i+1:]
 	}
 	return nil
 }

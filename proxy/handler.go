@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"bytes"
-	"errors"
 	"net"
 	"net/netip"
 	"strconv"
@@ -28,6 +27,7 @@ type exchange struct {
 	peer    balancer.Peer
 	tried   []string
 	hash    hashInput
+	remote  netip.Addr // the connection's peer
 	client  netip.Addr // the client address after real_ip processing
 }
 
@@ -89,8 +89,9 @@ func (p *Proxy) serve(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	rt := ex.match.Route.Value.(*route)
-	ex.client = p.clientAddr(ctx)
-	peerTrusted := p.isTrusted(remoteAddr(ctx))
+	ex.remote = remoteAddr(ctx)
+	peerTrusted := p.isTrusted(ex.remote)
+	ex.client = p.clientAddr(h, ex.remote, peerTrusted)
 	proto := forwardedProto(ctx, h, peerTrusted)
 
 	// Kong's protocol checks after a match (runloop/handler.lua).
@@ -198,12 +199,11 @@ func (p *Proxy) isTrusted(a netip.Addr) bool {
 // clientAddr is nginx's realip result: the peer, or for a trusted peer the
 // address in real_ip_header (with real_ip_recursive, the last address in
 // the list that is not trusted).
-func (p *Proxy) clientAddr(ctx *fasthttp.RequestCtx) netip.Addr {
-	peer := remoteAddr(ctx)
-	if len(p.realIP) == 0 || !p.isTrusted(peer) {
+func (p *Proxy) clientAddr(h *fasthttp.RequestHeader, peer netip.Addr, trusted bool) netip.Addr {
+	if len(p.realIP) == 0 || !trusted {
 		return peer
 	}
-	v := ctx.Request.Header.PeekBytes(p.realIP)
+	v := h.PeekBytes(p.realIP)
 	if len(v) == 0 {
 		return peer
 	}
@@ -275,6 +275,3 @@ func millisBytes(ex *exchange, d time.Duration) []byte {
 	ex.num = strconv.AppendInt(ex.num[:0], d.Milliseconds(), 10)
 	return ex.num
 }
-
-// errNoService is returned when no address can be chosen.
-var errNoService = errors.New("no address")

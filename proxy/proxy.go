@@ -130,13 +130,7 @@ func New(opts Options) (*Proxy, error) {
 	p.balancers = balancer.NewManager(balancer.Options{
 		OnHealth: opts.OnHealth,
 		Logf: func(level, format string, args ...any) {
-			if opts.Log != nil {
-				lvl, err := logger.ParseLevel(level)
-				if err != nil {
-					lvl = logger.Notice
-				}
-				opts.Log.Logf(lvl, "[balancer] "+format, args...)
-			}
+			p.logf(level, "[balancer] "+format, args...)
 		},
 	})
 	p.exchanges.New = func() any { return new(exchange) }

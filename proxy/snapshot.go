@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/portico-gw/portico/internal/row"
 	"github.com/portico-gw/portico/proxy/balancer"
 	"github.com/portico-gw/portico/proxy/router"
 	"github.com/portico-gw/portico/store"
@@ -23,8 +24,6 @@ type snapshot struct {
 	router    *router.Router
 	balancers *balancer.Set
 	certs     *certStore
-	version   uint64
-	builtAt   time.Time
 }
 
 // protocols a route accepts, as a bit set.
@@ -95,29 +94,30 @@ type timeouts struct {
 }
 
 func millis(r store.Row, field string, dflt int) time.Duration {
-	return time.Duration(integer(r, field, dflt)) * time.Millisecond
+	return time.Duration(row.Int(r, field, dflt)) * time.Millisecond
 }
 
 // build turns stored rows into a snapshot. Routes that cannot be compiled
 // are left out and reported; the rest route.
-func (p *Proxy) build(c *config, version uint64) (*snapshot, []error) {
+func (p *Proxy) build(c *config) (*snapshot, []error) {
 	var errs []error
 	var upList []balancer.Upstream
 	targets := map[string][]store.Row{}
 	for _, t := range c.rows("targets") {
 		targets[ref(t, "upstream")] = append(targets[ref(t, "upstream")], t)
 	}
-	upByName := map[string]string{} // workspace + "\x00" + name → id
+	hostHeaders := map[string]string{} // workspace + "\x00" + upstream name → host_header
 	for _, u := range c.rows("upstreams") {
-		upList = append(upList, balancer.FromRows(u, targets[id(u)]))
-		upByName[workspace(u)+"\x00"+str(u, "name")] = id(u)
+		up := balancer.FromRows(u, targets[id(u)])
+		upList = append(upList, up)
+		hostHeaders[up.WorkspaceID+"\x00"+up.Name] = up.HostHeader
 	}
 	var hosts []string
 	services := map[string]*service{}
 	for _, s := range c.rows("services") {
 		svc := p.newService(s, c, &errs)
 		services[svc.id] = svc
-		if _, isUpstream := upByName[svc.workspace+"\x00"+svc.host]; !isUpstream && net.ParseIP(svc.host) == nil {
+		if _, isUpstream := hostHeaders[svc.workspace+"\x00"+svc.host]; !isUpstream && net.ParseIP(svc.host) == nil {
 			hosts = append(hosts, net.JoinHostPort(svc.host, strconv.Itoa(svc.port)))
 		}
 	}
@@ -125,10 +125,8 @@ func (p *Proxy) build(c *config, version uint64) (*snapshot, []error) {
 	for _, svc := range services {
 		if b := set.Upstream(svc.workspace, svc.host); b != nil {
 			svc.upstream = b
-			for _, u := range upList {
-				if u.WorkspaceID == svc.workspace && u.Name == svc.host && u.HostHeader != "" {
-					svc.hostHeader = u.HostHeader
-				}
+			if h := hostHeaders[svc.workspace+"\x00"+svc.host]; h != "" {
+				svc.hostHeader = h
 			}
 		} else if ip := net.ParseIP(svc.host); ip != nil {
 			svc.dialAddr = net.JoinHostPort(svc.host, strconv.Itoa(svc.port))
@@ -140,12 +138,12 @@ func (p *Proxy) build(c *config, version uint64) (*snapshot, []error) {
 	for _, r := range c.rows("routes") {
 		rt := &route{
 			id:             id(r),
-			name:           str(r, "name"),
+			name:           row.String(r, "name"),
 			workspace:      workspace(r),
-			protocols:      parseProtocols(stringList(r, "protocols")),
-			stripPath:      boolean(r, "strip_path", true),
-			preserveHost:   boolean(r, "preserve_host", false),
-			redirectStatus: integer(r, "https_redirect_status_code", 426),
+			protocols:      parseProtocols(row.Strings(r["protocols"])),
+			stripPath:      row.Bool(r, "strip_path", true),
+			preserveHost:   row.Bool(r, "preserve_host", false),
+			redirectStatus: row.Int(r, "https_redirect_status_code", 426),
 		}
 		if sid := ref(r, "service"); sid != "" {
 			rt.service = services[sid]
@@ -154,14 +152,14 @@ func (p *Proxy) build(c *config, version uint64) (*snapshot, []error) {
 			ID:            rt.id,
 			Name:          rt.name,
 			WorkspaceID:   rt.workspace,
-			Protocols:     stringList(r, "protocols"),
-			Methods:       stringList(r, "methods"),
-			Hosts:         stringList(r, "hosts"),
-			Paths:         stringList(r, "paths"),
+			Protocols:     row.Strings(r["protocols"]),
+			Methods:       row.Strings(r["methods"]),
+			Hosts:         row.Strings(r["hosts"]),
+			Paths:         row.Strings(r["paths"]),
 			Headers:       headerMap(r["headers"]),
-			SNIs:          stringList(r, "snis"),
-			RegexPriority: integer(r, "regex_priority", 0),
-			CreatedAt:     int64(number(r, "created_at")),
+			SNIs:          row.Strings(r["snis"]),
+			RegexPriority: row.Int(r, "regex_priority", 0),
+			CreatedAt:     int64(row.Number(r["created_at"], 0)),
 			Value:         rt,
 		})
 	}
@@ -169,7 +167,7 @@ func (p *Proxy) build(c *config, version uint64) (*snapshot, []error) {
 	errs = append(errs, rerrs...)
 	certs, cerrs := p.certs.build(c)
 	errs = append(errs, cerrs...)
-	return &snapshot{router: rtr, balancers: set, certs: certs, version: version, builtAt: time.Now()}, errs
+	return &snapshot{router: rtr, balancers: set, certs: certs}, errs
 }
 
 func headerMap(v any) map[string][]string {
@@ -179,7 +177,7 @@ func headerMap(v any) map[string][]string {
 	}
 	out := make(map[string][]string, len(m))
 	for k, vals := range m {
-		out[k] = stringList(map[string]any{"v": vals}, "v")
+		out[k] = row.Strings(vals)
 	}
 	return out
 }
@@ -188,20 +186,20 @@ func headerMap(v any) map[string][]string {
 func (p *Proxy) newService(s store.Row, c *config, errs *[]error) *service {
 	svc := &service{
 		id:        id(s),
-		name:      str(s, "name"),
+		name:      row.String(s, "name"),
 		workspace: workspace(s),
-		enabled:   boolean(s, "enabled", true),
-		scheme:    str(s, "protocol"),
-		host:      str(s, "host"),
-		port:      integer(s, "port", 80),
-		path:      str(s, "path"),
-		retries:   integer(s, "retries", 5),
+		enabled:   row.Bool(s, "enabled", true),
+		scheme:    row.String(s, "protocol"),
+		host:      row.String(s, "host"),
+		port:      row.Int(s, "port", 80),
+		path:      row.String(s, "path"),
+		retries:   row.Int(s, "retries", 5),
 		timeouts: timeouts{
 			connect: millis(s, "connect_timeout", 60000),
 			write:   millis(s, "write_timeout", 60000),
 			read:    millis(s, "read_timeout", 60000),
 		},
-		tlsVerify: boolean(s, "tls_verify", false),
+		tlsVerify: row.Bool(s, "tls_verify", false),
 	}
 	if svc.scheme != "https" && svc.scheme != "grpcs" {
 		svc.scheme = "http"
@@ -212,12 +210,12 @@ func (p *Proxy) newService(s store.Row, c *config, errs *[]error) *service {
 	if !(svc.scheme == "http" && svc.port == 80) && !(svc.scheme == "https" && svc.port == 443) {
 		svc.hostHeader = net.JoinHostPort(svc.host, strconv.Itoa(svc.port))
 	}
-	cas := stringList(s, "ca_certificates")
+	cas := row.Strings(s["ca_certificates"])
 	key := transportKey{
 		scheme:      svc.scheme,
 		timeouts:    svc.timeouts,
 		verify:      svc.tlsVerify,
-		verifyDepth: integer(s, "tls_verify_depth", defaultVerifyDepth),
+		verifyDepth: row.Int(s, "tls_verify_depth", defaultVerifyDepth),
 		caIDs:       strings.Join(cas, ","),
 		clientCert:  ref(s, "client_certificate"),
 	}
@@ -253,7 +251,7 @@ func upstreamTLS(k transportKey, caIDs []string, c *config, errs *[]error) *tls.
 		}
 		for _, caID := range caIDs {
 			r, ok := byID[caID]
-			if !ok || !roots.AppendCertsFromPEM([]byte(str(r, "cert"))) {
+			if !ok || !roots.AppendCertsFromPEM([]byte(row.String(r, "cert"))) {
 				*errs = append(*errs, fmt.Errorf("ca_certificate %s: missing or unreadable", caID))
 			}
 		}
@@ -263,7 +261,7 @@ func upstreamTLS(k transportKey, caIDs []string, c *config, errs *[]error) *tls.
 			if id(r) != k.clientCert {
 				continue
 			}
-			pair, err := tls.X509KeyPair([]byte(str(r, "cert")), []byte(str(r, "key")))
+			pair, err := tls.X509KeyPair([]byte(row.String(r, "cert")), []byte(row.String(r, "key")))
 			if err != nil {
 				*errs = append(*errs, fmt.Errorf("client_certificate %s: %w", k.clientCert, err))
 				continue

@@ -184,6 +184,11 @@ func (p *connPool) dial() (*upstreamConn, error) {
 // is full.
 func (p *connPool) put(c *upstreamConn) {
 	c.idleSince = time.Now()
+	p.keep(c)
+}
+
+// keep queues an idle connection, or closes it when the pool is full.
+func (p *connPool) keep(c *upstreamConn) {
 	select {
 	case p.idle <- c:
 	default:
@@ -191,28 +196,23 @@ func (p *connPool) put(c *upstreamConn) {
 	}
 }
 
-// closeIdle closes the idle connections (all, or those idle too long).
+// closeIdle closes the idle connections: all of them, or with expiredOnly
+// those idle longer than upstream_keepalive_idle_timeout.
 func (p *connPool) closeIdle(expiredOnly bool, now time.Time) {
+	if expiredOnly && p.t.pool.idleTimeout == 0 {
+		return
+	}
 	for n := len(p.idle); n > 0; n-- {
 		select {
 		case c := <-p.idle:
-			if expiredOnly && (p.t.pool.idleTimeout == 0 || now.Sub(c.idleSince) <= p.t.pool.idleTimeout) {
-				p.put2(c)
+			if expiredOnly && now.Sub(c.idleSince) <= p.t.pool.idleTimeout {
+				p.keep(c)
 				continue
 			}
 			c.Close()
 		default:
 			return
 		}
-	}
-}
-
-// put2 returns a connection without touching its idle time.
-func (p *connPool) put2(c *upstreamConn) {
-	select {
-	case p.idle <- c:
-	default:
-		c.Close()
 	}
 }
 

@@ -72,8 +72,29 @@ func (p *Proxy) buildUpstream(ctx *fasthttp.RequestCtx, ex *exchange, rt *route,
 	if p.upHeaders.has(hdrRequestID) {
 		kongID = ex.id
 	}
+	// The headers Kong replaces are read in the same pass: their incoming
+	// values (the first of each) feed the replacements.
+	var xff, via, fwdHost, fwdPort, fwdPath, fwdPrefix []byte
 	for k, v := range in.All() {
-		if isHopByHop(k) || isReplaced(k) || (kongID != nil && equalFold(k, "x-kong-request-id")) || ex.hops.named(k) {
+		if isReplaced(k) {
+			switch {
+			case xff == nil && equalFold(k, "x-forwarded-for"):
+				xff = v
+			case via == nil && equalFold(k, "via"):
+				via = v
+			case !trusted:
+			case fwdHost == nil && equalFold(k, "x-forwarded-host"):
+				fwdHost = v
+			case fwdPort == nil && equalFold(k, "x-forwarded-port"):
+				fwdPort = v
+			case fwdPath == nil && equalFold(k, "x-forwarded-path"):
+				fwdPath = v
+			case fwdPrefix == nil && equalFold(k, "x-forwarded-prefix"):
+				fwdPrefix = v
+			}
+			continue
+		}
+		if isHopByHop(k) || (kongID != nil && equalFold(k, "x-kong-request-id")) || ex.hops.named(k) {
 			continue
 		}
 		u.fields = append(u.fields, k...)
@@ -84,26 +105,22 @@ func (p *Proxy) buildUpstream(ctx *fasthttp.RequestCtx, ex *exchange, rt *route,
 
 	// X-Forwarded-For: the incoming list plus the connecting peer.
 	u.fields = append(u.fields, "X-Forwarded-For: "...)
-	if xff := in.Peek("X-Forwarded-For"); len(xff) > 0 {
+	if len(xff) > 0 {
 		u.fields = append(append(u.fields, xff...), ", "...)
 	}
-	u.fields = append(appendAddr(u.fields, remoteAddr(ctx)), "\r\n"...)
+	u.fields = append(appendAddr(u.fields, ex.remote), "\r\n"...)
 	u.fields = appendField(u.fields, "X-Forwarded-Proto", proto)
 
 	host := in.Host()
-	var fwdPort, fwdPath, fwdPrefix []byte
-	if trusted {
-		if v := in.Peek("X-Forwarded-Host"); len(v) > 0 {
-			host = v
-		}
-		fwdPort, fwdPath, fwdPrefix = in.Peek("X-Forwarded-Port"), in.Peek("X-Forwarded-Path"), in.Peek("X-Forwarded-Prefix")
+	if len(fwdHost) > 0 {
+		host = fwdHost
 	}
 	u.fields = appendField(u.fields, "X-Forwarded-Host", hostOnly(host))
 	if len(fwdPort) > 0 {
 		u.fields = appendField(u.fields, "X-Forwarded-Port", fwdPort)
 	} else {
 		u.fields = append(u.fields, "X-Forwarded-Port: "...)
-		u.fields = append(strconv.AppendInt(u.fields, int64(localPort(ctx)), 10), "\r\n"...)
+		u.fields = append(strconv.AppendInt(u.fields, int64(ex.rreq.Port), 10), "\r\n"...)
 	}
 	if len(fwdPath) == 0 {
 		fwdPath = requestPath(in.RequestURI())
@@ -122,8 +139,8 @@ func (p *Proxy) buildUpstream(ctx *fasthttp.RequestCtx, ex *exchange, rt *route,
 	}
 	// Via: what came in, then this hop.
 	u.fields = append(u.fields, "Via: "...)
-	if v := in.Peek("Via"); len(v) > 0 {
-		u.fields = append(append(u.fields, v...), ", "...)
+	if len(via) > 0 {
+		u.fields = append(append(u.fields, via...), ", "...)
 	}
 	u.fields = append(u.fields, protoVersion(in)...)
 	u.fields = append(append(u.fields, ' '), p.serverName...)

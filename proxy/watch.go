@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/portico-gw/portico/logger"
 )
 
 // watched reports whether a crud event ("routes:create", "targets") changes
@@ -74,7 +76,7 @@ func (p *Proxy) rebuild(ctx context.Context) error {
 	}
 	v := p.version.Add(1)
 	p.transports.begin(v)
-	snap, errs := p.build(c, v)
+	snap, errs := p.build(c)
 	for _, e := range errs {
 		p.logf("error", "%v", e)
 	}
@@ -84,18 +86,15 @@ func (p *Proxy) rebuild(ctx context.Context) error {
 	return nil
 }
 
+// logf logs at one of Kong's level names ("error", "debug" ...); an
+// unknown name logs at notice.
 func (p *Proxy) logf(level, format string, args ...any) {
 	if p.opts.Log == nil {
 		return
 	}
-	switch level {
-	case "error":
-		p.opts.Log.Errorf(format, args...)
-	case "warn":
-		p.opts.Log.Warnf(format, args...)
-	case "debug":
-		p.opts.Log.Debugf(format, args...)
-	default:
-		p.opts.Log.Noticef(format, args...)
+	lvl, err := logger.ParseLevel(level)
+	if err != nil {
+		lvl = logger.Notice
 	}
+	p.opts.Log.Logf(lvl, format, args...)
 }

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/portico-gw/portico/internal/row"
 )
 
 // statusSet is a set of HTTP status codes (100 to 999, as the schema
@@ -70,23 +72,23 @@ var (
 // parseHealthchecks reads the stored record; absent fields take Kong's
 // defaults, so a nil record is "health checks off".
 func parseHealthchecks(hc map[string]any) *healthConfig {
-	active := sub(hc, "active")
-	passive := sub(hc, "passive")
+	active := row.Map(hc, "active")
+	passive := row.Map(hc, "passive")
 	c := &healthConfig{
 		active: activeConfig{
-			typ:               strings.ToLower(str(active, "type", "http")),
+			typ:               strings.ToLower(row.StringOr(active, "type", "http")),
 			timeout:           seconds(active, "timeout", 1),
-			concurrency:       int(rowNumber(active["concurrency"], 10)),
-			httpPath:          str(active, "http_path", "/"),
-			httpsSNI:          str(active, "https_sni", ""),
+			concurrency:       row.Int(active, "concurrency", 10),
+			httpPath:          row.StringOr(active, "http_path", "/"),
+			httpsSNI:          row.StringOr(active, "https_sni", ""),
 			verify:            active["https_verify_certificate"] != false,
-			headers:           renderHeaders(sub(active, "headers")),
-			healthyInterval:   seconds(sub(active, "healthy"), "interval", 0),
-			unhealthyInterval: seconds(sub(active, "unhealthy"), "interval", 0),
+			headers:           renderHeaders(row.Map(active, "headers")),
+			healthyInterval:   seconds(row.Map(active, "healthy"), "interval", 0),
+			unhealthyInterval: seconds(row.Map(active, "unhealthy"), "interval", 0),
 			thresholds:        parseThresholds(active, defaultActiveHealthy, defaultActiveUnhealthy),
 		},
 		passive:   parseThresholds(passive, defaultPassiveHealthy, defaultPassiveUnhealthy),
-		threshold: rowNumber(hc["threshold"], 0),
+		threshold: row.Number(hc["threshold"], 0),
 	}
 	if c.active.concurrency < 1 {
 		c.active.concurrency = 1
@@ -101,12 +103,12 @@ func parseHealthchecks(hc map[string]any) *healthConfig {
 }
 
 func parseThresholds(check map[string]any, healthy, unhealthy []int) thresholds {
-	h, u := sub(check, "healthy"), sub(check, "unhealthy")
+	h, u := row.Map(check, "healthy"), row.Map(check, "unhealthy")
 	t := thresholds{
-		successes:    int(rowNumber(h["successes"], 0)),
-		httpFailures: int(rowNumber(u["http_failures"], 0)),
-		tcpFailures:  int(rowNumber(u["tcp_failures"], 0)),
-		timeouts:     int(rowNumber(u["timeouts"], 0)),
+		successes:    row.Int(h, "successes", 0),
+		httpFailures: row.Int(u, "http_failures", 0),
+		tcpFailures:  row.Int(u, "tcp_failures", 0),
+		timeouts:     row.Int(u, "timeouts", 0),
 	}
 	fillStatuses(&t.healthy, h["http_statuses"], healthy)
 	fillStatuses(&t.unhealthy, u["http_statuses"], unhealthy)
@@ -117,7 +119,7 @@ func fillStatuses(s *statusSet, v any, dflt []int) {
 	switch list := v.(type) {
 	case []any:
 		for _, x := range list {
-			s.add(int(rowNumber(x, -1)))
+			s.add(int(row.Number(x, -1)))
 		}
 	case []int:
 		for _, x := range list {
@@ -161,21 +163,9 @@ func renderHeaders(h map[string]any) string {
 	return b.String()
 }
 
-func sub(m map[string]any, key string) map[string]any {
-	s, _ := m[key].(map[string]any)
-	return s
-}
-
-func str(m map[string]any, key, dflt string) string {
-	if s, ok := m[key].(string); ok {
-		return s
-	}
-	return dflt
-}
-
 // seconds reads a number of seconds; the schema allows fractions.
 func seconds(m map[string]any, key string, dflt float64) time.Duration {
-	v := rowNumber(m[key], dflt)
+	v := row.Number(m[key], dflt)
 	if v <= 0 || math.IsNaN(v) {
 		return 0
 	}

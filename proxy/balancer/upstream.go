@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/portico-gw/portico/internal/row"
 	"github.com/portico-gw/portico/schema"
 )
 
@@ -64,59 +65,34 @@ type Target struct {
 // rows, so that callers need not know their shapes.
 func FromRows(upstream map[string]any, targets []map[string]any) Upstream {
 	u := Upstream{
-		ID:                     rowString(upstream, schema.FieldID),
-		Name:                   rowString(upstream, "name"),
-		WorkspaceID:            rowString(upstream, schema.FieldWorkspace),
-		Algorithm:              rowString(upstream, "algorithm"),
-		HashOn:                 rowString(upstream, "hash_on"),
-		HashFallback:           rowString(upstream, "hash_fallback"),
-		HashOnHeader:           rowString(upstream, "hash_on_header"),
-		HashFallbackHeader:     rowString(upstream, "hash_fallback_header"),
-		HashOnCookie:           rowString(upstream, "hash_on_cookie"),
-		HashOnCookiePath:       rowString(upstream, "hash_on_cookie_path"),
-		HashOnQueryArg:         rowString(upstream, "hash_on_query_arg"),
-		HashFallbackQueryArg:   rowString(upstream, "hash_fallback_query_arg"),
-		HashOnURICapture:       rowString(upstream, "hash_on_uri_capture"),
-		HashFallbackURICapture: rowString(upstream, "hash_fallback_uri_capture"),
-		Slots:                  int(rowNumber(upstream["slots"], 10000)),
-		HostHeader:             rowString(upstream, "host_header"),
+		ID:                     row.String(upstream, schema.FieldID),
+		Name:                   row.String(upstream, "name"),
+		WorkspaceID:            row.String(upstream, schema.FieldWorkspace),
+		Algorithm:              row.String(upstream, "algorithm"),
+		HashOn:                 row.String(upstream, "hash_on"),
+		HashFallback:           row.String(upstream, "hash_fallback"),
+		HashOnHeader:           row.String(upstream, "hash_on_header"),
+		HashFallbackHeader:     row.String(upstream, "hash_fallback_header"),
+		HashOnCookie:           row.String(upstream, "hash_on_cookie"),
+		HashOnCookiePath:       row.String(upstream, "hash_on_cookie_path"),
+		HashOnQueryArg:         row.String(upstream, "hash_on_query_arg"),
+		HashFallbackQueryArg:   row.String(upstream, "hash_fallback_query_arg"),
+		HashOnURICapture:       row.String(upstream, "hash_on_uri_capture"),
+		HashFallbackURICapture: row.String(upstream, "hash_fallback_uri_capture"),
+		Slots:                  row.Int(upstream, "slots", 10000),
+		HostHeader:             row.String(upstream, "host_header"),
 		UseSRVName:             upstream["use_srv_name"] == true,
 	}
 	u.Healthchecks, _ = upstream["healthchecks"].(map[string]any)
 	for _, t := range targets {
 		u.Targets = append(u.Targets, Target{
-			ID:        rowString(t, schema.FieldID),
-			Target:    rowString(t, "target"),
-			Weight:    int(rowNumber(t["weight"], 100)),
-			CreatedAt: rowNumber(t["created_at"], 0),
+			ID:        row.String(t, schema.FieldID),
+			Target:    row.String(t, "target"),
+			Weight:    row.Int(t, "weight", 100),
+			CreatedAt: row.Number(t["created_at"], 0),
 		})
 	}
 	return u
-}
-
-func rowString(r map[string]any, field string) string {
-	s, _ := r[field].(string)
-	return s
-}
-
-// rowNumber reads a stored number (JSON-decoded rows hold float64; rows
-// built in Go may hold ints).
-func rowNumber(v any, dflt float64) float64 {
-	switch n := v.(type) {
-	case float64:
-		return n
-	case float32:
-		return float64(n)
-	case int:
-		return float64(n)
-	case int64:
-		return float64(n)
-	case int32:
-		return float64(n)
-	case uint16:
-		return float64(n)
-	}
-	return dflt
 }
 
 // splitTarget splits a stored target into its host (IPv6 without
