@@ -143,6 +143,9 @@ func TestProxyRoutesWithCurl(t *testing.T) {
 	// HTTPie sees the same route.
 	r = g.cli("http", "--print=hb", "GET", g.proxyURL("/mock/x"), "Host:example.com")
 	wantStatus(t, r, 200)
+	if string(r.raw) != "hello from upstream" || r.header.Get("X-Upstream-Path") != "/anything/x" {
+		t.Errorf("HTTPie saw %q, upstream path %q", r.raw, r.header.Get("X-Upstream-Path"))
+	}
 }
 
 // runTool runs an external client and returns its output.
