@@ -449,7 +449,7 @@ func (n *Node) listen() error {
 				cfg = n.proxy.TLSConfig(cfg, certs)
 			}
 		}
-		s.hl = newHTTPListener(ln, cfg, l.HTTP2, s.srv)
+		s.hl = newHTTPListener(coarseDeadlines{ln}, cfg, l.HTTP2, s.srv)
 	}
 	return nil
 }

@@ -97,35 +97,46 @@ func (p *Proxy) pick(ex *exchange, svc *service) (string, *balancer.Balancer, er
 // headers out, Kong's latency, Via, Server and request id headers in.
 func (p *Proxy) proxied(ctx *fasthttp.RequestCtx, ex *exchange, start, upstreamStart time.Time, upstream time.Duration) {
 	rh := &ctx.Response.Header
-	stripResponseHop(rh, &ex.hops)
+	stripResponseHop(rh, &ex.hops) // also finds the upstream's Via
 	if ex.peer.SetCookie != "" {
 		rh.Add("Set-Cookie", ex.peer.SetCookie)
 	}
 	if p.headers.has(hdrUpstreamLatency) {
-		rh.SetBytesV("X-Kong-Upstream-Latency", millisBytes(ex, upstream))
+		rh.SetCanonical(keyUpstreamLatency, millisBytes(ex, upstream))
 	}
 	if p.headers.has(hdrProxyLatency) {
-		rh.SetBytesV("X-Kong-Proxy-Latency", millisBytes(ex, upstreamStart.Sub(start)))
+		rh.SetCanonical(keyProxyLatency, millisBytes(ex, upstreamStart.Sub(start)))
 	}
 	if p.headers.has(hdrUpstreamStatus) {
 		ex.num = strconv.AppendInt(ex.num[:0], int64(ctx.Response.StatusCode()), 10)
-		rh.SetBytesV("X-Kong-Upstream-Status", ex.num)
+		rh.SetCanonical(keyUpstreamStatus, ex.num)
 	}
 	if p.headers.has(hdrVia) {
 		ex.scratch = ex.scratch[:0]
-		if v := rh.Peek("Via"); len(v) > 0 {
+		if v := ex.hops.found.via; len(v) > 0 {
 			ex.scratch = append(append(ex.scratch, v...), ", "...)
 		}
 		ex.scratch = append(append(ex.scratch, "1.1 "...), p.serverName...)
-		rh.SetBytesV("Via", ex.scratch)
+		rh.SetCanonical(keyVia, ex.scratch)
 	}
 	if p.headers.has(hdrServer) && len(rh.Server()) == 0 {
 		rh.SetServer(p.serverName)
 	}
 	if p.headers.has(hdrRequestID) {
-		rh.SetBytesV("X-Kong-Request-Id", ex.id)
+		rh.SetCanonical(keyRequestID, ex.id)
 	}
 }
+
+// Kong's response header names, canonical already (set without
+// normalising).
+var (
+	keyUpstreamLatency = []byte("X-Kong-Upstream-Latency")
+	keyProxyLatency    = []byte("X-Kong-Proxy-Latency")
+	keyResponseLatency = []byte("X-Kong-Response-Latency")
+	keyUpstreamStatus  = []byte("X-Kong-Upstream-Status")
+	keyVia             = []byte("Via")
+	keyRequestID       = []byte("X-Kong-Request-Id")
+)
 
 // appendAddr writes a client address as nginx's $remote_addr does: "unix:"
 // for a client that is not on TCP.

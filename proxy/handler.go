@@ -142,7 +142,7 @@ func (p *Proxy) serve(ctx *fasthttp.RequestCtx) {
 	// One pass over the headers finds the hop-by-hop ones (dropped when the
 	// upstream request is written) and a WebSocket upgrade.
 	ex.hops.scan(h.All())
-	if ex.hops.websocket {
+	if ex.hops.websocket() {
 		p.proxyWebSocket(ctx, ex, rt, svc, proto, peerTrusted, start)
 		return
 	}
@@ -261,13 +261,13 @@ func (p *Proxy) answerEmpty(ctx *fasthttp.RequestCtx, ex *exchange, start time.T
 func (p *Proxy) ownHeaders(ctx *fasthttp.RequestCtx, ex *exchange, start time.Time) {
 	rh := &ctx.Response.Header
 	if p.headers.has(hdrResponseLatency) {
-		rh.SetBytesV("X-Kong-Response-Latency", millisBytes(ex, time.Since(start)))
+		rh.SetCanonical(keyResponseLatency, millisBytes(ex, time.Since(start)))
 	}
 	if p.headers.has(hdrServer) {
 		rh.SetServer(p.serverName)
 	}
 	if p.headers.has(hdrRequestID) {
-		rh.SetBytesV("X-Kong-Request-Id", ex.id)
+		rh.SetCanonical(keyRequestID, ex.id)
 	}
 }
 

@@ -53,23 +53,74 @@ func parseHeaders(tokens []string) headerSet {
 
 func (s headerSet) has(h headerSet) bool { return s&h != 0 }
 
-// hopByHop are the headers that describe one connection, never forwarded
-// (RFC 9110 §7.6.1). Host is set separately.
-var hopByHop = []string{
-	"connection", "keep-alive", "proxy-connection", "proxy-authenticate",
-	"proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade",
+// headerKind is what the proxy does with a header name. Names are
+// classified by one table lookup on their length, so a header the proxy
+// passes through untouched costs a comparison or two.
+type headerKind uint8
+
+const (
+	kindOther headerKind = iota
+	// The client headers Kong sets itself on the upstream request
+	// (proxy_set_header in Kong's nginx template); Content-Length is written
+	// with the body's framing.
+	kindHost
+	kindContentLength
+	kindXForwardedFor
+	kindXForwardedProto
+	kindXForwardedHost
+	kindXForwardedPort
+	kindXForwardedPath
+	kindXForwardedPrefix
+	kindXRealIP
+	kindVia
+	kindRequestID
+	// The headers that describe one connection, never forwarded (RFC 9110
+	// §7.6.1); every kind from kindConnection on is one.
+	kindConnection
+	kindUpgrade
+	kindTransferEncoding
+	kindHopByHop
+)
+
+// replaced reports the headers Kong replaces on the upstream request.
+func (k headerKind) replaced() bool { return k >= kindHost && k <= kindVia }
+
+func (k headerKind) hopByHop() bool { return k >= kindConnection }
+
+var headerKinds = map[string]headerKind{
+	"host": kindHost, "content-length": kindContentLength, "x-forwarded-for": kindXForwardedFor,
+	"x-forwarded-proto": kindXForwardedProto, "x-forwarded-host": kindXForwardedHost,
+	"x-forwarded-port": kindXForwardedPort, "x-forwarded-path": kindXForwardedPath,
+	"x-forwarded-prefix": kindXForwardedPrefix, "x-real-ip": kindXRealIP, "via": kindVia,
+	"x-kong-request-id": kindRequestID, "connection": kindConnection, "upgrade": kindUpgrade,
+	"transfer-encoding": kindTransferEncoding, "keep-alive": kindHopByHop, "proxy-connection": kindHopByHop,
+	"proxy-authenticate": kindHopByHop, "proxy-authorization": kindHopByHop, "te": kindHopByHop,
+	"trailer": kindHopByHop,
 }
 
-func isHopByHop(name []byte) bool { return oneOf(name, hopByHop) }
+type namedKind struct {
+	name string
+	kind headerKind
+}
 
-// oneOf reports whether name is in list (lower-case names), ignoring case.
-func oneOf(name []byte, list []string) bool {
-	for _, h := range list {
-		if equalFold(name, h) {
-			return true
+// kindsByLength indexes headerKinds by name length.
+var kindsByLength = func() (t [20][]namedKind) {
+	for name, k := range headerKinds {
+		t[len(name)] = append(t[len(name)], namedKind{name, k})
+	}
+	return t
+}()
+
+func classify(name []byte) headerKind {
+	if len(name) >= len(kindsByLength) {
+		return kindOther
+	}
+	for _, c := range kindsByLength[len(name)] {
+		if equalFold(name, c.name) {
+			return c.kind
 		}
 	}
-	return false
+	return kindOther
 }
 
 // hopScan finds the hop-by-hop headers of a message, and those its
@@ -80,9 +131,19 @@ type hopScan struct {
 	n     int
 	buf   [512]byte
 	used  int
-	// websocket: Upgrade: websocket with Connection naming upgrade.
-	websocket bool
+	found hopFound
 }
+
+// hopFound is what a scan found besides the names.
+type hopFound struct {
+	// upgrade: Upgrade: websocket; connUpgrade: Connection names upgrade.
+	upgrade, connUpgrade bool
+	// connection and via are the first Connection and Via values.
+	connection, via []byte
+}
+
+// websocket reports a WebSocket upgrade request.
+func (s *hopScan) websocket() bool { return s.found.upgrade && s.found.connUpgrade }
 
 func (s *hopScan) add(name []byte) {
 	if s.n == len(s.names) || s.used+len(name) > len(s.buf) {
@@ -105,32 +166,45 @@ func (s *hopScan) named(name []byte) bool {
 	return false
 }
 
+// scan is small enough to be inlined, so the header iterator stays on
+// the stack.
 func (s *hopScan) scan(all iter.Seq2[[]byte, []byte]) {
-	s.n, s.used, s.websocket = 0, 0, false
-	upgrade, connUpgrade := false, false
+	s.n, s.used, s.found = 0, 0, hopFound{}
 	for k, v := range all {
-		if !isHopByHop(k) {
-			continue
+		s.visit(k, v)
+	}
+}
+
+func (s *hopScan) visit(k, v []byte) {
+	kind := classify(k)
+	if kind == kindVia && s.found.via == nil {
+		s.found.via = v
+	}
+	if !kind.hopByHop() {
+		return
+	}
+	s.add(k)
+	switch kind {
+	case kindUpgrade:
+		if bytes.EqualFold(bytes.TrimSpace(v), []byte("websocket")) {
+			s.found.upgrade = true
 		}
-		s.add(k)
-		if equalFold(k, "upgrade") && bytes.EqualFold(bytes.TrimSpace(v), []byte("websocket")) {
-			upgrade = true
+	case kindConnection:
+		if s.found.connection == nil {
+			s.found.connection = v
 		}
-		if equalFold(k, "connection") {
-			for len(v) > 0 {
-				var name []byte
-				name, v, _ = bytes.Cut(v, []byte{','})
-				name = bytes.TrimSpace(name)
-				if equalFold(name, "upgrade") {
-					connUpgrade = true
-				}
-				if len(name) > 0 && !equalFold(name, "close") && !equalFold(name, "keep-alive") {
-					s.add(name)
-				}
+		for len(v) > 0 {
+			var name []byte
+			name, v, _ = bytes.Cut(v, []byte{','})
+			name = bytes.TrimSpace(name)
+			if equalFold(name, "upgrade") {
+				s.found.connUpgrade = true
+			}
+			if len(name) > 0 && !equalFold(name, "close") && !equalFold(name, "keep-alive") {
+				s.add(name)
 			}
 		}
 	}
-	s.websocket = upgrade && connUpgrade
 }
 
 // stripResponseHop removes an answer's hop-by-hop headers; its framing
@@ -140,7 +214,7 @@ func stripResponseHop(h *fasthttp.ResponseHeader, s *hopScan) {
 	for _, name := range s.names[:s.n] {
 		switch {
 		case equalFold(name, "transfer-encoding"):
-		case equalFold(name, "connection") && equalFold(h.Peek("Connection"), "keep-alive"):
+		case equalFold(name, "connection") && equalFold(s.found.connection, "keep-alive"):
 			// What the server says to the client anyway (as nginx does).
 		default:
 			h.DelBytes(name)

@@ -32,16 +32,6 @@ func (u *upstreamRequest) reset() {
 	u.stream, u.size = nil, 0
 }
 
-// replaced are the client headers Kong sets itself on the upstream
-// request (proxy_set_header in Kong's nginx template), besides the
-// hop-by-hop ones; Content-Length is written with the body's framing.
-var replaced = []string{
-	"host", "content-length", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host",
-	"x-forwarded-port", "x-forwarded-path", "x-forwarded-prefix", "x-real-ip", "via",
-}
-
-func isReplaced(name []byte) bool { return oneOf(name, replaced) }
-
 func appendField(b []byte, name string, value []byte) []byte {
 	b = append(b, name...)
 	b = append(b, ": "...)
@@ -76,25 +66,26 @@ func (p *Proxy) buildUpstream(ctx *fasthttp.RequestCtx, ex *exchange, rt *route,
 	// values (the first of each) feed the replacements.
 	var xff, via, fwdHost, fwdPort, fwdPath, fwdPrefix []byte
 	for k, v := range in.All() {
-		if isReplaced(k) {
+		kind := classify(k)
+		if kind.replaced() {
 			switch {
-			case xff == nil && equalFold(k, "x-forwarded-for"):
+			case kind == kindXForwardedFor && xff == nil:
 				xff = v
-			case via == nil && equalFold(k, "via"):
+			case kind == kindVia && via == nil:
 				via = v
 			case !trusted:
-			case fwdHost == nil && equalFold(k, "x-forwarded-host"):
+			case kind == kindXForwardedHost && fwdHost == nil:
 				fwdHost = v
-			case fwdPort == nil && equalFold(k, "x-forwarded-port"):
+			case kind == kindXForwardedPort && fwdPort == nil:
 				fwdPort = v
-			case fwdPath == nil && equalFold(k, "x-forwarded-path"):
+			case kind == kindXForwardedPath && fwdPath == nil:
 				fwdPath = v
-			case fwdPrefix == nil && equalFold(k, "x-forwarded-prefix"):
+			case kind == kindXForwardedPrefix && fwdPrefix == nil:
 				fwdPrefix = v
 			}
 			continue
 		}
-		if isHopByHop(k) || (kongID != nil && equalFold(k, "x-kong-request-id")) || ex.hops.named(k) {
+		if kind.hopByHop() || (kongID != nil && kind == kindRequestID) || (ex.hops.n > 0 && ex.hops.named(k)) {
 			continue
 		}
 		u.fields = append(u.fields, k...)
