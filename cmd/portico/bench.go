@@ -8,14 +8,18 @@ import (
 const benchUsage = `Usage: portico bench COMMAND [OPTIONS]
 
 Commands:
-  sink    receive webhooks (event-hook deliveries) and count them per second
+  http     load one URL: throughput, latency percentiles, statuses, errors
+  compare  the same load against several targets in alternating rounds, as ratios
+  sink     receive webhooks (event-hook deliveries) and count them per second
 
 Run "portico bench COMMAND --help" for a command's options.
 `
 
 // benchCommands are the `portico bench` subcommands, each in its own file.
 var benchCommands = map[string]func(args []string, stdout, stderr io.Writer) int{
-	"sink": runBenchSink,
+	"sink":    runBenchSink,
+	"http":    runBenchHTTP,
+	"compare": runBenchCompare,
 }
 
 // runBench runs `portico bench ...`.
