@@ -1,6 +1,8 @@
 package bench
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -135,36 +137,36 @@ func (o *HTTPOptions) Validate() error {
 // (closed loop is the absence of a rate, not a rate of zero).
 func (o *HTTPOptions) SetRate(r float64) { o.Rate, o.rateSet = r, true }
 
-// counters are shared by a run's workers.
+// counters are shared by a run's workers, for the live view.
 type counters struct {
-	requests, errors   atomic.Int64
-	bytesRead, written atomic.Int64
+	requests, errors atomic.Int64
 }
 
-// countingConn counts the bytes a connection carries.
-type countingConn struct {
-	net.Conn
-	c *counters
-}
-
-func (c countingConn) Read(p []byte) (int, error) {
-	n, err := c.Conn.Read(p)
-	c.c.bytesRead.Add(int64(n))
-	return n, err
-}
-
-func (c countingConn) Write(p []byte) (int, error) {
-	n, err := c.Conn.Write(p)
-	c.c.written.Add(int64(n))
-	return n, err
+// target is where and how workers connect.
+type target struct {
+	addr    string
+	tls     *tls.Config // nil for http
+	timeout time.Duration
+	request []byte // the request, serialised once
+	head    bool   // HEAD: answers have no body
+	close   bool   // a connection per request
 }
 
 // worker is one connection's loop and its own tallies, merged at the end
-// so that recording takes no lock.
+// so that recording takes no lock. Like wrk, each worker owns its
+// connection: no pool, no lock, the request written from bytes prepared
+// once, the answer read with fasthttp's parser.
 type worker struct {
-	hist     *hdrhistogram.Histogram
-	statuses map[int]int64
-	errors   map[string]int64
+	hist            *hdrhistogram.Histogram
+	statuses        map[int]int64
+	errors          map[string]int64
+	bytesRead, sent int64
+
+	conn net.Conn
+	br   *bufio.Reader
+	// connMu guards changes of conn against the end-of-run interruption
+	// (the worker itself reads conn without it).
+	connMu sync.Mutex
 }
 
 // RunHTTP runs a load. It returns when the run ends or ctx is cancelled
@@ -175,67 +177,25 @@ func RunHTTP(ctx context.Context, o HTTPOptions, interval time.Duration, progres
 		return nil, err
 	}
 	u, _ := url.Parse(o.URL)
-	addr := u.Host
+	t := target{addr: u.Host, timeout: o.Timeout, close: o.NoKeepAlive}
 	if u.Port() == "" {
-		addr = net.JoinHostPort(u.Hostname(), map[string]string{"http": "80", "https": "443"}[u.Scheme])
+		t.addr = net.JoinHostPort(u.Hostname(), map[string]string{"http": "80", "https": "443"}[u.Scheme])
+	}
+	if u.Scheme == "https" {
+		t.tls = &tls.Config{InsecureSkipVerify: o.Insecure, ServerName: u.Hostname()}
 	}
 	// Fail fast on a target nobody listens at, rather than counting a
 	// whole run of connect errors.
-	if c, err := net.DialTimeout("tcp", addr, o.Timeout); err != nil {
-		return nil, fmt.Errorf("cannot connect to %s: %w", addr, err)
+	if c, err := net.DialTimeout("tcp", t.addr, o.Timeout); err != nil {
+		return nil, fmt.Errorf("cannot connect to %s: %w", t.addr, err)
 	} else {
 		c.Close()
 	}
-
-	var cnt counters
-	dialer := &net.Dialer{Timeout: o.Timeout}
-	client := &fasthttp.HostClient{
-		Addr:                          addr,
-		IsTLS:                         u.Scheme == "https",
-		MaxConns:                      o.Concurrency,
-		ReadTimeout:                   o.Timeout,
-		WriteTimeout:                  o.Timeout,
-		MaxConnWaitTimeout:            o.Timeout,
-		NoDefaultUserAgentHeader:      true,
-		DisableHeaderNamesNormalizing: true,
-		DisablePathNormalizing:        true,
-		MaxIdemponentCallAttempts:     1,
-		Dial: func(a string) (net.Conn, error) {
-			c, err := dialer.Dial("tcp", a)
-			if err != nil {
-				return nil, err
-			}
-			return countingConn{c, &cnt}, nil
-		},
-	}
-	if client.IsTLS {
-		client.TLSConfig = &tls.Config{InsecureSkipVerify: o.Insecure, ServerName: u.Hostname()}
-	}
-	defer client.CloseIdleConnections()
-
-	template := fasthttp.AcquireRequest()
-	defer fasthttp.ReleaseRequest(template)
-	template.SetRequestURI(o.URL)
-	template.Header.SetMethod(o.Method)
-	template.Header.DisableNormalizing()
-	for _, h := range o.Headers {
-		if http1Host(h[0]) {
-			template.Header.SetHost(h[1])
-			template.UseHostHeader = true
-			continue
-		}
-		template.Header.Add(h[0], h[1])
-	}
-	if len(o.Body) > 0 {
-		template.SetBody(o.Body)
-	}
-	if o.NoKeepAlive {
-		template.SetConnectionClose()
-	}
+	t.request, t.head = serialise(o)
 
 	if o.Warmup > 0 {
 		wctx, cancel := context.WithTimeout(ctx, o.Warmup)
-		runWorkers(wctx, client, template, o, 0, &counters{}, interval, func(p Progress) {
+		runWorkers(wctx, &t, o, 0, interval, func(p Progress) {
 			if progress != nil {
 				p.Warmup = true
 				progress(p)
@@ -245,8 +205,6 @@ func RunHTTP(ctx context.Context, o HTTPOptions, interval time.Duration, progres
 		if ctx.Err() != nil {
 			return nil, errors.New("interrupted during the warm-up")
 		}
-		cnt.bytesRead.Store(0)
-		cnt.written.Store(0)
 	}
 	runCtx := ctx
 	if o.Duration > 0 {
@@ -255,12 +213,11 @@ func RunHTTP(ctx context.Context, o HTTPOptions, interval time.Duration, progres
 		defer cancel()
 	}
 	start := time.Now()
-	workers := runWorkers(runCtx, client, template, o, o.Requests, &cnt, interval, progress)
+	workers := runWorkers(runCtx, &t, o, o.Requests, interval, progress)
 	elapsed := time.Since(start)
 
 	r := &Result{URL: o.URL, Rate: o.Rate, Duration: elapsed, Errors: map[string]int64{}, Statuses: map[int]int64{},
-		hist: newLatencyHistogram(), BytesRead: cnt.bytesRead.Load(), BytesSent: cnt.written.Load(),
-		Interrupted: ctx.Err() != nil}
+		hist: newLatencyHistogram(), Interrupted: ctx.Err() != nil}
 	for _, w := range workers {
 		r.hist.Merge(w.hist)
 		for s, n := range w.statuses {
@@ -270,6 +227,8 @@ func RunHTTP(ctx context.Context, o HTTPOptions, interval time.Duration, progres
 		for k, n := range w.errors {
 			r.Errors[k] += n
 		}
+		r.BytesRead += w.bytesRead
+		r.BytesSent += w.sent
 	}
 	r.Throughput = float64(r.Requests) / elapsed.Seconds()
 	r.Latency = Latency{Mean: time.Duration(r.hist.Mean() * float64(time.Microsecond)), P50: r.Percentile(50),
@@ -277,39 +236,64 @@ func RunHTTP(ctx context.Context, o HTTPOptions, interval time.Duration, progres
 	return r, nil
 }
 
-func http1Host(name string) bool { return strings.EqualFold(name, "host") }
+// serialise writes the request once, as fasthttp's client would send it.
+func serialise(o HTTPOptions) ([]byte, bool) {
+	u, _ := url.Parse(o.URL) // validated
+	req := fasthttp.AcquireRequest()
+	defer fasthttp.ReleaseRequest(req)
+	req.Header.DisableNormalizing()
+	req.Header.SetMethod(o.Method)
+	req.Header.SetRequestURI(u.RequestURI()) // origin form
+	req.Header.SetHost(u.Host)
+	for _, h := range o.Headers {
+		if strings.EqualFold(h[0], "host") {
+			req.Header.SetHost(h[1])
+			continue
+		}
+		req.Header.Add(h[0], h[1])
+	}
+	if len(o.Body) > 0 {
+		req.SetBody(o.Body)
+	}
+	if o.NoKeepAlive {
+		req.SetConnectionClose()
+	}
+	var b bytes.Buffer
+	bw := bufio.NewWriter(&b)
+	req.Write(bw) // into memory: cannot fail
+	bw.Flush()
+	return b.Bytes(), req.Header.IsHead()
+}
 
 // runWorkers runs the load until ctx ends or limit requests (when
 // positive) were sent, and returns each worker's tallies.
-func runWorkers(ctx context.Context, client *fasthttp.HostClient, template *fasthttp.Request, o HTTPOptions,
-	limit int64, cnt *counters, interval time.Duration, progress func(Progress)) []*worker {
+func runWorkers(ctx context.Context, t *target, o HTTPOptions, limit int64, interval time.Duration, progress func(Progress)) []*worker {
 	start := time.Now()
+	var cnt counters
 	var next atomic.Int64 // the next request's sequence number
-	var ticket func() (seq int64, intended time.Time, ok bool)
+	step := 0.0
 	if o.Rate > 0 {
 		// Open loop: request i is due at start + i/rate, whoever sends it.
-		step := float64(time.Second) / o.Rate
-		ticket = func() (int64, time.Time, bool) {
-			i := next.Add(1) - 1
-			return i, start.Add(time.Duration(float64(i) * step)), limit <= 0 || i < limit
+		step = float64(time.Second) / o.Rate
+	}
+	ticket := func() (intended time.Time, ok bool) {
+		i := next.Add(1) - 1
+		if step > 0 {
+			intended = start.Add(time.Duration(float64(i) * step))
 		}
-	} else {
-		ticket = func() (int64, time.Time, bool) {
-			i := next.Add(1) - 1
-			return i, time.Time{}, limit <= 0 || i < limit
-		}
+		return intended, limit <= 0 || i < limit
 	}
 
 	done := make(chan struct{})
 	if progress != nil && interval > 0 {
 		go func() {
-			t := time.NewTicker(interval)
-			defer t.Stop()
+			tick := time.NewTicker(interval)
+			defer tick.Stop()
 			for {
 				select {
 				case <-done:
 					return
-				case <-t.C:
+				case <-tick.C:
 					progress(Progress{Elapsed: time.Since(start), Requests: cnt.requests.Load(), Errors: cnt.errors.Load()})
 				}
 			}
@@ -320,44 +304,51 @@ func runWorkers(ctx context.Context, client *fasthttp.HostClient, template *fast
 	for i := range workers {
 		w := &worker{hist: newLatencyHistogram(), statuses: map[int]int64{}, errors: map[string]int64{}}
 		workers[i] = w
-		wg.Go(func() { w.run(ctx, client, template, ticket, cnt) })
+		wg.Go(func() { w.run(ctx, t, ticket, &cnt) })
 	}
 	wg.Wait()
 	close(done)
 	return workers
 }
 
-func (w *worker) run(ctx context.Context, client *fasthttp.HostClient, template *fasthttp.Request,
-	ticket func() (int64, time.Time, bool), cnt *counters) {
-	req := fasthttp.AcquireRequest()
+func (w *worker) run(ctx context.Context, t *target, ticket func() (time.Time, bool), cnt *counters) {
 	resp := fasthttp.AcquireResponse()
-	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
-	resp.SkipBody = false
+	resp.SkipBody = t.head
+	defer w.disconnect()
+	// Closing the connection when the run ends unblocks a request under way.
+	stop := context.AfterFunc(ctx, func() {
+		w.connMu.Lock()
+		defer w.connMu.Unlock()
+		if w.conn != nil {
+			w.conn.SetDeadline(time.Unix(1, 0))
+		}
+	})
+	defer stop()
 	for ctx.Err() == nil {
-		_, intended, ok := ticket()
+		intended, ok := ticket()
 		if !ok {
 			return
 		}
 		if !intended.IsZero() {
 			if wait := time.Until(intended); wait > 0 {
-				t := time.NewTimer(wait)
+				timer := time.NewTimer(wait)
 				select {
 				case <-ctx.Done():
-					t.Stop()
+					timer.Stop()
 					return
-				case <-t.C:
+				case <-timer.C:
 				}
 			}
 		}
-		template.CopyTo(req)
 		sent := time.Now()
 		if intended.IsZero() {
 			intended = sent
 		}
-		err := client.Do(req, resp)
+		err := w.exchange(t, resp, sent)
 		latency := time.Since(intended)
 		if err != nil {
+			w.disconnect()
 			if ctx.Err() != nil {
 				return // the run ended under this request: not a failure of the target
 			}
@@ -368,7 +359,70 @@ func (w *worker) run(ctx context.Context, client *fasthttp.HostClient, template 
 		w.hist.RecordValue(max(int64(latency/time.Microsecond), 1))
 		w.statuses[resp.StatusCode()]++
 		cnt.requests.Add(1)
+		if t.close || resp.ConnectionClose() {
+			w.disconnect()
+		}
 	}
+}
+
+// exchange sends the request and reads the answer, connecting first when
+// the worker has no connection.
+func (w *worker) exchange(t *target, resp *fasthttp.Response, now time.Time) error {
+	if w.conn == nil {
+		if err := w.connect(t); err != nil {
+			return err
+		}
+	}
+	w.conn.SetDeadline(now.Add(t.timeout))
+	n, err := w.conn.Write(t.request)
+	w.sent += int64(n)
+	if err != nil {
+		return err
+	}
+	return resp.Read(w.br)
+}
+
+func (w *worker) connect(t *target) error {
+	c, err := net.DialTimeout("tcp", t.addr, t.timeout)
+	if err != nil {
+		return err
+	}
+	if t.tls != nil {
+		tc := tls.Client(c, t.tls)
+		tc.SetDeadline(time.Now().Add(t.timeout))
+		if err := tc.Handshake(); err != nil {
+			c.Close()
+			return &net.OpError{Op: "dial", Net: "tcp", Addr: c.RemoteAddr(), Err: err}
+		}
+		c = tc
+	}
+	w.connMu.Lock()
+	w.conn = c
+	w.connMu.Unlock()
+	if w.br == nil {
+		w.br = bufio.NewReaderSize(countingReader{w}, 16<<10)
+	} else {
+		w.br.Reset(countingReader{w})
+	}
+	return nil
+}
+
+func (w *worker) disconnect() {
+	if w.conn != nil {
+		w.conn.Close()
+		w.connMu.Lock()
+		w.conn = nil
+		w.connMu.Unlock()
+	}
+}
+
+// countingReader reads the worker's connection, counting bytes.
+type countingReader struct{ w *worker }
+
+func (r countingReader) Read(p []byte) (int, error) {
+	n, err := r.w.conn.Read(p)
+	r.w.bytesRead += int64(n)
+	return n, err
 }
 
 // errorKind sorts a failed request's error into connect, timeout, reset or
