@@ -3,7 +3,7 @@ GO      ?= go
 BIN     ?= bin/portico
 PKGS    := ./...
 
-.PHONY: run build test unit e2e vet fmt bench bench-proxy fuzz clean
+.PHONY: run build test unit e2e vet fmt bench bench-proxy bench-compare bench-generator fuzz clean
 
 ## run: start a node on the embedded store (Admin API on 127.0.0.1:8001, proxy on :8000)
 run:
@@ -40,6 +40,15 @@ bench:
 ## bench-proxy: Portico's proxy vs nginx proxy_pass and a bare fasthttp forwarder (needs nginx, wrk, curl)
 bench-proxy:
 	bash scripts/bench-proxy.sh
+
+## bench-compare: bench-proxy plus `portico bench compare` over the same targets; the latency plots go to docs/bench/
+bench-compare:
+	COMPARE=1 OUT=$${OUT:-/tmp/portico-bench-compare} bash scripts/bench-proxy.sh
+	mkdir -p docs/bench && cp $${OUT:-/tmp/portico-bench-compare}/compare-*.svg docs/bench/
+
+## bench-generator: `portico bench http` against wrk, and its open-loop accuracy (needs nginx, wrk)
+bench-generator:
+	bash scripts/bench-generator.sh
 
 ## fuzz: run each fuzz target for FUZZTIME (default 60s)
 FUZZTIME ?= 60s

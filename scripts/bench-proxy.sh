@@ -17,6 +17,9 @@
 #                      second in which the machine is less than QUIET_PCT% busy (a shared machine)
 #   PORTICO_BIN=       a prebuilt portico binary (default: go build -o bin/portico ./cmd/portico)
 #   SKIP_PORTICO=0     1 measures nginx and the forwarder only
+#   COMPARE=0          1 also runs `portico bench compare` over the same targets (after wrk, same
+#                      duration, rounds and connections) and writes its table and latency plot
+#                      to OUT/compare-ROUTES.{txt,svg}
 #   OUT=/tmp/portico-bench-proxy   results, configs and logs (emptied at the start of a run)
 #
 # Needs nginx, wrk, curl and go; installs nothing. Everything listens on and
@@ -38,6 +41,7 @@ PORTICO_BIN=${PORTICO_BIN:-}
 QUIET_PCT=${QUIET_PCT:-10}
 QUIET_WAIT=${QUIET_WAIT:-20}
 SKIP_PORTICO=${SKIP_PORTICO:-0}
+COMPARE=${COMPARE:-0}
 OUT=${OUT:-${TMPDIR:-/tmp}/portico-bench-proxy}
 GO=${GO:-go}
 
@@ -529,6 +533,15 @@ for rcase in $ROUTES; do
 			run_wrk "$rcase" "$round" "$t" "${PORT_OF[$t]}" "${PIDS_OF[$t]}"
 		done
 	done
+	if [[ $COMPARE == 1 ]]; then
+		[[ -n $PORTICO_BIN ]] || die "COMPARE=1 needs the portico binary (do not set SKIP_PORTICO=1)"
+		cmp_args=()
+		for t in "${targets[@]}"; do cmp_args+=(--target "$t=http://127.0.0.1:${PORT_OF[$t]}/"); done
+		log "portico bench compare: ${targets[*]}"
+		"$PORTICO_BIN" bench compare "${cmp_args[@]}" --quiet -c "$CONNECTIONS" --duration "$DURATION" \
+			--warmup "$WARMUP" --rounds "$ROUNDS" --plot "$OUT/compare-$rcase.svg" >"$OUT/compare-$rcase.txt" ||
+			die "portico bench compare failed"
+	fi
 	stop_proc "$NGX_PID"
 done
 
@@ -612,5 +625,12 @@ summary() {
 	echo "# summary"
 	cat "$OUT/bench-proxy-summary.txt"
 } >>"$RESULTS"
+if [[ $COMPARE == 1 ]]; then
+	for rcase in $ROUTES; do
+		[[ -f $OUT/compare-$rcase.txt ]] || continue
+		printf '\nportico bench compare, %s route(s) (plot: %s)\n' "$rcase" "$OUT/compare-$rcase.svg"
+		cat "$OUT/compare-$rcase.txt"
+	done | tee -a "$RESULTS"
+fi
 log ""
 log "raw results: $RESULTS (wrk output in $OUT/wrk, configs in $OUT/conf)"
