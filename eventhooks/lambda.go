@@ -150,7 +150,7 @@ func (l *Lambda) Deliver(ctx context.Context, d Delivery) (Result, error) {
 		res, err := l.vm.CallCached(ctx, c, data, d.Event.Name, d.Event.Source, l.pid)
 		if err != nil {
 			l.logRaised(err)
-			return Result{}, fmt.Errorf("lambda: functions[%d]: %w", i+1, err)
+			return Result{}, lambdaFailure(fmt.Errorf("lambda: functions[%d]: %w", i+1, err))
 		}
 		data = nil
 		if len(res) > 0 {
@@ -159,14 +159,31 @@ func (l *Lambda) Deliver(ctx context.Context, d Delivery) (Result, error) {
 		if len(res) > 1 && res[1] != nil && res[1] != false {
 			// Kong: `if err then return nil, err end`. Not logged: the
 			// function reported a failure, it did not raise one.
-			return Result{}, fmt.Errorf("lambda: functions[%d]: %w", i+1, errors.New(luaErrString(res[1])))
+			return Result{}, &PermanentError{Err: fmt.Errorf("lambda: functions[%d]: %w", i+1, errors.New(luaErrString(res[1])))}
 		}
 	}
 	if data == nil || data == false {
-		return Result{}, fmt.Errorf("lambda: functions[%d] returned %v: a falsy result is a failure",
-			len(chunks), luaTypeName(data))
+		return Result{}, &PermanentError{Err: fmt.Errorf("lambda: functions[%d] returned %v: a falsy result is a failure",
+			len(chunks), luaTypeName(data))}
 	}
 	return Result{Body: lambdaBody(data)}, nil
+}
+
+// lambdaFailure makes a failed call final, as Kong runs a lambda once:
+// what the functions raise, report or exhaust (their time or memory) would
+// happen again. A call the node cut short (stopping: its context
+// cancelled) or a fault of the VM itself is left to the retry policy.
+func lambdaFailure(err error) error {
+	var le *luavm.Error
+	if errors.As(err, &le) {
+		switch {
+		case le.Kind == luavm.KindInternal:
+			return err
+		case le.Kind == luavm.KindCanceled && errors.Is(err, context.Canceled):
+			return err
+		}
+	}
+	return &PermanentError{Err: err}
 }
 
 // logRaised writes a Lua error to the error log as Kong does. Errors that

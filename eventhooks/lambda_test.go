@@ -63,6 +63,7 @@ func TestLambdaDeliver(t *testing.T) {
 			functions: []string{seedLambdaOneLine},
 			data:      loisLane(),
 			wantErr:   "Event hook on consumer Lois Lane",
+			permanent: true,
 			// ChunkName: cut after 45 bytes, as LuaJIT's load() names it.
 			wantLogSuffix: `[string "return function (data, event, source, pid) lo..."]:1: Event hook on consumer Lois Lane`,
 		},
@@ -71,6 +72,7 @@ func TestLambdaDeliver(t *testing.T) {
 			functions:     []string{seedLambdaFile},
 			data:          loisLane(),
 			wantErr:       `[string "return function (data, event, source, pid)..."]:3: Event hook on consumer Lois Lane`,
+			permanent:     true,
 			wantLogSuffix: `[string "return function (data, event, source, pid)..."]:3: Event hook on consumer Lois Lane`,
 		},
 		{
@@ -110,6 +112,7 @@ func TestLambdaDeliver(t *testing.T) {
 			name:      "nil, err stops the chain, not logged",
 			functions: []string{`return function() return nil, "boom" end`, `return function() error("not reached") end`},
 			wantErr:   "lambda: functions[1]: boom",
+			permanent: true,
 		},
 		{
 			name:      "nil, false does not stop the chain",
@@ -120,11 +123,13 @@ func TestLambdaDeliver(t *testing.T) {
 			name:      "falsy final: nil",
 			functions: []string{`return function() return "x" end`, `return function() return nil end`},
 			wantErr:   "lambda: functions[2] returned nil: a falsy result is a failure",
+			permanent: true,
 		},
 		{
 			name:      "falsy final: false",
 			functions: []string{`return function() return false end`},
 			wantErr:   "returned false: a falsy result is a failure",
+			permanent: true,
 		},
 		{
 			name:      "syntax error is permanent",
@@ -137,6 +142,7 @@ func TestLambdaDeliver(t *testing.T) {
 			functions:     []string{`return function() while true do end end`},
 			opts:          luavm.Options{Timeout: 200 * time.Millisecond},
 			wantErr:       "timeout",
+			permanent:     true,
 			wantLogSuffix: "timeout: context deadline exceeded",
 			maxTime:       400 * time.Millisecond,
 		},
@@ -144,6 +150,7 @@ func TestLambdaDeliver(t *testing.T) {
 			name:          "sandbox: os.execute",
 			functions:     []string{`return function() os.execute("touch /tmp/portico-lambda-escape") return true end`},
 			wantErr:       "attempt to call a non-function object",
+			permanent:     true,
 			wantLogSuffix: "]:1: attempt to call a non-function object",
 		},
 		{
@@ -287,6 +294,24 @@ func TestLambdaContextCanceled(t *testing.T) {
 	}
 	if len(rec.lines) != 0 {
 		t.Errorf("logged %q: the caller's deadline is not the function's error", rec.lines)
+	}
+	// Running out of the delivery's time would happen again: final.
+	var pe *PermanentError
+	if !errors.As(err, &pe) {
+		t.Errorf("a function that outlives the delivery's deadline is retried: %v", err)
+	}
+}
+
+// A call cut short because the node stops is tried again later: it is
+// not the function's doing.
+func TestLambdaStoppedNodeIsRetried(t *testing.T) {
+	l := NewLambda(newLambdaVM(t, luavm.Options{Timeout: 10 * time.Second}), &lineRecorder{}, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	_, err := l.Deliver(ctx, lambdaDelivery(nil, `return function() while true do end end`))
+	var pe *PermanentError
+	if err == nil || errors.As(err, &pe) {
+		t.Fatalf("Deliver = %v, want a retryable error", err)
 	}
 }
 
