@@ -232,6 +232,11 @@ type Config struct {
 	// delivery records (delivered or failed) are kept before they are
 	// trimmed. Greater than 0; default 72h.
 	EventHooksRetention time.Duration
+	// EventHooksDenyPrivate (event_hooks_deny_private) refuses webhook
+	// deliveries (webhook, webhook-custom, /test, /ping) to loopback,
+	// private, link-local, carrier-grade NAT, unique-local and cloud
+	// metadata addresses, checked on the address connected to. Default off.
+	EventHooksDenyPrivate bool
 
 	// UntrustedLua (untrusted_lua) is Kong's control over Lua code supplied
 	// through the Admin API (lambda event hooks, serverless functions): "off"
@@ -513,6 +518,7 @@ var keys = []key{
 	{name: "event_hooks_max_age", kind: kindDuration, field: func(c *Config) any { return &c.EventHooksMaxAge }, min: 1},
 	{name: "event_hooks_max_in_flight", kind: kindInt, field: func(c *Config) any { return &c.EventHooksMaxInFlight }, min: 1, max: 1000},
 	{name: "event_hooks_retention", kind: kindDuration, field: func(c *Config) any { return &c.EventHooksRetention }, min: 1},
+	{name: "event_hooks_deny_private", kind: kindBool, field: func(c *Config) any { return &c.EventHooksDenyPrivate }},
 
 	{name: "enforce_rbac", kind: kindEnum, field: func(c *Config) any { return &c.EnforceRBAC }, enum: []string{"off", "on", "both", "entity"}},
 	{name: "rbac_auth_header", kind: kindString, field: func(c *Config) any { return &c.RBACAuthHeader }, check: headerName},

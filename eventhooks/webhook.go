@@ -39,6 +39,10 @@ type WebhookOptions struct {
 	// RootCAs verifies receivers when a hook has ssl_verify (Kong's
 	// lua_ssl_trusted_certificate); nil uses the system's roots.
 	RootCAs *x509.CertPool
+	// DenyPrivate refuses receivers at loopback, private, link-local,
+	// carrier-grade NAT, unique-local and cloud metadata addresses
+	// (event_hooks_deny_private), checked on the address connected to.
+	DenyPrivate bool
 }
 
 // Webhook defaults.
@@ -97,6 +101,9 @@ func NewWebhook(opts WebhookOptions) *Webhook {
 
 func newWebhookClient(opts WebhookOptions, verify bool) *http.Client {
 	dialer := &net.Dialer{Timeout: opts.ConnectTimeout, KeepAlive: 30 * time.Second}
+	if opts.DenyPrivate {
+		dialer.Control = denyPrivate
+	}
 	var protocols http.Protocols
 	protocols.SetHTTP1(true) // HTTP/1.1 only, as Kong (lua-resty-http)
 	t := &http.Transport{
@@ -321,6 +328,11 @@ func (w *Webhook) send(ctx context.Context, id string, r webhookRequest) (Result
 	}
 	resp, err := client.Do(req)
 	if err != nil {
+		var denied *DeniedDestinationError
+		if errors.As(err, &denied) {
+			// The receiver's address will not change its nature: final.
+			return Result{}, &PermanentError{Err: fmt.Errorf("posting to %s: %w", r.shown, denied)}
+		}
 		return Result{}, w.transportError(ctx, r.shown, at, err)
 	}
 	defer resp.Body.Close()

@@ -233,6 +233,7 @@ func open(ctx context.Context, cfg *conf.Config, log, adminLog *logger.Logger) (
 			ConnectTimeout: cfg.EventHooksConnectTimeout,
 			ReadTimeout:    cfg.EventHooksReadTimeout,
 			UserAgent:      "Portico/" + Version + " (event hooks)",
+			DenyPrivate:    cfg.EventHooksDenyPrivate,
 		})
 		n.hooks = eventhooks.New(eventhooks.Options{
 			DB:  n.db,
