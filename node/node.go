@@ -287,6 +287,9 @@ func open(ctx context.Context, cfg *conf.Config, log, adminLog *logger.Logger) (
 		KeepaliveIdleTimeout: time.Duration(cfg.UpstreamKeepaliveIdleTimeout) * time.Second,
 		AllowDebugHeader:     cfg.AllowDebugHeader,
 		OnHealth:             n.publishHealth,
+		Plugins:              enabled,
+		NodeID:               nodeID,
+		Hostname:             hostname(),
 	})
 	if err != nil {
 		st.Close()
@@ -602,4 +605,11 @@ func network(host string) string {
 		return "tcp6"
 	}
 	return "tcp"
+}
+
+// hostname is the machine's name for kong.node.get_hostname ("" when the
+// system cannot tell).
+func hostname() string {
+	h, _ := os.Hostname()
+	return h
 }

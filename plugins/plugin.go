@@ -23,10 +23,10 @@ import (
 
 // Info describes one plugin type.
 //
-// Execution phases (rewrite, access, header_filter, body_filter, log ...) are
-// not part of Info: they will be optional interfaces that a plugin's handler
-// implements, Caddy-style, discovered once by type assertion when plugin
-// chains are built, never per request.
+// Execution phases (rewrite, access, header_filter, log) are not part of
+// Info: they are optional interfaces that the handler New returns
+// implements, discovered once by type assertion when plugin chains are
+// built, never per request (see handler.go).
 type Info struct {
 	// Name is the plugin's name as configured in plugin rows, e.g. "key-auth".
 	Name string
@@ -39,7 +39,13 @@ type Info struct {
 	// protocols, consumer ...) for rows of this plugin. Its Name is the
 	// plugin's name.
 	Schema *schema.Subschema
+	// New builds an instance from a row's configuration; nil for a plugin
+	// that is stored and validated but does not run yet.
+	New Factory
 }
+
+// Runs reports whether the plugin executes (it has a handler).
+func (i Info) Runs() bool { return i.New != nil }
 
 // Kong's `plugins` property keywords (kong.conf.default).
 const (

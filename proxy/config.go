@@ -12,7 +12,7 @@ import (
 
 // watchedEntities are the tables a snapshot is built from: a write to any
 // of them rebuilds the proxy's snapshot.
-var watchedEntities = []string{"routes", "services", "upstreams", "targets", "certificates", "snis", "ca_certificates", "workspaces"}
+var watchedEntities = []string{"routes", "services", "upstreams", "targets", "certificates", "snis", "ca_certificates", "workspaces", "plugins"}
 
 // config is every row a snapshot is built from, read in one transaction so
 // that references between them are consistent.

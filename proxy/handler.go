@@ -10,6 +10,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/portico-gw/portico/internal/requestid"
+	"github.com/portico-gw/portico/plugins"
 	"github.com/portico-gw/portico/proxy/balancer"
 	"github.com/portico-gw/portico/proxy/router"
 )
@@ -29,6 +30,7 @@ type exchange struct {
 	hash    hashInput
 	remote  netip.Addr // the connection's peer
 	client  netip.Addr // the client address after real_ip processing
+	plugin  plugins.Context
 }
 
 func (ex *exchange) reset() {
@@ -39,6 +41,7 @@ func (ex *exchange) reset() {
 	ex.tried = ex.tried[:0]
 	ex.peer = balancer.Peer{}
 	ex.hash = hashInput{}
+	ex.plugin.Reset()
 }
 
 // Handler returns the fasthttp handler serving proxied traffic.
@@ -65,6 +68,20 @@ func (p *Proxy) serve(ctx *fasthttp.RequestCtx) {
 		p.answer(ctx, ex, start, fasthttp.StatusNotFound, msgNoRoute)
 		return
 	}
+	ex.remote = remoteAddr(ctx)
+	peerTrusted := p.isTrusted(ex.remote)
+	ex.client = p.clientAddr(h, ex.remote, peerTrusted)
+	if len(snap.rewrite) > 0 {
+		// Global plugins' rewrite phase, before routing (it may change
+		// what the router sees).
+		ex.startPlugins(ctx, start, ex.client)
+		if !p.runList(ctx, ex, start, snap.rewrite, phaseRewrite, connProto(ctx)) {
+			if ex.plugin.Exited() {
+				p.ownHeaders(ctx, ex, start)
+			}
+			return
+		}
+	}
 	rawPath := requestPath(h.RequestURI())
 	ex.rreq = router.Request{
 		Method:  h.Method(),
@@ -89,9 +106,6 @@ func (p *Proxy) serve(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	rt := ex.match.Route.Value.(*route)
-	ex.remote = remoteAddr(ctx)
-	peerTrusted := p.isTrusted(ex.remote)
-	ex.client = p.clientAddr(h, ex.remote, peerTrusted)
 	proto := forwardedProto(ctx, h, peerTrusted)
 
 	// Kong's protocol checks after a match (runloop/handler.lua).
@@ -123,6 +137,35 @@ func (p *Proxy) serve(ctx *fasthttp.RequestCtx) {
 		p.answer(ctx, ex, start, 426, msgUseHTTP2)
 		return
 	}
+	ch := rt.plugins
+	if ch == nil {
+		p.serveRoute(ctx, ex, rt, proto, peerTrusted, start)
+		return
+	}
+	pc := ex.startPlugins(ctx, start, ex.client)
+	pc.Route = plugins.Ref{ID: rt.id, Name: rt.name, Row: rt.row}
+	if rt.service != nil {
+		pc.Service = plugins.Ref{ID: rt.service.id, Name: rt.service.name, Row: rt.service.row}
+	}
+	reqProto := connProto(ctx)
+	if !ch.hasAccess || p.runChain(ctx, ex, start, ch, phaseAccess, reqProto) {
+		p.serveRoute(ctx, ex, rt, proto, peerTrusted, start)
+	} else if ex.plugin.Exited() {
+		p.ownHeaders(ctx, ex, start)
+	}
+	if ch.hasHeader {
+		p.runChain(ctx, ex, start, ch, phaseHeaderFilter, reqProto)
+	}
+	if ch.hasLog {
+		p.queueLog(ctx, ex, rt, ch, start)
+	}
+}
+
+// serveRoute answers a matched request once its plugins' access phase let
+// it through: the service checks, then the upstream (or a WebSocket
+// tunnel).
+func (p *Proxy) serveRoute(ctx *fasthttp.RequestCtx, ex *exchange, rt *route, proto []byte, peerTrusted bool, start time.Time) {
+	h := &ctx.Request.Header
 	svc := rt.service
 	if svc == nil {
 		p.answer(ctx, ex, start, fasthttp.StatusServiceUnavailable, msgNoService)
@@ -147,6 +190,28 @@ func (p *Proxy) serve(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	p.forward(ctx, ex, rt, svc, proto, peerTrusted, start)
+}
+
+// connProto is the request's protocol as plugin rows name it.
+func connProto(ctx *fasthttp.RequestCtx) protoSet {
+	if ctx.IsTLS() {
+		return protoHTTPS
+	}
+	return protoHTTP
+}
+
+// queueLog hands the request to the chain's log plugins.
+func (p *Proxy) queueLog(ctx *fasthttp.RequestCtx, ex *exchange, rt *route, ch *chain, start time.Time) {
+	var to []plugins.Logger
+	consumer := consumerID(&ex.plugin)
+	for i := range ch.links {
+		if in := ch.links[i].pick(consumer); in != nil && in.log != nil && in.protocols&connProto(ctx) != 0 {
+			to = append(to, in.log)
+		}
+	}
+	if len(to) > 0 {
+		p.logs.push(logJob{entry: p.logEntry(ctx, ex, rt, start), to: to})
+	}
 }
 
 // requestPath is the raw path of a request target, without the query

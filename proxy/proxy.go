@@ -16,6 +16,7 @@ import (
 
 	"github.com/portico-gw/portico/events"
 	"github.com/portico-gw/portico/logger"
+	"github.com/portico-gw/portico/plugins"
 	"github.com/portico-gw/portico/proxy/balancer"
 	"github.com/portico-gw/portico/proxy/router"
 	"github.com/portico-gw/portico/store"
@@ -63,6 +64,14 @@ type Options struct {
 	// OnHealth receives target health transitions (the balancer source of
 	// event hooks).
 	OnHealth func(balancer.HealthEvent)
+	// Plugins are the enabled plugin types; rows of those that run are
+	// executed on the requests they apply to.
+	Plugins *plugins.Registry
+	// NodeID and Hostname identify the node to plugins (kong.node).
+	NodeID, Hostname string
+	// LogQueueSize bounds the entries waiting for log plugins (default
+	// 10,000); past it entries are dropped and counted.
+	LogQueueSize int
 }
 
 // Proxy is the proxy's request handler. It is safe for concurrent use.
@@ -88,6 +97,7 @@ type Proxy struct {
 	done      sync.WaitGroup
 
 	exchanges sync.Pool
+	logs      logQueue
 }
 
 // New returns a proxy. Start loads the configuration and keeps it current.
@@ -133,7 +143,9 @@ func New(opts Options) (*Proxy, error) {
 			p.logf(level, "[balancer] "+format, args...)
 		},
 	})
-	p.exchanges.New = func() any { return new(exchange) }
+	node := plugins.Node{ID: opts.NodeID, Hostname: opts.Hostname}
+	p.exchanges.New = func() any { return &exchange{plugin: plugins.Context{Shared: map[string]any{}, Node: node}} }
+	p.logs.init(opts.LogQueueSize, p.logf)
 	return p, nil
 }
 
@@ -156,6 +168,7 @@ func (p *Proxy) Start(ctx context.Context) error {
 	}
 	wctx, cancel := context.WithCancel(context.Background())
 	p.stop = cancel
+	p.logs.start(&p.done, wctx)
 	if p.opts.Bus != nil {
 		unsubscribe := p.opts.Bus.Subscribe("crud", func(ev events.Event) {
 			if watched(ev.Name) {

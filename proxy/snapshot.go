@@ -24,6 +24,9 @@ type snapshot struct {
 	router    *router.Router
 	balancers *balancer.Set
 	certs     *certStore
+	// rewrite are the global plugins with a rewrite phase, run before
+	// routing.
+	rewrite []*instance
 }
 
 // protocols a route accepts, as a bit set.
@@ -56,17 +59,20 @@ func parseProtocols(list []string) protoSet {
 // route is what a matched route carries to the handler (router.Route.Value).
 type route struct {
 	id, name, workspace string
+	row                 store.Row
 	protocols           protoSet
 	stripPath           bool
 	preserveHost        bool
 	redirectStatus      int
 	service             *service // nil: Kong's 503 no Service found
+	plugins             *chain   // nil: no plugin applies
 }
 
 // service is a service as the forwarder needs it, with everything derived
 // once per snapshot.
 type service struct {
 	id, name, workspace string
+	row                 store.Row
 	enabled             bool
 	scheme              string // http or https
 	host                string
@@ -134,9 +140,11 @@ func (p *Proxy) build(c *config) (*snapshot, []error) {
 			svc.dns = set.Host(net.JoinHostPort(svc.host, strconv.Itoa(svc.port)))
 		}
 	}
+	chainFor, rewrite := p.buildPlugins(c, &errs)
 	var routes []router.Route
 	for _, r := range c.rows("routes") {
 		rt := &route{
+			row:            r,
 			id:             id(r),
 			name:           row.String(r, "name"),
 			workspace:      workspace(r),
@@ -148,6 +156,7 @@ func (p *Proxy) build(c *config) (*snapshot, []error) {
 		if sid := ref(r, "service"); sid != "" {
 			rt.service = services[sid]
 		}
+		rt.plugins = chainFor(rt)
 		routes = append(routes, router.Route{
 			ID:            rt.id,
 			Name:          rt.name,
@@ -167,7 +176,7 @@ func (p *Proxy) build(c *config) (*snapshot, []error) {
 	errs = append(errs, rerrs...)
 	certs, cerrs := p.certs.build(c)
 	errs = append(errs, cerrs...)
-	return &snapshot{router: rtr, balancers: set, certs: certs}, errs
+	return &snapshot{router: rtr, balancers: set, certs: certs, rewrite: rewrite}, errs
 }
 
 func headerMap(v any) map[string][]string {
@@ -185,6 +194,7 @@ func headerMap(v any) map[string][]string {
 // newService derives a service's forwarding settings from its row.
 func (p *Proxy) newService(s store.Row, c *config, errs *[]error) *service {
 	svc := &service{
+		row:       s,
 		id:        id(s),
 		name:      row.String(s, "name"),
 		workspace: workspace(s),

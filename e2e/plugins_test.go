@@ -1,0 +1,57 @@
+package e2e
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// Plugins run on proxied requests, configured with curl as Kong users do.
+func TestPluginsRunWithCurl(t *testing.T) {
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Upstream-Saw-Id", r.Header.Get("Kong-Request-ID"))
+		fmt.Fprint(w, "from upstream")
+	}))
+	defer upstream.Close()
+	g := startGateway(t)
+	wantStatus(t, g.cli("curl", "-si", "-X", "POST", g.adminURL("/services"), "--data", "name=svc", "--data", "url="+upstream.URL), 201)
+	wantStatus(t, g.cli("curl", "-si", "-X", "POST", g.adminURL("/services/svc/routes"), "--data", "name=open", "--data", "paths[]=/open"), 201)
+	wantStatus(t, g.cli("curl", "-si", "-X", "POST", g.adminURL("/services/svc/routes"), "--data", "name=closed", "--data", "paths[]=/closed"), 201)
+	wantStatus(t, g.cli("curl", "-si", "-X", "POST", g.adminURL("/routes/closed/plugins"), "--data", "name=request-termination",
+		"--data", "config.status_code=403", "--data", "config.message=So long and thanks for all the fish!"), 201)
+	wantStatus(t, g.cli("curl", "-si", "-X", "POST", g.adminURL("/plugins"), "--data", "name=correlation-id",
+		"--data", "config.echo_downstream=true"), 201)
+	g.waitProxy("/closed", "", 403)
+
+	r := g.cli("curl", "-si", g.proxyURL("/closed"))
+	wantStatus(t, r, 403)
+	wantFields(t, r.body, map[string]any{"message": "So long and thanks for all the fish!"})
+	if r.header.Get("X-Kong-Response-Latency") == "" || r.header.Get("Kong-Request-ID") == "" {
+		t.Errorf("headers %v", r.header)
+	}
+
+	// correlation-id: the upstream gets an id, the client sees the same.
+	out, err := runTool(t, "curl", "-si", g.proxyURL("/open"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, body, _ := strings.Cut(strings.ReplaceAll(string(out), "\r\n", "\n"), "\n\n")
+	id := headerValue(head, "Kong-Request-ID")
+	if !regexp.MustCompile(`^[0-9a-f-]{36}#\d+$`).MatchString(id) || headerValue(head, "X-Upstream-Saw-Id") != id || body != "from upstream" {
+		t.Errorf("correlation id %q, upstream saw %q, body %q", id, headerValue(head, "X-Upstream-Saw-Id"), body)
+	}
+	// A client's own id is kept.
+	out, _ = runTool(t, "curl", "-si", g.proxyURL("/open"), "-H", "Kong-Request-ID: mine")
+	if head, _, _ := strings.Cut(strings.ReplaceAll(string(out), "\r\n", "\n"), "\n\n"); headerValue(head, "X-Upstream-Saw-Id") != "mine" {
+		t.Errorf("the client's id was replaced:\n%s", head)
+	}
+
+	// Disabling the plugin (PATCH) opens the route again.
+	r = g.cli("curl", "-si", g.adminURL("/routes/closed/plugins"))
+	plugin := r.body["data"].([]any)[0].(map[string]any)
+	wantStatus(t, g.cli("curl", "-si", "-X", "PATCH", g.adminURL("/plugins/"+plugin["id"].(string)), "--data", "enabled=false"), 200)
+	g.waitProxy("/closed", "", 200)
+}

@@ -1,0 +1,135 @@
+package bundled
+
+import (
+	"encoding/json"
+	"net"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/portico-gw/portico/plugins"
+)
+
+// newContext is a plugin context for a request to uri with headers.
+func newContext(uri string, headers map[string]string, body string) *plugins.Context {
+	var ctx fasthttp.RequestCtx
+	var req fasthttp.Request
+	req.SetRequestURI("http://example.com" + uri)
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	req.SetBodyString(body)
+	ctx.Init(&req, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 5000}, nil)
+	return &plugins.Context{Ctx: &ctx, Request: &ctx.Request, Response: &ctx.Response, Shared: map[string]any{},
+		Node: plugins.Node{ID: "node-1", Hostname: "host-1"}, Route: plugins.Ref{ID: "r1", Row: map[string]any{"id": "r1"}}}
+}
+
+func TestRequestTermination(t *testing.T) {
+	for _, c := range []struct {
+		name        string
+		conf        map[string]any
+		uri         string
+		headers     map[string]string
+		exited      bool
+		status      int
+		body        string
+		contentType string
+	}{
+		{"Kong's default message", map[string]any{"status_code": float64(503)}, "/", nil, true, 503, `{"message":"Service unavailable"}`, "application/json; charset=utf-8"},
+		{"a status without a default message", map[string]any{"status_code": float64(418)}, "/", nil, true, 418, ``, ""},
+		{"a message", map[string]any{"status_code": float64(403), "message": "So long"}, "/", nil, true, 403, `{"message":"So long"}`, "application/json; charset=utf-8"},
+		{"a body with its type", map[string]any{"status_code": float64(200), "body": "<h1>hi</h1>", "content_type": "text/html"}, "/", nil, true, 200, `<h1>hi</h1>`, "text/html"},
+		{"trigger absent", map[string]any{"status_code": float64(503), "trigger": "X-Stop"}, "/", nil, false, 200, ``, ""},
+		{"trigger in a header", map[string]any{"status_code": float64(503), "trigger": "X-Stop"}, "/", map[string]string{"X-Stop": "1"}, true, 503, `{"message":"Service unavailable"}`, ""},
+		{"trigger in the query", map[string]any{"status_code": float64(503), "trigger": "X-Stop"}, "/?X-Stop=1", nil, true, 503, `{"message":"Service unavailable"}`, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h, err := newRequestTermination(c.conf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pc := newContext(c.uri, c.headers, "")
+			if err := h.(plugins.Accessor).Access(pc); err != nil {
+				t.Fatal(err)
+			}
+			if pc.Exited() != c.exited || pc.Response.StatusCode() != c.status || string(pc.Response.Body()) != c.body {
+				t.Fatalf("exited %v, %d %q", pc.Exited(), pc.Response.StatusCode(), pc.Response.Body())
+			}
+			if c.contentType != "" && string(pc.Response.Header.ContentType()) != c.contentType {
+				t.Fatalf("content type %q", pc.Response.Header.ContentType())
+			}
+		})
+	}
+}
+
+func TestRequestTerminationEcho(t *testing.T) {
+	h, _ := newRequestTermination(map[string]any{"status_code": float64(404), "echo": true})
+	pc := newContext("/a/b?x=1", map[string]string{"X-Test": "yes"}, `{"k":"v"}`)
+	h.(plugins.Accessor).Access(pc)
+	var got struct {
+		Message string `json:"message"`
+		Kong    struct {
+			NodeID   string `json:"node_id"`
+			Hostname string `json:"hostname"`
+		} `json:"kong"`
+		Request struct {
+			Path    string            `json:"path"`
+			Query   map[string]string `json:"query"`
+			Headers map[string]string `json:"headers"`
+			Body    map[string]string `json:"body"`
+			RawBody string            `json:"raw_body"`
+			Method  string            `json:"method"`
+		} `json:"request"`
+		Route map[string]any `json:"matched_route"`
+	}
+	if err := json.Unmarshal(pc.Response.Body(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if pc.Response.StatusCode() != 404 || got.Message != "Not found" || got.Kong.NodeID != "node-1" || got.Kong.Hostname != "host-1" ||
+		got.Request.Path != "/a/b" || got.Request.Query["x"] != "1" || got.Request.Headers["x-test"] != "yes" ||
+		got.Request.Body["k"] != "v" || got.Request.RawBody != `{"k":"v"}` || got.Route["id"] != "r1" {
+		t.Fatalf("echo %s", pc.Response.Body())
+	}
+}
+
+func TestCorrelationID(t *testing.T) {
+	for _, c := range []struct {
+		generator string
+		pattern   string
+	}{
+		{"uuid", `^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`},
+		{"uuid#counter", `^[0-9a-f-]{36}#\d+$`},
+		{"tracker", `^[0-9.]*-\d*-\d+-\d+-\d+-\d+\.\d{3}$`},
+	} {
+		t.Run(c.generator, func(t *testing.T) {
+			h, _ := newCorrelationID(map[string]any{"header_name": "X-Id", "generator": c.generator, "echo_downstream": true})
+			pc := newContext("/", nil, "")
+			h.(plugins.Accessor).Access(pc)
+			id := string(pc.Request.Header.Peek("X-Id"))
+			if !regexp.MustCompile(c.pattern).MatchString(id) {
+				t.Fatalf("id %q does not match %s", id, c.pattern)
+			}
+			h.(plugins.HeaderFilterer).HeaderFilter(pc)
+			if got := string(pc.Response.Header.Peek("X-Id")); got != id {
+				t.Fatalf("echoed %q, want %q", got, id)
+			}
+			// A client's id is kept.
+			pc = newContext("/", map[string]string{"X-Id": "mine"}, "")
+			h.(plugins.Accessor).Access(pc)
+			if got := string(pc.Request.Header.Peek("X-Id")); got != "mine" {
+				t.Fatalf("the client's id became %q", got)
+			}
+		})
+	}
+	// uuid#counter counts.
+	h, _ := newCorrelationID(map[string]any{"generator": "uuid#counter"})
+	a, b := newContext("/", nil, ""), newContext("/", nil, "")
+	h.(plugins.Accessor).Access(a)
+	h.(plugins.Accessor).Access(b)
+	ia, ib := string(a.Request.Header.Peek("Kong-Request-ID")), string(b.Request.Header.Peek("Kong-Request-ID"))
+	if ia == ib || strings.Split(ia, "#")[0] != strings.Split(ib, "#")[0] {
+		t.Fatalf("ids %q and %q", ia, ib)
+	}
+}

@@ -1,0 +1,140 @@
+package plugins
+
+import (
+	"encoding/json"
+	"net/netip"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// Factory builds a plugin instance from one plugin row's configuration
+// (validated, defaults filled). It runs when the proxy's snapshot is built,
+// never per request, so an instance precomputes what its configuration
+// allows (compiled patterns, parsed CIDRs, header names).
+type Factory func(config map[string]any) (Handler, error)
+
+// Handler is a plugin instance. It implements any of the phase interfaces
+// below; the host finds them once by type assertion when it builds chains.
+// A handler is shared by every request its row applies to: it must be safe
+// for concurrent use and keep per-request state in the Context.
+type Handler any
+
+// The phases, in Kong's order. A phase method that returns an error ends the
+// request with Kong's 500 ("An unexpected error occurred"); the error goes to
+// the error log.
+type (
+	// Rewriter runs before routing; only global plugins have it run.
+	Rewriter interface{ Rewrite(*Context) error }
+	// Accessor runs after routing, before the request goes upstream.
+	Accessor interface{ Access(*Context) error }
+	// HeaderFilterer runs when the answer's status and headers are known
+	// (from the upstream or from a plugin's Exit), before they are sent.
+	HeaderFilterer interface{ HeaderFilter(*Context) error }
+	// Logger runs after the answer, off the request's path, with a copy of
+	// what Kong's log serializer reports.
+	Logger interface{ Log(*LogEntry) }
+)
+
+// Context is one request as plugins see it (Kong's PDK, in Go). The host
+// owns it: it is reset and reused after the request, so a plugin keeps
+// nothing from it beyond the phase call.
+type Context struct {
+	// Ctx is the connection and request (address, TLS, counters).
+	Ctx *fasthttp.RequestCtx
+	// Request is the client's request: headers changed here are what the
+	// upstream receives. Response is the answer being built.
+	Request  *fasthttp.Request
+	Response *fasthttp.Response
+	// Node is the node serving the request.
+	Node Node
+	// ClientIP is the client's address after real_ip processing.
+	ClientIP netip.Addr
+	// Route and Service are what the request matched (empty in rewrite).
+	Route, Service Ref
+	// Consumer and Credential are set by an authentication plugin.
+	Consumer   map[string]any
+	Credential map[string]any
+	// Shared is kong.ctx.shared: values plugins pass each other within
+	// the request.
+	Shared map[string]any
+	// Started is when the request was read.
+	Started time.Time
+
+	exited bool
+}
+
+// Ref is an entity a request matched: its id, name and stored row (read
+// only: it belongs to the configuration snapshot).
+type Ref struct {
+	ID, Name string
+	Row      map[string]any
+}
+
+// Node identifies the node (kong.node).
+type Node struct{ ID, Hostname string }
+
+// Exit ends the request with status and body, as kong.response.exit: a
+// string or []byte body is sent as is, nil sends none, anything else goes
+// as JSON. Later access-phase plugins and the upstream are skipped; header
+// filters still run.
+func (c *Context) Exit(status int, body any, headers map[string]string) {
+	c.exited = true
+	r := c.Response
+	r.Reset()
+	r.SetStatusCode(status)
+	for k, v := range headers {
+		r.Header.Set(k, v)
+	}
+	switch b := body.(type) {
+	case nil:
+	case string:
+		r.SetBodyString(b)
+	case []byte:
+		r.SetBody(b)
+	default:
+		out, err := json.Marshal(b)
+		if err != nil {
+			out = []byte(`{"message":"An unexpected error occurred"}`)
+			r.SetStatusCode(fasthttp.StatusInternalServerError)
+		}
+		if len(headers) == 0 || len(r.Header.ContentType()) == 0 {
+			r.Header.SetContentType("application/json; charset=utf-8")
+		}
+		r.SetBody(out)
+	}
+}
+
+// Exited reports whether a plugin ended the request.
+func (c *Context) Exited() bool { return c.exited }
+
+// Reset prepares the context for another request.
+func (c *Context) Reset() {
+	*c = Context{Shared: c.Shared, Node: c.Node}
+	clear(c.Shared)
+}
+
+// LogEntry is what Kong's basic log serializer reports about a request
+// (kong/pdk/log.lua serialize), handed to log plugins after the answer.
+type LogEntry struct {
+	Request struct {
+		Method, URI, URL string
+		Headers          map[string]string
+		Size             int
+		Querystring      map[string]string
+	}
+	Response struct {
+		Status  int
+		Headers map[string]string
+		Size    int
+	}
+	Latencies struct {
+		Kong, Proxy, Request int64 // milliseconds
+	}
+	ClientIP    string
+	StartedAt   int64 // milliseconds since the epoch
+	UpstreamURI string
+	Route       Ref
+	Service     Ref
+	Consumer    map[string]any
+}

@@ -1,0 +1,232 @@
+package proxy
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+
+	"github.com/portico-gw/portico/internal/row"
+	"github.com/portico-gw/portico/plugins"
+)
+
+// instance is one enabled plugin row, built once per snapshot.
+type instance struct {
+	id, name  string
+	priority  int
+	protocols protoSet
+	rewrite   plugins.Rewriter
+	access    plugins.Accessor
+	header    plugins.HeaderFilterer
+	log       plugins.Logger
+	// scope is the row's place in Kong's precedence: 1 consumer+route+
+	// service, 2 consumer+route, 3 consumer+service, 4 route+service,
+	// 5 consumer, 6 route, 7 service, 8 global.
+	scope int
+}
+
+// scopeOf ranks a row's scope in Kong's precedence (see instance.scope).
+func scopeOf(route, service, consumer bool) int {
+	switch {
+	case consumer && route && service:
+		return 1
+	case consumer && route:
+		return 2
+	case consumer && service:
+		return 3
+	case route && service:
+		return 4
+	case consumer:
+		return 5
+	case route:
+		return 6
+	case service:
+		return 7
+	}
+	return 8
+}
+
+// link is one plugin name in a route's chain, with every instance Kong's
+// precedence may pick for it (kong/runloop/plugins_iterator.lua):
+// consumer+route+service, consumer+route, consumer+service, then
+// route+service, then consumer alone, then route, service, global. Which
+// one runs depends on the consumer only once a plugin has authenticated
+// one, so the consumer-scoped instances are looked up then.
+type link struct {
+	// aboveRouteService maps a consumer id to its most specific instance
+	// among consumer+route+service, consumer+route and consumer+service.
+	aboveRouteService map[string]*instance
+	routeService      *instance
+	// consumerOnly maps a consumer id to its consumer-only instance.
+	consumerOnly map[string]*instance
+	// fallback is the most specific of route, service and global.
+	fallback *instance
+}
+
+// pick is the instance that runs for consumer ("" before authentication).
+func (l *link) pick(consumer string) *instance {
+	if consumer != "" {
+		if in := l.aboveRouteService[consumer]; in != nil {
+			return in
+		}
+	}
+	if l.routeService != nil {
+		return l.routeService
+	}
+	if consumer != "" {
+		if in := l.consumerOnly[consumer]; in != nil {
+			return in
+		}
+	}
+	return l.fallback
+}
+
+// chain is the plugins that may run on a route's requests, in priority
+// order (highest first, then by name, as Kong sorts its handlers).
+type chain struct {
+	links []link
+	// Which phases any instance of the chain has: a phase no instance has
+	// costs nothing.
+	hasAccess, hasHeader, hasLog bool
+}
+
+// pluginRow is a plugin row's scope.
+type pluginRow struct {
+	inst                         *instance
+	route, service, consumer, ws string
+}
+
+// buildPlugins compiles the enabled plugin rows (of plugins that run) into
+// instances, and returns a function giving each route its chain.
+func (p *Proxy) buildPlugins(c *config, errs *[]error) (chainFor func(rt *route) *chain, rewrite []*instance) {
+	var rows []pluginRow
+	for _, r := range c.rows("plugins") {
+		if !row.Bool(r, "enabled", true) || p.opts.Plugins == nil {
+			continue
+		}
+		name := row.String(r, "name")
+		info, ok := p.opts.Plugins.Lookup(name)
+		if !ok || !info.Runs() {
+			continue
+		}
+		conf, _ := r["config"].(map[string]any)
+		h, err := info.New(conf)
+		if err != nil {
+			*errs = append(*errs, fmt.Errorf("plugin %s (%s): %w", name, id(r), err))
+			continue
+		}
+		route, service, consumer := ref(r, "route"), ref(r, "service"), ref(r, "consumer")
+		in := &instance{id: id(r), name: name, priority: info.Priority, protocols: parseProtocols(row.Strings(r["protocols"])),
+			scope: scopeOf(route != "", service != "", consumer != "")}
+		in.rewrite, _ = h.(plugins.Rewriter)
+		in.access, _ = h.(plugins.Accessor)
+		in.header, _ = h.(plugins.HeaderFilterer)
+		in.log, _ = h.(plugins.Logger)
+		rows = append(rows, pluginRow{inst: in, route: route, service: service, consumer: consumer, ws: workspace(r)})
+	}
+	if len(rows) == 0 {
+		return func(*route) *chain { return nil }, nil
+	}
+	for _, pr := range rows {
+		// Rewrite runs before routing, so only global plugins have it,
+		// as in Kong.
+		if pr.inst.rewrite != nil && pr.route == "" && pr.service == "" && pr.consumer == "" {
+			rewrite = append(rewrite, pr.inst)
+		}
+	}
+	sortInstances(rewrite)
+	return func(rt *route) *chain { return chainOf(rt, rows) }, rewrite
+}
+
+// chainOf applies Kong's precedence to the rows for one route.
+func chainOf(rt *route, rows []pluginRow) *chain {
+	svc := ""
+	if rt.service != nil {
+		svc = rt.service.id
+	}
+	byName := map[string]*link{}
+	for _, pr := range rows {
+		if pr.ws != rt.workspace {
+			continue
+		}
+		if (pr.route != "" && pr.route != rt.id) || (pr.service != "" && pr.service != svc) {
+			continue
+		}
+		l := byName[pr.inst.name]
+		if l == nil {
+			l = &link{}
+			byName[pr.inst.name] = l
+		}
+		in := pr.inst
+		switch {
+		case in.scope <= 3:
+			if l.aboveRouteService == nil {
+				l.aboveRouteService = map[string]*instance{}
+			}
+			if cur := l.aboveRouteService[pr.consumer]; cur == nil || in.scope < cur.scope {
+				l.aboveRouteService[pr.consumer] = in
+			}
+		case in.scope == 4:
+			l.routeService = in
+		case in.scope == 5:
+			if l.consumerOnly == nil {
+				l.consumerOnly = map[string]*instance{}
+			}
+			l.consumerOnly[pr.consumer] = in
+		default:
+			if l.fallback == nil || in.scope < l.fallback.scope {
+				l.fallback = in
+			}
+		}
+	}
+	if len(byName) == 0 {
+		return nil
+	}
+	ch := &chain{}
+	for _, l := range byName {
+		ch.links = append(ch.links, *l)
+	}
+	slices.SortFunc(ch.links, func(a, b link) int { return compareInstances(a.any(), b.any()) })
+	for i := range ch.links {
+		for _, in := range ch.links[i].all() {
+			ch.hasAccess = ch.hasAccess || in.access != nil
+			ch.hasHeader = ch.hasHeader || in.header != nil
+			ch.hasLog = ch.hasLog || in.log != nil
+		}
+	}
+	return ch
+}
+
+// any is one of the link's instances (they share name and priority).
+func (l *link) any() *instance {
+	for _, in := range l.all() {
+		return in
+	}
+	return nil
+}
+
+func (l *link) all() []*instance {
+	var out []*instance
+	for _, in := range l.aboveRouteService {
+		out = append(out, in)
+	}
+	if l.routeService != nil {
+		out = append(out, l.routeService)
+	}
+	for _, in := range l.consumerOnly {
+		out = append(out, in)
+	}
+	if l.fallback != nil {
+		out = append(out, l.fallback)
+	}
+	return out
+}
+
+// compareInstances orders by priority, highest first, then by name.
+func compareInstances(a, b *instance) int {
+	if c := cmp.Compare(b.priority, a.priority); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.name, b.name)
+}
+
+func sortInstances(list []*instance) { slices.SortFunc(list, compareInstances) }
