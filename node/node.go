@@ -341,12 +341,12 @@ func open(ctx context.Context, cfg *conf.Config, log, adminLog *logger.Logger) (
 			PID:            os.Getpid(),
 			Configuration:  cfg.KongConfiguration(),
 		},
-		Status:      reporter.Body,
-		Balancers:   px.Balancers(),
-		EventHooks:  n.hooks,
-		RBAC:        guard,
-		RBACHeader:  cfg.RBACAuthHeader,
-		Metrics:     metrics,
+		Status:     reporter.Body,
+		Balancers:  px.Balancers(),
+		EventHooks: n.hooks,
+		RBAC:       guard,
+		RBACHeader: cfg.RBACAuthHeader,
+		Metrics:    metrics,
 	})
 
 	adminAccess, err := openAccessLog(cfg.AdminAccessLog)
