@@ -33,9 +33,11 @@ type Connections struct {
 	// H2Conns, when set before serving, counts the open HTTP/2 connections.
 	H2Conns func() int32
 
-	mu     sync.Mutex
-	states map[net.Conn]connState
-	counts [stateCount]int64 // HTTP/1.x connections per state
+	// states maps each followed connection to its *atomic.Uint32 state.
+	// A connection's transitions all happen on its own goroutine (fasthttp
+	// serves a connection on one), so only the map is shared.
+	states sync.Map
+	counts [stateCount]atomic.Int64 // HTTP/1.x connections per state
 }
 
 type connState uint8
@@ -79,36 +81,35 @@ func (l *countingListener) Accept() (net.Conn, error) {
 
 // ConnState is the fasthttp.Server.ConnState hook.
 func (c *Connections) ConnState(conn net.Conn, s fasthttp.ConnState) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	switch s {
 	case fasthttp.StateNew:
-		if c.states == nil {
-			c.states = map[net.Conn]connState{}
-		}
-		c.states[conn] = stateWaiting
-		c.counts[stateWaiting]++
+		st := new(atomic.Uint32)
+		st.Store(uint32(stateWaiting))
+		c.states.Store(conn, st)
+		c.counts[stateWaiting].Add(1)
 	case fasthttp.StateActive:
 		c.move(conn, stateReading)
 	case fasthttp.StateIdle:
 		c.move(conn, stateWaiting)
 	case fasthttp.StateClosed, fasthttp.StateHijacked:
-		if old, ok := c.states[conn]; ok {
-			c.counts[old]--
-			delete(c.states, conn)
+		if v, ok := c.states.LoadAndDelete(conn); ok {
+			c.counts[v.(*atomic.Uint32).Load()].Add(-1)
 		}
 	}
 }
 
-// move changes a followed connection's state; c.mu is held.
-func (c *Connections) move(conn net.Conn, to connState) {
-	old, ok := c.states[conn]
-	if !ok || old == to {
-		return
+// move changes a followed connection's state and reports whether the
+// connection is followed.
+func (c *Connections) move(conn net.Conn, to connState) bool {
+	v, ok := c.states.Load(conn)
+	if !ok {
+		return false
 	}
-	c.counts[old]--
-	c.counts[to]++
-	c.states[conn] = to
+	if old := connState(v.(*atomic.Uint32).Swap(uint32(to))); old != to {
+		c.counts[old].Add(-1)
+		c.counts[to].Add(1)
+	}
+	return true
 }
 
 // Handler counts h's requests: the connection is writing from the moment
@@ -116,14 +117,7 @@ func (c *Connections) move(conn net.Conn, to connState) {
 func (c *Connections) Handler(h fasthttp.RequestHandler) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		c.requests.Add(1)
-		conn := ctx.Conn()
-		c.mu.Lock()
-		_, followed := c.states[conn]
-		if followed {
-			c.move(conn, stateWriting)
-		}
-		c.mu.Unlock()
-		if !followed {
+		if !c.move(ctx.Conn(), stateWriting) {
 			c.h2Streams.Add(1)
 			defer c.h2Streams.Add(-1)
 		}
@@ -133,9 +127,11 @@ func (c *Connections) Handler(h fasthttp.RequestHandler) fasthttp.RequestHandler
 
 // Snapshot reads the counters.
 func (c *Connections) Snapshot() Counts {
-	c.mu.Lock()
-	reading, writing, waiting := c.counts[stateReading], c.counts[stateWriting], c.counts[stateWaiting]
-	c.mu.Unlock()
+	// Read one after the other, the states may be off by a transition in
+	// flight; none is ever negative.
+	reading := max(0, c.counts[stateReading].Load())
+	writing := max(0, c.counts[stateWriting].Load())
+	waiting := max(0, c.counts[stateWaiting].Load())
 	var h2 int64
 	if c.H2Conns != nil {
 		h2 = int64(c.H2Conns())
