@@ -517,17 +517,21 @@ func (n *Node) listenerCertificates(kind string) ([]tls.Certificate, error) {
 		}
 		return out, nil
 	}
-	// Kong's file names: ssl/kong-default.crt, ssl/admin-kong-default.crt,
-	// ssl/status-kong-default.crt.
-	name := "kong-default"
-	if kind != "proxy" {
-		name = kind + "-kong-default"
-	}
-	cert, err := defaultCertificate(n.cfg.Path("ssl"), name)
+	cert, err := defaultCertificate(n.cfg.Path("ssl"), defaultCertName(kind))
 	if err != nil {
 		return nil, err
 	}
 	return []tls.Certificate{cert}, nil
+}
+
+// defaultCertName is Kong's file name, under ssl/, of a kind of listener's
+// generated certificate: kong-default, admin-kong-default,
+// status-kong-default.
+func defaultCertName(kind string) string {
+	if kind == "proxy" {
+		return "kong-default"
+	}
+	return kind + "-kong-default"
 }
 
 func (n *Node) closeListeners() {

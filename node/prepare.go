@@ -49,11 +49,7 @@ func Prepare(cfg *conf.Config, say func(format string, args ...any)) error {
 		if !anySSL(l.ls) || (l.kind == "proxy" && len(cfg.SSLCert) > 0) {
 			continue
 		}
-		name := "kong-default"
-		if l.kind != "proxy" {
-			name = l.kind + "-kong-default"
-		}
-		if _, err := defaultCertificate(cfg.Path("ssl"), name); err != nil {
+		if _, err := defaultCertificate(cfg.Path("ssl"), defaultCertName(l.kind)); err != nil {
 			return fmt.Errorf("preparing the default certificate of %s_listen: %w", l.kind, err)
 		}
 	}
