@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -381,7 +382,7 @@ func TestCLIQuitReloadRestart(t *testing.T) {
 		old := g.cmd
 		g.cmd = exec.Command(binary, "restart")
 		g.cmd.Env = g.env
-		g.output.Reset()
+		g.output = &bytes.Buffer{} // the old node's output is still being copied into the old one
 		g.cmd.Stdout, g.cmd.Stderr = g.output, g.output
 		if err := g.cmd.Start(); err != nil {
 			t.Fatal(err)

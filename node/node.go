@@ -180,7 +180,16 @@ func Run(ctx context.Context, cfg *conf.Config, notices []conf.Notice, ready fun
 		log.Errorf("%v", err)
 		return err
 	}
-	defer n.close()
+	// The pid file goes last, once the store is closed: `portico restart`
+	// and `portico stop` take its removal as the sign that a new node may
+	// open the store.
+	pidWritten := false
+	defer func() {
+		n.close()
+		if pidWritten {
+			os.Remove(cfg.PIDFile())
+		}
+	}()
 	if err := n.listen(); err != nil {
 		log.Errorf("%v", err)
 		return err
@@ -188,7 +197,7 @@ func Run(ctx context.Context, cfg *conf.Config, notices []conf.Notice, ready fun
 	if err := writePID(cfg.PIDFile()); err != nil {
 		return err
 	}
-	defer os.Remove(cfg.PIDFile())
+	pidWritten = true
 	if n.hooks != nil {
 		if err := n.hooks.Start(ctx); err != nil {
 			log.Errorf("starting event hooks: %v", err)
