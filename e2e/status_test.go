@@ -408,3 +408,52 @@ func TestCLIQuitReloadRestart(t *testing.T) {
 		}
 	})
 }
+
+// TestStopIsBounded pins the 30 s stop: an event hook attempt in flight was
+// waited for after the servers' own 10 s. With a receiver that never
+// answers (and a 60 s read timeout) and a client that never finishes its
+// request, the node must still be gone within the shutdown deadline and
+// its grace.
+func TestStopIsBounded(t *testing.T) {
+	hang, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hang.Close()
+	accepted := make(chan net.Conn, 16)
+	go func() {
+		for {
+			c, err := hang.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c // held open, never answered
+		}
+	}()
+	g := startGateway(t, "KONG_EVENT_HOOKS_READ_TIMEOUT=60s")
+	wantStatus(t, g.postJSON("/event-hooks", map[string]any{"source": "crud", "event": "consumers", "handler": "webhook",
+		"config": map[string]any{"url": "http://" + hang.Addr().String() + "/hook"}}), 201)
+	wantStatus(t, g.postJSON("/consumers", map[string]any{"username": "waiting"}), 201)
+	select {
+	case c := <-accepted:
+		defer c.Close()
+	case <-time.After(10 * time.Second):
+		t.Fatal("the receiver got no delivery")
+	}
+	slow := dialRaw(t, g.proxyPort)
+	fmt.Fprint(slow.c, "GET /slow HTTP/1.1\r\nHost:")
+
+	start := time.Now()
+	if out, errOut, code := g.portico("stop"); code != 0 {
+		t.Fatalf("stop: %d %s%s", code, out, errOut)
+	}
+	g.waitExit(20 * time.Second)
+	took := time.Since(start)
+	if took > 13*time.Second {
+		t.Errorf("stop took %s, want the 10 s deadline plus at most 1 s for event hooks", took)
+	}
+	errLog, _ := os.ReadFile(filepath.Join(g.prefix, "logs", "error.log"))
+	if !strings.Contains(string(errLog), "event hooks: deliveries still in flight at the shutdown deadline stay pending") {
+		t.Errorf("error.log:\n%s", errLog)
+	}
+}
