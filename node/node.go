@@ -502,6 +502,7 @@ func (n *Node) listen() error {
 				cfg = n.proxy.TLSConfig(cfg, certs)
 			}
 		}
+		s.srv.ErrorHandler = s.conns.ErrorHandler(s.srv.ErrorHandler)
 		s.hl = newHTTPListener(coarseDeadlines{s.conns.Listener(ln)}, cfg, l.HTTP2, s.srv)
 		s.conns.H2Conns = s.hl.H2Conns
 	}

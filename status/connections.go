@@ -1,6 +1,7 @@
 package status
 
 import (
+	"errors"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -18,7 +19,8 @@ import (
 //   - writing: connections whose request is in the handler or whose answer
 //     is being written (nginx counts request processing as writing);
 //   - waiting: idle connections, new or kept alive, waiting for a request;
-//   - requests: every request given to the handler.
+//   - requests: every request given to the handler, and every one answered
+//     by the server because it could not be read (ErrorHandler).
 //
 // HTTP/1.x connections are followed through fasthttp's ConnState hook and
 // the handler (Handler); HTTP/2 connections, which fasthttp does not see,
@@ -122,6 +124,33 @@ func (c *Connections) Handler(h fasthttp.RequestHandler) fasthttp.RequestHandler
 			defer c.h2Streams.Add(-1)
 		}
 		h(ctx)
+	}
+}
+
+// ErrorHandler counts the requests fasthttp answers itself because they
+// could not be read (400, 408, 431), as nginx counts them, and answers them
+// with next, or with fasthttp's own answers when next is nil.
+func (c *Connections) ErrorHandler(next func(*fasthttp.RequestCtx, error)) func(*fasthttp.RequestCtx, error) {
+	if next == nil {
+		next = readError
+	}
+	return func(ctx *fasthttp.RequestCtx, err error) {
+		c.requests.Add(1)
+		next(ctx, err)
+	}
+}
+
+// readError answers as fasthttp does when a server has no ErrorHandler.
+func readError(ctx *fasthttp.RequestCtx, err error) {
+	var small *fasthttp.ErrSmallBuffer
+	var netErr net.Error
+	switch {
+	case errors.As(err, &small):
+		ctx.Error("Too big request header", fasthttp.StatusRequestHeaderFieldsTooLarge)
+	case errors.As(err, &netErr) && netErr.Timeout():
+		ctx.Error("Request timeout", fasthttp.StatusRequestTimeout)
+	default:
+		ctx.Error("Error when parsing request", fasthttp.StatusBadRequest)
 	}
 }
 

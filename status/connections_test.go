@@ -23,8 +23,9 @@ func server(t *testing.T, c *Connections, release chan struct{}) string {
 			}
 			ctx.SetBodyString("ok")
 		}),
-		ConnState:   c.ConnState,
-		IdleTimeout: time.Minute,
+		ConnState:    c.ConnState,
+		ErrorHandler: c.ErrorHandler(nil),
+		IdleTimeout:  time.Minute,
 	}
 	go srv.Serve(c.Listener(ln)) //nolint:errcheck // ends with Shutdown
 	t.Cleanup(func() { srv.Shutdown() })
@@ -125,6 +126,18 @@ func TestConnectionsMove(t *testing.T) {
 			k.answer(t)
 		}, Counts{Accepted: 4, Handled: 4, Active: 3, Waiting: 3, Requests: 6}},
 	}
+	steps = append(steps, struct {
+		name string
+		do   func(t *testing.T)
+		want Counts
+	}{"a request that cannot be read is counted", func(t *testing.T) {
+		k := dial(t, addr)
+		k.send(t, "NOT HTTP\r\n\r\n")
+		var resp fasthttp.Response
+		if err := resp.Read(k.r); err != nil || resp.StatusCode() != 400 {
+			t.Fatalf("answer %d, %v", resp.StatusCode(), err)
+		}
+	}, Counts{Accepted: 5, Handled: 5, Active: 2, Waiting: 2, Requests: 7}}) // the connection of the step before closed with its subtest
 	for _, s := range steps {
 		t.Run(s.name, func(t *testing.T) {
 			s.do(t)
