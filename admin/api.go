@@ -6,6 +6,7 @@ package admin
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -56,8 +57,8 @@ type Options struct {
 	Plugins []PluginInfo
 	Node    NodeInfo
 	Log     Logger
-	// ServerStats reports the node's connection counters for GET /status.
-	ServerStats func() map[string]any
+	// Status builds the body of GET /status (the same as the Status API's).
+	Status func(ctx context.Context) map[string]any
 	// Balancers reports and sets upstream target health; nil when the
 	// node runs no proxy.
 	Balancers UpstreamHealth
@@ -78,7 +79,7 @@ type API struct {
 	plugins    []PluginInfo
 	node       NodeInfo
 	log        Logger
-	stats      func() map[string]any
+	statusBody func(ctx context.Context) map[string]any
 	balancers  UpstreamHealth
 	router     *router.Router
 	eventHooks *eventhooks.Service
@@ -96,7 +97,7 @@ func New(opts Options) *API {
 		plugins:    opts.Plugins,
 		node:       opts.Node,
 		log:        opts.Log,
-		stats:      opts.ServerStats,
+		statusBody: opts.Status,
 		balancers:  opts.Balancers,
 		eventHooks: opts.EventHooks,
 		rbac:       opts.RBAC,

@@ -110,17 +110,15 @@ func (a *API) pluginsInUse(ctx *fasthttp.RequestCtx) ([]string, error) {
 	return names, nil
 }
 
+// status is GET /status. The node builds the body (package status) so that
+// the Status API answers the same; without it, only the database check.
 func (a *API) status(ctx *fasthttp.RequestCtx) {
-	reachable := a.db.Store().View(ctx, func(store.Tx) error { return nil }) == nil
-	server := map[string]any{}
-	if a.stats != nil {
-		server = a.stats()
+	if a.statusBody != nil {
+		writeJSON(ctx, fasthttp.StatusOK, a.statusBody(ctx))
+		return
 	}
-	writeJSON(ctx, fasthttp.StatusOK, map[string]any{
-		"database": map[string]any{"reachable": reachable},
-		"server":   server,
-		"memory":   memoryStats(a.node.PID),
-	})
+	reachable := a.db.Store().View(ctx, func(store.Tx) error { return nil }) == nil
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"database": map[string]any{"reachable": reachable}})
 }
 
 func (a *API) listEndpoints(ctx *fasthttp.RequestCtx) {

@@ -62,9 +62,10 @@ type Config struct {
 	// http2 ssl reuseport backlog=16384": loopback only, as in Kong, because
 	// the Admin API has no authentication of its own.
 	AdminListen []Listener
-	// StatusListen (status_listen) lists the addresses of the Status API.
-	// Default "off" (empty). Read, but not served yet: setting it gives a
-	// notice.
+	// StatusListen (status_listen) lists the addresses of the Status API
+	// (GET /status, /status/ready, /metrics; no authentication, as in Kong).
+	// Default "127.0.0.1:8007 reuseport backlog=16384", Kong's; "off" leaves
+	// it empty.
 	StatusListen []Listener
 	// AdminGUIListen (admin_gui_listen) is accepted so that Kong files load,
 	// and ignored: Portico does not serve Kong Manager. Kept as written.
@@ -456,17 +457,16 @@ var keys = []key{
 
 	{name: "proxy_listen", kind: kindListen, field: func(c *Config) any { return &c.ProxyListen }},
 	{name: "admin_listen", kind: kindListen, field: func(c *Config) any { return &c.AdminListen }},
-	{name: "status_listen", kind: kindListen, field: func(c *Config) any { return &c.StatusListen },
-		ignored: "status_listen is read, but this build of Portico does not serve the Status API yet"},
+	{name: "status_listen", kind: kindListen, field: func(c *Config) any { return &c.StatusListen }},
 	{name: "admin_gui_listen", kind: kindString, field: func(c *Config) any { return &c.AdminGUIListen },
 		ignored: "admin_gui_listen is ignored: Portico does not serve Kong Manager"},
 
 	{name: "database", kind: kindEnum, field: func(c *Config) any { return &c.Database }, enum: []string{"badger", "postgres", "off"}},
-	{name: "pg_host", kind: kindString, field: func(c *Config) any { return &c.PGHost }},
-	{name: "pg_port", kind: kindInt, field: func(c *Config) any { return &c.PGPort }, min: 1, max: 65535},
-	{name: "pg_user", kind: kindString, field: func(c *Config) any { return &c.PGUser }},
-	{name: "pg_password", kind: kindString, field: func(c *Config) any { return &c.PGPassword }, secret: true},
-	{name: "pg_database", kind: kindString, field: func(c *Config) any { return &c.PGDatabase }},
+	{name: "pg_host", kind: kindString, field: func(c *Config) any { return &c.PGHost }, ignored: pgIgnored("pg_host")},
+	{name: "pg_port", kind: kindInt, field: func(c *Config) any { return &c.PGPort }, min: 1, max: 65535, ignored: pgIgnored("pg_port")},
+	{name: "pg_user", kind: kindString, field: func(c *Config) any { return &c.PGUser }, ignored: pgIgnored("pg_user")},
+	{name: "pg_password", kind: kindString, field: func(c *Config) any { return &c.PGPassword }, secret: true, ignored: pgIgnored("pg_password")},
+	{name: "pg_database", kind: kindString, field: func(c *Config) any { return &c.PGDatabase }, ignored: pgIgnored("pg_database")},
 
 	{name: "log_level", kind: kindEnum, field: func(c *Config) any { return &c.LogLevel },
 		enum: []string{"debug", "info", "notice", "warn", "error", "crit", "alert", "emerg"}},
@@ -480,7 +480,8 @@ var keys = []key{
 
 	{name: "plugins", kind: kindList, field: func(c *Config) any { return &c.Plugins }, check: pluginName,
 		accepted: "a comma-separated list of plugin names, bundled or off"},
-	{name: "anonymous_reports", kind: kindBool, field: func(c *Config) any { return &c.AnonymousReports }},
+	{name: "anonymous_reports", kind: kindBool, field: func(c *Config) any { return &c.AnonymousReports },
+		ignored: "anonymous_reports is ignored: Portico never sends usage reports"},
 	{name: "headers", kind: kindList, field: func(c *Config) any { return &c.Headers }, check: headerToken,
 		accepted: "a comma-separated list of " + strings.Join(headerTokens, ", ") + " or off"},
 	{name: "headers_upstream", kind: kindList, field: func(c *Config) any { return &c.HeadersUpstream }, check: upstreamHeaderToken,
@@ -527,6 +528,12 @@ var keys = []key{
 		check: luaModule, accepted: "a comma-separated list of Lua module names such as resty.template"},
 	{name: "untrusted_lua_sandbox_environment", kind: kindList, field: func(c *Config) any { return &c.UntrustedLuaSandboxEnvironment },
 		check: luaGlobal, accepted: "a comma-separated list of Lua global variable names, dotted names such as kong.log allowed"},
+}
+
+// pgIgnored is the notice of a pg_* key: only database = postgres would use
+// it, and Validate refuses that engine in this build.
+func pgIgnored(name string) string {
+	return name + " is ignored: it is used only by database = postgres, which this build of Portico does not have"
 }
 
 // keyIndex maps a key name to its entry in keys.

@@ -185,9 +185,6 @@ func load(name string, data []byte, environ []string) (*Config, []Notice, error)
 	if len(bad) > 0 {
 		return nil, notices, errors.Join(bad...)
 	}
-	if c.AnonymousReports {
-		notices = append(notices, Notice{Level: "notice", Message: "anonymous_reports is ignored: Portico never sends usage reports"})
-	}
 
 	// Resolve paths against the final prefix.
 	abs, err := filepath.Abs(c.Prefix)

@@ -77,20 +77,23 @@ type gateway struct {
 	prefix    string
 	adminPort int
 	proxyPort int
-	env       []string
-	cmd       *exec.Cmd
-	output    *bytes.Buffer
+	// statusPort serves the Status API (status_listen).
+	statusPort int
+	env        []string
+	cmd        *exec.Cmd
+	output     *bytes.Buffer
 }
 
 // newGateway prepares (but does not start) a node with a fresh prefix and
 // free ports; extra are KEY=VALUE environment settings.
 func newGateway(t *testing.T, extra ...string) *gateway {
 	t.Helper()
-	g := &gateway{t: t, prefix: t.TempDir(), adminPort: freePort(t), proxyPort: freePort(t)}
+	g := &gateway{t: t, prefix: t.TempDir(), adminPort: freePort(t), proxyPort: freePort(t), statusPort: freePort(t)}
 	g.env = append(os.Environ(),
 		"KONG_PREFIX="+g.prefix,
 		fmt.Sprintf("KONG_ADMIN_LISTEN=127.0.0.1:%d", g.adminPort),
 		fmt.Sprintf("KONG_PROXY_LISTEN=127.0.0.1:%d", g.proxyPort),
+		fmt.Sprintf("KONG_STATUS_LISTEN=127.0.0.1:%d", g.statusPort),
 	)
 	g.env = append(g.env, extra...)
 	t.Cleanup(g.stop)

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -32,6 +33,7 @@ import (
 	"github.com/portico-gw/portico/proxy/balancer"
 	"github.com/portico-gw/portico/rbac"
 	"github.com/portico-gw/portico/schema"
+	"github.com/portico-gw/portico/status"
 	"github.com/portico-gw/portico/store"
 	"github.com/portico-gw/portico/store/badger"
 )
@@ -55,15 +57,22 @@ type Node struct {
 	proxy   *proxy.Proxy
 	lua     *luavm.VM
 	metrics *prometheus.Registry
-	// requests counts every request served, for GET /status.
-	requests atomic.Uint64
+	status  *status.API
+	// routing is set once every listener serves: the node is ready.
+	routing atomic.Bool
+	// logs are the node's open log files, reopened by ReopenLogs.
+	logs []reopener
+	// forced ends a graceful shutdown at once (ForceStop).
+	forced     chan struct{}
+	forcedOnce sync.Once
 }
 
 type server struct {
-	kind string // "admin" or "proxy"
-	spec conf.Listener
-	srv  *fasthttp.Server
-	hl   *httpListener // bound by listen: HTTP/1.x to srv, HTTP/2 beside it
+	kind  string // "admin", "proxy" or "status"
+	spec  conf.Listener
+	srv   *fasthttp.Server
+	hl    *httpListener // bound by listen: HTTP/1.x to srv, HTTP/2 beside it
+	conns *status.Connections
 }
 
 // openStore opens the configured storage engine.
@@ -141,11 +150,11 @@ func openLog(path, level string) (*logger.Logger, error) {
 // Run starts a node and serves until ctx is done, then shuts down
 // gracefully. ready is called once every listener is bound.
 func Run(ctx context.Context, cfg *conf.Config, notices []conf.Notice, ready func(*Node)) error {
-	if err := os.MkdirAll(cfg.Prefix, 0o755); err != nil {
-		return fmt.Errorf("creating prefix %s: %w", cfg.Prefix, err)
-	}
 	if pid, alive := readPID(cfg.PIDFile()); alive {
 		return fmt.Errorf("Portico is already running in %s (pid %d)", cfg.Prefix, pid)
+	}
+	if err := Prepare(cfg, nil); err != nil {
+		return fmt.Errorf("preparing the prefix %s: %w", cfg.Prefix, err)
 	}
 	log, err := openErrorLog(cfg)
 	if err != nil {
@@ -171,7 +180,16 @@ func Run(ctx context.Context, cfg *conf.Config, notices []conf.Notice, ready fun
 		log.Errorf("%v", err)
 		return err
 	}
-	defer n.close()
+	// The pid file goes last, once the store is closed: `portico restart`
+	// and `portico stop` take its removal as the sign that a new node may
+	// open the store.
+	pidWritten := false
+	defer func() {
+		n.close()
+		if pidWritten {
+			os.Remove(cfg.PIDFile())
+		}
+	}()
 	if err := n.listen(); err != nil {
 		log.Errorf("%v", err)
 		return err
@@ -179,15 +197,15 @@ func Run(ctx context.Context, cfg *conf.Config, notices []conf.Notice, ready fun
 	if err := writePID(cfg.PIDFile()); err != nil {
 		return err
 	}
-	defer os.Remove(cfg.PIDFile())
+	pidWritten = true
 	if n.hooks != nil {
 		if err := n.hooks.Start(ctx); err != nil {
 			log.Errorf("starting event hooks: %v", err)
 			return err
 		}
-		defer n.hooks.Stop()
+		// serve stops them, within the shutdown's deadline.
 	}
-	log.Noticef("Portico %s started (admin %s, proxy %s)", Version, n.AdminAddrs(), n.ProxyAddrs())
+	log.Noticef("Portico %s started (admin %s, proxy %s, status %s)", Version, n.AdminAddrs(), n.ProxyAddrs(), n.StatusAddrs())
 	if ready != nil {
 		ready(n)
 	}
@@ -212,7 +230,7 @@ func open(ctx context.Context, cfg *conf.Config, log, adminLog *logger.Logger) (
 		st.Close()
 		return nil, fmt.Errorf("preparing the database: %w", err)
 	}
-	n := &Node{cfg: cfg, log: log, store: st, bus: &events.Bus{}, metrics: prometheus.NewRegistry()}
+	n := &Node{cfg: cfg, log: log, store: st, bus: &events.Bus{}, metrics: prometheus.NewRegistry(), forced: make(chan struct{})}
 	n.db = db.New(reg, st, db.Options{Bus: n.bus})
 	// One sandboxed Lua room for lambda hooks and webhook-custom templates,
 	// with Kong's untrusted_lua settings; hooks are checked against it when
@@ -300,6 +318,25 @@ func open(ctx context.Context, cfg *conf.Config, log, adminLog *logger.Logger) (
 		return nil, fmt.Errorf("building the router: %w", err)
 	}
 	n.proxy = px
+	reporter := status.NewReporter(status.Options{
+		Servers: n.connections,
+		Reachable: func(ctx context.Context) error {
+			return st.View(ctx, func(store.Tx) error { return nil })
+		},
+		PID: os.Getpid(),
+		Lua: vm,
+	})
+	if err := n.metrics.Register(status.NewCollector(reporter, nodeID, cfg.KongVersion)); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("registering the status metrics: %w", err)
+	}
+	metrics := promhttp.HandlerFor(n.metrics, promhttp.HandlerOpts{})
+	n.status = status.NewAPI(status.APIOptions{
+		Reporter: reporter,
+		Routing:  n.routing.Load,
+		Metrics:  metrics,
+		Log:      log.Noticef,
+	})
 	hostname, _ := os.Hostname()
 	var infos []admin.PluginInfo
 	for _, p := range enabled.All() {
@@ -317,12 +354,12 @@ func open(ctx context.Context, cfg *conf.Config, log, adminLog *logger.Logger) (
 			PID:            os.Getpid(),
 			Configuration:  cfg.KongConfiguration(),
 		},
-		ServerStats: n.serverStats,
-		Balancers:   px.Balancers(),
-		EventHooks:  n.hooks,
-		RBAC:        guard,
-		RBACHeader:  cfg.RBACAuthHeader,
-		Metrics:     promhttp.HandlerFor(n.metrics, promhttp.HandlerOpts{}),
+		Status:     reporter.Body,
+		Balancers:  px.Balancers(),
+		EventHooks: n.hooks,
+		RBAC:       guard,
+		RBACHeader: cfg.RBACAuthHeader,
+		Metrics:    metrics,
 	})
 
 	adminAccess, err := openAccessLog(cfg.AdminAccessLog)
@@ -344,7 +381,7 @@ func open(ctx context.Context, cfg *conf.Config, log, adminLog *logger.Logger) (
 	}
 	readBuffer := headBuffers * int(headBufferSize)
 	for _, l := range cfg.AdminListen {
-		s := n.newServer("admin", l, n.count(withAccessLog(api.Handler(), adminAccess, cfg.RBACAuthHeader)), readBuffer)
+		s := n.newServer("admin", l, withAccessLog(api.Handler(), adminAccess, cfg.RBACAuthHeader), readBuffer)
 		if cfg.AdminMaxBodySize > 0 {
 			// The whole body is needed, and its size is checked against
 			// Content-Length before anything is allocated.
@@ -359,7 +396,7 @@ func open(ctx context.Context, cfg *conf.Config, log, adminLog *logger.Logger) (
 		n.servers = append(n.servers, s)
 	}
 	for _, l := range cfg.ProxyListen {
-		s := n.newServer("proxy", l, n.count(withAccessLog(px.Handler(), proxyAccess)), readBuffer)
+		s := n.newServer("proxy", l, withAccessLog(px.Handler(), proxyAccess), readBuffer)
 		// Bodies are streamed to the upstream: client_body_buffer_size is
 		// read ahead, the rest flows through (client_max_body_size is
 		// enforced by the proxy with Kong's 413).
@@ -367,6 +404,16 @@ func open(ctx context.Context, cfg *conf.Config, log, adminLog *logger.Logger) (
 		s.srv.MaxRequestBodySize = int(cfg.ClientBodyBufferSize)
 		s.srv.DisablePreParseMultipartForm = true
 		n.servers = append(n.servers, s)
+	}
+	for _, l := range cfg.StatusListen {
+		// Kong's status_access_log is off by default: no access log here.
+		s := n.newServer("status", l, n.status.Handler, readBuffer)
+		s.srv.MaxRequestBodySize = 64 << 10
+		n.servers = append(n.servers, s)
+	}
+	n.logs = []reopener{log, adminAccess, proxyAccess}
+	if adminLog != log {
+		n.logs = append(n.logs, adminLog)
 	}
 	return n, nil
 }
@@ -393,16 +440,13 @@ func (n *Node) publishHealth(ev balancer.HealthEvent) {
 	}()
 }
 
-func (n *Node) count(h fasthttp.RequestHandler) fasthttp.RequestHandler {
-	return func(ctx *fasthttp.RequestCtx) {
-		n.requests.Add(1)
-		h(ctx)
-	}
-}
-
+// newServer prepares a server whose connections and requests are counted
+// for GET /status.
 func (n *Node) newServer(kind string, l conf.Listener, h fasthttp.RequestHandler, readBuffer int) *server {
+	conns := &status.Connections{}
 	srv := &fasthttp.Server{
-		Handler:               h,
+		Handler:               conns.Handler(h),
+		ConnState:             conns.ConnState,
 		Name:                  "kong/" + n.cfg.KongVersion,
 		NoDefaultServerHeader: true,
 		NoDefaultDate:         false,
@@ -414,7 +458,16 @@ func (n *Node) newServer(kind string, l conf.Listener, h fasthttp.RequestHandler
 		// The request line and headers must fit (431 otherwise).
 		ReadBufferSize: readBuffer,
 	}
-	return &server{kind: kind, spec: l, srv: srv}
+	return &server{kind: kind, spec: l, srv: srv, conns: conns}
+}
+
+// connections lists every server's counters.
+func (n *Node) connections() []*status.Connections {
+	out := make([]*status.Connections, len(n.servers))
+	for i, s := range n.servers {
+		out[i] = s.conns
+	}
+	return out
 }
 
 type fasthttpLogger struct{ log *logger.Logger }
@@ -453,7 +506,9 @@ func (n *Node) listen() error {
 				cfg = n.proxy.TLSConfig(cfg, certs)
 			}
 		}
-		s.hl = newHTTPListener(coarseDeadlines{ln}, cfg, l.HTTP2, s.srv)
+		s.srv.ErrorHandler = s.conns.ErrorHandler(s.srv.ErrorHandler)
+		s.hl = newHTTPListener(coarseDeadlines{s.conns.Listener(ln)}, cfg, l.HTTP2, s.srv)
+		s.conns.H2Conns = s.hl.H2Conns
 	}
 	return nil
 }
@@ -476,15 +531,21 @@ func (n *Node) listenerCertificates(kind string) ([]tls.Certificate, error) {
 		}
 		return out, nil
 	}
-	name := "kong-default"
-	if kind == "admin" {
-		name = "admin-kong-default"
-	}
-	cert, err := defaultCertificate(n.cfg.Path("ssl"), name)
+	cert, err := defaultCertificate(n.cfg.Path("ssl"), defaultCertName(kind))
 	if err != nil {
 		return nil, err
 	}
 	return []tls.Certificate{cert}, nil
+}
+
+// defaultCertName is Kong's file name, under ssl/, of a kind of listener's
+// generated certificate: kong-default, admin-kong-default,
+// status-kong-default.
+func defaultCertName(kind string) string {
+	if kind == "proxy" {
+		return "kong-default"
+	}
+	return kind + "-kong-default"
 }
 
 func (n *Node) closeListeners() {
@@ -503,6 +564,7 @@ func (n *Node) serve(ctx context.Context) error {
 			errc <- s.hl.Serve()
 		}(s)
 	}
+	n.routing.Store(true)
 	var err error
 	select {
 	case <-ctx.Done():
@@ -510,15 +572,73 @@ func (n *Node) serve(ctx context.Context) error {
 	case err = <-errc:
 		n.log.Errorf("server failed: %v", err)
 	}
+	n.routing.Store(false)
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
-	for _, s := range n.servers {
-		if e := s.hl.Shutdown(sctx); e != nil && !errors.Is(e, context.DeadlineExceeded) {
-			n.log.Warnf("shutting down %s listener: %v", s.kind, e)
+	go func() {
+		select {
+		case <-n.forced:
+			n.log.Noticef("exiting: forced, requests in flight are cut")
+			cancel()
+		case <-sctx.Done():
 		}
+	}()
+	// Every server stops at once, so that the slowest request bounds the
+	// shutdown, not the sum of them.
+	var wg sync.WaitGroup
+	for _, s := range n.servers {
+		wg.Add(1)
+		go func(s *server) {
+			defer wg.Done()
+			if e := s.hl.Shutdown(sctx); e != nil && !errors.Is(e, context.DeadlineExceeded) && !errors.Is(e, context.Canceled) {
+				n.log.Warnf("shutting down %s listener: %v", s.kind, e)
+			}
+		}(s)
 	}
+	wg.Wait()
+	n.stopHooks(sctx)
 	return err
 }
+
+// hooksGrace is the least time event hooks get to finish their attempts in
+// flight, even when the servers used the whole shutdown deadline.
+const hooksGrace = time.Second
+
+// stopHooks stops event hook delivery once no request can emit events any
+// more. An attempt in flight may run for event_hooks_connect_timeout +
+// event_hooks_read_timeout (21 s by default): waiting for it after the
+// servers' own 10 s is what made a stop take 30 s. It is given what is left
+// of the shutdown deadline (at least hooksGrace); a delivery still running
+// then stays pending in the store and is made again at the next start.
+func (n *Node) stopHooks(sctx context.Context) {
+	if n.hooks == nil {
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		n.hooks.Stop()
+		close(done)
+	}()
+	grace := time.NewTimer(hooksGrace)
+	defer grace.Stop()
+	select {
+	case <-done:
+		return
+	case <-n.forced:
+	case <-sctx.Done():
+		select {
+		case <-done:
+			return
+		case <-n.forced:
+		case <-grace.C:
+		}
+	}
+	n.log.Warnf("event hooks: deliveries still in flight at the shutdown deadline stay pending; they are made again at the next start")
+}
+
+// ForceStop ends a graceful shutdown at once: requests still in flight are
+// cut. It may be called more than once, before or during the shutdown.
+func (n *Node) ForceStop() { n.forcedOnce.Do(func() { close(n.forced) }) }
 
 func (n *Node) close() {
 	if n.proxy != nil {
@@ -556,26 +676,8 @@ func (n *Node) AdminAddrs() string { return n.addrs("admin") }
 // ProxyAddrs lists the bound proxy addresses.
 func (n *Node) ProxyAddrs() string { return n.addrs("proxy") }
 
-// serverStats reports Kong's /status server counters.
-func (n *Node) serverStats() map[string]any {
-	var open int32
-	for _, s := range n.servers {
-		open += s.srv.GetOpenConnectionsCount()
-		if s.hl != nil {
-			open += s.hl.H2Conns()
-		}
-	}
-	total := n.requests.Load()
-	return map[string]any{
-		"connections_accepted": total,
-		"connections_handled":  total,
-		"connections_active":   open,
-		"connections_reading":  0,
-		"connections_writing":  open,
-		"connections_waiting":  0,
-		"total_requests":       total,
-	}
-}
+// StatusAddrs lists the bound Status API addresses.
+func (n *Node) StatusAddrs() string { return n.addrs("status") }
 
 // loadNodeID returns the node's persistent id, creating it on first start.
 func loadNodeID(path string) (string, error) {

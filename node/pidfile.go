@@ -46,25 +46,53 @@ func writePID(path string) error {
 	return os.Rename(tmp, path)
 }
 
-// Stop asks the node running under cfg's prefix to shut down (SIGTERM) and
-// waits for it to exit, as `kong stop` does.
-func Stop(cfg *conf.Config) error {
-	path := cfg.PIDFile()
-	pid, alive := readPID(path)
+// Running returns the pid of the node running under cfg's prefix, and
+// whether there is one.
+func Running(cfg *conf.Config) (int, bool) { return readPID(cfg.PIDFile()) }
+
+// Signal sends sig to the node running under cfg's prefix.
+func Signal(cfg *conf.Config, sig syscall.Signal) (int, error) {
+	pid, alive := readPID(cfg.PIDFile())
 	if !alive {
-		return fmt.Errorf("Portico is not running in %s: %w", cfg.Prefix, ErrNotRunning)
+		return 0, fmt.Errorf("Portico is not running at %s: %w", cfg.Prefix, ErrNotRunning)
 	}
-	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
-		return fmt.Errorf("signalling pid %d: %w", pid, err)
+	if err := syscall.Kill(pid, sig); err != nil {
+		return pid, fmt.Errorf("signalling pid %d: %w", pid, err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
+	return pid, nil
+}
+
+// WaitExit waits up to d for the node pid under cfg's prefix to exit and
+// reports whether it did.
+func WaitExit(cfg *conf.Config, pid int, d time.Duration) bool {
+	path := cfg.PIDFile()
+	deadline := time.Now().Add(d)
+	for {
 		// The node removes its pid file as its last act; checking it too
 		// covers a parent that has not reaped the exited process yet.
 		if _, err := os.Stat(path); os.IsNotExist(err) || !processAlive(pid) {
-			return nil
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return fmt.Errorf("Portico (pid %d) did not stop within 30s", pid)
+}
+
+// stopWait is how long Stop waits: the node's own shutdown bound and time
+// to close the store.
+const stopWait = shutdownTimeout + 5*time.Second
+
+// Stop asks the node running under cfg's prefix to shut down (SIGTERM) and
+// waits for it to exit, as `kong stop` does.
+func Stop(cfg *conf.Config) error {
+	pid, err := Signal(cfg, syscall.SIGTERM)
+	if err != nil {
+		return err
+	}
+	if !WaitExit(cfg, pid, stopWait) {
+		return fmt.Errorf("Portico (pid %d) did not stop within %s", pid, stopWait)
+	}
+	return nil
 }

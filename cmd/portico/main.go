@@ -1,26 +1,27 @@
-// Command portico is the Portico gateway: a Kong-compatible Admin API, proxy
-// and event hooks in one binary.
+// Command portico is the Portico gateway: a Kong-compatible Admin API, proxy,
+// Status API and event hooks in one binary.
 //
-//	portico start [-c FILE]                 run a node in the foreground
-//	portico stop [-c FILE]                  stop the node running under the prefix
+//	portico start [-c FILE] [-p DIR]        run a node in the foreground
+//	portico stop [-p DIR]                   stop the node running under the prefix
+//	portico quit [-p DIR] [-t N] [-w N]     stop it gracefully (forced after N s)
+//	portico restart [-c FILE] [-p DIR]      stop it, then start in the foreground
+//	portico reload [-c FILE] [-p DIR]       re-read the configuration, reopen logs
+//	portico health [-p DIR]                 is a node running under the prefix
+//	portico check [FILE]                    validate a configuration file
+//	portico prepare [-c FILE] [-p DIR]      create the prefix tree
 //	portico migrations bootstrap [-c FILE]  prepare the database
 //	portico config [-c FILE]                print the effective configuration
 //	portico version                         print the versions
 //	portico bench sink [--listen ADDR]      a webhook receiver for load tests
+//
+// A running node stops gracefully on SIGINT, SIGTERM or SIGQUIT (a second
+// one cuts the requests in flight), reloads on SIGHUP and reopens its log
+// files on SIGUSR1.
 package main
 
 import (
-	"context"
-	"errors"
-	"flag"
-	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
-
-	"github.com/portico-gw/portico/conf"
-	"github.com/portico-gw/portico/node"
 )
 
 func main() {
@@ -32,6 +33,13 @@ const usage = `Usage: portico COMMAND [OPTIONS]
 The available commands are:
   start                 Start a Portico node in the foreground.
   stop                  Stop the Portico node running in the prefix.
+  quit                  Gracefully stop the node (-t, --timeout N: forced after N s, default 10;
+                        -w, --wait N: wait N s first).
+  restart               Stop the node running in the prefix, then start one in the foreground.
+  reload                Re-read the configuration (-c FILE) and reopen the log files.
+  health                Check that a node runs in the prefix.
+  check [FILE]          Check the validity of a configuration file (default /etc/kong/kong.conf).
+  prepare               Create the prefix directory tree and files.
   migrations bootstrap  Prepare the database for a new node.
   config                Print the effective configuration (secrets masked).
   version               Print the Portico and Kong Admin API versions.
@@ -44,93 +52,30 @@ Options:
 
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		writeString(stderr, usage)
 		return 2
 	}
 	cmd, rest := args[0], args[1:]
 	if cmd == "migrations" {
 		if len(rest) == 0 || rest[0] != "bootstrap" {
-			fmt.Fprintln(stderr, "Error: usage: portico migrations bootstrap [-c FILE]")
+			writeString(stderr, "Error: usage: portico migrations bootstrap [-c FILE]\n")
 			return 2
 		}
 		cmd, rest = "migrations bootstrap", rest[1:]
 	}
 	switch cmd {
 	case "-h", "--help", "help":
-		fmt.Fprint(stdout, usage)
-		return 0
-	case "version", "--version", "-v":
-		kong := "unknown"
-		if cfg, _, err := conf.Load("", os.Environ()); err == nil {
-			kong = cfg.KongVersion
-		}
-		fmt.Fprintf(stdout, "Portico %s (Kong Admin API %s)\n", node.Version, kong)
+		writeString(stdout, usage)
 		return 0
 	case "bench":
 		return runBench(rest, stdout, stderr)
-	case "start", "stop", "config", "migrations bootstrap":
-	default:
-		fmt.Fprintf(stderr, "Error: unknown command %q\n\n%s", cmd, usage)
+	}
+	c, ok := commands[cmd]
+	if !ok {
+		writeString(stderr, "Error: unknown command \""+cmd+"\"\n\n"+usage)
 		return 2
 	}
-
-	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var file, prefix string
-	fs.StringVar(&file, "c", "", "configuration file")
-	fs.StringVar(&file, "conf", "", "configuration file")
-	fs.StringVar(&prefix, "p", "", "prefix directory")
-	fs.StringVar(&prefix, "prefix", "", "prefix directory")
-	if err := fs.Parse(rest); err != nil {
-		return 2
-	}
-	environ := os.Environ()
-	if prefix != "" {
-		environ = append(environ, "PORTICO_PREFIX="+prefix)
-	}
-	cfg, notices, err := conf.Load(file, environ)
-	if err != nil {
-		fmt.Fprintf(stderr, "Error: %v\n", err)
-		return 1
-	}
-	for _, n := range notices {
-		fmt.Fprintln(stderr, n.String())
-	}
-	if err := cfg.Validate(); err != nil {
-		fmt.Fprintf(stderr, "Error: %v\n", err)
-		return 1
-	}
-
-	switch cmd {
-	case "config":
-		for _, kv := range cfg.Effective() {
-			fmt.Fprintf(stdout, "%s = %s\n", kv.Key, kv.Value)
-		}
-		return 0
-	case "migrations bootstrap":
-		if err := node.Bootstrap(context.Background(), cfg, notices); err != nil {
-			fmt.Fprintf(stderr, "Error: %v\n", err)
-			return 1
-		}
-		fmt.Fprintln(stdout, "Database is up-to-date")
-		return 0
-	case "stop":
-		if err := node.Stop(cfg); err != nil {
-			fmt.Fprintf(stderr, "Error: %v\n", err)
-			return 1
-		}
-		fmt.Fprintln(stdout, "Portico stopped")
-		return 0
-	}
-
-	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer cancel()
-	err = node.Run(ctx, cfg, notices, func(n *node.Node) {
-		fmt.Fprintf(stdout, "Portico started (admin %s, proxy %s)\n", n.AdminAddrs(), n.ProxyAddrs())
-	})
-	if err != nil && !errors.Is(err, context.Canceled) {
-		fmt.Fprintf(stderr, "Error: %v\n", err)
-		return 1
-	}
-	return 0
+	return c(rest, stdout, stderr)
 }
+
+func writeString(w io.Writer, s string) { _, _ = io.WriteString(w, s) }

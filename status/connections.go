@@ -1,0 +1,183 @@
+package status
+
+import (
+	"errors"
+	"net"
+	"sync"
+	"sync/atomic"
+
+	"github.com/valyala/fasthttp"
+)
+
+// Connections counts one server's connections and requests the way nginx's
+// stub_status does, so that GET /status reports real figures:
+//
+//   - accepted: every connection taken from the listening socket (HTTP/1.x,
+//     HTTP/2 and those refused later by TLS alike), counted by Listener;
+//   - active: connections open now;
+//   - reading: connections whose request head is being read;
+//   - writing: connections whose request is in the handler or whose answer
+//     is being written (nginx counts request processing as writing);
+//   - waiting: idle connections, new or kept alive, waiting for a request;
+//   - requests: every request given to the handler, and every one answered
+//     by the server because it could not be read (ErrorHandler).
+//
+// HTTP/1.x connections are followed through fasthttp's ConnState hook and
+// the handler (Handler); HTTP/2 connections, which fasthttp does not see,
+// are counted by H2Conns and their requests in flight as writing.
+//
+// A Connections must not be copied; it is safe for concurrent use.
+type Connections struct {
+	accepted  atomic.Uint64
+	requests  atomic.Uint64
+	h2Streams atomic.Int64 // requests in flight on connections ConnState does not follow
+
+	// H2Conns, when set before serving, counts the open HTTP/2 connections.
+	H2Conns func() int32
+
+	// states maps each followed connection to its *atomic.Uint32 state.
+	// A connection's transitions all happen on its own goroutine (fasthttp
+	// serves a connection on one), so only the map is shared.
+	states sync.Map
+	counts [stateCount]atomic.Int64 // HTTP/1.x connections per state
+}
+
+type connState uint8
+
+const (
+	stateWaiting connState = iota
+	stateReading
+	stateWriting
+	stateCount
+)
+
+// Counts is a snapshot of a server's counters, or the sum of several.
+type Counts struct {
+	Accepted, Handled, Active, Reading, Writing, Waiting, Requests uint64
+}
+
+// Add returns the sum of two snapshots.
+func (c Counts) Add(o Counts) Counts {
+	return Counts{
+		Accepted: c.Accepted + o.Accepted, Handled: c.Handled + o.Handled, Active: c.Active + o.Active,
+		Reading: c.Reading + o.Reading, Writing: c.Writing + o.Writing, Waiting: c.Waiting + o.Waiting,
+		Requests: c.Requests + o.Requests,
+	}
+}
+
+// Listener counts the connections ln accepts.
+func (c *Connections) Listener(ln net.Listener) net.Listener { return &countingListener{ln, c} }
+
+type countingListener struct {
+	net.Listener
+	c *Connections
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	conn, err := l.Listener.Accept()
+	if err == nil {
+		l.c.accepted.Add(1)
+	}
+	return conn, err
+}
+
+// ConnState is the fasthttp.Server.ConnState hook.
+func (c *Connections) ConnState(conn net.Conn, s fasthttp.ConnState) {
+	switch s {
+	case fasthttp.StateNew:
+		st := new(atomic.Uint32)
+		st.Store(uint32(stateWaiting))
+		c.states.Store(conn, st)
+		c.counts[stateWaiting].Add(1)
+	case fasthttp.StateActive:
+		c.move(conn, stateReading)
+	case fasthttp.StateIdle:
+		c.move(conn, stateWaiting)
+	case fasthttp.StateClosed, fasthttp.StateHijacked:
+		if v, ok := c.states.LoadAndDelete(conn); ok {
+			c.counts[v.(*atomic.Uint32).Load()].Add(-1)
+		}
+	}
+}
+
+// move changes a followed connection's state and reports whether the
+// connection is followed.
+func (c *Connections) move(conn net.Conn, to connState) bool {
+	v, ok := c.states.Load(conn)
+	if !ok {
+		return false
+	}
+	if old := connState(v.(*atomic.Uint32).Swap(uint32(to))); old != to {
+		c.counts[old].Add(-1)
+		c.counts[to].Add(1)
+	}
+	return true
+}
+
+// Handler counts h's requests: the connection is writing from the moment
+// its request reaches h until it is idle again or closed.
+func (c *Connections) Handler(h fasthttp.RequestHandler) fasthttp.RequestHandler {
+	return func(ctx *fasthttp.RequestCtx) {
+		c.requests.Add(1)
+		if !c.move(ctx.Conn(), stateWriting) {
+			c.h2Streams.Add(1)
+			defer c.h2Streams.Add(-1)
+		}
+		h(ctx)
+	}
+}
+
+// ErrorHandler counts the requests fasthttp answers itself because they
+// could not be read (400, 408, 431), as nginx counts them, and answers them
+// with next, or with fasthttp's own answers when next is nil.
+func (c *Connections) ErrorHandler(next func(*fasthttp.RequestCtx, error)) func(*fasthttp.RequestCtx, error) {
+	if next == nil {
+		next = readError
+	}
+	return func(ctx *fasthttp.RequestCtx, err error) {
+		c.requests.Add(1)
+		next(ctx, err)
+	}
+}
+
+// readError answers as fasthttp does when a server has no ErrorHandler.
+func readError(ctx *fasthttp.RequestCtx, err error) {
+	var small *fasthttp.ErrSmallBuffer
+	var netErr net.Error
+	switch {
+	case errors.As(err, &small):
+		ctx.Error("Too big request header", fasthttp.StatusRequestHeaderFieldsTooLarge)
+	case errors.As(err, &netErr) && netErr.Timeout():
+		ctx.Error("Request timeout", fasthttp.StatusRequestTimeout)
+	default:
+		ctx.Error("Error when parsing request", fasthttp.StatusBadRequest)
+	}
+}
+
+// Snapshot reads the counters.
+func (c *Connections) Snapshot() Counts {
+	// Read one after the other, the states may be off by a transition in
+	// flight; none is ever negative.
+	reading := max(0, c.counts[stateReading].Load())
+	writing := max(0, c.counts[stateWriting].Load())
+	waiting := max(0, c.counts[stateWaiting].Load())
+	var h2 int64
+	if c.H2Conns != nil {
+		h2 = int64(c.H2Conns())
+	}
+	streams := c.h2Streams.Load()
+	writing += streams
+	// An HTTP/2 connection with no request in flight waits; one carrying
+	// several requests counts once per request, as nginx counts streams.
+	waiting += max(0, h2-streams)
+	accepted := c.accepted.Load()
+	return Counts{
+		Accepted: accepted,
+		Handled:  accepted,
+		Active:   uint64(reading + writing + waiting),
+		Reading:  uint64(reading),
+		Writing:  uint64(writing),
+		Waiting:  uint64(waiting),
+		Requests: c.requests.Load(),
+	}
+}
