@@ -276,8 +276,8 @@ func TestSinkRejectsForgedSignatures(t *testing.T) {
 		}
 	}
 	tests := []struct {
-		name          string
-		header        http.Header
+		name           string
+		header         http.Header
 		kong, standard verdict
 	}{
 		{"intact", signed("msg_1", now, body), valid, valid},
