@@ -15,7 +15,8 @@ Run "portico bench COMMAND --help" for a command's options.
 
 // benchCommands are the `portico bench` subcommands, each in its own file.
 var benchCommands = map[string]func(args []string, stdout, stderr io.Writer) int{
-	"sink": runBenchSink,
+	"sink":   runBenchSink,
+	"events": runBenchEvents,
 }
 
 // runBench runs `portico bench ...`.
