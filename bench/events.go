@@ -58,6 +58,10 @@ type EventsOptions struct {
 	// Progress, when set, is called every Interval during the run, and
 	// with notices (Notice set) when something needs saying.
 	Progress func(EventsProgress)
+
+	// readyTimeout bounds the wait for the first event to go through every
+	// hook (default 15s; shorter in tests).
+	readyTimeout time.Duration
 }
 
 // Defaults of EventsOptions.
@@ -68,9 +72,9 @@ const (
 	DefaultEventsDrain    = 30 * time.Second
 	DefaultEventsTimeout  = 10 * time.Second
 
-	// readyTimeout bounds the wait for the first event to go through
-	// every hook before the run starts.
-	readyTimeout = 15 * time.Second
+	// defaultReadyTimeout bounds the wait for the first event to go
+	// through every hook before the run starts.
+	defaultReadyTimeout = 15 * time.Second
 	// settle is how long a finished run keeps listening for duplicates.
 	settle = 500 * time.Millisecond
 	// cleanupTimeout bounds the removal of the run's hooks and consumers.
@@ -108,6 +112,9 @@ func (o EventsOptions) withDefaults() (EventsOptions, error) {
 	}
 	if o.Interval == 0 {
 		o.Interval = time.Second
+	}
+	if o.readyTimeout == 0 {
+		o.readyTimeout = defaultReadyTimeout
 	}
 	if o.Listen == "" {
 		o.Listen = "127.0.0.1:0"
@@ -255,9 +262,11 @@ type writeState struct {
 	sent  time.Time
 	acked bool
 	// seen counts the accepted deliveries per hook; ids holds the first
-	// one's webhook-id (hashed); hooksSeen is how many hooks have one.
+	// one's webhook-id (hashed) and took its latency; hooksSeen is how
+	// many hooks have one.
 	seen      []uint32
 	ids       []uint64
+	took      []time.Duration
 	hooksSeen int
 }
 
@@ -353,7 +362,7 @@ func (r *eventsRun) setUp(ctx context.Context) error {
 		}
 		r.hookIDs = append(r.hookIDs, id)
 	}
-	deadline := time.Now().Add(readyTimeout)
+	deadline := time.Now().Add(r.opts.readyTimeout)
 	for probe := 0; time.Now().Before(deadline); probe++ {
 		r.probesWritten.Store(int64(probe + 1))
 		if err := r.admin.createConsumer(r.probeName(probe)); err != nil {
@@ -371,7 +380,7 @@ func (r *eventsRun) setUp(ctx context.Context) error {
 		}
 	}
 	return fmt.Errorf("no event reached the sink at %s within %v of a write: is event_hooks_enabled on, "+
-		"and can the node reach that address (set --sink-url)?", r.sinkURL, readyTimeout)
+		"and can the node reach that address (set --sink-url)?", r.sinkURL, r.opts.readyTimeout)
 }
 
 // ready reports whether every hook has delivered a probe.

@@ -79,7 +79,7 @@ func (r *eventsRun) writer(ctx context.Context, stopAt time.Time) {
 		} else if r.opts.Writes == 0 && !time.Now().Before(stopAt) {
 			return
 		}
-		w := &writeState{seen: make([]uint32, r.opts.Hooks), ids: make([]uint64, r.opts.Hooks)}
+		w := &writeState{seen: make([]uint32, r.opts.Hooks), ids: make([]uint64, r.opts.Hooks), took: make([]time.Duration, r.opts.Hooks)}
 		r.mu.Lock()
 		w.sent = time.Now()
 		r.writes[seq] = w
@@ -216,7 +216,8 @@ func (r *eventsRun) observe(d Delivery) {
 	if w.acked {
 		r.pairsOfAcked++
 	}
-	_ = r.latency.RecordValue(max(d.At.Sub(w.sent).Microseconds(), 0))
+	w.took[hook] = max(d.At.Sub(w.sent), 0)
+	_ = r.latency.RecordValue(w.took[hook].Microseconds())
 }
 
 // idHash keeps a webhook-id in 8 bytes, to tell a redelivery (the same id)
@@ -322,8 +323,9 @@ func (r *eventsRun) finish() {
 	defer r.mu.Unlock()
 	res := &r.res
 	res.Attempted = int64(len(r.writes))
+	latency := newLatencyHistogram()
 	for _, w := range r.writes {
-		for _, n := range w.seen {
+		for hook, n := range w.seen {
 			switch {
 			case !w.acked:
 				res.Unacknowledged += int64(n)
@@ -332,6 +334,7 @@ func (r *eventsRun) finish() {
 			default:
 				res.Deliveries += int64(n)
 				res.Duplicated += int64(n - 1)
+				_ = latency.RecordValue(w.took[hook].Microseconds())
 			}
 		}
 	}
@@ -348,7 +351,7 @@ func (r *eventsRun) finish() {
 	}
 	res.WriteSeconds = round2(res.WriteSeconds)
 	res.DeliverySeconds = round2(res.DeliverySeconds)
-	res.Latency = summarize(r.latency)
+	res.Latency = summarize(latency)
 	res.WriteLatency = summarize(r.writeLat)
 	res.Sink = r.sink.Stats()
 }
