@@ -177,7 +177,11 @@ func printEventsResult(w io.Writer, r *bench.EventsResult) {
 	fmt.Fprintf(w, "deliveries:  %d of %d expected in %.2fs: %.0f deliveries/s\n",
 		r.Deliveries, r.Expected, r.DeliverySeconds, r.DeliveriesPerSecond)
 	fmt.Fprintf(w, "latency:     write → delivery %s\n", r.Latency)
-	fmt.Fprintf(w, "lost:        %d\n", r.Lost)
+	if r.DrainTimedOut && r.Lost > 0 {
+		fmt.Fprintf(w, "lost:        %d (not delivered within --drain; the node may still retry them later)\n", r.Lost)
+	} else {
+		fmt.Fprintf(w, "lost:        %d\n", r.Lost)
+	}
 	fmt.Fprintf(w, "duplicated:  %d (%d with a webhook-id already accepted)\n", r.Duplicated, r.Redelivered)
 	if r.Unacknowledged > 0 || r.Refused > 0 {
 		fmt.Fprintf(w, "also:        %d deliveries of failed writes, %d attempts refused by the sink\n", r.Unacknowledged, r.Refused)
