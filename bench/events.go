@@ -179,6 +179,9 @@ type EventsResult struct {
 	Interrupted   bool `json:"interrupted"`
 	DrainTimedOut bool `json:"drain_timed_out"`
 
+	// TargetRate is the rate asked for (0: flat out); WritesPerSecond
+	// below it means the node could not keep up.
+	TargetRate      float64        `json:"target_rate"`
 	WriteSeconds    float64        `json:"write_seconds"`
 	Attempted       int64          `json:"writes_attempted"`
 	Acknowledged    int64          `json:"writes_acknowledged"`
@@ -290,7 +293,7 @@ func RunEvents(ctx context.Context, opts EventsOptions) (*EventsResult, error) {
 		probes:   make([]int, opts.Hooks),
 		goodbyes: make([]int, opts.Hooks),
 	}
-	r.res.Run, r.res.Hooks = r.run, opts.Hooks
+	r.res.Run, r.res.Hooks, r.res.TargetRate = r.run, opts.Hooks, opts.Rate
 	if err := r.admin.probe(); err != nil {
 		return nil, err
 	}

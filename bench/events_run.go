@@ -76,7 +76,10 @@ func (r *eventsRun) writer(ctx context.Context, stopAt time.Time) {
 				case <-time.After(wait):
 				}
 			}
-		} else if r.opts.Writes == 0 && !time.Now().Before(stopAt) {
+		}
+		// A node slower than the rate does not stretch the run: writes
+		// not started by its end are not made.
+		if r.opts.Writes == 0 && !time.Now().Before(stopAt) {
 			return
 		}
 		w := &writeState{seen: make([]uint32, r.opts.Hooks), ids: make([]uint64, r.opts.Hooks), took: make([]time.Duration, r.opts.Hooks)}

@@ -22,6 +22,8 @@ type fakeNode struct {
 	srv    *httptest.Server
 	token  string
 	silent bool // never deliver anything
+	// writeDelay holds every consumer write (a slow node).
+	writeDelay time.Duration
 	// fault decides, per username, what goes wrong.
 	fault func(username string) fault
 
@@ -55,6 +57,9 @@ func (n *fakeNode) serve(w http.ResponseWriter, r *http.Request) {
 	if n.token != "" && r.Header.Get("Kong-Admin-Token") != n.token {
 		http.Error(w, `{"message":"Invalid RBAC credentials"}`, http.StatusUnauthorized)
 		return
+	}
+	if r.Method == http.MethodPost && r.URL.Path == "/consumers" {
+		time.Sleep(n.writeDelay)
 	}
 	var body map[string]any
 	if r.Body != nil {
@@ -239,6 +244,24 @@ func TestRunEventsRate(t *testing.T) {
 	}
 	if res.WriteSeconds < 0.48 || res.WritesPerSecond > 105 {
 		t.Errorf("%d writes in %.2fs (%.0f/s): faster than the rate", res.Acknowledged, res.WriteSeconds, res.WritesPerSecond)
+	}
+}
+
+func TestRunEventsRateNotKeptUp(t *testing.T) {
+	node := newFakeNode(t)
+	node.writeDelay = 50 * time.Millisecond
+	// 2 writers of 50 ms writes make at most 40/s of the 1000/s asked.
+	res, err := RunEvents(context.Background(), EventsOptions{
+		Admin: node.srv.URL, Rate: 1000, Writers: 2, Duration: 500 * time.Millisecond, Drain: time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.WriteSeconds > 0.7 || res.Attempted > 25 || res.TargetRate != 1000 || res.WritesPerSecond > 50 {
+		t.Errorf("%d writes in %.2fs (%.0f/s of %v): the run was stretched", res.Attempted, res.WriteSeconds, res.WritesPerSecond, res.TargetRate)
+	}
+	if res.Lost != 0 || res.Deliveries != res.Acknowledged {
+		t.Errorf("delivered %d of %d, lost %d", res.Deliveries, res.Acknowledged, res.Lost)
 	}
 }
 

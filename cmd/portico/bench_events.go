@@ -171,6 +171,9 @@ func printEventsResult(w io.Writer, r *bench.EventsResult) {
 	fmt.Fprintf(w, "run %s: %d hooks%s\n", r.Run, r.Hooks, status)
 	fmt.Fprintf(w, "writes:      %d acknowledged of %d in %.2fs: %.0f writes/s; %d failed; write latency %s\n",
 		r.Acknowledged, r.Attempted, r.WriteSeconds, r.WritesPerSecond, r.FailedWrites, r.WriteLatency)
+	if r.TargetRate > 0 && r.WritesPerSecond < 0.95*r.TargetRate {
+		fmt.Fprintf(w, "             below the --rate of %g writes/s: the node did not keep up\n", r.TargetRate)
+	}
 	if r.FirstWriteError != "" {
 		fmt.Fprintf(w, "             first failure: %s\n", r.FirstWriteError)
 	}
