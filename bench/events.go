@@ -163,7 +163,7 @@ type EventsProgress struct {
 	Acknowledged    int64
 	Deliveries      int64
 	WritesPerSecond float64
-	DeliveriesPerS  float64
+	DeliveriesPerSecond  float64
 	// Pending is how many deliveries of acknowledged writes are still due.
 	Pending int64
 	Latency LatencySummary

@@ -143,7 +143,7 @@ func (r *eventsRun) report(phase <-chan string, done chan<- struct{}) {
 			r.mu.Unlock()
 			secs := now.Sub(last).Seconds()
 			p.WritesPerSecond = float64(p.Acknowledged-lastAcked) / secs
-			p.DeliveriesPerS = float64(p.Deliveries-lastDelivered) / secs
+			p.DeliveriesPerSecond = float64(p.Deliveries-lastDelivered) / secs
 			lastAcked, lastDelivered, last = p.Acknowledged, p.Deliveries, now
 			r.opts.Progress(p)
 		}

@@ -98,7 +98,7 @@ func runBenchEvents(args []string, stdout, stderr io.Writer) int {
 			return
 		}
 		fmt.Fprintf(stderr, "%6s %-8s %6.0f writes/s %6.0f deliveries/s  %d written, %d delivered, %d due  latency %s\n",
-			p.Elapsed.Round(time.Second), p.Phase, p.WritesPerSecond, p.DeliveriesPerS,
+			p.Elapsed.Round(time.Second), p.Phase, p.WritesPerSecond, p.DeliveriesPerSecond,
 			p.Acknowledged, p.Deliveries, p.Pending, p.Latency)
 	}
 
