@@ -160,10 +160,10 @@ type EventsProgress struct {
 	Elapsed time.Duration
 	// Acknowledged writes and accepted Deliveries so far, and their rates
 	// over the last interval.
-	Acknowledged    int64
-	Deliveries      int64
-	WritesPerSecond float64
-	DeliveriesPerSecond  float64
+	Acknowledged        int64
+	Deliveries          int64
+	WritesPerSecond     float64
+	DeliveriesPerSecond float64
 	// Pending is how many deliveries of acknowledged writes are still due.
 	Pending int64
 	Latency LatencySummary
