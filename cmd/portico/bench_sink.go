@@ -92,7 +92,7 @@ func runBenchSink(args []string, stdout, stderr io.Writer) int {
 				out := struct {
 					Seconds float64 `json:"seconds"`
 					bench.SinkStats
-				}{time.Since(start).Seconds(), st}
+				}{time.Since(start).Round(time.Millisecond).Seconds(), st}
 				b, _ := json.MarshalIndent(out, "", "  ")
 				fmt.Fprintf(stdout, "%s\n", b)
 			} else {
