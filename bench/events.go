@@ -310,6 +310,7 @@ func RunEvents(ctx context.Context, opts EventsOptions) (*EventsResult, error) {
 
 	err = r.setUp(ctx)
 	if err == nil {
+		r.notice("run %s: %d hooks delivering to %s; consumers named bench-%s-<n>", r.run, opts.Hooks, r.sinkURL, r.run)
 		r.measure(ctx)
 	}
 	r.cleanUp()
