@@ -133,13 +133,13 @@ func RunCompare(ctx context.Context, o CompareOptions, interval time.Duration, p
 			}
 		}
 	}
-	summarize(results)
+	summarizeRounds(results)
 	return results, nil
 }
 
-// summarize computes each target's medians and its ratios to the first
+// summarizeRounds computes each target's medians and its ratios to the first
 // target, round by round.
-func summarize(results []*TargetResult) {
+func summarizeRounds(results []*TargetResult) {
 	base := results[0]
 	for _, tr := range results {
 		var rps, p50, p99, ratio, p99ratio []float64

@@ -4,34 +4,17 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
-
-// runBench runs the built binary's bench command and returns its stdout,
-// stderr and exit code.
-func runBench(t *testing.T, args ...string) (string, string, int) {
-	t.Helper()
-	cmd := exec.Command(binary, append([]string{"bench"}, args...)...)
-	var stdout, stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return stdout.String(), stderr.String(), code
-}
 
 // portico bench http loads a running node's Admin API and proxy; bench
 // compare alternates the two and draws them.
 func TestBenchHTTPAgainstTheGateway(t *testing.T) {
 	g := startGateway(t)
-	out, errOut, code := runBench(t, "http", "--json", "--quiet", "-c", "4", "-n", "300", g.adminURL("/status"))
+	out, errOut, code := runBench(t, time.Minute, "http", "--json", "--quiet", "-c", "4", "-n", "300", g.adminURL("/status"))
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -48,13 +31,13 @@ func TestBenchHTTPAgainstTheGateway(t *testing.T) {
 	}
 
 	// The proxy has no route yet: every answer is Kong's 404, counted.
-	out, _, code = runBench(t, "http", "--quiet", "-n", "50", "-c", "2", g.proxyURL("/nothing"))
+	out, _, code = runBench(t, time.Minute, "http", "--quiet", "-n", "50", "-c", "2", g.proxyURL("/nothing"))
 	if code != 0 || !strings.Contains(out, "404: 50") {
 		t.Fatalf("exit %d:\n%s", code, out)
 	}
 
 	plot := filepath.Join(t.TempDir(), "compare.svg")
-	out, errOut, code = runBench(t, "compare", "--quiet", "--rounds", "2", "-c", "2", "-n", "100",
+	out, errOut, code = runBench(t, time.Minute, "compare", "--quiet", "--rounds", "2", "-c", "2", "-n", "100",
 		"--target", "admin="+g.adminURL("/status"), "--target", "proxy="+g.proxyURL("/nothing"), "--plot", plot)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
@@ -89,7 +72,7 @@ func TestBenchHTTPBadInput(t *testing.T) {
 		{[]string{"compare", "--target", "nonsense"}, 2, "want name=URL"},
 		{[]string{"nope"}, 2, "unknown bench command"},
 	} {
-		_, errOut, code := runBench(t, c.args...)
+		_, errOut, code := runBench(t, time.Minute, c.args...)
 		if code != c.code || !strings.Contains(errOut, c.want) {
 			t.Errorf("bench %v: exit %d, stderr %q; want exit %d and %q", c.args, code, errOut, c.code, c.want)
 		}

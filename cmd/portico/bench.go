@@ -10,7 +10,8 @@ const benchUsage = `Usage: portico bench COMMAND [OPTIONS]
 Commands:
   http     load one URL: throughput, latency percentiles, statuses, errors
   compare  the same load against several targets in alternating rounds, as ratios
-  sink     receive webhooks (event-hook deliveries) and count them per second
+  sink     receive webhooks (event-hook deliveries): count, verify signatures, misbehave on purpose
+  events   end-to-end event-hook benchmark against a running node: writes/s, deliveries/s, latency, loss
 
 Run "portico bench COMMAND --help" for a command's options.
 `
@@ -20,6 +21,7 @@ var benchCommands = map[string]func(args []string, stdout, stderr io.Writer) int
 	"sink":    runBenchSink,
 	"http":    runBenchHTTP,
 	"compare": runBenchCompare,
+	"events":  runBenchEvents,
 }
 
 // runBench runs `portico bench ...`.
