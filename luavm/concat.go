@@ -90,8 +90,8 @@ func (c *contextReader) Read(p []byte) (int, error) {
 type depthCheck struct {
 	ctx    context.Context
 	source string
-	nodes int
-	err   error
+	nodes  int
+	err    error
 }
 
 func (d *depthCheck) enter(depth int, line int) bool {

@@ -168,6 +168,11 @@ func installLimits(st *state) {
 				if st.coroutines > maxCoroutinesPerCall {
 					L.RaiseError("coroutine.%s: too many coroutines (limit is %d per call)", fname, maxCoroutinesPerCall)
 				}
+				// A coroutine is a state of its own: charge its stacks.
+				if m := st.meter; m != nil && !m.reserve(threadBytes+slotBytes*registrySize+
+					frameBytes*int64(st.vm.opts.CallStackSize)) {
+					m.raiseMemory(L)
+				}
 				n := origFn(L)
 				meterCoroutine(L, L.Get(-1))
 				return n

@@ -157,6 +157,7 @@ const (
 	functionSize = 96
 	upvalueBytes = 48
 	threadBytes  = 1024
+	frameBytes   = 96 // one call frame; a state has CallStackSize of them
 	slotBytes    = 16 // one data-stack slot (an interface value)
 	userdataSize = 64
 )
@@ -268,7 +269,7 @@ func (z *sizer) once(key any) bool {
 func (z *sizer) thread(L *lua.LState) {
 	z.seen[L] = struct{}{}
 	slots, capacity := dataStack(L)
-	z.total += threadBytes + slotBytes*int64(capacity)
+	z.total += threadBytes + slotBytes*int64(capacity) + frameBytes*int64(L.Options.CallStackSize)
 	for _, v := range slots {
 		z.add(v)
 	}

@@ -88,7 +88,7 @@ func TestMemoryBudgetIsPerCall(t *testing.T) {
 		name  string
 		code  string
 		arg   int
-		calls int                   // concurrent calls
+		calls int                  // concurrent calls
 		other func(stop chan bool) // runs beside the calls
 	}{
 		{"one call holding half its budget", halfBudget, 1e5, 1, nil},

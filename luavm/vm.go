@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -131,6 +132,9 @@ type VM struct {
 	requires map[string]bool
 	open     atomic.Int64 // states made and not closed
 	closed   atomic.Bool
+
+	baselineOnce sync.Once
+	baseline     int64 // what a freshly set-up state holds (memory.go)
 }
 
 // Chunk is compiled Lua, reusable across states and goroutines.

@@ -54,7 +54,10 @@ type Node struct {
 	hooks   *eventhooks.Service
 	proxy   *proxy.Proxy
 	lua     *luavm.VM
-	metrics *prometheus.Registry
+	// webhookCustom renders webhook-custom templates; closed after the
+	// hooks stop.
+	webhookCustom *eventhooks.WebhookCustom
+	metrics       *prometheus.Registry
 	// requests counts every request served, for GET /status.
 	requests atomic.Uint64
 }
@@ -234,12 +237,13 @@ func open(ctx context.Context, cfg *conf.Config, log, adminLog *logger.Logger) (
 			ReadTimeout:    cfg.EventHooksReadTimeout,
 			UserAgent:      "Portico/" + Version + " (event hooks)",
 		})
+		n.webhookCustom = eventhooks.NewWebhookCustom(vm, webhook)
 		n.hooks = eventhooks.New(eventhooks.Options{
 			DB:  n.db,
 			Bus: n.bus,
 			Handlers: map[string]eventhooks.Handler{
 				"webhook":        webhook,
-				"webhook-custom": eventhooks.NewWebhookCustom(vm, webhook),
+				"webhook-custom": n.webhookCustom,
 				"log":            eventhooks.NewLog(log, os.Getpid()),
 				"lambda":         eventhooks.NewLambda(vm, log, os.Getpid()),
 			},
@@ -519,6 +523,9 @@ func (n *Node) serve(ctx context.Context) error {
 func (n *Node) close() {
 	if n.proxy != nil {
 		n.proxy.Close()
+	}
+	if n.webhookCustom != nil {
+		n.webhookCustom.Close()
 	}
 	if n.lua != nil {
 		n.lua.Close()
