@@ -80,7 +80,7 @@ func checkTemplate(vm *luavm.VM, src string) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), templateCheckLimit)
 	defer cancel()
-	t, err := luatemplate.Compile(src)
+	t, err := luatemplate.CompileContext(ctx, src)
 	if err == nil {
 		err = t.CheckContext(ctx)
 	}

@@ -115,7 +115,13 @@ var closers = map[byte]string{'{': "}}", '*': "*}", '%': "%}", '#': "#}"}
 // Compile parses a lua-resty-template template and generates its Lua chunk.
 // Lua syntax inside tags is not validated here; use Check.
 func Compile(src string) (*Template, error) {
-	g := &gen{src: src}
+	return CompileContext(context.Background(), src)
+}
+
+// CompileContext is Compile that gives up, with ctx's error, once ctx is
+// done (it checks at every tag).
+func CompileContext(ctx context.Context, src string) (*Template, error) {
+	g := &gen{src: src, ctx: ctx}
 	if err := g.parse(); err != nil {
 		return nil, err
 	}
@@ -231,6 +237,7 @@ func (t *Template) mapRuntimeError(msg string) string {
 // ---- parser / generator ----
 
 type gen struct {
+	ctx   context.Context
 	src   string
 	body  strings.Builder
 	bmap  []int // template line per body line
@@ -322,6 +329,9 @@ func (g *gen) parse() error {
 	i := 0 // start of pending literal text
 	s := strings.IndexByte(src, '{')
 	for s >= 0 && s+1 < len(src) {
+		if err := g.ctx.Err(); err != nil {
+			return fmt.Errorf("luatemplate: %w", err)
+		}
 		t := src[s+1]
 		closer, ok := closers[t]
 		if !ok {
