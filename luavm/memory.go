@@ -74,7 +74,6 @@ type meter struct {
 	charged int64 // charged since the last count
 	stop    context.CancelCauseFunc
 	over    bool
-	counts  int // counts taken, for tests and figures
 }
 
 // charge records n bytes the call may have allocated, counting the state
@@ -112,7 +111,6 @@ func (m *meter) reserve(n int64) bool {
 }
 
 func (m *meter) count() {
-	m.counts++
 	m.live = m.st.measure()
 	m.charged = 0
 	if m.live > m.budget {
