@@ -198,7 +198,7 @@ func (l *Lambda) logRaised(err error) {
 		return
 	}
 	switch le.Kind {
-	case luavm.KindRuntime, luavm.KindTimeout, luavm.KindConversion, luavm.KindInternal:
+	case luavm.KindRuntime, luavm.KindTimeout, luavm.KindMemory, luavm.KindConversion, luavm.KindInternal:
 		l.log.Log(logger.Error, lambdaLogPrefix+le.Message)
 	}
 }

@@ -147,6 +147,15 @@ func TestLambdaDeliver(t *testing.T) {
 			maxTime:       400 * time.Millisecond,
 		},
 		{
+			name:          "memory budget",
+			functions:     []string{`return function() local t = {} while true do t[#t+1] = string.rep("x", 1e6) end end`},
+			opts:          luavm.Options{MaxMemory: 16 << 20, Timeout: 10 * time.Second},
+			wantErr:       "lua memory limit exceeded",
+			permanent:     true, // the call's own budget: it would run out again
+			wantLogSuffix: "lua memory limit exceeded",
+			maxTime:       5 * time.Second,
+		},
+		{
 			name:          "sandbox: os.execute",
 			functions:     []string{`return function() os.execute("touch /tmp/portico-lambda-escape") return true end`},
 			wantErr:       "attempt to call a non-function object",

@@ -1,6 +1,7 @@
 package eventhooks
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -65,29 +66,25 @@ func configField(sub *schema.Subschema, name string) *schema.Field {
 // Bounds on checking a template at write time: its size, and how long the
 // compiler may take (a pathological input must not hold an Admin API
 // request).
-const (
-	maxTemplateBytes   = 64 << 10
-	templateCheckLimit = 2 * time.Second
-)
+const maxTemplateBytes = 64 << 10
+
+// templateCheckLimit is a variable for tests.
+var templateCheckLimit = 2 * time.Second
 
 // checkTemplate compiles a template; its code blocks are refused when
-// untrusted Lua is off.
+// untrusted Lua is off. The compile runs on the caller's goroutine and
+// stops at the time limit, so nothing keeps running after a refusal.
 func checkTemplate(vm *luavm.VM, src string) error {
 	if len(src) > maxTemplateBytes {
 		return fmt.Errorf("template longer than %d bytes", maxTemplateBytes)
 	}
-	done := make(chan error, 1)
-	go func() {
-		t, err := luatemplate.Compile(src)
-		if err == nil {
-			err = t.Check()
-		}
-		done <- err
-	}()
-	var err error
-	select {
-	case err = <-done:
-	case <-time.After(templateCheckLimit):
+	ctx, cancel := context.WithTimeout(context.Background(), templateCheckLimit)
+	defer cancel()
+	t, err := luatemplate.CompileContext(ctx, src)
+	if err == nil {
+		err = t.CheckContext(ctx)
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
 		return errors.New("template too complex to compile")
 	}
 	if err != nil {

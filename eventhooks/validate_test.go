@@ -1,8 +1,10 @@
 package eventhooks
 
 import (
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/portico-gw/portico/catalog"
 	"github.com/portico-gw/portico/luavm"
@@ -56,6 +58,51 @@ func TestInstallValidation(t *testing.T) {
 				t.Fatalf("refused: %s", errs.Message())
 			case tt.want != "" && (errs == nil || !strings.Contains(errs.Message(), tt.want)):
 				t.Fatalf("got %v, want a message containing %q", errs, tt.want)
+			}
+		})
+	}
+}
+
+// TestCheckTemplateLimits: a template too slow or too deep to compile is
+// refused within the time limit, and no goroutine is left compiling it
+// (the goroutine count is back to where it was).
+func TestCheckTemplateLimits(t *testing.T) {
+	vm, err := luavm.New(luavm.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vm.Close()
+	tests := []struct {
+		name  string
+		src   string
+		limit time.Duration
+		want  string
+	}{
+		// gopher-lua's compiler would take many seconds over this chain.
+		{"deep expression", "{{ " + strings.Repeat("a+", 30000) + "a }}", 2 * time.Second, "too many syntax levels"},
+		// Parsing 64 KB of tags takes longer than this limit.
+		{"slow to parse", strings.Repeat("{{a}}\n", maxTemplateBytes/6-1), time.Millisecond, "template too complex to compile"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			defer func(old time.Duration) { templateCheckLimit = old }(templateCheckLimit)
+			templateCheckLimit = tt.limit
+			baseline := runtime.NumGoroutine()
+			start := time.Now()
+			err := checkTemplate(vm, tt.src)
+			took := time.Since(start)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got %v, want %q", err, tt.want)
+			}
+			if took > tt.limit+500*time.Millisecond {
+				t.Errorf("refused after %v, limit %v", took, tt.limit)
+			}
+			deadline := time.Now().Add(time.Second)
+			for runtime.NumGoroutine() > baseline {
+				if time.Now().After(deadline) {
+					t.Fatalf("%d goroutines a second after the refusal, %d before", runtime.NumGoroutine(), baseline)
+				}
+				time.Sleep(5 * time.Millisecond)
 			}
 		})
 	}

@@ -45,6 +45,7 @@ type WebhookCustom struct {
 	base   *Webhook
 	vm     *luavm.VM
 	noCode bool // untrusted_lua is off: {% %} is refused
+	ownVM  bool // vm was made by NewWebhookCustom: Close closes it
 	cache  *chunkCache
 	// compiles counts templates compiled (the cache's misses), for tests.
 	compiles atomic.Int64
@@ -64,10 +65,20 @@ func NewWebhookCustom(vm *luavm.VM, base *Webhook) *WebhookCustom {
 		if err != nil { // not expected: default options
 			panic("eventhooks: webhook-custom: " + err.Error())
 		}
-		h.vm, h.noCode = own, true
+		h.vm, h.noCode, h.ownVM = own, true, true
 	}
 	h.cache = newChunkCache(DefaultTemplateCacheSize, templateCacheBytes)
 	return h
+}
+
+// Close releases the Lua states of the sandbox the handler made for itself
+// (when untrusted_lua is off); a VM given to NewWebhookCustom is left to its
+// owner. Call it once deliveries have stopped; a delivery after Close still
+// works, on a state made and closed for it.
+func (h *WebhookCustom) Close() {
+	if h.ownVM {
+		h.vm.Close()
+	}
 }
 
 // customConfig is a webhook-custom hook's config, checked.

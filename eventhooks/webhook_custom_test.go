@@ -585,3 +585,49 @@ func BenchmarkTemplateRender(b *testing.B) {
 		}
 	}
 }
+
+// TestWebhookCustomClose: Close closes the Lua states of the sandbox the
+// handler made for itself (untrusted_lua off) and leaves a VM it was given
+// to its owner.
+func TestWebhookCustomClose(t *testing.T) {
+	tests := []struct {
+		name      string
+		mode      luavm.Mode
+		ownsItsVM bool
+	}{
+		{"own sandbox (untrusted_lua off)", luavm.ModeOff, true},
+		{"the node's VM", luavm.ModeSandbox, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			shared, err := luavm.New(luavm.Options{Mode: tt.mode})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer shared.Close()
+			base := NewWebhook(WebhookOptions{})
+			t.Cleanup(base.CloseIdleConnections)
+			h := NewWebhookCustom(shared, base)
+			if got := h.vm == shared; got == tt.ownsItsVM {
+				t.Fatalf("handler uses the given VM: %v", got)
+			}
+			rc := newWCReceiver(t)
+			cfg := map[string]any{"url": rc.srv.URL, "method": "POST", "body": "{{ some }}"}
+			if _, err := h.Deliver(context.Background(), wcDelivery(cfg, map[string]any{"some": "data"})); err != nil {
+				t.Fatal(err)
+			}
+			before := h.vm.OpenStates()
+			if before == 0 {
+				t.Fatal("no Lua state open after rendering")
+			}
+			h.Close()
+			want := before
+			if tt.ownsItsVM {
+				want = 0
+			}
+			if got := h.vm.OpenStates(); got != want {
+				t.Fatalf("%d Lua states open after Close, want %d", got, want)
+			}
+		})
+	}
+}

@@ -60,6 +60,7 @@
 package luatemplate
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"regexp"
@@ -70,6 +71,8 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/parse"
+
+	"github.com/portico-gw/portico/luavm"
 )
 
 // MaxNames bounds the number of distinct free identifiers a template may use
@@ -87,7 +90,8 @@ type Template struct {
 
 	lineMap []int // generated line (1-based index) -> template line
 
-	once  sync.Once
+	mu    sync.Mutex
+	done  bool // proto and perr are set
 	proto *lua.FunctionProto
 	perr  error
 }
@@ -111,7 +115,13 @@ var closers = map[byte]string{'{': "}}", '*': "*}", '%': "%}", '#': "#}"}
 // Compile parses a lua-resty-template template and generates its Lua chunk.
 // Lua syntax inside tags is not validated here; use Check.
 func Compile(src string) (*Template, error) {
-	g := &gen{src: src}
+	return CompileContext(context.Background(), src)
+}
+
+// CompileContext is Compile that gives up, with ctx's error, once ctx is
+// done (it checks at every tag).
+func CompileContext(ctx context.Context, src string) (*Template, error) {
+	g := &gen{src: src, ctx: ctx}
 	if err := g.parse(); err != nil {
 		return nil, err
 	}
@@ -127,25 +137,47 @@ func Compile(src string) (*Template, error) {
 // Check compiles t.Lua with gopher-lua's parser and compiler and reports Lua
 // syntax errors with the template line they come from.
 func (t *Template) Check() error {
-	_, err := t.compiled()
+	_, err := t.compiled(context.Background())
 	return err
 }
 
-func (t *Template) compiled() (*lua.FunctionProto, error) {
-	t.once.Do(func() { t.proto, t.perr = t.compile() })
-	return t.proto, t.perr
+// CheckContext is Check that gives up, with ctx's error, once ctx is done.
+// It runs on the caller's goroutine and starts none: parsing reads its
+// input through ctx, and code nested deeper than luavm.MaxSyntaxDepth is
+// refused before gopher-lua's compiler (which ctx cannot interrupt, and
+// which is quadratic in the nesting) sees it.
+func (t *Template) CheckContext(ctx context.Context) error {
+	_, err := t.compiled(ctx)
+	return err
 }
 
-func (t *Template) compile() (proto *lua.FunctionProto, err error) {
+// compiled compiles t.Lua once; a compile cut short by ctx is not kept.
+func (t *Template) compiled(ctx context.Context) (*lua.FunctionProto, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.done {
+		return t.proto, t.perr
+	}
+	proto, err := t.compile(ctx)
+	if ctx.Err() != nil && err != nil {
+		return nil, fmt.Errorf("luatemplate: %w", ctx.Err())
+	}
+	t.proto, t.perr, t.done = proto, err, true
+	return proto, err
+}
+
+func (t *Template) compile(ctx context.Context) (proto *lua.FunctionProto, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			proto, err = nil, fmt.Errorf("luatemplate: lua compiler panic: %v", r)
 		}
 	}()
-	chunk, err := parse.Parse(strings.NewReader(t.Lua), "template")
+	chunk, err := luavm.Parse(ctx, t.Lua, "template")
 	if err != nil {
 		var pe *parse.Error
-		if errors.As(err, &pe) {
+		var le *luavm.SyntaxLevelError
+		switch {
+		case errors.As(err, &pe):
 			if pe.Pos.Line <= 0 { // EOF
 				return nil, &SyntaxError{Line: t.templateLine(len(t.lineMap)), Msg: "lua: " + pe.Message + " at end of code"}
 			}
@@ -154,6 +186,8 @@ func (t *Template) compile() (proto *lua.FunctionProto, err error) {
 				msg += " near '" + pe.Token + "'"
 			}
 			return nil, &SyntaxError{Line: t.templateLine(pe.Pos.Line), Msg: "lua: " + msg}
+		case errors.As(err, &le):
+			return nil, &SyntaxError{Line: t.templateLine(le.Line), Msg: "lua: " + luavm.ErrSyntaxLevels.Error()}
 		}
 		return nil, fmt.Errorf("luatemplate: lua: %w", err)
 	}
@@ -203,6 +237,7 @@ func (t *Template) mapRuntimeError(msg string) string {
 // ---- parser / generator ----
 
 type gen struct {
+	ctx   context.Context
 	src   string
 	body  strings.Builder
 	bmap  []int // template line per body line
@@ -294,6 +329,9 @@ func (g *gen) parse() error {
 	i := 0 // start of pending literal text
 	s := strings.IndexByte(src, '{')
 	for s >= 0 && s+1 < len(src) {
+		if err := g.ctx.Err(); err != nil {
+			return fmt.Errorf("luatemplate: %w", err)
+		}
 		t := src[s+1]
 		closer, ok := closers[t]
 		if !ok {

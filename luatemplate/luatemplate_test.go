@@ -1,9 +1,11 @@
 package luatemplate
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	lua "github.com/yuin/gopher-lua"
 )
@@ -326,5 +328,49 @@ func BenchmarkRender(b *testing.B) {
 		if _, err := Render(L, tp, ctx); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestCheckContext: checking stops with the context's error once it is
+// done, without keeping the failure (a later check with time compiles),
+// and code nested deeper than Lua allows is refused at its template line
+// before gopher-lua's compiler spends seconds on it.
+func TestCheckContext(t *testing.T) {
+	expired, cancel := context.WithCancel(context.Background())
+	cancel()
+	tests := []struct {
+		name string
+		src  string
+		ctx  context.Context
+		want string // "" = compiles
+	}{
+		{"context done", "{{ a }}", expired, "context canceled"},
+		{"deep expression", "line 1\n{{ " + strings.Repeat("a+", 20000) + "a }}", context.Background(),
+			"luatemplate: line 2: lua: chunk has too many syntax levels"},
+		{"nesting Lua allows", "{{ " + strings.Repeat("a+", 150) + "a }}", context.Background(), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tpl, err := Compile(tt.src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			err = tpl.CheckContext(tt.ctx)
+			if took := time.Since(start); took > time.Second {
+				t.Errorf("checking took %v", took)
+			}
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Fatalf("got %v, want %q", err, tt.want)
+			}
+			if tt.ctx.Err() != nil {
+				if err := tpl.Check(); err != nil {
+					t.Fatalf("a check with time after a cut-short one: %v", err)
+				}
+			}
+		})
 	}
 }

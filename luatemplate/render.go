@@ -1,6 +1,7 @@
 package luatemplate
 
 import (
+	gocontext "context"
 	"fmt"
 	"strings"
 
@@ -37,7 +38,7 @@ func LuaEscape(L *lua.LState) int {
 // runs the chunk in L with L's globals as its environment, converts context
 // to Lua tables and calls the render function with LuaEscape.
 func Render(L *lua.LState, t *Template, context map[string]any) (string, error) {
-	proto, err := t.compiled()
+	proto, err := t.compiled(gocontext.Background())
 	if err != nil {
 		return "", err
 	}

@@ -3,6 +3,12 @@ package luavm
 // Limits. What is bounded, and what is not (honestly):
 //
 // Bounded:
+//   - Memory: each call has a budget of its own (Options.MaxMemory, see
+//     memory.go): `..` (rewritten by Compile, concat.go), the string
+//     library's results, table.concat and every VM instruction are charged
+//     to the call, which is stopped with ErrMemory when what its state
+//     holds passes the budget. Nothing else in the process counts against
+//     it.
 //   - CPU time: every Run/Call executes under L.SetContext(ctx) with
 //     Options.Timeout; gopher-lua checks the context before every VM
 //     instruction, so loops (`while true do end`), deep pcall nests and Lua
@@ -15,29 +21,29 @@ package luavm
 //   - Data stack: the registry starts at 4K slots and may grow to 256K
 //     (~4 MiB); beyond it "registry overflow" is raised (e.g. unpack of a
 //     huge table, table.concat of millions of items).
-//   - Strings built by string.rep, string.format (width/precision limited
-//     to two digits, as in Lua 5.1, plus a result check), string.gsub with a
-//     string replacement (exact size precomputed) and table.concat (size
-//     precomputed) may not exceed Options.MaxStringBytes (default 8 MiB).
-//     gsub with a function/table replacement is checked after the fact.
+//   - Strings built by `..`, string.rep, string.format (width/precision
+//     limited to two digits, as in Lua 5.1, plus a result check),
+//     string.gsub with a string replacement (exact size precomputed) and
+//     table.concat (size precomputed) may not exceed Options.MaxStringBytes
+//     (default 8 MiB). gsub with a function/table replacement is checked
+//     after the fact.
 //   - Coroutines: at most maxCoroutinesPerCall per call (each coroutine is a
 //     full LState with its own stacks).
+//   - Syntax depth: code nested deeper than MaxSyntaxDepth is refused when
+//     compiled (gopher-lua's compiler is quadratic in it).
 //
 // NOT bounded (only the timeout limits them):
-//   - The `..` operator is executed inside the VM and cannot be hooked:
-//     `s = s .. s` doubles a string per iteration, so ~30 iterations can
-//     allocate gigabytes well within a 1s timeout. Go has no per-goroutine
-//     memory cap; this is the main remaining memory hazard.
-//   - Table growth (`t[#t+1] = x` in a loop), closures and other heap
-//     objects: limited only by how much the timeout lets the code allocate.
 //   - Time spent inside one Go library call is not interruptible: pattern
 //     matching (find/match/gmatch/gsub) on multi-megabyte strings and
 //     table.sort without a Lua comparator run to completion before the
 //     context is checked again.
 //   - Transient allocations inside library functions (e.g. gsub/gmatch
-//     collect all matches before producing a result).
+//     collect all matches before producing a result), and values host
+//     functions return, until the next count of the call's memory.
 
 import (
+	"strings"
+
 	lua "github.com/yuin/gopher-lua"
 	"github.com/yuin/gopher-lua/pm"
 )
@@ -67,11 +73,7 @@ func installLimits(st *state) {
 			if int64(len(s))*int64(n) > int64(max) {
 				tooBig(L, "string.rep")
 			}
-			buf := make([]byte, 0, len(s)*n)
-			for i := 0; i < n; i++ {
-				buf = append(buf, s...)
-			}
-			L.Push(lua.LString(buf))
+			L.Push(lua.LString(strings.Repeat(s, n)))
 			return 1
 		}))
 
@@ -144,6 +146,16 @@ func installLimits(st *state) {
 		}
 	}
 
+	// Charge every string the string library and table.concat return to
+	// the call's memory budget (after the size checks above).
+	if strLib, ok := G.RawGetString("string").(*lua.LTable); ok {
+		chargeResults(st, strLib, nil)
+	}
+	if tblLib, ok := G.RawGetString("table").(*lua.LTable); ok {
+		chargeResults(st, tblLib, []string{"concat"})
+	}
+	st.concat = L.NewFunction(st.concatOp)
+
 	if coLib, ok := G.RawGetString("coroutine").(*lua.LTable); ok {
 		for _, name := range []string{"create", "wrap"} {
 			orig, ok := coLib.RawGetString(name).(*lua.LFunction)
@@ -156,9 +168,74 @@ func installLimits(st *state) {
 				if st.coroutines > maxCoroutinesPerCall {
 					L.RaiseError("coroutine.%s: too many coroutines (limit is %d per call)", fname, maxCoroutinesPerCall)
 				}
-				return origFn(L)
+				// A coroutine is a state of its own: charge its stacks.
+				if m := st.meter; m != nil && !m.reserve(threadBytes+slotBytes*registrySize+
+					frameBytes*int64(st.vm.opts.CallStackSize)) {
+					m.raiseMemory(L)
+				}
+				n := origFn(L)
+				meterCoroutine(L, L.Get(-1))
+				return n
 			}))
 		}
+	}
+}
+
+// meterCoroutine gives a new coroutine (made by create, or inside the
+// function wrap returns) the call's own context: gopher-lua gives it a
+// context derived from it, whose Done would not charge the coroutine's
+// instructions to the call (memory.go).
+func meterCoroutine(L *lua.LState, made lua.LValue) {
+	ctx, ok := L.Context().(*callContext)
+	if !ok {
+		return
+	}
+	switch v := made.(type) {
+	case *lua.LState:
+		v.SetContext(ctx)
+	case *lua.LFunction:
+		for _, uv := range v.Upvalues {
+			if co, ok := uv.Value().(*lua.LState); ok {
+				co.SetContext(ctx)
+			}
+		}
+	}
+}
+
+// chargeResults wraps the Go functions of lib named in names (all of them
+// when names is nil) so that the strings they return are charged to the
+// running call's memory budget.
+func chargeResults(st *state, lib *lua.LTable, names []string) {
+	if names == nil {
+		lib.ForEach(func(k, _ lua.LValue) {
+			if ks, ok := k.(lua.LString); ok {
+				names = append(names, string(ks))
+			}
+		})
+	}
+	for _, name := range names {
+		orig, ok := lib.RawGetString(name).(*lua.LFunction)
+		if !ok || !orig.IsG {
+			continue
+		}
+		origFn := orig.GFunction
+		lib.RawSetString(name, st.L.NewFunction(func(L *lua.LState) int {
+			n := origFn(L)
+			m := st.meter
+			if m == nil {
+				return n
+			}
+			var size int64
+			for i := L.GetTop() - n + 1; i <= L.GetTop(); i++ {
+				if s, ok := L.Get(i).(lua.LString); ok {
+					size += int64(len(s))
+				}
+			}
+			if size > 0 && !m.charge(size) {
+				m.raiseMemory(L)
+			}
+			return n
+		}))
 	}
 }
 

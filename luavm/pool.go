@@ -25,6 +25,17 @@ type state struct {
 	proxies map[*lua.LTable]*lua.LTable
 
 	coroutines int // coroutines created during the current call
+	// meter accounts the current call's memory (nil between calls).
+	meter *meter
+	// baseline is what the state holds once set up (libraries, host
+	// globals): a call is charged only for what it adds (memory.go).
+	baseline int64
+	// held bounds what the state holds beyond its baseline after its last
+	// call (that call's count plus its charges since): the next call's
+	// meter starts from it, so what calls keep accumulates.
+	held int64
+	// concat is the function `..` is compiled into (concat.go).
+	concat *lua.LFunction
 	// fns caches, per chunk, the function its top level returned on this
 	// state (CallCached); bounded by maxCachedFunctions.
 	fns map[*Chunk]*lua.LFunction
@@ -46,6 +57,10 @@ func (vm *VM) newState() (*state, error) {
 		L.Close()
 		return nil, err
 	}
+	// Every state of a VM is set up alike: measure the first one only.
+	vm.baselineOnce.Do(func() { vm.baseline = st.reachable() })
+	st.baseline = vm.baseline
+	vm.open.Add(1)
 	return st, nil
 }
 
@@ -59,32 +74,65 @@ func (vm *VM) get() (*state, error) {
 	}
 }
 
-// put returns a clean state to the pool, or closes it if the pool is full.
+// put returns a clean state to the pool, or closes it if the pool is full
+// or the VM is closed.
 func (vm *VM) put(st *state) {
+	if vm.closed.Load() {
+		st.close()
+		return
+	}
 	select {
 	case vm.pool <- st:
+		if vm.closed.Load() { // Close ran between the check and the send
+			vm.drain()
+		}
 	default:
 		st.close()
 	}
 }
 
-func (st *state) close() { st.L.Close() }
+func (st *state) close() {
+	st.L.Close()
+	st.vm.open.Add(-1)
+}
 
-// beginCall resets per-call counters.
-func (st *state) beginCall() { st.coroutines = 0 }
+// beginCall resets per-call counters and starts metering the call.
+func (st *state) beginCall(m *meter) {
+	st.coroutines = 0
+	st.meter = m
+}
+
+// endCall stops metering, remembering what the state may hold.
+func (st *state) endCall() {
+	if m := st.meter; m != nil {
+		st.held = m.live + m.charged
+	}
+	st.meter = nil
+}
 
 // newEnv returns a fresh global environment for one call: writes land in it
 // (and vanish with it), reads fall through to the shared read-only base.
 func (st *state) newEnv() *lua.LTable {
 	env := st.L.CreateTable(0, 4)
 	env.RawSetString("_G", env)
+	env.RawSetString(concatName, st.concat)
 	env.Metatable = st.envMeta
 	return env
 }
 
-// Close releases the idle states. The VM stays usable (new states are
-// created on demand).
+// Close releases the idle states, and from then on closes every state a
+// call finishes with instead of keeping it. The VM stays usable: each call
+// gets a new state.
 func (vm *VM) Close() {
+	vm.closed.Store(true)
+	vm.drain()
+}
+
+// OpenStates is how many Lua states the VM has made and not yet closed
+// (idle in the pool or running a call).
+func (vm *VM) OpenStates() int { return int(vm.open.Load()) }
+
+func (vm *VM) drain() {
 	for {
 		select {
 		case st := <-vm.pool:

@@ -1,7 +1,9 @@
 package luavm
 
 import (
+	"context"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 
@@ -63,6 +65,7 @@ func (st *state) setup() error {
 		st.base = G
 		st.envMeta = L.CreateTable(0, 1)
 		st.envMeta.RawSetString("__index", G)
+		st.meterLoaders()
 		return nil
 	}
 
@@ -242,4 +245,76 @@ func (st *state) sandboxRequire(L *lua.LState) int {
 	st.loaded[name] = v
 	L.Push(v)
 	return 1
+}
+
+// meterLoaders makes the code ModeOn compiles at run time (load,
+// loadstring, loadfile, dofile) go through the same compiler as Compile, so
+// its `..` is metered too (concat.go); such code runs in the real globals,
+// as in Lua 5.1. Lua files loaded by require are trusted and not rewritten.
+func (st *state) meterLoaders() {
+	G := st.L.G.Global
+	G.RawSetString(concatName, st.concat)
+	load := func(L *lua.LState, source, name string) int {
+		proto, err := compileMetered(context.Background(), source, name)
+		if err != nil {
+			L.Push(lua.LNil)
+			L.Push(lua.LString(err.Error()))
+			return 2
+		}
+		fn := L.NewFunctionFromProto(proto)
+		fn.Env = G
+		L.Push(fn)
+		return 1
+	}
+	G.RawSetString("loadstring", st.L.NewFunction(func(L *lua.LState) int {
+		src := L.CheckString(1)
+		return load(L, src, L.OptString(2, ChunkName(src)))
+	}))
+	G.RawSetString("load", st.L.NewFunction(func(L *lua.LState) int {
+		reader := L.CheckFunction(1)
+		name := L.OptString(2, "=(load)")
+		var b strings.Builder
+		for {
+			L.Push(reader)
+			L.Call(0, 1)
+			piece := L.Get(-1)
+			L.Pop(1)
+			if piece == lua.LNil {
+				break
+			}
+			if !lua.LVCanConvToString(piece) {
+				L.Push(lua.LNil)
+				L.Push(lua.LString("reader function must return a string"))
+				return 2
+			}
+			if lua.LVAsString(piece) == "" {
+				break
+			}
+			b.WriteString(lua.LVAsString(piece))
+			if b.Len() > st.vm.opts.MaxStringBytes {
+				L.RaiseError("load: chunk too large (limit is %d bytes)", st.vm.opts.MaxStringBytes)
+			}
+		}
+		return load(L, b.String(), name)
+	}))
+	loadFile := func(L *lua.LState, path string) int {
+		src, err := os.ReadFile(path)
+		if err != nil {
+			L.Push(lua.LNil)
+			L.Push(lua.LString(fmt.Sprintf("can not open file: %v", path)))
+			return 2
+		}
+		return load(L, string(src), path)
+	}
+	G.RawSetString("loadfile", st.L.NewFunction(func(L *lua.LState) int {
+		return loadFile(L, L.CheckString(1))
+	}))
+	G.RawSetString("dofile", st.L.NewFunction(func(L *lua.LState) int {
+		top := L.GetTop()
+		if loadFile(L, L.CheckString(1)) != 1 {
+			L.RaiseError("%s", L.Get(-1).String())
+		}
+		L.Call(0, lua.MultRet)
+		return L.GetTop() - top
+	}))
 }

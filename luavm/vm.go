@@ -25,10 +25,11 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
-	"github.com/yuin/gopher-lua/parse"
 )
 
 // Mode is Kong's `untrusted_lua` setting.
@@ -51,8 +52,10 @@ const (
 type Options struct {
 	// Mode is Kong's untrusted_lua (off | sandbox | on). Empty means sandbox.
 	Mode Mode
-	// MaxMemory is how far the Go heap may grow while Lua runs before the
-	// running calls are stopped (default 512 MiB; see memory.go).
+	// MaxMemory is each call's memory budget: what one call's state may
+	// hold beyond its libraries before the call is stopped with ErrMemory
+	// (default 64 MiB; see memory.go). Calls have budgets of their own;
+	// other calls and the rest of the process never count against it.
 	MaxMemory int64
 	// Requires is untrusted_lua_sandbox_requires: the module names that
 	// require() may load inside the sandbox. A listed module must also be
@@ -102,7 +105,7 @@ const (
 	KindConversion                  // a value could not be converted Go <-> Lua
 	KindDisabled                    // untrusted_lua is off
 	KindInternal                    // the VM panicked
-	KindMemory                      // the memory watchdog stopped the call
+	KindMemory                      // the call exceeded its memory budget
 )
 
 // Error is returned by all VM operations. Error() is Lua's message
@@ -127,7 +130,11 @@ type VM struct {
 	opts     Options
 	pool     chan *state
 	requires map[string]bool
-	memory   *watchdog
+	open     atomic.Int64 // states made and not closed
+	closed   atomic.Bool
+
+	baselineOnce sync.Once
+	baseline     int64 // what a freshly set-up state holds (memory.go)
 }
 
 // Chunk is compiled Lua, reusable across states and goroutines.
@@ -162,8 +169,10 @@ func New(opts Options) (*VM, error) {
 	if opts.MaxMemory <= 0 {
 		opts.MaxMemory = DefaultMaxMemory
 	}
-	vm := &VM{opts: opts, pool: make(chan *state, opts.PoolSize), requires: map[string]bool{},
-		memory: newWatchdog(uint64(opts.MaxMemory))}
+	if err := checkDataStack(); err != nil {
+		return nil, err
+	}
+	vm := &VM{opts: opts, pool: make(chan *state, opts.PoolSize), requires: map[string]bool{}}
 	for _, r := range opts.Requires {
 		if r = strings.TrimSpace(r); r != "" {
 			vm.requires[r] = true
@@ -220,15 +229,21 @@ func (vm *VM) Compile(name, source string) (*Chunk, error) {
 	case strings.HasPrefix(name, "@"):
 		src = name[1:]
 	}
-	stmts, err := parse.Parse(strings.NewReader(source), src)
-	if err != nil {
-		return nil, &Error{Kind: KindSyntax, Message: err.Error(), cause: err}
-	}
-	proto, err := lua.Compile(stmts, src)
+	proto, err := compileMetered(context.Background(), source, src)
 	if err != nil {
 		return nil, &Error{Kind: KindSyntax, Message: err.Error(), cause: err}
 	}
 	return &Chunk{Name: name, Source: src, proto: proto}, nil
+}
+
+// compileMetered compiles source with `..` rewritten for the memory
+// budget (concat.go).
+func compileMetered(ctx context.Context, source, name string) (*lua.FunctionProto, error) {
+	stmts, err := Parse(ctx, source, name)
+	if err != nil {
+		return nil, err
+	}
+	return lua.Compile(meterConcat(stmts), name)
 }
 
 // Run executes the chunk's top level and returns its results converted to
@@ -305,9 +320,9 @@ func (vm *VM) exec(ctx context.Context, chunk *Chunk, call bool, args []any, xo 
 	keep := false
 	mctx, stopMemory := context.WithCancelCause(ctx)
 	cctx, cancel := context.WithTimeout(mctx, vm.opts.Timeout)
-	leave := vm.memory.enter(stopMemory)
+	m := &meter{st: st, budget: vm.opts.MaxMemory, slack: vm.opts.MaxMemory / 16, stop: stopMemory, live: st.held}
 	defer func() {
-		leave()
+		st.endCall()
 		cancel()
 		stopMemory(nil)
 		if r := recover(); r != nil {
@@ -322,8 +337,8 @@ func (vm *VM) exec(ctx context.Context, chunk *Chunk, call bool, args []any, xo 
 			st.close()
 		}
 	}()
-	L.SetContext(cctx)
-	st.beginCall()
+	L.SetContext(&callContext{Context: cctx, m: m})
+	st.beginCall(m)
 
 	useCache := len(xo) > 0 && xo[0] == cached
 	if f, ok := st.fns[chunk]; useCache && ok {

@@ -56,8 +56,11 @@ type Node struct {
 	hooks   *eventhooks.Service
 	proxy   *proxy.Proxy
 	lua     *luavm.VM
-	metrics *prometheus.Registry
-	status  *status.API
+	// webhookCustom renders webhook-custom templates; closed after the
+	// hooks stop.
+	webhookCustom *eventhooks.WebhookCustom
+	metrics       *prometheus.Registry
+	status        *status.API
 	// routing is set once every listener serves: the node is ready.
 	routing atomic.Bool
 	// logs are the node's open log files, reopened by ReopenLogs.
@@ -253,12 +256,13 @@ func open(ctx context.Context, cfg *conf.Config, log, adminLog *logger.Logger) (
 			UserAgent:      "Portico/" + Version + " (event hooks)",
 			DenyPrivate:    cfg.EventHooksDenyPrivate,
 		})
+		n.webhookCustom = eventhooks.NewWebhookCustom(vm, webhook)
 		n.hooks = eventhooks.New(eventhooks.Options{
 			DB:  n.db,
 			Bus: n.bus,
 			Handlers: map[string]eventhooks.Handler{
 				"webhook":        webhook,
-				"webhook-custom": eventhooks.NewWebhookCustom(vm, webhook),
+				"webhook-custom": n.webhookCustom,
 				"log":            eventhooks.NewLog(log, os.Getpid()),
 				"lambda":         eventhooks.NewLambda(vm, log, os.Getpid()),
 			},
@@ -643,6 +647,9 @@ func (n *Node) ForceStop() { n.forcedOnce.Do(func() { close(n.forced) }) }
 func (n *Node) close() {
 	if n.proxy != nil {
 		n.proxy.Close()
+	}
+	if n.webhookCustom != nil {
+		n.webhookCustom.Close()
 	}
 	if n.lua != nil {
 		n.lua.Close()
