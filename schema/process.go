@@ -14,6 +14,9 @@ const (
 	// one of the entity's fields: the DAO sets it, the Admin API does not
 	// show it, and events carry it, as Kong's do.
 	FieldWorkspace = "ws_id"
+	// DefaultWorkspace names the workspace every store is bootstrapped
+	// with; it is neither renamed nor deleted.
+	DefaultWorkspace = "default"
 )
 
 // Clock and id source for auto fields, injected so tests are repeatable.
