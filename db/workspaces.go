@@ -95,9 +95,13 @@ func (d *DB) DefaultWorkspaceID(ctx context.Context) (string, error) {
 	return id, err
 }
 
-// Bootstrap creates what a fresh store needs: the default workspace. It is
-// idempotent.
+// Bootstrap creates what a fresh store needs: the default workspace; on a
+// store written by an earlier version, it indexes rows whose fields have
+// become Indexed since. It is idempotent and runs at every start.
 func (d *DB) Bootstrap(ctx context.Context) error {
+	if err := d.indexExisting(ctx); err != nil {
+		return err
+	}
 	if d.workspaces == nil {
 		return nil
 	}
