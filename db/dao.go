@@ -243,7 +243,7 @@ func (d *DB) Update(ctx context.Context, e *schema.Entity, key string, input map
 		}
 		patch := withScope(input, scope)
 		delete(patch, schema.FieldID)
-		merged, err := checked(e)(e.PrepareUpdate(bare(existing), patch, w.db.auto))
+		merged, err := checked(e)(e.PrepareUpdate(schema.WithoutWorkspace(existing), patch, w.db.auto))
 		if err != nil {
 			return err
 		}
@@ -351,7 +351,7 @@ func (d *DB) UpsertReferenced(ctx context.Context, e *schema.Entity, key, field 
 		if RefID(child[field]) == id {
 			return nil
 		}
-		linked, err := checked(e)(e.PrepareUpdate(bare(child), map[string]any{field: map[string]any{schema.FieldID: id}}, w.db.auto))
+		linked, err := checked(e)(e.PrepareUpdate(schema.WithoutWorkspace(child), map[string]any{field: map[string]any{schema.FieldID: id}}, w.db.auto))
 		if err != nil {
 			return err
 		}

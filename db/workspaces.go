@@ -157,21 +157,6 @@ func inWorkspace(row map[string]any, ws string) bool {
 	return row[FieldWorkspace] == ws
 }
 
-// bare returns row without its workspace, for the schema engine, which
-// neither knows nor validates ws_id.
-func bare(row map[string]any) map[string]any {
-	if _, ok := row[FieldWorkspace]; !ok {
-		return row
-	}
-	out := make(map[string]any, len(row))
-	for k, v := range row {
-		if k != FieldWorkspace {
-			out[k] = v
-		}
-	}
-	return out
-}
-
 // workspaceTable adds the workspace to workspaceable tables: a reference to
 // the workspaces table (which keeps a non-empty workspace from being
 // deleted) and the workspace in front of every unique set and the cache key.

@@ -19,6 +19,22 @@ const (
 	DefaultWorkspace = "default"
 )
 
+// WithoutWorkspace returns row without its FieldWorkspace, for the schema
+// engine, which neither knows nor validates it (row itself when it has
+// none).
+func WithoutWorkspace(row map[string]any) map[string]any {
+	if _, ok := row[FieldWorkspace]; !ok {
+		return row
+	}
+	out := make(map[string]any, len(row))
+	for k, v := range row {
+		if k != FieldWorkspace {
+			out[k] = v
+		}
+	}
+	return out
+}
+
 // Clock and id source for auto fields, injected so tests are repeatable.
 type Auto struct {
 	Now   func() time.Time

@@ -271,7 +271,7 @@ func (x adminUsers) AfterWrite(tx schema.WriteTx, row, _ map[string]any) error {
 		return nil
 	}
 	patch := map[string]any{"enabled": enabled}
-	updated, errs := users.PrepareUpdate(withoutWorkspace(user), patch, tx.Auto())
+	updated, errs := users.PrepareUpdate(schema.WithoutWorkspace(user), patch, tx.Auto())
 	if errs == nil {
 		errs = users.Validate(updated)
 	}
@@ -303,16 +303,4 @@ func (adminUsers) user(tx schema.WriteTx, admin map[string]any) (*schema.Entity,
 	}
 	user, err := tx.Get(users, id)
 	return users, user, err
-}
-
-// withoutWorkspace returns row without its workspace, which the schema
-// engine neither knows nor validates.
-func withoutWorkspace(row map[string]any) map[string]any {
-	out := make(map[string]any, len(row))
-	for k, v := range row {
-		if k != schema.FieldWorkspace {
-			out[k] = v
-		}
-	}
-	return out
 }
