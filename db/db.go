@@ -2,9 +2,12 @@
 // and validates entities, resolves "id or endpoint key", maps store errors to
 // Kong's error codes, cascades deletes, and emits an event for every change.
 //
-// Every write runs in one store transaction together with the TxHooks (the
-// event hooks outbox), so a change and what it owes are committed together.
-// After commit, each change is published on the events bus.
+// Every write runs in one store transaction together with the written
+// entity's own hooks (Entity.Behaviour: schema/hooks.go, called from
+// hooks.go) and the TxHooks (the event hooks outbox), so a change and what
+// it owes are committed together. After commit, each change is published
+// on the events bus. db names no entity: what one entity does differently
+// is declared next to its schema.
 package db
 
 import (
