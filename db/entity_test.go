@@ -15,6 +15,7 @@ import (
 	"github.com/portico-gw/portico/db"
 	"github.com/portico-gw/portico/schema"
 	"github.com/portico-gw/portico/schema/entities"
+	"github.com/portico-gw/portico/store"
 	"github.com/portico-gw/portico/store/badger"
 )
 
@@ -161,5 +162,50 @@ func TestDBNamesNoEntity(t *testing.T) {
 	}
 	if checked == 0 {
 		t.Fatal("no source file checked")
+	}
+}
+
+// TestTablesFromDeclarations: the store's tables follow the fields'
+// declarations, internal entities included: an Indexed field becomes a
+// value index (a loose reference to its own table), a Loose reference is
+// indexed without a constraint, a workspaceable entity's unique sets take
+// the workspace.
+func TestTablesFromDeclarations(t *testing.T) {
+	reg, _, err := catalog.Build([]string{"bundled"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables := map[string]store.Table{}
+	for _, tb := range db.Tables(reg) {
+		tables[tb.Name] = tb
+	}
+	tests := []struct {
+		table, field string
+		want         store.ForeignKey
+	}{
+		{"rbac_users", "user_token_ident", store.ForeignKey{Field: "user_token_ident", Table: "rbac_users", Loose: true}},
+		{"event_hook_deliveries", "event_hook", store.ForeignKey{Field: "event_hook", Table: "event_hooks", Loose: true}},
+		{"snis", "certificate", store.ForeignKey{Field: "certificate", Table: "certificates", OnDelete: store.Cascade}},
+		{"rbac_users", db.FieldWorkspace, store.ForeignKey{Field: db.FieldWorkspace, Table: "workspaces"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.table+"."+tt.field, func(t *testing.T) {
+			tb, ok := tables[tt.table]
+			if !ok {
+				t.Fatalf("no table %s", tt.table)
+			}
+			for _, fk := range tb.Foreign {
+				if fk.Field == tt.field {
+					if fk != tt.want {
+						t.Fatalf("got %+v, want %+v", fk, tt.want)
+					}
+					return
+				}
+			}
+			t.Fatalf("%s has no index on %s: %+v", tt.table, tt.field, tb.Foreign)
+		})
+	}
+	if got := tables["rbac_users"].Unique; len(got) != 1 || strings.Join(got[0], ",") != db.FieldWorkspace+",name" {
+		t.Errorf("rbac_users unique sets %v, want [[ws_id name]]", got)
 	}
 }
