@@ -666,6 +666,11 @@ func TestSchemaEndpoints(t *testing.T) {
 	// Kong's /schemas/{name} looks the name up among its DAOs; every core
 	// entity's fields start with its id.
 	for _, e := range h.api.db.Registry().Entities() {
+		if e.Internal {
+			// The node's own tables (event hook deliveries) are no DAO of Kong's.
+			wantMessage(t, h.get("/schemas/"+e.Name), 404, "No entity named '"+e.Name+"'")
+			continue
+		}
 		body := h.get("/schemas/"+e.Name).want(t, 200).obj(t)
 		fields, _ := body["fields"].([]any)
 		if len(fields) == 0 {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/portico-gw/portico/db"
 	"github.com/portico-gw/portico/schema"
+	"github.com/portico-gw/portico/schema/entities"
 )
 
 // Page sizes (Kong: kong/api/endpoints.lua extract_options).
@@ -104,7 +105,7 @@ func (a *API) routeCollection(base string, e *schema.Entity, parent *nested) {
 			return
 		}
 		del := a.db.Delete
-		if e.Name == db.WorkspacesEntity && string(ctx.QueryArgs().Peek("cascade")) == "true" {
+		if e.Name == entities.WorkspacesName && string(ctx.QueryArgs().Peek("cascade")) == "true" {
 			del = func(ctx context.Context, _ *schema.Entity, key string, _ *db.Scope) error {
 				return a.db.DeleteWorkspaceCascade(ctx, key)
 			}

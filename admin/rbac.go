@@ -11,6 +11,7 @@ import (
 	"github.com/portico-gw/portico/db"
 	"github.com/portico-gw/portico/rbac"
 	"github.com/portico-gw/portico/schema"
+	"github.com/portico-gw/portico/schema/entities"
 )
 
 // Kong Enterprise's RBAC answers (kong/rbac/init.lua).
@@ -317,7 +318,7 @@ func (k endpointPermissions) input(ctx *fasthttp.RequestCtx, args map[string]any
 		args["workspace"] = ws
 	}
 	if ws != "*" {
-		row, err := k.a.db.Select(ctx, k.a.db.Entity(db.WorkspacesEntity), ws, nil)
+		row, err := k.a.db.Select(ctx, k.a.db.Entity(entities.WorkspacesName), ws, nil)
 		if err != nil {
 			k.a.writeError(ctx, err)
 			return false
@@ -574,7 +575,7 @@ func (a *API) userinfo(ctx *fasthttp.RequestCtx) {
 		notFound(ctx)
 		return
 	}
-	workspaces, ok := a.allRows(ctx, a.db.Entity(db.WorkspacesEntity), nil, nil)
+	workspaces, ok := a.allRows(ctx, a.db.Entity(entities.WorkspacesName), nil, nil)
 	if !ok {
 		return
 	}
@@ -583,7 +584,7 @@ func (a *API) userinfo(ctx *fasthttp.RequestCtx) {
 	for _, ws := range workspaces {
 		_, named := readable[fmt.Sprint(ws["name"])]
 		if _, all := readable["*"]; all || named {
-			reached = append(reached, a.db.Entity(db.WorkspacesEntity).Output(ws))
+			reached = append(reached, a.db.Entity(entities.WorkspacesName).Output(ws))
 		}
 	}
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{

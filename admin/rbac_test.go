@@ -300,3 +300,21 @@ func TestRBACUserDeleteTakesItsAdmin(t *testing.T) {
 		t.Errorf("delete events %v, want admins then rbac_users, once each", deletes)
 	}
 }
+
+// TestRBACTokensAreUnique: a token another RBAC user holds is refused
+// with Kong's unique violation, which names the field but not the token.
+func TestRBACTokensAreUnique(t *testing.T) {
+	h := newHarness(t)
+	h.mustCreate("/rbac/users", map[string]any{"name": "arya", "user_token": "arya-token"})
+	h.mustCreate("/rbac/users", map[string]any{"name": "bran", "user_token": "bran-token"})
+	const want = `{"code":5,"fields":["user_token"],"message":"UNIQUE violation detected on '{\"user_token\"}'","name":"unique constraint violation"}`
+	for _, r := range []*response{
+		h.json("POST", "/rbac/users", map[string]any{"name": "cat", "user_token": "arya-token"}),
+		h.json("PATCH", "/rbac/users/bran", map[string]any{"user_token": "arya-token"}),
+	} {
+		if got := js(r.want(t, 409).obj(t)); got != want {
+			t.Errorf("body %s, want %s", got, want)
+		}
+	}
+	h.get("/rbac/users/cat").want(t, 404)
+}

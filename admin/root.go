@@ -138,10 +138,11 @@ func (a *API) enabledPlugins(ctx *fasthttp.RequestCtx) {
 func (a *API) namedEntity(ctx *fasthttp.RequestCtx) (*schema.Entity, bool) {
 	name := param(ctx, "name")
 	e := a.db.Entity(name)
-	if e == nil {
+	if e == nil || e.Internal {
 		writeMessage(ctx, fasthttp.StatusNotFound, sprintf(msgNoEntity, name))
+		return nil, false
 	}
-	return e, e != nil
+	return e, true
 }
 
 func (a *API) entitySchema(ctx *fasthttp.RequestCtx) {

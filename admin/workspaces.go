@@ -8,6 +8,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/portico-gw/portico/db"
+	"github.com/portico-gw/portico/schema/entities"
 )
 
 // Every workspace-scoped endpoint is served both as /{endpoint} (the
@@ -57,7 +58,7 @@ func (a *API) enterWorkspace(ctx *fasthttp.RequestCtx) bool {
 		return false
 	}
 	seg, rest := splitFirst(raw)
-	if len(seg) == 0 || len(rest) == 0 || a.roots[string(seg)] || a.db.Entity(db.WorkspacesEntity) == nil {
+	if len(seg) == 0 || len(rest) == 0 || a.roots[string(seg)] || a.db.Entity(entities.WorkspacesName) == nil {
 		ctx.SetUserValue(workspaceName, db.DefaultWorkspace)
 		return true
 	}
@@ -82,7 +83,7 @@ func (a *API) enterWorkspace(ctx *fasthttp.RequestCtx) bool {
 		return false
 	}
 	// Workspaces are managed from the default workspace only, as in Kong.
-	if next, _ := splitFirst(rest); ws.Name != db.DefaultWorkspace && string(next) == db.WorkspacesEntity {
+	if next, _ := splitFirst(rest); ws.Name != db.DefaultWorkspace && string(next) == entities.WorkspacesName {
 		notFound(ctx)
 		return false
 	}
@@ -100,14 +101,14 @@ func (a *API) enterWorkspace(ctx *fasthttp.RequestCtx) bool {
 // routeWorkspaces serves GET /workspaces/{workspace}/meta: how many
 // entities of each kind the workspace holds.
 func (a *API) routeWorkspaces() {
-	if a.db.Entity(db.WorkspacesEntity) == nil {
+	if a.db.Entity(entities.WorkspacesName) == nil {
 		return
 	}
-	a.register([]route{{fasthttp.MethodGet, "/workspaces/{" + db.WorkspacesEntity + "}/meta", a.workspaceMeta}})
+	a.register([]route{{fasthttp.MethodGet, "/workspaces/{" + entities.WorkspacesName + "}/meta", a.workspaceMeta}})
 }
 
 func (a *API) workspaceMeta(ctx *fasthttp.RequestCtx) {
-	counts, found, err := a.db.WorkspaceCounts(ctx, param(ctx, db.WorkspacesEntity))
+	counts, found, err := a.db.WorkspaceCounts(ctx, param(ctx, entities.WorkspacesName))
 	switch {
 	case err != nil:
 		a.writeError(ctx, err)

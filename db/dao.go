@@ -64,11 +64,11 @@ func (d *DB) lookup(tx store.Tx, e *schema.Entity, key string, scope *Scope, ws 
 	}
 	if row == nil {
 		var err error
-		switch res, _ := d.extensions[e.Name].(resolver); {
+		switch res, _ := e.Behaviour.(schema.KeyResolver); {
 		case e.EndpointKey != "":
 			row, err = lookupByEndpointKey(tx, e, key, scope, ws)
 		case res != nil && !isID:
-			row, err = res.resolve(tx, key, ws)
+			row, err = res.Resolve(readTx{d: d, tx: tx}, key, ws)
 		case !isID:
 			err = invalidPrimaryKey()
 		}
@@ -80,17 +80,6 @@ func (d *DB) lookup(tx store.Tx, e *schema.Entity, key string, scope *Scope, ws 
 		return nil, nil
 	}
 	return row, nil
-}
-
-// upsertKeyer is a resolver that also lets PUT create an entity under its
-// key (PUT /certificates/{sni} creates a certificate with that SNI).
-type upsertKeyer interface {
-	upsertKey(input map[string]any, key string)
-}
-
-// resolver is an extension that finds an entity by a key other than its id.
-type resolver interface {
-	resolve(tx store.Tx, key, ws string) (map[string]any, error)
 }
 
 func lookupByEndpointKey(tx store.Tx, e *schema.Entity, key string, scope *Scope, ws string) (map[string]any, error) {
@@ -254,7 +243,7 @@ func (d *DB) Update(ctx context.Context, e *schema.Entity, key string, input map
 		}
 		patch := withScope(input, scope)
 		delete(patch, schema.FieldID)
-		merged, err := checked(e)(e.PrepareUpdate(bare(existing), patch, w.db.auto))
+		merged, err := checked(e)(e.PrepareUpdate(schema.WithoutWorkspace(existing), patch, w.db.auto))
 		if err != nil {
 			return err
 		}
@@ -274,11 +263,11 @@ func (d *DB) Upsert(ctx context.Context, e *schema.Entity, key string, input map
 	byID := schema.IsUUID(key)
 	if !byID {
 		if e.EndpointKey == "" {
-			ext, ok := d.extensions[e.Name].(upsertKeyer)
+			res, ok := e.Behaviour.(schema.KeyResolver)
 			if !ok {
 				return nil, false, invalidPrimaryKey()
 			}
-			ext.upsertKey(input, key)
+			res.UpsertKey(input, key)
 		} else {
 			input[e.EndpointKey] = key
 		}
@@ -362,7 +351,7 @@ func (d *DB) UpsertReferenced(ctx context.Context, e *schema.Entity, key, field 
 		if RefID(child[field]) == id {
 			return nil
 		}
-		linked, err := checked(e)(e.PrepareUpdate(bare(child), map[string]any{field: map[string]any{schema.FieldID: id}}, w.db.auto))
+		linked, err := checked(e)(e.PrepareUpdate(schema.WithoutWorkspace(child), map[string]any{field: map[string]any{schema.FieldID: id}}, w.db.auto))
 		if err != nil {
 			return err
 		}
@@ -386,14 +375,9 @@ func (d *DB) Delete(ctx context.Context, e *schema.Entity, key string, scope *Sc
 	})
 }
 
-// deleteGuard is an extension that may refuse a delete.
-type deleteGuard interface {
-	beforeDelete(w *writer, row map[string]any) error
-}
-
 func (w *writer) delete(e *schema.Entity, row map[string]any) error {
-	if g, ok := w.db.extensions[e.Name].(deleteGuard); ok {
-		if err := g.beforeDelete(w, row); err != nil {
+	if g, ok := e.Behaviour.(schema.BeforeDeleter); ok {
+		if err := g.BeforeDelete(w.hookTx(), row); err != nil {
 			return err
 		}
 	}
@@ -433,8 +417,8 @@ func (w *writer) delete(e *schema.Entity, row map[string]any) error {
 	if err := w.record(Change{Entity: e, Operation: OpDelete, Row: row}); err != nil {
 		return err
 	}
-	if f, ok := w.db.extensions[e.Name].(deleteFollower); ok {
-		return f.afterDelete(w, row)
+	if f, ok := e.Behaviour.(schema.AfterDeleter); ok {
+		return f.AfterDelete(w.hookTx(), row)
 	}
 	return nil
 }

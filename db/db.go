@@ -2,9 +2,12 @@
 // and validates entities, resolves "id or endpoint key", maps store errors to
 // Kong's error codes, cascades deletes, and emits an event for every change.
 //
-// Every write runs in one store transaction together with the TxHooks (the
-// event hooks outbox), so a change and what it owes are committed together.
-// After commit, each change is published on the events bus.
+// Every write runs in one store transaction together with the written
+// entity's own hooks (Entity.Behaviour: schema/hooks.go, called from
+// hooks.go) and the TxHooks (the event hooks outbox), so a change and what
+// it owes are committed together. After commit, each change is published
+// on the events bus. db names no entity: what one entity does differently
+// is declared next to its schema.
 package db
 
 import (
@@ -55,8 +58,6 @@ type DB struct {
 	// children lists, per entity, the foreign fields of other entities that
 	// reference it (for cascades).
 	children map[string][]reference
-	// extensions hold entity-specific DAO behaviour, by entity name.
-	extensions map[string]extension
 	// workspaces is the workspaces entity, nil when the registry has none
 	// (then every entity is global).
 	workspaces *schema.Entity
@@ -80,20 +81,7 @@ type Options struct {
 
 // New returns a DB over st serving the registry's entities.
 func New(reg *schema.Registry, st store.Store, opts Options) *DB {
-	d := &DB{reg: reg, store: st, bus: opts.Bus, children: map[string][]reference{}, extensions: map[string]extension{},
-		workspaces: reg.Entity(WorkspacesEntity)}
-	if users := reg.Entity("rbac_users"); users != nil {
-		d.extensions[users.Name] = rbacTokens{}
-		if admins := reg.Entity("admins"); admins != nil {
-			d.extensions[admins.Name] = adminUsers{users: users}
-		}
-	}
-	if d.workspaces != nil {
-		d.extensions[WorkspacesEntity] = workspaceRules{db: d}
-	}
-	if certs, snis := reg.Entity("certificates"), reg.Entity("snis"); certs != nil && snis != nil {
-		d.extensions[certs.Name] = &certificateSNIs{certs: certs, snis: snis}
-	}
+	d := &DB{reg: reg, store: st, bus: opts.Bus, children: map[string][]reference{}, workspaces: reg.Workspaces()}
 	d.auto = schema.Auto{Now: opts.Now, NewID: opts.NewID}
 	if d.auto.Now == nil {
 		d.auto.Now = time.Now
@@ -109,9 +97,11 @@ func New(reg *schema.Registry, st store.Store, opts Options) *DB {
 	return d
 }
 
-// Tables derives the store's table definitions from the registry.
+// Tables derives the store's table definitions from the registry: every
+// entity, internal ones included, is one table.
 func Tables(reg *schema.Registry) []store.Table {
 	var tables []store.Table
+	workspaces := reg.Workspaces()
 	for _, e := range reg.Entities() {
 		t := store.Table{Name: e.Name, Tagged: e.Tagged()}
 		for _, f := range e.Fields {
@@ -125,10 +115,17 @@ func Tables(reg *schema.Registry) []store.Table {
 			if f.OnDelete == "cascade" {
 				od = store.Cascade
 			}
-			t.Foreign = append(t.Foreign, store.ForeignKey{Field: f.Name, Table: f.Reference, OnDelete: od})
+			t.Foreign = append(t.Foreign, store.ForeignKey{Field: f.Name, Table: f.Reference, OnDelete: od, Loose: f.Loose})
 		}
-		if e.Workspaceable && reg.Entity(WorkspacesEntity) != nil {
-			workspaceTable(&t)
+		for _, f := range e.Fields {
+			if f.Indexed {
+				// The store's loose references index a field's value
+				// without enforcing anything: a value index.
+				t.Foreign = append(t.Foreign, store.ForeignKey{Field: f.Name, Table: e.Name, Loose: true})
+			}
+		}
+		if e.Workspaceable && workspaces != nil {
+			workspaceTable(&t, workspaces.Name)
 		}
 		tables = append(tables, t)
 	}
@@ -147,6 +144,21 @@ func (d *DB) Store() store.Store { return d.store }
 
 // Entity returns the named entity or nil.
 func (d *DB) Entity(name string) *schema.Entity { return d.reg.Entity(name) }
+
+// Workspaces returns the workspaces entity, or nil when entities are global.
+func (d *DB) Workspaces() *schema.Entity { return d.workspaces }
+
+// Find returns every row of e whose field (a reference or an Indexed
+// field) equals value, in every workspace, read through the field's index.
+func (d *DB) Find(ctx context.Context, e *schema.Entity, field, value string) ([]map[string]any, error) {
+	var rows []map[string]any
+	err := d.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		rows, err = findIndexed(tx, e, field, value)
+		return err
+	})
+	return rows, err
+}
 
 // write runs fn in a write transaction, collecting its changes for the hooks
 // and publishing them after commit.
@@ -214,6 +226,9 @@ func (d *DB) mapError(err error) error {
 	if errors.As(err, &de) {
 		return de
 	}
+	if he, ok := hookError(err); ok {
+		return he
+	}
 	var ue *store.UniqueError
 	if errors.As(err, &ue) {
 		fields := map[string]any{}
@@ -230,7 +245,7 @@ func (d *DB) mapError(err error) error {
 	}
 	var re *store.ReferencedError
 	if errors.As(err, &re) {
-		if re.Table == WorkspacesEntity {
+		if d.workspaces != nil && re.Table == d.workspaces.Name {
 			return workspaceNotEmpty()
 		}
 		return foreignKeyRestricted(re.Table, re.ChildTable)
@@ -244,58 +259,4 @@ func (d *DB) mapError(err error) error {
 		return invalidOffset(oe.Error())
 	}
 	return err
-}
-
-// decorate fills the derived output fields of rows read from e.
-func (d *DB) decorate(tx store.Tx, e *schema.Entity, rows ...map[string]any) error {
-	ext := d.extensions[e.Name]
-	if ext == nil {
-		return nil
-	}
-	for _, r := range rows {
-		if r == nil {
-			continue
-		}
-		if err := ext.decorate(tx, r); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// stored writes an entity's row (insert or full update) and runs its
-// extension with the transient input, then decorates it for output.
-func (w *writer) stored(e *schema.Entity, entity map[string]any, old map[string]any) error {
-	transient := e.TakeTransient(entity)
-	if p, ok := w.db.extensions[e.Name].(preparer); ok {
-		if err := p.prepare(entity, old); err != nil {
-			return err
-		}
-	}
-	if old == nil {
-		if x, ok := w.db.extensions[e.Name].(inserter); ok {
-			if err := x.beforeInsert(w, entity); err != nil {
-				return err
-			}
-		}
-		if err := w.insert(e, entity); err != nil {
-			return err
-		}
-	} else {
-		if err := w.place(e, entity, old); err != nil {
-			return err
-		}
-		if err := w.tx.Update(e.Name, entity); err != nil {
-			return err
-		}
-		if err := w.record(Change{Entity: e, Operation: OpUpdate, Row: entity, Old: old}); err != nil {
-			return err
-		}
-	}
-	if ext := w.db.extensions[e.Name]; ext != nil {
-		if err := ext.afterWrite(w, entity, transient); err != nil {
-			return err
-		}
-	}
-	return w.db.decorate(w.tx, e, entity)
 }

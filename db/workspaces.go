@@ -14,17 +14,16 @@ import (
 // carries its workspace's id in ws_id; unique fields and cache keys are
 // unique per workspace; lookups and listings see one workspace. The
 // workspace of an operation travels in its context (InWorkspace); without
-// one it is the default workspace, created at bootstrap.
+// one it is the default workspace, created at bootstrap. The workspaces
+// entity is the one the registry marks (schema.Entity.Workspaces), found by
+// its endpoint key (its name); its own rules are its hooks.
 
 // FieldWorkspace is the column holding a row's workspace id.
 const FieldWorkspace = schema.FieldWorkspace
 
 // DefaultWorkspace is the workspace created at bootstrap, which serves the
 // Admin API paths without a workspace prefix.
-const DefaultWorkspace = "default"
-
-// WorkspacesEntity is the name of Kong's workspaces entity.
-const WorkspacesEntity = "workspaces"
+const DefaultWorkspace = schema.DefaultWorkspace
 
 // anyWorkspace marks an operation that sees every workspace.
 const anyWorkspace = "*"
@@ -73,7 +72,7 @@ func (d *DB) defaultWorkspaceID(tx store.Tx) (string, error) {
 	if id := d.defaultWS.id.Load(); id != nil {
 		return *id, nil
 	}
-	row, err := tx.GetUnique(WorkspacesEntity, []string{"name"}, []any{DefaultWorkspace})
+	row, err := tx.GetUnique(d.workspaces.Name, []string{d.workspaces.EndpointKey}, []any{DefaultWorkspace})
 	if errors.Is(err, store.ErrNotFound) {
 		return "", errNoDefaultWorkspace
 	}
@@ -96,9 +95,13 @@ func (d *DB) DefaultWorkspaceID(ctx context.Context) (string, error) {
 	return id, err
 }
 
-// Bootstrap creates what a fresh store needs: the default workspace. It is
-// idempotent.
+// Bootstrap creates what a fresh store needs: the default workspace; on a
+// store written by an earlier version, it indexes rows whose fields have
+// become Indexed since. It is idempotent and runs at every start.
 func (d *DB) Bootstrap(ctx context.Context) error {
+	if err := d.indexExisting(ctx); err != nil {
+		return err
+	}
 	if d.workspaces == nil {
 		return nil
 	}
@@ -106,7 +109,7 @@ func (d *DB) Bootstrap(ctx context.Context) error {
 	if err != nil || row != nil {
 		return err
 	}
-	ws, err := d.Insert(ctx, d.workspaces, map[string]any{"name": DefaultWorkspace}, nil)
+	ws, err := d.Insert(ctx, d.workspaces, map[string]any{d.workspaces.EndpointKey: DefaultWorkspace}, nil)
 	if err != nil {
 		return fmt.Errorf("creating the default workspace: %w", err)
 	}
@@ -154,32 +157,17 @@ func inWorkspace(row map[string]any, ws string) bool {
 	return row[FieldWorkspace] == ws
 }
 
-// bare returns row without its workspace, for the schema engine, which
-// neither knows nor validates ws_id.
-func bare(row map[string]any) map[string]any {
-	if _, ok := row[FieldWorkspace]; !ok {
-		return row
-	}
-	out := make(map[string]any, len(row))
-	for k, v := range row {
-		if k != FieldWorkspace {
-			out[k] = v
-		}
-	}
-	return out
-}
-
-// workspaceTables adds the workspace to workspaceable tables: a reference to
-// the workspace (which keeps a non-empty workspace from being deleted) and
-// the workspace in front of every unique set and the cache key.
-func workspaceTable(t *store.Table) {
+// workspaceTable adds the workspace to workspaceable tables: a reference to
+// the workspaces table (which keeps a non-empty workspace from being
+// deleted) and the workspace in front of every unique set and the cache key.
+func workspaceTable(t *store.Table, workspaces string) {
 	for i, set := range t.Unique {
 		t.Unique[i] = append([]string{FieldWorkspace}, set...)
 	}
 	if len(t.CacheKey) > 0 {
 		t.CacheKey = append([]string{FieldWorkspace}, t.CacheKey...)
 	}
-	t.Foreign = append(t.Foreign, store.ForeignKey{Field: FieldWorkspace, Table: WorkspacesEntity})
+	t.Foreign = append(t.Foreign, store.ForeignKey{Field: FieldWorkspace, Table: workspaces})
 }
 
 // place puts a row being written into its workspace (an existing row keeps
@@ -217,44 +205,6 @@ func (w *writer) place(e *schema.Entity, row, old map[string]any) error {
 		if p[FieldWorkspace] != ws {
 			return foreignKeyViolation(f.Name, parent.Name, id)
 		}
-	}
-	return nil
-}
-
-// Kong Enterprise's workspace rules (kong/api/routes/workspaces.lua).
-const (
-	msgCannotRename        = "Cannot rename a workspace"
-	msgCannotDeleteDefault = "Cannot delete default workspace"
-)
-
-// workspaceRules keeps workspaces' names fixed (every workspace-prefixed
-// path and RBAC permission names one) and the default workspace in place.
-type workspaceRules struct{ db *DB }
-
-func (workspaceRules) prepare(row, old map[string]any) error {
-	if old != nil && row["name"] != old["name"] {
-		return Plain(CodeSchemaViolation, msgCannotRename)
-	}
-	return nil
-}
-
-func (workspaceRules) afterWrite(*writer, map[string]any, map[string]any) error { return nil }
-func (workspaceRules) decorate(store.Tx, map[string]any) error                  { return nil }
-
-// beforeDelete refuses to delete the default workspace or one that still
-// holds entities, naming how many of each, as Kong does.
-func (r workspaceRules) beforeDelete(w *writer, row map[string]any) error {
-	if row["name"] == DefaultWorkspace {
-		return Plain(CodeSchemaViolation, msgCannotDeleteDefault)
-	}
-	id, _ := row[schema.FieldID].(string)
-	counts, err := r.db.counts(w.tx, id)
-	if err != nil {
-		return err
-	}
-	if len(counts) > 0 {
-		return &Error{Code: CodeSchemaViolation, Message: msgWorkspaceNotEmpty,
-			Detail: map[string]any{"entities": counts}}
 	}
 	return nil
 }
@@ -334,10 +284,15 @@ func (d *DB) DeleteWorkspaceCascade(ctx context.Context, key string) error {
 		if err != nil || row == nil {
 			return err
 		}
-		if row["name"] == DefaultWorkspace {
-			return Plain(CodeSchemaViolation, msgCannotDeleteDefault)
-		}
 		id, _ := row[schema.FieldID].(string)
+		// The workspaces' hooks refuse to delete the default workspace:
+		// ask them before its contents are deleted, not after.
+		if def, err := d.defaultWorkspaceID(w.tx); err != nil || def == id {
+			if g, ok := d.workspaces.Behaviour.(schema.BeforeDeleter); ok && err == nil {
+				err = g.BeforeDelete(w.hookTx(), row)
+			}
+			return err
+		}
 		// Referencing entities come after the ones they reference: delete
 		// from the end so restricted references are gone first.
 		entities := d.workspacedEntities()
@@ -398,7 +353,7 @@ func (d *DB) LookupWorkspace(ctx context.Context, key string) (Workspace, bool, 
 	}
 	ws := Workspace{}
 	ws.ID, _ = row[schema.FieldID].(string)
-	ws.Name, _ = row["name"].(string)
+	ws.Name, _ = row[d.workspaces.EndpointKey].(string)
 	old := d.wsCache.byKey.Load()
 	next := map[string]Workspace{key: ws}
 	if old != nil {

@@ -32,7 +32,7 @@ func ehkBenchDB(b *testing.B) (*schema.Registry, *db.DB, *events.Bus) {
 	if reg.Entity(hooksEntity) == nil {
 		b.Fatalf("the %s entity is not registered by the bundled catalog", hooksEntity)
 	}
-	st, err := badger.Open("", append(db.Tables(reg), Tables()...), badger.Options{InMemory: true})
+	st, err := badger.Open("", db.Tables(reg), badger.Options{InMemory: true})
 	if err != nil {
 		b.Fatal(err)
 	}

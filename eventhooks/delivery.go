@@ -3,12 +3,13 @@ package eventhooks
 import (
 	"time"
 
-	"github.com/portico-gw/portico/store"
+	"github.com/portico-gw/portico/schema/entities"
 )
 
 // DeliveriesTable holds one row per event owed to a hook: the outbox and
-// the delivery records in one.
-const DeliveriesTable = "event_hook_deliveries"
+// the delivery records in one. It is declared with the entities
+// (entities.EventHookDeliveries), so db.Tables derives it like any table.
+const DeliveriesTable = entities.EventHookDeliveriesName
 
 // Delivery statuses.
 const (
@@ -16,15 +17,6 @@ const (
 	StatusDelivered = "delivered"
 	StatusFailed    = "failed"
 )
-
-// Tables are the store tables event hooks need besides the entities'.
-func Tables() []store.Table {
-	return []store.Table{{
-		Name: DeliveriesTable,
-		// Records stay listed under their hook after it is deleted.
-		Foreign: []store.ForeignKey{{Field: "event_hook", Table: hooksEntity, Loose: true}},
-	}}
-}
 
 // Attempt is one try at a delivery, as recorded.
 type Attempt struct {

@@ -59,7 +59,7 @@ func benchmarkPipeline(b *testing.B, handler string, config func(url string) map
 	if err != nil {
 		b.Fatal(err)
 	}
-	st, err := badger.Open(b.TempDir(), append(db.Tables(reg), Tables()...), badger.Options{})
+	st, err := badger.Open(b.TempDir(), db.Tables(reg), badger.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

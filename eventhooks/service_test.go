@@ -178,7 +178,7 @@ func ehkOpen(t testing.TB, dir string, opts Options, pre ...func(*ehkEnv)) *ehkE
 	if reg.Entity(hooksEntity) == nil {
 		t.Fatalf("the %s entity is not registered by the bundled catalog", hooksEntity)
 	}
-	st, err := badger.Open(dir, append(db.Tables(reg), Tables()...), badger.Options{InMemory: dir == ""})
+	st, err := badger.Open(dir, db.Tables(reg), badger.Options{InMemory: dir == ""})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -53,11 +53,15 @@ func (s *Sources) Publish(source, event string, info EventInfo) {
 }
 
 // PublishCRUD declares Kong's crud and dao:crud sources for every entity of
-// the registry: events N, N:create, N:update and N:delete per entity, and
-// create, update and delete.
+// the registry but internal ones (whose rows change without events):
+// events N, N:create, N:update and N:delete per entity, and create, update
+// and delete.
 func (s *Sources) PublishCRUD(reg *schema.Registry) {
 	info := EventInfo{Fields: crudFields}
 	for _, e := range reg.Entities() {
+		if e.Internal {
+			continue
+		}
 		s.Publish(SourceCRUD, e.Name, info)
 		for _, op := range []string{"create", "update", "delete"} {
 			s.Publish(SourceCRUD, e.Name+":"+op, info)

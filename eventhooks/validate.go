@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -15,49 +16,98 @@ import (
 // msgTemplateCodeOff refuses template code blocks when untrusted_lua is off.
 const msgTemplateCodeOff = "template code blocks ({% %}) are not allowed: 'untrusted_lua' is set to 'off'"
 
-// InstallValidation makes the event_hooks entity check, when a hook is
-// written, what its handler will run: each lambda function is compiled and
-// its top level run once in the sandbox (Kong's "Error parsing function" and
-// "Bad return value" errors), and each webhook-custom template is compiled
-// (a syntax error names the field, e.g. config.payload.text). With
-// untrusted_lua off, lambda functions and template code blocks are refused.
-// Call it once at start, before serving.
+// InstallValidation adds to the event_hooks entity the checks of what its
+// handlers will run, when a hook is written: each lambda function is
+// compiled and its top level run once in the sandbox (Kong's "Error parsing
+// function" and "Bad return value" errors), and each webhook-custom
+// template is compiled (a syntax error names the field, e.g.
+// config.payload.text). With untrusted_lua off, lambda functions and
+// template code blocks are refused. The checks are appended to the
+// subschemas' declared ones and report at the field they judge. Call it
+// once, when the node assembles its registry, before serving.
 func InstallValidation(reg *schema.Registry, vm *luavm.VM) {
 	e := reg.Entity(hooksEntity)
 	if e == nil {
 		return
 	}
 	if sub := e.Subschema("lambda"); sub != nil {
-		sub.Checks = nil
-		if f := configField(sub, "functions"); f != nil && f.Elements != nil {
-			f.Elements.Validator = func(v any) error {
-				src, _ := v.(string)
-				return vm.CheckFunction("event_hooks", src)
-			}
-		}
+		sub.Checks = append(sub.Checks, configCheck("functions", func(v any) any {
+			return eachElement(v, func(src string) error { return vm.CheckFunction(hooksEntity, src) })
+		}))
 	}
 	if sub := e.Subschema("webhook-custom"); sub != nil {
-		sub.Checks = nil
-		check := func(v any) error {
-			src, _ := v.(string)
-			return checkTemplate(vm, src)
-		}
-		if f := configField(sub, "body"); f != nil {
-			f.Validator = check
-		}
-		for _, name := range []string{"payload", "headers"} {
-			if f := configField(sub, name); f != nil && f.Values != nil {
-				f.Values.Validator = check
-				f.KeyedErrors = true // name the template: config.payload.text
-			}
-		}
+		check := func(src string) error { return checkTemplate(vm, src) }
+		sub.Checks = append(sub.Checks,
+			configCheck("body", func(v any) any {
+				if src, ok := v.(string); ok {
+					if err := check(src); err != nil {
+						return err.Error()
+					}
+				}
+				return nil
+			}),
+			configCheck("payload", func(v any) any { return firstValue(v, check) }),
+			configCheck("headers", func(v any) any { return firstValue(v, check) }),
+		)
 	}
 }
 
-func configField(sub *schema.Subschema, name string) *schema.Field {
-	for _, f := range sub.Fields {
-		if f.Name == "config" {
-			return f.Field(name)
+// configCheck is a check of one config field, run once the field itself is
+// valid: judge returns nil, or the field's error (a message, per-element
+// messages, or keyed Errors), reported at config.<name>.
+func configCheck(name string, judge func(v any) any) schema.Check {
+	return schema.Check{Custom: &schema.CustomCheck{
+		FieldSources: []string{"config." + name},
+		FieldErrors: func(entity map[string]any) schema.Errors {
+			config, _ := entity["config"].(map[string]any)
+			v, ok := config[name]
+			if !ok || v == nil {
+				return nil
+			}
+			if msg := judge(v); msg != nil {
+				return schema.Errors{"config": schema.Errors{name: msg}}
+			}
+			return nil
+		},
+	}}
+}
+
+// eachElement judges every string of an array, reporting Kong's
+// per-position messages ([null, "msg"]), or nil when all pass.
+func eachElement(v any, judge func(string) error) any {
+	list, _ := v.([]any)
+	var perIndex []any
+	for i, x := range list {
+		src, _ := x.(string)
+		if err := judge(src); err != nil {
+			if perIndex == nil {
+				perIndex = make([]any, len(list))
+			}
+			perIndex[i] = err.Error()
+		}
+	}
+	for len(perIndex) > 0 && perIndex[len(perIndex)-1] == nil {
+		perIndex = perIndex[:len(perIndex)-1]
+	}
+	if perIndex == nil {
+		return nil
+	}
+	return perIndex
+}
+
+// firstValue judges a map's string values in key order and reports the
+// first failure under its key (config.payload.text), or nil.
+func firstValue(v any, judge func(string) error) any {
+	m, _ := v.(map[string]any)
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		src, _ := m[k].(string)
+		if err := judge(src); err != nil {
+			return schema.Errors{k: err.Error()}
 		}
 	}
 	return nil

@@ -107,3 +107,68 @@ func TestCheckTemplateLimits(t *testing.T) {
 		})
 	}
 }
+
+// TestInstallValidationKeepsDeclaredChecks: the Lua checks are added to
+// the subschemas' declared checks, which keep running, before and after.
+func TestInstallValidationKeepsDeclaredChecks(t *testing.T) {
+	reg, _, err := catalog.Build([]string{"bundled"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm, err := luavm.New(luavm.Options{Mode: luavm.ModeSandbox})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vm.Close()
+	e := reg.Entity(hooksEntity)
+	declared := schema.Check{Custom: &schema.CustomCheck{FieldSources: []string{"source"}, Fn: func(row map[string]any) string {
+		if row["source"] == "forbidden" {
+			return "source is forbidden"
+		}
+		return ""
+	}}}
+	for _, name := range []string{"lambda", "webhook-custom"} {
+		sub := e.Subschema(name)
+		sub.Checks = append(sub.Checks, declared)
+	}
+	InstallValidation(reg, vm)
+	tests := []struct {
+		name, handler, source string
+		config                map[string]any
+		want                  []string // substrings of the message; none = valid
+	}{
+		{"lambda, both checks fail", "lambda", "forbidden", map[string]any{"functions": []any{"return 1"}},
+			[]string{"source is forbidden", "config.functions.1: Bad return value"}},
+		{"lambda, declared check fails", "lambda", "forbidden", map[string]any{"functions": []any{"return function() end"}},
+			[]string{"source is forbidden"}},
+		{"lambda valid", "lambda", "crud", map[string]any{"functions": []any{"return function() end"}}, nil},
+		{"template, both checks fail", "webhook-custom", "forbidden",
+			map[string]any{"url": "http://x.test", "method": "POST", "body": "{{ a + }}"},
+			[]string{"source is forbidden", "config.body: "}},
+		{"template, bad url and bad template", "webhook-custom", "crud",
+			map[string]any{"url": "nope", "method": "POST", "headers": map[string]any{"x": "{{ a + }}"}},
+			[]string{"config.url", "config.headers.x: "}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			entity, errs := e.PrepareInsert(map[string]any{"source": tt.source, "handler": tt.handler, "config": tt.config}, schema.Auto{})
+			if errs == nil {
+				errs = e.Validate(entity)
+			}
+			if len(tt.want) == 0 {
+				if errs != nil {
+					t.Fatalf("refused: %s", errs.Message())
+				}
+				return
+			}
+			if errs == nil {
+				t.Fatalf("accepted, want %q", tt.want)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(errs.Message(), w) {
+					t.Errorf("message %q lacks %q", errs.Message(), w)
+				}
+			}
+		})
+	}
+}

@@ -82,8 +82,7 @@ type server struct {
 func openStore(cfg *conf.Config, reg *schema.Registry, log *logger.Logger) (store.Store, error) {
 	switch cfg.Database {
 	case "badger", "":
-		tables := append(db.Tables(reg), eventhooks.Tables()...)
-		st, err := badger.Open(cfg.DataDir(), tables, badger.Options{
+		st, err := badger.Open(cfg.DataDir(), db.Tables(reg), badger.Options{
 			Logger: func(level, msg string) { log.Warnf("[badger] %s: %s", level, strings.TrimSpace(msg)) },
 		})
 		if err != nil {

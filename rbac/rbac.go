@@ -18,8 +18,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
-
 	"github.com/portico-gw/portico/db"
 	"github.com/portico-gw/portico/events"
 	"github.com/portico-gw/portico/schema/entities"
@@ -27,8 +25,8 @@ import (
 
 // Kong's names.
 const (
-	UsersEntity         = "rbac_users"
-	AdminsEntity        = "admins"
+	UsersEntity         = entities.RBACUsersName
+	AdminsEntity        = entities.AdminsName
 	RolesEntity         = "rbac_roles"
 	RoleEndpointsEntity = "rbac_role_endpoints"
 	RoleEntitiesEntity  = "rbac_role_entities"
@@ -75,7 +73,7 @@ type User struct {
 // invalidating lists the entities whose changes can change who a token is
 // or what it may do.
 var invalidating = map[string]bool{UsersEntity: true, AdminsEntity: true, RolesEntity: true,
-	RoleEndpointsEntity: true, UserRolesEntity: true, db.WorkspacesEntity: true}
+	RoleEndpointsEntity: true, UserRolesEntity: true, entities.WorkspacesName: true}
 
 // New returns an authenticator over d; bus changes to RBAC data empty its
 // cache.
@@ -111,18 +109,14 @@ func (a *Authenticator) Authenticate(ctx context.Context, token string) (*User, 
 	if users == nil {
 		return nil, ErrInvalid
 	}
-	// Tokens are unique across workspaces: the user may belong to any.
-	rows, _, err := a.db.Page(db.AcrossWorkspaces(ctx), users, db.PageOptions{Size: 1000,
-		Equal: map[string]any{"user_token_ident": db.TokenIdent(token)}})
+	// Tokens are unique across workspaces: the user may belong to any. The
+	// identifier's index narrows the bcrypt checks to its few rows.
+	candidates, err := a.db.Find(ctx, users, "user_token_ident", entities.TokenIdent(token))
 	if err != nil {
 		return nil, fmt.Errorf("looking up an RBAC token: %w", err)
 	}
-	for _, row := range rows {
-		hash, _ := row["user_token"].(string)
+	for _, row := range entities.TokenUsers(candidates, token) {
 		if enabled, _ := row["enabled"].(bool); !enabled {
-			continue
-		}
-		if bcrypt.CompareHashAndPassword([]byte(hash), []byte(token)) != nil {
 			continue
 		}
 		id, _ := row["id"].(string)

@@ -48,6 +48,16 @@ type Entity struct {
 	// Derive computes fields from others after defaults and before validation
 	// (e.g. ca_certificates.cert_digest); it must not fail on invalid input.
 	Derive func(e map[string]any)
+	// Behaviour is the entity's DAO behaviour: a value implementing any of
+	// the hook interfaces of hooks.go, or nil.
+	Behaviour any
+	// Workspaces marks the entity whose rows are the workspaces that
+	// Workspaceable entities belong to (Kong's workspaces); at most one.
+	Workspaces bool
+	// Internal entities are tables the node keeps for itself (event hook
+	// deliveries): no Admin API, no /schemas, no crud events. Their rows are
+	// written by their owner, straight to the store.
+	Internal bool
 
 	fields map[string]*Field
 	subs   map[string]*Subschema
@@ -100,10 +110,14 @@ type ConditionalAtLeastOneOf struct {
 	ThenErr          string
 }
 
-// CustomCheck runs Fn over the named fields; Fn returns a message or "".
+// CustomCheck runs over the named fields, skipped when one of them has
+// failed already. Fn returns an entity message or ""; FieldErrors (used
+// instead) returns errors at field paths, merged with the fields' own, for
+// checks that judge one value in context (event hooks' Lua code).
 type CustomCheck struct {
 	FieldSources []string
 	Fn           func(e map[string]any) string
+	FieldErrors  func(e map[string]any) Errors
 }
 
 // Field returns the entity's field with this name, or nil.
@@ -235,6 +249,17 @@ func (r *Registry) Register(es ...*Entity) {
 
 // Entity returns the entity named name (Kong DAO name), or nil.
 func (r *Registry) Entity(name string) *Entity { return r.byName[name] }
+
+// Workspaces returns the entity marked Workspaces, or nil (then every
+// entity is global).
+func (r *Registry) Workspaces() *Entity {
+	for _, e := range r.entities {
+		if e.Workspaces {
+			return e
+		}
+	}
+	return nil
+}
 
 // ByPath returns the entity served at this Admin API path segment, or nil.
 func (r *Registry) ByPath(path string) *Entity { return r.byPath[path] }

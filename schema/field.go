@@ -86,6 +86,12 @@ type Field struct {
 	// Foreign references.
 	Reference string // the referenced entity name
 	OnDelete  string // "cascade" | "restrict" | "" (restrict)
+	// Loose references are indexed but not enforced: the row may outlive
+	// the one it references (delivery records of a deleted event hook).
+	Loose bool
+	// Indexed fields (strings) are indexed by value, not unique: rows are
+	// found by them without a scan (an RBAC token's identifier).
+	Indexed bool
 
 	// Documentation and flags shown by /schemas.
 	Description   string

@@ -14,7 +14,26 @@ const (
 	// one of the entity's fields: the DAO sets it, the Admin API does not
 	// show it, and events carry it, as Kong's do.
 	FieldWorkspace = "ws_id"
+	// DefaultWorkspace names the workspace every store is bootstrapped
+	// with; it is neither renamed nor deleted.
+	DefaultWorkspace = "default"
 )
+
+// WithoutWorkspace returns row without its FieldWorkspace, for the schema
+// engine, which neither knows nor validates it (row itself when it has
+// none).
+func WithoutWorkspace(row map[string]any) map[string]any {
+	if _, ok := row[FieldWorkspace]; !ok {
+		return row
+	}
+	out := make(map[string]any, len(row))
+	for k, v := range row {
+		if k != FieldWorkspace {
+			out[k] = v
+		}
+	}
+	return out
+}
 
 // Clock and id source for auto fields, injected so tests are repeatable.
 type Auto struct {

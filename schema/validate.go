@@ -495,8 +495,29 @@ func runChecks(fields []*Field, checks []Check, entity map[string]any, errs Erro
 			if skip {
 				continue
 			}
+			if c.Custom.FieldErrors != nil {
+				mergeErrors(errs, c.Custom.FieldErrors(entity))
+				continue
+			}
 			if msg := c.Custom.Fn(entity); msg != "" {
 				errs.addEntity(msg)
+			}
+		}
+	}
+}
+
+// mergeErrors adds src's errors to dst; nested Errors merge, and a path
+// that failed already keeps its first message.
+func mergeErrors(dst, src Errors) {
+	for k, v := range src {
+		have, ok := dst[k]
+		if !ok {
+			dst[k] = v
+			continue
+		}
+		if h, ok := have.(Errors); ok {
+			if s, ok := v.(Errors); ok {
+				mergeErrors(h, s)
 			}
 		}
 	}

@@ -1,6 +1,9 @@
 // Package entities defines Kong's core entities (OSS 3.9, traditional_compatible
-// router flavor) as schema values: services, routes, consumers, plugins,
-// upstreams, targets, certificates, SNIs and CA certificates.
+// router flavor) and Kong Enterprise's workspaces, event hooks and RBAC as
+// schema values, each with its DAO behaviour (Entity.Behaviour, the hooks
+// of schema/hooks.go) in the same file: certificates store their SNIs,
+// workspaces keep their names and the default workspace, RBAC users hash
+// their unique tokens, admins get an RBAC user.
 //
 // Each constructor returns a fresh *schema.Entity so that registries (and the
 // plugin subschemas registered on them) are independent.
@@ -25,6 +28,7 @@ func All() []*schema.Entity {
 		SNIs(),
 		CACertificates(),
 		EventHooks(),
+		EventHookDeliveries(),
 		RBACUsers(),
 		Admins(),
 		RBACRoles(),

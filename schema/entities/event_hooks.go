@@ -13,11 +13,12 @@ import "github.com/portico-gw/portico/schema"
 // checked when a hook is written (an emit for an unknown source is dropped).
 //
 // What webhook-custom templates and lambda functions run is checked when a
-// hook is written by the event hooks service (eventhooks.InstallValidation),
-// which owns the Lua sandbox.
+// hook is written by checks the event hooks package, which owns the Lua
+// sandbox, adds to the webhook-custom and lambda subschemas at start
+// (eventhooks.InstallValidation).
 func EventHooks() *schema.Entity {
 	e := &schema.Entity{
-		Name:         "event_hooks",
+		Name:         EventHooksName,
 		AdminPath:    "event-hooks",
 		NoPut:        true,
 		SubschemaKey: "handler",
@@ -74,6 +75,31 @@ func EventHooks() *schema.Entity {
 		}},
 	}})
 	return e
+}
+
+// Kong's names of the event hooks entity, and Portico's of its deliveries.
+const (
+	EventHooksName          = "event_hooks"
+	EventHookDeliveriesName = "event_hook_deliveries"
+)
+
+// EventHookDeliveries is the table of the events owed to event hooks: the
+// outbox and the delivery records in one (eventhooks/delivery.go holds a
+// record's columns). It is internal: the event hooks pipeline writes it
+// straight to the store and serves it through its own endpoints. Records
+// reference their hook loosely (indexed, not enforced), so they outlive a
+// deleted hook until trimmed.
+func EventHookDeliveries() *schema.Entity {
+	return &schema.Entity{
+		Name:       EventHookDeliveriesName,
+		Internal:   true,
+		NoAdminAPI: true,
+		Fields: []*schema.Field{
+			schema.ID(),
+			{Name: "event_hook", Type: schema.Foreign, Reference: EventHooksName, Loose: true},
+			{Name: "status", Type: schema.String, Required: true},
+		},
+	}
 }
 
 // stringMap is a map of strings to strings.

@@ -1,6 +1,22 @@
 package entities
 
-import "github.com/portico-gw/portico/schema"
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/portico-gw/portico/schema"
+)
+
+// Kong's names of the RBAC users and admins entities.
+const (
+	RBACUsersName = "rbac_users"
+	AdminsName    = "admins"
+)
 
 // Admin statuses (Kong Enterprise's admins.status).
 const (
@@ -9,11 +25,12 @@ const (
 )
 
 // RBACUsers is Kong's rbac_users entity: an identity holding an Admin API
-// token. The token is write-only: the DAO stores only a slow hash of it
-// (and a short identifier to find it), and no response ever shows it.
+// token. The token is write-only: its hooks (rbacTokens) store only a slow
+// hash of it and a short identifier, indexed, to find it; no response ever
+// shows it. A token is unique across workspaces.
 func RBACUsers() *schema.Entity {
-	return &schema.Entity{
-		Name:          "rbac_users",
+	e := &schema.Entity{
+		Name:          RBACUsersName,
 		Workspaceable: true,
 		AdminPath:     "rbac/users",
 		EndpointKey:   "name",
@@ -23,18 +40,21 @@ func RBACUsers() *schema.Entity {
 			schema.UpdatedAt(),
 			{Name: "name", Type: schema.String, Required: true, Unique: true},
 			{Name: "user_token", Type: schema.String, Required: true, WriteOnly: true, Sensitive: true, LenMax: 1024},
-			{Name: "user_token_ident", Type: schema.String, WriteOnly: true},
+			{Name: "user_token_ident", Type: schema.String, WriteOnly: true, Indexed: true},
 			{Name: "comment", Type: schema.String},
 			{Name: "enabled", Type: schema.Boolean, Required: true, Default: true},
 		},
 	}
+	e.Behaviour = rbacTokens{users: e}
+	return e
 }
 
 // Admins is Kong Enterprise's admins entity: a person who uses the Admin
 // API, tied to an RBAC user.
 func Admins() *schema.Entity {
 	return &schema.Entity{
-		Name:        "admins",
+		Name:        AdminsName,
+		Behaviour:   adminUsers{},
 		EndpointKey: "username",
 		// Kong answers POST /admins with 200 {"admin": {...}}.
 		CreatedEnvelope: "admin",
@@ -48,7 +68,7 @@ func Admins() *schema.Entity {
 			{Name: "email", Type: schema.String},
 			{Name: "status", Type: schema.Integer, Required: true, Default: float64(AdminInvited), Between: schema.Range(0, 5)},
 			{Name: "rbac_token_enabled", Type: schema.Boolean, Required: true, Default: true},
-			{Name: "rbac_user", Type: schema.Foreign, Reference: "rbac_users", OnDelete: "cascade"},
+			{Name: "rbac_user", Type: schema.Foreign, Reference: RBACUsersName, OnDelete: "cascade"},
 		},
 	}
 }
@@ -122,9 +142,165 @@ func RBACUserRoles() *schema.Entity {
 		CacheKey:   []string{"user", "role"},
 		Fields: []*schema.Field{
 			schema.ID(),
-			{Name: "user", Type: schema.Foreign, Reference: "rbac_users", Required: true, OnDelete: "cascade"},
+			{Name: "user", Type: schema.Foreign, Reference: RBACUsersName, Required: true, OnDelete: "cascade"},
 			{Name: "role", Type: schema.Foreign, Reference: "rbac_roles", Required: true, OnDelete: "cascade"},
 			schema.CreatedAt(),
 		},
 	}
+}
+
+// TokenCost is the bcrypt cost of stored RBAC tokens.
+const TokenCost = 10
+
+// tokenIdentLen is how many hex digits of a token's SHA-256 are stored to
+// find its user: enough to narrow the bcrypt checks to one or two rows,
+// too few to help guess the token.
+const tokenIdentLen = 7
+
+// TokenIdent is the short identifier stored, indexed, beside a token's
+// hash (Kong's user_token_ident).
+func TokenIdent(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])[:tokenIdentLen]
+}
+
+// TokenUsers returns the users among candidates (rows found by the
+// token's identifier) whose stored hash is token's.
+func TokenUsers(candidates []map[string]any, token string) []map[string]any {
+	var out []map[string]any
+	for _, row := range candidates {
+		hash, _ := row["user_token"].(string)
+		if bcrypt.CompareHashAndPassword([]byte(hash), []byte(token)) == nil {
+			out = append(out, row)
+		}
+	}
+	return out
+}
+
+// rbacTokens keeps RBAC tokens unique and out of the store: a token
+// written to an rbac_users row is refused when another user holds it
+// (found through the identifier's index), else replaced by its bcrypt hash
+// and identifier before the row is stored; an unchanged token (its hash,
+// merged by PATCH) is kept.
+type rbacTokens struct{ users *schema.Entity }
+
+func (t rbacTokens) BeforeWrite(tx schema.WriteTx, row, old map[string]any) error {
+	token, _ := row["user_token"].(string)
+	if token == "" || (old != nil && token == old["user_token"]) {
+		return nil
+	}
+	ident := TokenIdent(token)
+	candidates, err := tx.Find(t.users, "user_token_ident", ident)
+	if err != nil {
+		return fmt.Errorf("checking that an RBAC token is unique: %w", err)
+	}
+	for _, holder := range TokenUsers(candidates, token) {
+		if holder[schema.FieldID] != row[schema.FieldID] {
+			// Kong names the field, never the token.
+			return &schema.UniqueViolation{Fields: []string{"user_token"}}
+		}
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(token), TokenCost)
+	if err != nil {
+		return fmt.Errorf("hashing an RBAC token: %w", err)
+	}
+	row["user_token"] = string(hash)
+	row["user_token_ident"] = ident
+	return nil
+}
+
+// adminUsers gives every admin created without an RBAC user one of its
+// own, as Kong's admins DAO does: named after the admin, with a random
+// token (set a known one with PATCH /rbac/users/{name}), enabled as the
+// admin's rbac_token_enabled says; the user is deleted with the admin.
+type adminUsers struct{}
+
+// msgAdminUserComment is Kong's comment on an admin's generated RBAC user.
+const msgAdminUserComment = "User generated on creation of Admin."
+
+func rbacUsers(tx schema.ReadTx) (*schema.Entity, error) {
+	e := tx.Entity(RBACUsersName)
+	if e == nil {
+		return nil, fmt.Errorf("admins need the %s entity", RBACUsersName)
+	}
+	return e, nil
+}
+
+func (adminUsers) BeforeWrite(tx schema.WriteTx, row, old map[string]any) error {
+	if old != nil || row["rbac_user"] != nil {
+		return nil
+	}
+	users, err := rbacUsers(tx)
+	if err != nil {
+		return err
+	}
+	token := make([]byte, 32)
+	if _, err := rand.Read(token); err != nil {
+		return fmt.Errorf("generating an RBAC token: %w", err)
+	}
+	name, _ := row["username"].(string)
+	auto := tx.Auto()
+	user, errs := users.PrepareInsert(map[string]any{
+		"name":       name + "-" + auto.NewID(),
+		"user_token": base64.RawURLEncoding.EncodeToString(token),
+		"enabled":    row["rbac_token_enabled"] != false,
+		"comment":    msgAdminUserComment,
+	}, auto)
+	if errs == nil {
+		errs = users.Validate(user)
+	}
+	if errs != nil {
+		return errs
+	}
+	if err := tx.Insert(users, user); err != nil {
+		return err
+	}
+	row["rbac_user"] = map[string]any{schema.FieldID: user[schema.FieldID]}
+	return nil
+}
+
+// AfterWrite keeps the RBAC user enabled as the admin's rbac_token_enabled
+// says.
+func (x adminUsers) AfterWrite(tx schema.WriteTx, row, _ map[string]any) error {
+	users, user, err := x.user(tx, row)
+	if user == nil {
+		return err
+	}
+	enabled := row["rbac_token_enabled"] != false
+	if user["enabled"] == enabled {
+		return nil
+	}
+	patch := map[string]any{"enabled": enabled}
+	updated, errs := users.PrepareUpdate(schema.WithoutWorkspace(user), patch, tx.Auto())
+	if errs == nil {
+		errs = users.Validate(updated)
+	}
+	if errs != nil {
+		return errs
+	}
+	return tx.Update(users, updated, user)
+}
+
+// AfterDelete deletes the admin's RBAC user with it: its token and roles
+// must not outlive the admin.
+func (x adminUsers) AfterDelete(tx schema.WriteTx, row map[string]any) error {
+	users, user, err := x.user(tx, row)
+	if user == nil {
+		return err
+	}
+	return tx.Delete(users, user)
+}
+
+// user reads the admin's RBAC user; nil when there is none.
+func (adminUsers) user(tx schema.WriteTx, admin map[string]any) (*schema.Entity, map[string]any, error) {
+	users, err := rbacUsers(tx)
+	if err != nil {
+		return nil, nil, err
+	}
+	id := refID(admin["rbac_user"])
+	if id == "" {
+		return users, nil, nil
+	}
+	user, err := tx.Get(users, id)
+	return users, user, err
 }

@@ -2,10 +2,13 @@ package entities
 
 import "github.com/portico-gw/portico/schema"
 
+// SNIsName is Kong's name of the snis entity.
+const SNIsName = "snis"
+
 // SNIs is Kong's snis entity (kong/db/schema/entities/snis.lua).
 func SNIs() *schema.Entity {
 	return &schema.Entity{
-		Name:          "snis",
+		Name:          SNIsName,
 		Workspaceable: true,
 		EndpointKey:   "name",
 		Fields: []*schema.Field{

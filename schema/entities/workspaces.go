@@ -15,6 +15,9 @@ var ReservedWorkspaceNames = []string{
 	"ca-certificates", "timers", "config", "cache", "debug", "clustering",
 }
 
+// WorkspacesName is Kong's name of the workspaces entity.
+const WorkspacesName = "workspaces"
+
 // portalMetaFields is Kong's default for a workspace's Dev Portal sign-up fields.
 const portalMetaFields = `[{"label":"Full Name","title":"full_name","validator":{"required":true,"type":"string"}}]`
 
@@ -36,8 +39,9 @@ func Workspaces() *schema.Entity {
 	strings := func(n string) *schema.Field {
 		return &schema.Field{Name: n, Type: schema.Array, Elements: &schema.Field{Type: schema.String}}
 	}
-	return &schema.Entity{
-		Name:        "workspaces",
+	e := &schema.Entity{
+		Name:        WorkspacesName,
+		Workspaces:  true,
 		EndpointKey: "name",
 		Fields: []*schema.Field{
 			schema.ID(),
@@ -71,4 +75,41 @@ func Workspaces() *schema.Entity {
 			}},
 		},
 	}
+	e.Behaviour = workspaceRules{workspaces: e}
+	return e
+}
+
+// Kong Enterprise's workspace rules (kong/api/routes/workspaces.lua).
+const (
+	msgCannotRename        = "Cannot rename a workspace"
+	msgCannotDeleteDefault = "Cannot delete default workspace"
+	msgWorkspaceNotEmpty   = "Workspace is not empty"
+)
+
+// workspaceRules keeps workspaces' names fixed (every workspace-prefixed
+// path and RBAC permission names one) and the default workspace in place.
+type workspaceRules struct{ workspaces *schema.Entity }
+
+func (workspaceRules) BeforeWrite(_ schema.WriteTx, row, old map[string]any) error {
+	if old != nil && row["name"] != old["name"] {
+		return &schema.Refusal{Message: msgCannotRename}
+	}
+	return nil
+}
+
+// BeforeDelete refuses to delete the default workspace or one that still
+// holds entities, naming how many of each, as Kong does.
+func (r workspaceRules) BeforeDelete(tx schema.WriteTx, row map[string]any) error {
+	if row["name"] == schema.DefaultWorkspace {
+		return &schema.Refusal{Message: msgCannotDeleteDefault}
+	}
+	id, _ := row[schema.FieldID].(string)
+	counts, err := tx.Count(r.workspaces, id)
+	if err != nil {
+		return err
+	}
+	if len(counts) > 0 {
+		return &schema.Refusal{Message: msgWorkspaceNotEmpty, Detail: map[string]any{"entities": counts}}
+	}
+	return nil
 }
