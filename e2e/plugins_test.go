@@ -20,10 +20,11 @@ func TestPluginsRunWithCurl(t *testing.T) {
 	wantStatus(t, g.cli("curl", "-si", "-X", "POST", g.adminURL("/services"), "--data", "name=svc", "--data", "url="+upstream.URL), 201)
 	wantStatus(t, g.cli("curl", "-si", "-X", "POST", g.adminURL("/services/svc/routes"), "--data", "name=open", "--data", "paths[]=/open"), 201)
 	wantStatus(t, g.cli("curl", "-si", "-X", "POST", g.adminURL("/services/svc/routes"), "--data", "name=closed", "--data", "paths[]=/closed"), 201)
-	wantStatus(t, g.cli("curl", "-si", "-X", "POST", g.adminURL("/routes/closed/plugins"), "--data", "name=request-termination",
-		"--data", "config.status_code=403", "--data", "config.message=So long and thanks for all the fish!"), 201)
 	wantStatus(t, g.cli("curl", "-si", "-X", "POST", g.adminURL("/plugins"), "--data", "name=correlation-id",
 		"--data", "config.echo_downstream=true"), 201)
+	wantStatus(t, g.cli("curl", "-si", "-X", "POST", g.adminURL("/routes/closed/plugins"), "--data", "name=request-termination",
+		"--data", "config.status_code=403", "--data", "config.message=So long and thanks for all the fish!"), 201)
+	// A snapshot with the later write has the earlier one too.
 	g.waitProxy("/closed", "", 403)
 
 	r := g.cli("curl", "-si", g.proxyURL("/closed"))
