@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -36,6 +37,7 @@ type loadFlags struct {
 	jsonOut  bool
 	quiet    bool
 	duration time.Duration
+	threads  int
 }
 
 // headerList is a repeatable -H "Name: value".
@@ -61,6 +63,9 @@ func (l *loadFlags) register(fs *flag.FlagSet) {
 		fs.StringVar(&l.data, name, "", "request body, or @FILE to read it from a file")
 	}
 	fs.IntVar(&l.opts.Concurrency, "c", 50, "connections (and concurrent requests)")
+	for _, name := range []string{"t", "threads"} {
+		fs.IntVar(&l.threads, name, 0, "OS threads running the load, as wrk's -t (default: one per CPU)")
+	}
 	for _, name := range []string{"z", "duration"} {
 		fs.DurationVar(&l.duration, name, 0, "how long to run (default 10s unless -n is given)")
 	}
@@ -76,6 +81,14 @@ func (l *loadFlags) register(fs *flag.FlagSet) {
 
 // options completes the load options after parsing.
 func (l *loadFlags) options(fs *flag.FlagSet) (bench.HTTPOptions, error) {
+	if l.threads < 0 {
+		return l.opts, fmt.Errorf("threads must be at least 1, got %d", l.threads)
+	}
+	if l.threads > 0 {
+		// The generator's goroutines run on this many threads (on a
+		// small machine, one thread leaves the other CPUs to the target).
+		runtime.GOMAXPROCS(l.threads)
+	}
 	o := l.opts
 	o.Headers = l.headers
 	o.NoKeepAlive = !l.keep
