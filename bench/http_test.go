@@ -3,6 +3,8 @@ package bench
 import (
 	"context"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -177,5 +179,26 @@ func TestRunHTTPInterrupted(t *testing.T) {
 	}
 	if !r.Interrupted || r.Requests == 0 || progress.Load() == 0 {
 		t.Fatalf("interrupted %v, %d requests, %d progress calls", r.Interrupted, r.Requests, progress.Load())
+	}
+}
+
+// An https target: with --insecure a self-signed certificate is accepted;
+// without it every request fails at connect (the handshake).
+func TestRunHTTPTLS(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) }))
+	defer srv.Close()
+	r, err := RunHTTP(context.Background(), HTTPOptions{URL: srv.URL + "/", Concurrency: 2, Requests: 20, Insecure: true}, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Statuses[204] != 20 {
+		t.Fatalf("statuses %v, errors %v", r.Statuses, r.Errors)
+	}
+	r, err = RunHTTP(context.Background(), HTTPOptions{URL: srv.URL + "/", Concurrency: 1, Requests: 3}, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Requests != 0 || r.Errors[ErrConnect] != 3 {
+		t.Fatalf("verified against an unknown CA: %d answered, errors %v", r.Requests, r.Errors)
 	}
 }
