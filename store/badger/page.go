@@ -34,6 +34,10 @@ func (t *tx) Page(table string, q store.PageQuery) (store.Page, error) {
 		return store.Page{}, fmt.Errorf("paging %s: %w", table, err)
 	}
 
+	if page, ok, err := t.pageByUnique(ti, q, f); ok || err != nil {
+		return page, err
+	}
+
 	var prefix []byte
 	viaIndex := true // keys are index entries: fetch the row by id
 	switch {
@@ -95,6 +99,63 @@ func (t *tx) Page(table string, q store.PageQuery) (store.Page, error) {
 		page.Rows = append(page.Rows, row)
 	}
 	return page, nil
+}
+
+// pageByUnique answers a query whose filters pin every field of a unique
+// set (the workspace and custom_id, say) through the unique index: at most
+// one row matches, so no scan is needed whatever the table's size. ok is
+// false when the query does not pin a unique set.
+func (t *tx) pageByUnique(ti *tableInfo, q store.PageQuery, f *rowFilter) (store.Page, bool, error) {
+	if len(q.Equal) == 0 {
+		return store.Page{}, false, nil
+	}
+	pinned := func(field string) (any, bool) {
+		if q.Foreign != nil && q.Foreign.Field == field {
+			return q.Foreign.ID, true
+		}
+		v, ok := q.Equal[field]
+		return v, ok
+	}
+	wanted := len(q.Equal)
+	if q.Foreign != nil {
+		if _, both := q.Equal[q.Foreign.Field]; !both {
+			wanted++
+		}
+	}
+	for _, u := range ti.uniques {
+		if u.withNulls || len(u.fields) != wanted {
+			continue
+		}
+		values := make([]any, len(u.fields))
+		all := true
+		for i, field := range u.fields {
+			// A nil filter matches every row without the field, and nil
+			// values are not in the index: those scan.
+			if values[i], all = pinned(field); !all || values[i] == nil {
+				all = false
+				break
+			}
+		}
+		if !all {
+			continue
+		}
+		if q.Offset != "" {
+			// The first page held the only possible row.
+			return store.Page{}, true, nil
+		}
+		row, err := t.GetUnique(ti.Name, u.fields, values)
+		if errors.Is(err, store.ErrNotFound) {
+			return store.Page{}, true, nil
+		}
+		if err != nil {
+			return store.Page{}, true, fmt.Errorf("paging %s: %w", ti.Name, err)
+		}
+		if !f.match(row) {
+			return store.Page{}, true, nil
+		}
+		return store.Page{Rows: []store.Row{row}}, true, nil
+	}
+	return store.Page{}, false, nil
 }
 
 // Tags implements store.Tx.

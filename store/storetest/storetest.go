@@ -96,6 +96,7 @@ func Run(t *testing.T, open Opener) {
 		{"TagFilterPaging", testTagFilterPaging},
 		{"EqualFilter", testEqualFilter},
 		{"EqualFilterSparse", testEqualFilterSparse},
+		{"EqualFilterOnUnique", testEqualFilterOnUnique},
 		{"TagsIndex", testTagsIndex},
 		{"Rollback", testRollback},
 		{"ErrorsUnchanged", testErrorsUnchanged},
@@ -1711,5 +1712,58 @@ func testLooseReference(t *testing.T, open Opener) {
 	rows = allPages(t, s, "audits", store.PageQuery{Size: 10, Foreign: &store.ForeignFilter{Field: "consumer", ID: missing}})
 	if len(rows) != 1 {
 		t.Fatalf("paged %d children of a missing consumer, want 1", len(rows))
+	}
+}
+
+// testEqualFilterOnUnique: filters that pin a unique field set (an engine
+// may answer them from its unique index) give the same answers as a scan.
+func testEqualFilterOnUnique(t *testing.T, open Opener) {
+	s := open(t, Tables())
+	up1, up2 := newID(), newID()
+	insert(t, s, "upstreams", store.Row{"id": up1, "name": "u1"})
+	insert(t, s, "upstreams", store.Row{"id": up2, "name": "u2"})
+	t1 := newID()
+	insert(t, s, "targets", store.Row{"id": t1, "upstream": store.Row{"id": up1}, "target": "a:80", "tags": []any{"x"}})
+	insert(t, s, "targets", store.Row{"id": newID(), "upstream": store.Row{"id": up2}, "target": "a:80"})
+	c1 := newID()
+	insert(t, s, "consumers", store.Row{"id": c1, "username": "alice", "custom_id": "42"})
+	insert(t, s, "consumers", store.Row{"id": newID(), "username": "bob"})
+	insert(t, s, "consumers", store.Row{"id": newID(), "username": "carol"})
+	cases := []struct {
+		name  string
+		table string
+		q     store.PageQuery
+		want  int
+		id    string
+	}{
+		{"unique field", "consumers", store.PageQuery{Equal: map[string]any{"custom_id": "42"}}, 1, c1},
+		{"unique field, no match", "consumers", store.PageQuery{Equal: map[string]any{"custom_id": "43"}}, 0, ""},
+		{"unique field, another type", "consumers", store.PageQuery{Equal: map[string]any{"custom_id": 42}}, 0, ""},
+		{"nil on a unique field scans", "consumers", store.PageQuery{Equal: map[string]any{"custom_id": nil}}, 2, ""},
+		{"unique field and another filter", "consumers", store.PageQuery{Equal: map[string]any{"custom_id": "42", "username": "bob"}}, 0, ""},
+		{"set with a foreign key", "targets", store.PageQuery{Foreign: &store.ForeignFilter{Field: "upstream", ID: up1}, Equal: map[string]any{"target": "a:80"}}, 1, t1},
+		{"set with a foreign key, with tags", "targets", store.PageQuery{Foreign: &store.ForeignFilter{Field: "upstream", ID: up1}, Equal: map[string]any{"target": "a:80"}, Tags: []string{"x"}}, 1, t1},
+		{"set with a foreign key, other tags", "targets", store.PageQuery{Foreign: &store.ForeignFilter{Field: "upstream", ID: up1}, Equal: map[string]any{"target": "a:80"}, Tags: []string{"y"}}, 0, ""},
+		{"part of a set", "targets", store.PageQuery{Equal: map[string]any{"target": "a:80"}}, 2, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.q.Size = 10
+			var page store.Page
+			err := s.View(context.Background(), func(tx store.Tx) error {
+				var err error
+				page, err = tx.Page(tc.table, tc.q)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page.Rows) != tc.want || page.Offset != "" {
+				t.Fatalf("%d rows (offset %q), want %d", len(page.Rows), page.Offset, tc.want)
+			}
+			if tc.id != "" && page.Rows[0]["id"] != tc.id {
+				t.Fatalf("row %v, want id %s", page.Rows[0]["id"], tc.id)
+			}
+		})
 	}
 }
