@@ -1,9 +1,11 @@
 package bench
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -37,18 +39,18 @@ func (r *Result) WriteTable(w io.Writer) {
 	fmt.Fprintf(w, "bytes        read %s, sent %s\n", Bytes(r.BytesRead), Bytes(r.BytesSent))
 }
 
-func statusList(m map[int]int64) string {
+func statusList(m map[int]int64) string { return CountList(m, "%v: %d") }
+
+// CountList is a map of counts in key order, each as format renders key
+// and count ("200: 5, 404: 1"), or "none".
+func CountList[K cmp.Ordered](m map[K]int64, format string) string {
 	if len(m) == 0 {
 		return "none"
 	}
-	codes := make([]int, 0, len(m))
-	for c := range m {
-		codes = append(codes, c)
-	}
-	slices.Sort(codes)
-	parts := make([]string, len(codes))
-	for i, c := range codes {
-		parts[i] = fmt.Sprintf("%d: %d", c, m[c])
+	keys := slices.Sorted(maps.Keys(m))
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf(format, k, m[k])
 	}
 	return strings.Join(parts, ", ")
 }

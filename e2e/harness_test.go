@@ -176,10 +176,18 @@ type response struct {
 	body   map[string]any
 }
 
-// do sends a request with net/http; body is sent as is with contentType.
+// do sends a request to the Admin API with net/http; body is sent as is
+// with contentType. Every answer with a body must be a JSON object.
 func (g *gateway) do(method, path, contentType, body string) response {
 	g.t.Helper()
-	req, err := http.NewRequest(method, g.adminURL(path), strings.NewReader(body))
+	return g.send(g.adminURL(path), method, contentType, body, true)
+}
+
+// send makes one request; a body is parsed as a JSON object when the
+// answer says it is JSON, or always with strictJSON.
+func (g *gateway) send(url, method, contentType, body string, strictJSON bool) response {
+	g.t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
 		g.t.Fatal(err)
 	}
@@ -188,14 +196,14 @@ func (g *gateway) do(method, path, contentType, body string) response {
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		g.t.Fatalf("%s %s: %v", method, path, err)
+		g.t.Fatalf("%s %s: %v", method, url, err)
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
 	r := response{status: resp.StatusCode, header: resp.Header, raw: raw}
-	if len(raw) > 0 {
+	if len(raw) > 0 && (strictJSON || strings.Contains(resp.Header.Get("Content-Type"), "json")) {
 		if err := json.Unmarshal(raw, &r.body); err != nil {
-			g.t.Fatalf("%s %s: body is not a JSON object: %q", method, path, raw)
+			g.t.Fatalf("%s %s: body is not a JSON object: %q", method, url, raw)
 		}
 	}
 	return r

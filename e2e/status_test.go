@@ -24,26 +24,7 @@ func (g *gateway) statusURL(path string) string {
 // statusDo sends a request to the Status API.
 func (g *gateway) statusDo(method, path, contentType, body string) response {
 	g.t.Helper()
-	req, err := http.NewRequest(method, g.statusURL(path), strings.NewReader(body))
-	if err != nil {
-		g.t.Fatal(err)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		g.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	r := response{status: resp.StatusCode, header: resp.Header, raw: raw}
-	if strings.Contains(resp.Header.Get("Content-Type"), "json") && len(raw) > 0 {
-		if err := json.Unmarshal(raw, &r.body); err != nil {
-			g.t.Fatalf("%s %s: %q is not JSON", method, path, raw)
-		}
-	}
-	return r
+	return g.send(g.statusURL(path), method, contentType, body, false)
 }
 
 // portico runs the binary with the gateway's environment.

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os/signal"
-	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -129,27 +128,10 @@ func signatureLine(st bench.SinkStats) string {
 func printSinkSummary(w io.Writer, st bench.SinkStats, elapsed time.Duration) {
 	fmt.Fprintf(w, "received %d requests in %s (%d accepted, %d body bytes, %d resets, %d hung)\n",
 		st.Received, elapsed.Round(time.Millisecond), st.Accepted, st.Bytes, st.Resets, st.Hangs)
-	fmt.Fprintf(w, "answers: %s\n", sortedCounts(st.Statuses))
-	fmt.Fprintf(w, "paths: %s\n", sortedCounts(st.Paths))
+	fmt.Fprintf(w, "answers: %s\n", bench.CountList(st.Statuses, "%v %d"))
+	fmt.Fprintf(w, "paths: %s\n", bench.CountList(st.Paths, "%v %d"))
 	if sig := signatureLine(st); sig != "" {
 		fmt.Fprintf(w, "signatures: %s\n", strings.TrimPrefix(sig, ", "))
 	}
 	fmt.Fprintf(w, "write→delivery latency (timestamps in whole seconds): %s; %d requests untimed\n", st.Latency, st.Untimed)
-}
-
-// sortedCounts is "a 1, b 2" in key order, or "none".
-func sortedCounts(m map[string]int64) string {
-	if len(m) == 0 {
-		return "none"
-	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s %d", k, m[k])
-	}
-	return strings.Join(parts, ", ")
 }
