@@ -29,6 +29,15 @@ type PageOptions struct {
 // Select returns the entity addressed by key (an id, or the entity's endpoint
 // key), or nil when there is none (or it is not a child of scope).
 func (d *DB) Select(ctx context.Context, e *schema.Entity, key string, scope *Scope) (map[string]any, error) {
+	cached := d.cache != nil && !e.Internal
+	var ckey string
+	var gen uint64
+	if cached {
+		ckey, gen = selectKey(ctx, e, key, scope), d.cache.generation()
+		if row, ok := d.cache.get(ckey); ok {
+			return row, nil
+		}
+	}
 	var row map[string]any
 	err := d.store.View(ctx, func(tx store.Tx) error {
 		var err error
@@ -43,6 +52,9 @@ func (d *DB) Select(ctx context.Context, e *schema.Entity, key string, scope *Sc
 	})
 	if err != nil {
 		return nil, d.mapError(err)
+	}
+	if cached && row != nil {
+		d.cache.put(ckey, row, gen)
 	}
 	return row, nil
 }

@@ -50,6 +50,8 @@ type TxHook func(tx store.Tx, ch Change) (afterCommit func(), err error)
 
 // DB is the DAO for every registered entity. It is safe for concurrent use.
 type DB struct {
+	// cache holds rows read by Select (nil: off).
+	cache *rowCache
 	reg   *schema.Registry
 	store store.Store
 	bus   *events.Bus
@@ -77,11 +79,15 @@ type Options struct {
 	// Now and NewID override the clock and id source (tests).
 	Now   func() time.Time
 	NewID func() string
+	// CacheSize is the byte budget of the entity cache in front of Select
+	// (Kong's mem_cache_size); 0 turns it off.
+	CacheSize int64
 }
 
 // New returns a DB over st serving the registry's entities.
 func New(reg *schema.Registry, st store.Store, opts Options) *DB {
-	d := &DB{reg: reg, store: st, bus: opts.Bus, children: map[string][]reference{}, workspaces: reg.Workspaces()}
+	d := &DB{reg: reg, store: st, bus: opts.Bus, children: map[string][]reference{}, workspaces: reg.Workspaces(),
+		cache: newRowCache(opts.CacheSize)}
 	d.auto = schema.Auto{Now: opts.Now, NewID: opts.NewID}
 	if d.auto.Now == nil {
 		d.auto.Now = time.Now
@@ -176,6 +182,7 @@ func (d *DB) write(ctx context.Context, fn func(w *writer) error) error {
 	if err != nil {
 		return d.mapError(err)
 	}
+	d.committed()
 	for _, ch := range changes {
 		if ch.Entity == d.workspaces {
 			d.wsCache.invalidate()

@@ -141,6 +141,7 @@ func (d *DB) adopt(ctx context.Context, ws string) error {
 			if err != nil {
 				return fmt.Errorf("moving %s into the default workspace: %w", e.Name, err)
 			}
+			d.committed()
 			if moved == 0 {
 				break
 			}

@@ -233,7 +233,8 @@ func open(ctx context.Context, cfg *conf.Config, log, adminLog *logger.Logger) (
 		return nil, fmt.Errorf("preparing the database: %w", err)
 	}
 	n := &Node{cfg: cfg, log: log, store: st, bus: &events.Bus{}, metrics: prometheus.NewRegistry(), forced: make(chan struct{})}
-	n.db = db.New(reg, st, db.Options{Bus: n.bus})
+	n.db = db.New(reg, st, db.Options{Bus: n.bus, CacheSize: cfg.MemCacheSize})
+	registerCacheMetrics(n.metrics, n.db)
 	// One sandboxed Lua room for lambda hooks and webhook-custom templates,
 	// with Kong's untrusted_lua settings; hooks are checked against it when
 	// written.
@@ -720,4 +721,22 @@ func network(host string) string {
 func hostname() string {
 	h, _ := os.Hostname()
 	return h
+}
+
+// registerCacheMetrics exports the entity cache's figures (mem_cache_size).
+func registerCacheMetrics(reg *prometheus.Registry, d *db.DB) {
+	counter := func(name, help string, v func(db.CacheStats) uint64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
+			func() float64 { return float64(v(d.CacheStats())) })
+	}
+	reg.MustRegister(
+		counter("portico_entity_cache_hits_total", "Entity reads answered by the cache (mem_cache_size).",
+			func(s db.CacheStats) uint64 { return s.Hits }),
+		counter("portico_entity_cache_misses_total", "Entity reads that went to the store.",
+			func(s db.CacheStats) uint64 { return s.Misses }),
+		counter("portico_entity_cache_evictions_total", "Cached entities dropped to stay within mem_cache_size.",
+			func(s db.CacheStats) uint64 { return s.Evictions }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "portico_entity_cache_bytes", Help: "Bytes held by the entity cache."},
+			func() float64 { return float64(d.CacheStats().Bytes) }),
+	)
 }
