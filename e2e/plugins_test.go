@@ -56,3 +56,21 @@ func TestPluginsRunWithCurl(t *testing.T) {
 	wantStatus(t, g.cli("curl", "-si", "-X", "PATCH", g.adminURL("/plugins/"+plugin["id"].(string)), "--data", "enabled=false"), 200)
 	g.waitProxy("/closed", "", 200)
 }
+
+// ip-restriction refuses the loopback client with Kong's error body.
+func TestIPRestrictionWithCurl(t *testing.T) {
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") }))
+	defer upstream.Close()
+	g := startGateway(t)
+	wantStatus(t, g.cli("curl", "-si", "-X", "POST", g.adminURL("/services"), "--data", "name=svc", "--data", "url="+upstream.URL), 201)
+	wantStatus(t, g.cli("curl", "-si", "-X", "POST", g.adminURL("/services/svc/routes"), "--data", "paths[]=/r"), 201)
+	wantStatus(t, g.cli("curl", "-si", "-X", "POST", g.adminURL("/services/svc/plugins"), "--data", "name=ip-restriction",
+		"--data", "config.deny[]=127.0.0.0/8"), 201)
+	g.waitProxy("/r", "", 403)
+	r := g.cli("curl", "-si", g.proxyURL("/r"))
+	wantStatus(t, r, 403)
+	wantFields(t, r.body, map[string]any{"message": "IP address not allowed: 127.0.0.1"})
+	if r.body["request_id"] != r.header.Get("X-Kong-Request-Id") || r.header.Get("X-Kong-Request-Id") == "" {
+		t.Errorf("request_id %v, header %q", r.body["request_id"], r.header.Get("X-Kong-Request-Id"))
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/portico-gw/portico/internal/kongerror"
 )
 
 // Factory builds a plugin instance from one plugin row's configuration
@@ -58,8 +60,10 @@ type Context struct {
 	// Shared is kong.ctx.shared: values plugins pass each other within
 	// the request.
 	Shared map[string]any
-	// Started is when the request was read.
-	Started time.Time
+	// Started is when the request was read; RequestID is its
+	// X-Kong-Request-Id.
+	Started   time.Time
+	RequestID []byte
 
 	exited bool
 }
@@ -103,6 +107,18 @@ func (c *Context) Exit(status int, body any, headers map[string]string) {
 		}
 		r.SetBody(out)
 	}
+}
+
+// Error ends the request with Kong's error answer, as kong.response.error:
+// the message (Kong's default for the status when empty) in the format the
+// client accepts, with the request id.
+func (c *Context) Error(status int, message string) {
+	c.exited = true
+	c.Response.Reset()
+	if message == "" {
+		message = kongerror.Message(status)
+	}
+	kongerror.Write(c.Ctx, status, message, c.RequestID)
 }
 
 // Exited reports whether a plugin ended the request.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/portico-gw/portico/internal/kongerror"
 	"github.com/portico-gw/portico/internal/requestid"
 	"github.com/portico-gw/portico/plugins"
 	"github.com/portico-gw/portico/proxy/balancer"
@@ -311,7 +312,7 @@ var schemeHTTP, schemeHTTPS = []byte("http"), []byte("https")
 
 // answer sends an error Kong makes itself, with its headers.
 func (p *Proxy) answer(ctx *fasthttp.RequestCtx, ex *exchange, start time.Time, status int, msg string) {
-	writeError(ctx, status, msg, ex.id)
+	kongerror.Write(ctx, status, msg, ex.id)
 	p.ownHeaders(ctx, ex, start)
 }
 

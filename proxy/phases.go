@@ -62,7 +62,7 @@ func (in *instance) has(ph phase) bool {
 func (ex *exchange) startPlugins(ctx *fasthttp.RequestCtx, start time.Time, client netip.Addr) *plugins.Context {
 	pc := &ex.plugin
 	pc.Ctx, pc.Request, pc.Response = ctx, &ctx.Request, &ctx.Response
-	pc.ClientIP, pc.Started = client, start
+	pc.ClientIP, pc.Started, pc.RequestID = client, start, ex.id
 	return pc
 }
 

@@ -3,6 +3,7 @@ package bundled
 import (
 	"encoding/json"
 	"net"
+	"net/netip"
 	"regexp"
 	"strings"
 	"testing"
@@ -131,5 +132,55 @@ func TestCorrelationID(t *testing.T) {
 	ia, ib := string(a.Request.Header.Peek("Kong-Request-ID")), string(b.Request.Header.Peek("Kong-Request-ID"))
 	if ia == ib || strings.Split(ia, "#")[0] != strings.Split(ib, "#")[0] {
 		t.Fatalf("ids %q and %q", ia, ib)
+	}
+}
+
+func TestIPRestriction(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		conf   map[string]any
+		client string
+		accept string
+		status int // 0: let through
+		body   string
+	}{
+		{"allowed by address", map[string]any{"allow": []any{"10.0.0.1"}}, "10.0.0.1", "", 0, ""},
+		{"not in the allow list", map[string]any{"allow": []any{"10.0.0.1"}}, "10.0.0.2", "", 403, `"message":"IP address not allowed: 10.0.0.2"`},
+		{"allowed by CIDR", map[string]any{"allow": []any{"10.0.0.0/8"}}, "10.9.8.7", "", 0, ""},
+		{"CIDR with host bits", map[string]any{"allow": []any{"10.1.2.3/8"}}, "10.9.8.7", "", 0, ""},
+		{"denied by CIDR", map[string]any{"deny": []any{"192.168.0.0/16"}}, "192.168.1.1", "", 403, `IP address not allowed: 192.168.1.1`},
+		{"deny wins over allow", map[string]any{"allow": []any{"10.0.0.0/8"}, "deny": []any{"10.0.0.5"}}, "10.0.0.5", "", 403, ``},
+		{"IPv6", map[string]any{"allow": []any{"2001:db8::/32"}}, "2001:db8::1", "", 0, ""},
+		{"IPv6 denied", map[string]any{"deny": []any{"::1"}}, "::1", "", 403, ``},
+		{"IPv4-mapped rule", map[string]any{"deny": []any{"::ffff:10.0.0.0/104"}}, "10.1.1.1", "", 403, ``},
+		{"own status and message", map[string]any{"deny": []any{"10.0.0.1"}, "status": float64(401), "message": "go away"}, "10.0.0.1", "", 401, `"message":"go away"`},
+		{"the client's format", map[string]any{"deny": []any{"10.0.0.1"}}, "10.0.0.1", "text/plain", 403, "IP address not allowed: 10.0.0.1\nrequest_id: rid"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h, err := newIPRestriction(c.conf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			headers := map[string]string{}
+			if c.accept != "" {
+				headers["Accept"] = c.accept
+			}
+			pc := newContext("/", headers, "")
+			pc.ClientIP = netip.MustParseAddr(c.client)
+			pc.RequestID = []byte("rid")
+			h.(plugins.Accessor).Access(pc)
+			if c.status == 0 {
+				if pc.Exited() {
+					t.Fatalf("refused: %d %s", pc.Response.StatusCode(), pc.Response.Body())
+				}
+				return
+			}
+			if !pc.Exited() || pc.Response.StatusCode() != c.status || !strings.Contains(string(pc.Response.Body()), c.body) {
+				t.Fatalf("%v %d %q", pc.Exited(), pc.Response.StatusCode(), pc.Response.Body())
+			}
+		})
+	}
+	if _, err := newIPRestriction(map[string]any{"allow": []any{"not an address"}}); err == nil {
+		t.Fatal("a bad address was accepted")
 	}
 }
