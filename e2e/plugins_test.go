@@ -1,12 +1,18 @@
 package e2e
 
 import (
+	"bufio"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Plugins run on proxied requests, configured with curl as Kong users do.
@@ -72,5 +78,61 @@ func TestIPRestrictionWithCurl(t *testing.T) {
 	wantFields(t, r.body, map[string]any{"message": "IP address not allowed: 127.0.0.1"})
 	if r.body["request_id"] != r.header.Get("X-Kong-Request-Id") || r.header.Get("X-Kong-Request-Id") == "" {
 		t.Errorf("request_id %v, header %q", r.body["request_id"], r.header.Get("X-Kong-Request-Id"))
+	}
+}
+
+// request-size-limiting: bodies over the limit get Kong's 413, whether
+// their size is announced or they arrive chunked.
+func TestRequestSizeLimiting(t *testing.T) {
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := io.Copy(io.Discard, r.Body)
+		fmt.Fprintf(w, "got %d", n)
+	}))
+	defer upstream.Close()
+	g := startGateway(t)
+	wantStatus(t, g.cli("curl", "-si", "-X", "POST", g.adminURL("/services"), "--data", "name=svc", "--data", "url="+upstream.URL), 201)
+	wantStatus(t, g.cli("curl", "-si", "-X", "POST", g.adminURL("/services/svc/routes"), "--data", "paths[]=/up"), 201)
+	wantStatus(t, g.cli("curl", "-si", "-X", "POST", g.adminURL("/services/svc/plugins"), "--data", "name=request-size-limiting",
+		"--data", "config.allowed_payload_size=64", "--data", "config.size_unit=kilobytes"), 201)
+	g.waitProxy("/up", "", 200)
+
+	small := strings.Repeat("a", 1000)
+	r := g.cli("curl", "-si", "-X", "POST", g.proxyURL("/up"), "--data-binary", small)
+	if r.status != 200 || string(r.raw) != "got 1000" {
+		t.Fatalf("a small body: %d %s", r.status, r.raw)
+	}
+	big := filepath.Join(t.TempDir(), "big")
+	if err := os.WriteFile(big, make([]byte, 100<<10), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r = g.cli("curl", "-si", "-X", "POST", g.proxyURL("/up"), "--data-binary", "@"+big)
+	wantStatus(t, r, 413)
+	wantFields(t, r.body, map[string]any{"message": "Request size limit exceeded"})
+
+	// Chunked, 1 MiB: cut at the limit, Kong's 413 to the client (which
+	// may still be sending: it reads the answer whatever its writes do).
+	conn, err := net.Dial("tcp", strings.TrimPrefix(g.proxyURL(""), "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	go func() {
+		fmt.Fprintf(conn, "POST /up HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+		chunk := fmt.Sprintf("%x\r\n%s\r\n", 16<<10, strings.Repeat("b", 16<<10))
+		for i := 0; i < 64; i++ {
+			if _, err := io.WriteString(conn, chunk); err != nil {
+				return
+			}
+		}
+		io.WriteString(conn, "0\r\n\r\n")
+	}()
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 413 || !strings.Contains(string(body), "Request size limit exceeded") {
+		t.Fatalf("chunked 1 MiB: %d %s", resp.StatusCode, body)
 	}
 }

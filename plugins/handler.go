@@ -2,6 +2,7 @@ package plugins
 
 import (
 	"encoding/json"
+	"io"
 	"net/netip"
 	"time"
 
@@ -154,3 +155,27 @@ type LogEntry struct {
 	Service     Ref
 	Consumer    map[string]any
 }
+
+// LimitedBody is a request body stream a plugin caps: reading past Limit
+// fails with a *BodyLimitError, and the proxy answers the client with
+// Kong's 413 and Message instead of the upstream's answer.
+type LimitedBody struct {
+	R       io.Reader
+	Limit   int64
+	Message string
+	read    int64
+}
+
+func (b *LimitedBody) Read(p []byte) (int, error) {
+	n, err := b.R.Read(p)
+	b.read += int64(n)
+	if b.read > b.Limit {
+		return n, &BodyLimitError{Message: b.Message}
+	}
+	return n, err
+}
+
+// BodyLimitError is a request body cut at a plugin's limit.
+type BodyLimitError struct{ Message string }
+
+func (e *BodyLimitError) Error() string { return e.Message }

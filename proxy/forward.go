@@ -10,6 +10,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/portico-gw/portico/plugins"
 	"github.com/portico-gw/portico/proxy/balancer"
 )
 
@@ -65,6 +66,12 @@ func (p *Proxy) forward(ctx *fasthttp.RequestCtx, ex *exchange, rt *route, svc *
 		}
 	}
 	ctx.Response.Reset()
+	var limit *plugins.BodyLimitError
+	if errors.As(lastErr, &limit) {
+		p.answer(ctx, ex, start, fasthttp.StatusRequestEntityTooLarge, limit.Message)
+		ctx.SetConnectionClose() // the rest of the body is not read
+		return
+	}
 	if isTimeout(lastErr) {
 		p.answer(ctx, ex, start, fasthttp.StatusGatewayTimeout, msgTimeout)
 		return

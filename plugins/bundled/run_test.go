@@ -22,6 +22,7 @@ func newContext(uri string, headers map[string]string, body string) *plugins.Con
 		req.Header.Set(k, v)
 	}
 	req.SetBodyString(body)
+	req.Header.SetContentLength(len(body)) // as a parsed request has it
 	ctx.Init(&req, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 5000}, nil)
 	return &plugins.Context{Ctx: &ctx, Request: &ctx.Request, Response: &ctx.Response, Shared: map[string]any{},
 		Node: plugins.Node{ID: "node-1", Hostname: "host-1"}, Route: plugins.Ref{ID: "r1", Row: map[string]any{"id": "r1"}}}
@@ -182,5 +183,41 @@ func TestIPRestriction(t *testing.T) {
 	}
 	if _, err := newIPRestriction(map[string]any{"allow": []any{"not an address"}}); err == nil {
 		t.Fatal("a bad address was accepted")
+	}
+}
+
+func TestRequestSizeLimiting(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		conf    map[string]any
+		headers map[string]string
+		body    string
+		status  int // 0: let through
+	}{
+		{"under the limit", map[string]any{"allowed_payload_size": float64(1), "size_unit": "kilobytes"}, nil, strings.Repeat("a", 1024), 0},
+		{"over the limit", map[string]any{"allowed_payload_size": float64(1), "size_unit": "kilobytes"}, nil, strings.Repeat("a", 1025), 413},
+		{"bytes", map[string]any{"allowed_payload_size": float64(10), "size_unit": "bytes"}, nil, strings.Repeat("a", 11), 413},
+		{"expecting 100-continue", map[string]any{"allowed_payload_size": float64(10), "size_unit": "bytes"}, map[string]string{"Expect": "100-Continue"}, strings.Repeat("a", 11), 417},
+		{"megabytes by default", map[string]any{"allowed_payload_size": float64(1)}, nil, strings.Repeat("a", 1<<20), 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h, _ := newRequestSizeLimiting(c.conf)
+			pc := newContext("/", c.headers, c.body)
+			h.(plugins.Accessor).Access(pc)
+			if (c.status == 0) == pc.Exited() || (c.status != 0 && pc.Response.StatusCode() != c.status) {
+				t.Fatalf("exited %v, %d %s", pc.Exited(), pc.Response.StatusCode(), pc.Response.Body())
+			}
+			if c.status != 0 && !strings.Contains(string(pc.Response.Body()), "Request size limit exceeded") {
+				t.Fatalf("body %s", pc.Response.Body())
+			}
+		})
+	}
+	// require_content_length: a body without one is 411.
+	h, _ := newRequestSizeLimiting(map[string]any{"allowed_payload_size": float64(1), "require_content_length": true})
+	pc := newContext("/", nil, "")
+	pc.Request.Header.SetContentLength(-2) // no Content-Length, not chunked
+	h.(plugins.Accessor).Access(pc)
+	if pc.Response.StatusCode() != 411 {
+		t.Fatalf("without Content-Length: %d %s", pc.Response.StatusCode(), pc.Response.Body())
 	}
 }
