@@ -136,3 +136,31 @@ func TestRequestSizeLimiting(t *testing.T) {
 		t.Fatalf("chunked 1 MiB: %d %s", resp.StatusCode, body)
 	}
 }
+
+// cors answers a preflight itself and marks proxied answers.
+func TestCORSWithCurl(t *testing.T) {
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") }))
+	defer upstream.Close()
+	g := startGateway(t)
+	wantStatus(t, g.cli("curl", "-si", "-X", "POST", g.adminURL("/services"), "--data", "name=svc", "--data", "url="+upstream.URL), 201)
+	wantStatus(t, g.cli("curl", "-si", "-X", "POST", g.adminURL("/services/svc/routes"), "--data", "paths[]=/api"), 201)
+	wantStatus(t, g.cli("curl", "-si", "-X", "POST", g.adminURL("/services/svc/plugins"), "--data", "name=cors",
+		"--data", "config.origins[]=https://app.example.com", "--data", "config.origins[]=https://admin.example.com",
+		"--data", "config.credentials=true", "--data", "config.max_age=600"), 201)
+	g.waitProxy("/api", "", 200)
+	out, err := runTool(t, "curl", "-si", "-X", "OPTIONS", g.proxyURL("/api"), "-H", "Origin: https://app.example.com",
+		"-H", "Access-Control-Request-Method: POST")
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, _, _ := strings.Cut(strings.ReplaceAll(string(out), "\r\n", "\n"), "\n\n")
+	if !strings.HasPrefix(head, "HTTP/1.1 200") || headerValue(head, "Access-Control-Allow-Origin") != "https://app.example.com" ||
+		headerValue(head, "Access-Control-Allow-Credentials") != "true" || headerValue(head, "Access-Control-Max-Age") != "600" {
+		t.Fatalf("preflight:\n%s", head)
+	}
+	out, _ = runTool(t, "curl", "-si", g.proxyURL("/api"), "-H", "Origin: https://evil.example.com")
+	head, body, _ := strings.Cut(strings.ReplaceAll(string(out), "\r\n", "\n"), "\n\n")
+	if headerValue(head, "Access-Control-Allow-Origin") != "" || body != "ok" {
+		t.Fatalf("an unlisted origin:\n%s\n%s", head, body)
+	}
+}

@@ -221,3 +221,65 @@ func TestRequestSizeLimiting(t *testing.T) {
 		t.Fatalf("without Content-Length: %d %s", pc.Response.StatusCode(), pc.Response.Body())
 	}
 }
+
+func TestCORS(t *testing.T) {
+	type want map[string]string // response headers; "" means absent
+	for _, c := range []struct {
+		name      string
+		conf      map[string]any
+		method    string
+		headers   map[string]string
+		preflight bool // answered by the plugin with 200
+		want      want
+	}{
+		{"any origin", map[string]any{}, "GET", map[string]string{"Origin": "http://a.test"}, false,
+			want{"Access-Control-Allow-Origin": "*", "Vary": ""}},
+		{"one plain origin is always sent", map[string]any{"origins": []any{"http://a.test"}}, "GET", map[string]string{"Origin": "http://b.test"}, false,
+			want{"Access-Control-Allow-Origin": "http://a.test", "Vary": "Origin"}},
+		{"a listed origin, normalised", map[string]any{"origins": []any{"http://a.test", "https://b.test"}}, "GET", map[string]string{"Origin": "https://b.test:443"}, false,
+			want{"Access-Control-Allow-Origin": "https://b.test"}},
+		{"an unlisted origin", map[string]any{"origins": []any{"http://a.test", "https://b.test"}}, "GET", map[string]string{"Origin": "http://evil.test"}, false,
+			want{"Access-Control-Allow-Origin": "", "Vary": "Origin"}},
+		{"a pattern on the host", map[string]any{"origins": []any{`.*\.example\.com`}}, "GET", map[string]string{"Origin": "https://api.example.com"}, false,
+			want{"Access-Control-Allow-Origin": "https://api.example.com"}},
+		{"a pattern is anchored", map[string]any{"origins": []any{`example\.com`}}, "GET", map[string]string{"Origin": "https://evil-example.com"}, false,
+			want{"Access-Control-Allow-Origin": ""}},
+		{"credentials with a listed origin", map[string]any{"origins": []any{"http://a.test", "http://b.test"}, "credentials": true, "exposed_headers": []any{"X-A", "X-B"}},
+			"GET", map[string]string{"Origin": "http://a.test"}, false,
+			want{"Access-Control-Allow-Origin": "http://a.test", "Access-Control-Allow-Credentials": "true", "Access-Control-Expose-Headers": "X-A,X-B"}},
+		{"credentials with any origin echo it", map[string]any{"credentials": true}, "GET", map[string]string{"Origin": "http://a.test"}, false,
+			want{"Access-Control-Allow-Origin": "http://a.test", "Access-Control-Allow-Credentials": "true", "Vary": "Origin"}},
+		{"preflight", map[string]any{"origins": []any{"http://a.test"}, "methods": []any{"GET", "POST"}, "max_age": float64(3600)},
+			"OPTIONS", map[string]string{"Origin": "http://a.test", "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "X-Y"}, true,
+			want{"Access-Control-Allow-Origin": "http://a.test", "Access-Control-Allow-Methods": "GET,POST", "Access-Control-Allow-Headers": "X-Y", "Access-Control-Max-Age": "3600"}},
+		{"preflight with configured headers and private network", map[string]any{"headers": []any{"X-A"}, "private_network": true},
+			"OPTIONS", map[string]string{"Origin": "http://a.test", "Access-Control-Request-Method": "GET", "Access-Control-Request-Private-Network": "true"}, true,
+			want{"Access-Control-Allow-Headers": "X-A", "Access-Control-Allow-Methods": "GET,HEAD,PUT,PATCH,POST,DELETE,OPTIONS,TRACE,CONNECT", "Access-Control-Allow-Private-Network": "true"}},
+		{"an OPTIONS that is not a preflight", map[string]any{}, "OPTIONS", map[string]string{"Origin": "http://a.test"}, false,
+			want{"Access-Control-Allow-Origin": "*"}},
+		{"preflight_continue", map[string]any{"preflight_continue": true}, "OPTIONS", map[string]string{"Origin": "http://a.test", "Access-Control-Request-Method": "GET"}, false,
+			want{"Access-Control-Allow-Origin": ""}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h, err := newCORS(c.conf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pc := newContext("/", c.headers, "")
+			pc.Request.Header.SetMethod(c.method)
+			h.(plugins.Accessor).Access(pc)
+			if pc.Exited() != c.preflight || (c.preflight && pc.Response.StatusCode() != 200) {
+				t.Fatalf("exited %v, status %d", pc.Exited(), pc.Response.StatusCode())
+			}
+			h.(plugins.HeaderFilterer).HeaderFilter(pc)
+			for k, v := range c.want {
+				if got := string(pc.Response.Header.Peek(k)); got != v {
+					t.Errorf("%s: %q, want %q", k, got, v)
+				}
+			}
+		})
+	}
+	if _, err := newCORS(map[string]any{"origins": []any{"a", "(unclosed"}}); err == nil {
+		t.Fatal("a bad pattern was accepted")
+	}
+}
