@@ -23,13 +23,13 @@ func TestPluginsRunWithCurl(t *testing.T) {
 	}))
 	defer upstream.Close()
 	g := startGateway(t)
-	wantStatus(t, g.cli("curl", "-si", "-X", "POST", g.adminURL("/services"), "--data", "name=svc", "--data", "url="+upstream.URL), 201)
-	wantStatus(t, g.cli("curl", "-si", "-X", "POST", g.adminURL("/services/svc/routes"), "--data", "name=open", "--data", "paths[]=/open"), 201)
-	wantStatus(t, g.cli("curl", "-si", "-X", "POST", g.adminURL("/services/svc/routes"), "--data", "name=closed", "--data", "paths[]=/closed"), 201)
-	wantStatus(t, g.cli("curl", "-si", "-X", "POST", g.adminURL("/plugins"), "--data", "name=correlation-id",
-		"--data", "config.echo_downstream=true"), 201)
-	wantStatus(t, g.cli("curl", "-si", "-X", "POST", g.adminURL("/routes/closed/plugins"), "--data", "name=request-termination",
-		"--data", "config.status_code=403", "--data", "config.message=So long and thanks for all the fish!"), 201)
+	g.curlCreate("/services", "name=svc", "url="+upstream.URL)
+	g.curlCreate("/services/svc/routes", "name=open", "paths[]=/open")
+	g.curlCreate("/services/svc/routes", "name=closed", "paths[]=/closed")
+	g.curlCreate("/plugins", "name=correlation-id",
+		"config.echo_downstream=true")
+	g.curlCreate("/routes/closed/plugins", "name=request-termination",
+		"config.status_code=403", "config.message=So long and thanks for all the fish!")
 	// A snapshot with the later write has the earlier one too.
 	g.waitProxy("/closed", "", 403)
 
@@ -65,13 +65,7 @@ func TestPluginsRunWithCurl(t *testing.T) {
 
 // ip-restriction refuses the loopback client with Kong's error body.
 func TestIPRestrictionWithCurl(t *testing.T) {
-	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") }))
-	defer upstream.Close()
-	g := startGateway(t)
-	wantStatus(t, g.cli("curl", "-si", "-X", "POST", g.adminURL("/services"), "--data", "name=svc", "--data", "url="+upstream.URL), 201)
-	wantStatus(t, g.cli("curl", "-si", "-X", "POST", g.adminURL("/services/svc/routes"), "--data", "paths[]=/r"), 201)
-	wantStatus(t, g.cli("curl", "-si", "-X", "POST", g.adminURL("/services/svc/plugins"), "--data", "name=ip-restriction",
-		"--data", "config.deny[]=127.0.0.0/8"), 201)
+	g := gatewayWithPlugin(t, "/r", "name=ip-restriction", "config.deny[]=127.0.0.0/8")
 	g.waitProxy("/r", "", 403)
 	r := g.cli("curl", "-si", g.proxyURL("/r"))
 	wantStatus(t, r, 403)
@@ -90,10 +84,10 @@ func TestRequestSizeLimiting(t *testing.T) {
 	}))
 	defer upstream.Close()
 	g := startGateway(t)
-	wantStatus(t, g.cli("curl", "-si", "-X", "POST", g.adminURL("/services"), "--data", "name=svc", "--data", "url="+upstream.URL), 201)
-	wantStatus(t, g.cli("curl", "-si", "-X", "POST", g.adminURL("/services/svc/routes"), "--data", "paths[]=/up"), 201)
-	wantStatus(t, g.cli("curl", "-si", "-X", "POST", g.adminURL("/services/svc/plugins"), "--data", "name=request-size-limiting",
-		"--data", "config.allowed_payload_size=64", "--data", "config.size_unit=kilobytes"), 201)
+	g.curlCreate("/services", "name=svc", "url="+upstream.URL)
+	g.curlCreate("/services/svc/routes", "paths[]=/up")
+	g.curlCreate("/services/svc/plugins", "name=request-size-limiting",
+		"config.allowed_payload_size=64", "config.size_unit=kilobytes")
 	g.waitProxy("/up", "", 200)
 
 	small := strings.Repeat("a", 1000)
@@ -139,14 +133,8 @@ func TestRequestSizeLimiting(t *testing.T) {
 
 // cors answers a preflight itself and marks proxied answers.
 func TestCORSWithCurl(t *testing.T) {
-	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") }))
-	defer upstream.Close()
-	g := startGateway(t)
-	wantStatus(t, g.cli("curl", "-si", "-X", "POST", g.adminURL("/services"), "--data", "name=svc", "--data", "url="+upstream.URL), 201)
-	wantStatus(t, g.cli("curl", "-si", "-X", "POST", g.adminURL("/services/svc/routes"), "--data", "paths[]=/api"), 201)
-	wantStatus(t, g.cli("curl", "-si", "-X", "POST", g.adminURL("/services/svc/plugins"), "--data", "name=cors",
-		"--data", "config.origins[]=https://app.example.com", "--data", "config.origins[]=https://admin.example.com",
-		"--data", "config.credentials=true", "--data", "config.max_age=600"), 201)
+	g := gatewayWithPlugin(t, "/api", "name=cors", "config.origins[]=https://app.example.com",
+		"config.origins[]=https://admin.example.com", "config.credentials=true", "config.max_age=600")
 	g.waitProxy("/api", "", 200)
 	out, err := runTool(t, "curl", "-si", "-X", "OPTIONS", g.proxyURL("/api"), "-H", "Origin: https://app.example.com",
 		"-H", "Access-Control-Request-Method: POST")
@@ -163,4 +151,28 @@ func TestCORSWithCurl(t *testing.T) {
 	if headerValue(head, "Access-Control-Allow-Origin") != "" || body != "ok" {
 		t.Fatalf("an unlisted origin:\n%s\n%s", head, body)
 	}
+}
+
+// curlCreate POSTs form fields to an Admin API collection with curl and
+// expects 201.
+func (g *gateway) curlCreate(path string, fields ...string) {
+	g.t.Helper()
+	args := []string{"-si", "-X", "POST", g.adminURL(path)}
+	for _, f := range fields {
+		args = append(args, "--data", f)
+	}
+	wantStatus(g.t, g.cli("curl", args...), 201)
+}
+
+// gatewayWithPlugin starts a node with a service (an upstream answering
+// "ok"), a route on path and a plugin on the service, all made with curl.
+func gatewayWithPlugin(t *testing.T, path string, plugin ...string) *gateway {
+	t.Helper()
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") }))
+	t.Cleanup(upstream.Close)
+	g := startGateway(t)
+	g.curlCreate("/services", "name=svc", "url="+upstream.URL)
+	g.curlCreate("/services/svc/routes", "paths[]="+path)
+	g.curlCreate("/services/svc/plugins", plugin...)
+	return g
 }
