@@ -176,3 +176,17 @@ func gatewayWithPlugin(t *testing.T, path string, plugin ...string) *gateway {
 	g.curlCreate("/services/svc/plugins", plugin...)
 	return g
 }
+
+// redirect sends clients elsewhere, keeping their path when asked.
+func TestRedirectWithCurl(t *testing.T) {
+	g := gatewayWithPlugin(t, "/old", "name=redirect", "config.location=https://example.com/", "config.keep_incoming_path=true")
+	g.waitProxy("/old", "", 301)
+	out, err := runTool(t, "curl", "-si", g.proxyURL("/old/page?x=1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, body, _ := strings.Cut(strings.ReplaceAll(string(out), "\r\n", "\n"), "\n\n")
+	if !strings.HasPrefix(head, "HTTP/1.1 301") || headerValue(head, "Location") != "https://example.com/old/page?x=1" || body != "redirecting" {
+		t.Fatalf("%s\n\n%s", head, body)
+	}
+}

@@ -283,3 +283,30 @@ func TestCORS(t *testing.T) {
 		t.Fatal("a bad pattern was accepted")
 	}
 }
+
+func TestRedirect(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		conf map[string]any
+		uri  string
+		want string
+	}{
+		{"to the location", map[string]any{"location": "https://example.com/new"}, "/old/path?x=1", "https://example.com/new"},
+		{"keeping the path and query", map[string]any{"location": "https://example.com/new?drop=1", "keep_incoming_path": true}, "/old/path?x=1", "https://example.com/old/path?x=1"},
+		{"keeping a path without query", map[string]any{"location": "https://example.com/?drop=1", "keep_incoming_path": true}, "/p", "https://example.com/p"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			c.conf["status_code"] = float64(308)
+			h, err := newRedirect(c.conf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pc := newContext(c.uri, nil, "")
+			h.(plugins.Accessor).Access(pc)
+			if !pc.Exited() || pc.Response.StatusCode() != 308 || string(pc.Response.Header.Peek("Location")) != c.want ||
+				string(pc.Response.Body()) != "redirecting" {
+				t.Fatalf("%d Location %q body %q", pc.Response.StatusCode(), pc.Response.Header.Peek("Location"), pc.Response.Body())
+			}
+		})
+	}
+}
