@@ -21,9 +21,12 @@ func (g *gateway) proxyURL(path string) string {
 	return fmt.Sprintf("http://127.0.0.1:%d%s", g.proxyPort, path)
 }
 
+// noRedirects is a client that reports a redirect instead of following it.
+var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
 // waitProxy polls the proxy until path (with this Host, or the default
-// one when host is "") answers want: a change is live within a second, and
-// the deadline is generous for a loaded machine.
+// one when host is "") answers want (a redirect is an answer): a change is
+// live within a second, and the deadline is generous for a loaded machine.
 func (g *gateway) waitProxy(path, host string, want int) {
 	g.t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
@@ -32,7 +35,7 @@ func (g *gateway) waitProxy(path, host string, want int) {
 		if host != "" {
 			req.Host = host
 		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := noRedirects.Do(req)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == want {
