@@ -85,9 +85,9 @@ func TestRequestSizeLimiting(t *testing.T) {
 	defer upstream.Close()
 	g := startGateway(t)
 	g.curlCreate("/services", "name=svc", "url="+upstream.URL)
-	g.curlCreate("/services/svc/routes", "paths[]=/up")
 	g.curlCreate("/services/svc/plugins", "name=request-size-limiting",
 		"config.allowed_payload_size=64", "config.size_unit=kilobytes")
+	g.curlCreate("/services/svc/routes", "paths[]=/up") // last: routed means the plugin is live
 	g.waitProxy("/up", "", 200)
 
 	small := strings.Repeat("a", 1000)
@@ -165,15 +165,17 @@ func (g *gateway) curlCreate(path string, fields ...string) {
 }
 
 // gatewayWithPlugin starts a node with a service (an upstream answering
-// "ok"), a route on path and a plugin on the service, all made with curl.
+// "ok"), a plugin on the service and a route on path, all made with curl;
+// a caller that waits for the route to answer sees the plugin at work.
 func gatewayWithPlugin(t *testing.T, path string, plugin ...string) *gateway {
 	t.Helper()
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") }))
 	t.Cleanup(upstream.Close)
 	g := startGateway(t)
 	g.curlCreate("/services", "name=svc", "url="+upstream.URL)
-	g.curlCreate("/services/svc/routes", "paths[]="+path)
 	g.curlCreate("/services/svc/plugins", plugin...)
+	// The route last: a snapshot that routes it has the plugin too.
+	g.curlCreate("/services/svc/routes", "paths[]="+path)
 	return g
 }
 
