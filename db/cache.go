@@ -45,15 +45,9 @@ func newRowCache(budget int64) *rowCache {
 	return &rowCache{budget: budget, items: map[string]*list.Element{}}
 }
 
-// generation is read before a read from the store.
-func (c *rowCache) generation() uint64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.gen
-}
-
-// get returns a fresh copy of a cached row.
-func (c *rowCache) get(key string) (map[string]any, bool) {
+// get returns a fresh copy of a cached row, or, on a miss, the
+// generation to store the row read from the store in.
+func (c *rowCache) get(key string) (map[string]any, uint64, bool) {
 	c.mu.Lock()
 	el, ok := c.items[key]
 	var raw []byte
@@ -61,18 +55,17 @@ func (c *rowCache) get(key string) (map[string]any, bool) {
 		c.order.MoveToFront(el)
 		raw = el.Value.(*cacheEntry).row
 	}
+	gen := c.gen
 	c.mu.Unlock()
-	if !ok {
-		c.misses.Add(1)
-		return nil, false
+	if ok {
+		var row map[string]any
+		if json.Unmarshal(raw, &row) == nil {
+			c.hits.Add(1)
+			return row, gen, true
+		}
 	}
-	var row map[string]any
-	if err := json.Unmarshal(raw, &row); err != nil {
-		c.misses.Add(1)
-		return nil, false
-	}
-	c.hits.Add(1)
-	return row, true
+	c.misses.Add(1)
+	return nil, gen, false
 }
 
 // put stores a row read in generation gen, unless a write has committed

@@ -33,8 +33,10 @@ func (d *DB) Select(ctx context.Context, e *schema.Entity, key string, scope *Sc
 	var ckey string
 	var gen uint64
 	if cached {
-		ckey, gen = selectKey(ctx, e, key, scope), d.cache.generation()
-		if row, ok := d.cache.get(ckey); ok {
+		ckey = selectKey(ctx, e, key, scope)
+		var row map[string]any
+		var ok bool
+		if row, gen, ok = d.cache.get(ckey); ok {
 			return row, nil
 		}
 	}

@@ -46,9 +46,6 @@ func deniedAddr(a netip.Addr) bool {
 		b := a.As16()
 		a = netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]})
 	}
-	if a.Is6() && a.Is4In6() {
-		a = a.Unmap()
-	}
 	for _, p := range deniedNets {
 		if p.Contains(a) {
 			return true

@@ -188,7 +188,7 @@ func (p *Proxy) logEntry(ctx *fasthttp.RequestCtx, ex *exchange, rt *route, star
 	e.Request.URL = scheme + "://" + string(req.Header.Host()) + e.Request.URI
 	e.Request.Headers = map[string]string{}
 	for k, v := range req.Header.All() {
-		e.Request.Headers[string(lower(k))] = string(v)
+		e.Request.Headers[string(bytes.ToLower(k))] = string(v)
 	}
 	e.Request.Querystring = map[string]string{}
 	for k, v := range req.URI().QueryArgs().All() {
@@ -198,7 +198,7 @@ func (p *Proxy) logEntry(ctx *fasthttp.RequestCtx, ex *exchange, rt *route, star
 	e.Response.Status = resp.StatusCode()
 	e.Response.Headers = map[string]string{}
 	for k, v := range resp.Header.All() {
-		e.Response.Headers[string(lower(k))] = string(v)
+		e.Response.Headers[string(bytes.ToLower(k))] = string(v)
 	}
 	e.Response.Size = resp.Header.ContentLength()
 	e.Latencies.Request = time.Since(start).Milliseconds()
@@ -213,15 +213,4 @@ func (p *Proxy) logEntry(ctx *fasthttp.RequestCtx, ex *exchange, rt *route, star
 	}
 	e.Consumer = ex.plugin.Consumer
 	return e
-}
-
-func lower(b []byte) []byte {
-	out := make([]byte, len(b))
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		out[i] = c
-	}
-	return out
 }

@@ -52,6 +52,8 @@ func scopeOf(route, service, consumer bool) int {
 // one runs depends on the consumer only once a plugin has authenticated
 // one, so the consumer-scoped instances are looked up then.
 type link struct {
+	// rep is any of the link's instances: they share name and priority.
+	rep *instance
 	// aboveRouteService maps a consumer id to its most specific instance
 	// among consumer+route+service, consumer+route and consumer+service.
 	aboveRouteService map[string]*instance
@@ -153,7 +155,7 @@ func chainOf(rt *route, rows []pluginRow) *chain {
 		}
 		l := byName[pr.inst.name]
 		if l == nil {
-			l = &link{}
+			l = &link{rep: pr.inst}
 			byName[pr.inst.name] = l
 		}
 		in := pr.inst
@@ -185,7 +187,7 @@ func chainOf(rt *route, rows []pluginRow) *chain {
 	for _, l := range byName {
 		ch.links = append(ch.links, *l)
 	}
-	slices.SortFunc(ch.links, func(a, b link) int { return compareInstances(a.any(), b.any()) })
+	slices.SortFunc(ch.links, func(a, b link) int { return compareInstances(a.rep, b.rep) })
 	for i := range ch.links {
 		for _, in := range ch.links[i].all() {
 			ch.hasAccess = ch.hasAccess || in.access != nil
@@ -196,14 +198,7 @@ func chainOf(rt *route, rows []pluginRow) *chain {
 	return ch
 }
 
-// any is one of the link's instances (they share name and priority).
-func (l *link) any() *instance {
-	for _, in := range l.all() {
-		return in
-	}
-	return nil
-}
-
+// all are the instances the link may pick.
 func (l *link) all() []*instance {
 	var out []*instance
 	for _, in := range l.aboveRouteService {

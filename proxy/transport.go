@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/portico-gw/portico/internal/deadline"
 )
 
 // transportKey is what distinguishes two services' connections to the same
@@ -81,24 +83,16 @@ type upstreamConn struct {
 	bw        *bufio.Writer
 	requests  int
 	idleSince time.Time
-	// The deadlines last set: moving a deadline costs a timer update, so
-	// it is moved only when it would otherwise come more than 1/64 of the
-	// timeout early.
-	readDeadline, writeDeadline time.Time
+	// The deadlines in force, moved coarsely (each move is a timer update).
+	readDeadline, writeDeadline deadline.Coarse
 }
 
 func (c *upstreamConn) readWithin(now time.Time, d time.Duration) {
-	if want := now.Add(d); want.Sub(c.readDeadline) > d/64 {
-		c.SetReadDeadline(want)
-		c.readDeadline = want
-	}
+	c.readDeadline.Move(now.Add(d), c.Conn.SetReadDeadline)
 }
 
 func (c *upstreamConn) writeWithin(now time.Time, d time.Duration) {
-	if want := now.Add(d); want.Sub(c.writeDeadline) > d/64 {
-		c.SetWriteDeadline(want)
-		c.writeDeadline = want
-	}
+	c.writeDeadline.Move(now.Add(d), c.Conn.SetWriteDeadline)
 }
 
 // errStale is a pooled connection the upstream had closed before our

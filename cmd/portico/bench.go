@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 )
@@ -40,4 +41,16 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	return run(args[1:], stdout, stderr)
+}
+
+// benchFlags is a bench command's flag set: errors and --help go to
+// stderr, the help being usage followed by the options.
+func benchFlags(name, usage string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		fs.PrintDefaults()
+	}
+	return fs
 }

@@ -38,12 +38,7 @@ func (t *targetList) Set(v string) error {
 
 // runBenchCompare runs `portico bench compare`.
 func runBenchCompare(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("bench compare", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, benchCompareUsage)
-		fs.PrintDefaults()
-	}
+	fs := benchFlags("bench compare", benchCompareUsage, stderr)
 	var l loadFlags
 	l.register(fs)
 	var targets targetList

@@ -31,12 +31,7 @@ Options:
 
 // runBenchEvents runs `portico bench events`.
 func runBenchEvents(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("bench events", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, benchEventsUsage)
-		fs.PrintDefaults()
-	}
+	fs := benchFlags("bench events", benchEventsUsage, stderr)
 	var opts bench.EventsOptions
 	fs.StringVar(&opts.Admin, "admin", "http://127.0.0.1:8001", "the node's Admin API URL")
 	fs.StringVar(&opts.Token, "token", "", "RBAC token, sent as Kong-Admin-Token")

@@ -151,12 +151,7 @@ func endProgress(w io.Writer, quiet bool) {
 
 // runBenchHTTP runs `portico bench http`.
 func runBenchHTTP(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("bench http", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, benchHTTPUsage)
-		fs.PrintDefaults()
-	}
+	fs := benchFlags("bench http", benchHTTPUsage, stderr)
 	var l loadFlags
 	l.register(fs)
 	url, err := parseInterspersed(fs, args)

@@ -26,12 +26,7 @@ Options:
 
 // runBenchSink runs `portico bench sink`.
 func runBenchSink(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("bench sink", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, benchSinkUsage)
-		fs.PrintDefaults()
-	}
+	fs := benchFlags("bench sink", benchSinkUsage, stderr)
 	var opts bench.SinkOptions
 	listen := fs.String("listen", "127.0.0.1:9999", "address to listen on")
 	fs.IntVar(&opts.Status, "status", 200, "status to answer")

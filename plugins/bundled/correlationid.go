@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/portico-gw/portico/internal/row"
 	"github.com/portico-gw/portico/plugins"
 	"github.com/portico-gw/portico/schema"
 )
@@ -43,11 +44,11 @@ var (
 )
 
 func newCorrelationID(conf map[string]any) (plugins.Handler, error) {
-	c := &correlator{header: str(conf["header_name"]), echo: conf["echo_downstream"] == true}
+	c := &correlator{header: row.String(conf, "header_name"), echo: row.Bool(conf, "echo_downstream", false)}
 	if c.header == "" {
 		c.header = "Kong-Request-ID"
 	}
-	switch str(conf["generator"]) {
+	switch row.String(conf, "generator") {
 	case "uuid":
 		c.generator = func(*plugins.Context) string { return uuid.NewString() }
 	case "tracker":

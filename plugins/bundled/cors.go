@@ -68,8 +68,8 @@ type corsDomain struct {
 var plainOrigin = regexp.MustCompile(`^[A-Za-z0-9.:/-]+$`)
 
 func newCORS(conf map[string]any) (plugins.Handler, error) {
-	p := &corsPolicy{credentials: conf["credentials"] == true, privateNet: conf["private_network"] == true,
-		preflightGo: conf["preflight_continue"] == true}
+	p := &corsPolicy{credentials: row.Bool(conf, "credentials", false), privateNet: row.Bool(conf, "private_network", false),
+		preflightGo: row.Bool(conf, "preflight_continue", false)}
 	origins := row.Strings(conf["origins"])
 	switch {
 	case len(origins) == 0 || (len(origins) == 1 && origins[0] == "*"):

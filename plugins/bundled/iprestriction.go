@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/portico-gw/portico/internal/row"
 	"github.com/portico-gw/portico/plugins"
 	"github.com/portico-gw/portico/schema"
 )
@@ -35,14 +36,13 @@ type restrictor struct {
 }
 
 func newIPRestriction(conf map[string]any) (plugins.Handler, error) {
-	r := &restrictor{status: int(num(conf["status"], 403)), message: str(conf["message"])}
+	r := &restrictor{status: row.Int(conf, "status", 403), message: row.String(conf, "message")}
 	for _, l := range []struct {
 		field string
 		dst   *[]netip.Prefix
 	}{{"allow", &r.allow}, {"deny", &r.deny}} {
-		list, _ := conf[l.field].([]any)
-		for _, v := range list {
-			p, err := parseIPOrCIDR(str(v))
+		for _, v := range row.Strings(conf[l.field]) {
+			p, err := parseIPOrCIDR(v)
 			if err != nil {
 				return nil, fmt.Errorf("config.%s: %w", l.field, err)
 			}

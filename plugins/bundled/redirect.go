@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 
+	"github.com/portico-gw/portico/internal/row"
 	"github.com/portico-gw/portico/plugins"
 	"github.com/portico-gw/portico/schema"
 )
@@ -30,12 +31,12 @@ type redirector struct {
 }
 
 func newRedirect(conf map[string]any) (plugins.Handler, error) {
-	raw := str(conf["location"])
+	raw := row.String(conf, "location")
 	u, err := url.Parse(raw)
 	if err != nil {
 		return nil, fmt.Errorf("config.location: %w", err)
 	}
-	return &redirector{status: int(num(conf["status_code"], 301)), location: u, raw: raw, keepPath: conf["keep_incoming_path"] == true}, nil
+	return &redirector{status: row.Int(conf, "status_code", 301), location: u, raw: raw, keepPath: row.Bool(conf, "keep_incoming_path", false)}, nil
 }
 
 func (r *redirector) Access(c *plugins.Context) error {

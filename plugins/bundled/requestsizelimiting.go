@@ -3,6 +3,7 @@ package bundled
 import (
 	"strings"
 
+	"github.com/portico-gw/portico/internal/row"
 	"github.com/portico-gw/portico/plugins"
 	"github.com/portico-gw/portico/schema"
 )
@@ -32,11 +33,11 @@ type sizeLimiter struct {
 var sizeUnits = map[string]int64{"bytes": 1, "kilobytes": 1 << 10, "megabytes": 1 << 20}
 
 func newRequestSizeLimiting(conf map[string]any) (plugins.Handler, error) {
-	unit, ok := sizeUnits[str(conf["size_unit"])]
+	unit, ok := sizeUnits[row.String(conf, "size_unit")]
 	if !ok {
 		unit = sizeUnits["megabytes"]
 	}
-	return &sizeLimiter{allowed: int64(num(conf["allowed_payload_size"], 128)) * unit, requireLength: conf["require_content_length"] == true}, nil
+	return &sizeLimiter{allowed: int64(row.Int(conf, "allowed_payload_size", 128)) * unit, requireLength: row.Bool(conf, "require_content_length", false)}, nil
 }
 
 const msgSizeLimit = "Request size limit exceeded"

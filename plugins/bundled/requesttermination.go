@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/portico-gw/portico/internal/row"
 	"github.com/portico-gw/portico/plugins"
 	"github.com/portico-gw/portico/schema"
 )
@@ -46,7 +47,7 @@ func validateRequestTermination(v any) error {
 		return errors.New(msgMessageWithBody)
 	case present("content_type") && !present("body"):
 		return errors.New(msgContentTypeBody)
-	case conf["echo"] == true && (present("content_type") || present("body")):
+	case row.Bool(conf, "echo", false) && (present("content_type") || present("body")):
 		return errors.New(msgEchoWithBody)
 	}
 	return nil
@@ -74,9 +75,9 @@ type terminator struct {
 }
 
 func newRequestTermination(conf map[string]any) (plugins.Handler, error) {
-	t := &terminator{status: int(num(conf["status_code"], 503)), message: str(conf["message"]),
-		contentType: str(conf["content_type"]), echo: conf["echo"] == true, trigger: str(conf["trigger"])}
-	if b := str(conf["body"]); b != "" {
+	t := &terminator{status: row.Int(conf, "status_code", 503), message: row.String(conf, "message"),
+		contentType: row.String(conf, "content_type"), echo: row.Bool(conf, "echo", false), trigger: row.String(conf, "trigger")}
+	if b := row.String(conf, "body"); b != "" {
 		t.body = []byte(b)
 	}
 	if t.message == "" {
