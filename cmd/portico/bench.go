@@ -54,3 +54,19 @@ func benchFlags(name, usage string, stderr io.Writer) *flag.FlagSet {
 	}
 	return fs
 }
+
+// parseBenchFlags parses a bench command that takes options only. When it returns
+// false the command ends with code: 0 after --help, 2 for bad input.
+func parseBenchFlags(fs *flag.FlagSet, args []string, stderr io.Writer) (int, bool) {
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return 0, false
+		}
+		return 2, false
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "Error: unexpected argument %q\n", fs.Arg(0))
+		return 2, false
+	}
+	return 0, true
+}

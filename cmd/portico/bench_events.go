@@ -50,15 +50,8 @@ func runBenchEvents(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&opts.Timeout, "timeout", bench.DefaultEventsTimeout, "bound on each Admin API request")
 	fs.DurationVar(&opts.Interval, "interval", time.Second, "time between progress lines")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "Error: unexpected argument %q\n", fs.Arg(0))
-		return 2
+	if code, ok := parseBenchFlags(fs, args, stderr); !ok {
+		return code
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })

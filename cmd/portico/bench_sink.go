@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os/signal"
@@ -41,15 +40,8 @@ func runBenchSink(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&opts.WebhookSecret, "webhook-secret", "", "verify the Standard Webhooks signature with this secret (whsec_...)")
 	interval := fs.Duration("interval", time.Second, "time between progress lines")
 	asJSON := fs.Bool("json", false, "print the final summary as JSON")
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "Error: unexpected argument %q\n", fs.Arg(0))
-		return 2
+	if code, ok := parseBenchFlags(fs, args, stderr); !ok {
+		return code
 	}
 	if *interval <= 0 {
 		fmt.Fprintf(stderr, "Error: --interval: must be positive, got %v\n", *interval)
