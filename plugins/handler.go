@@ -51,6 +51,9 @@ type Context struct {
 	Response *fasthttp.Response
 	// Node is the node serving the request.
 	Node Node
+	// Data reads stored entities (credentials, consumers) through a cache;
+	// nil when the node has none (tests).
+	Data Data
 	// ClientIP is the client's address after real_ip processing.
 	ClientIP netip.Addr
 	// Route and Service are what the request matched (empty in rewrite).
@@ -127,7 +130,7 @@ func (c *Context) Exited() bool { return c.exited }
 
 // Reset prepares the context for another request.
 func (c *Context) Reset() {
-	*c = Context{Shared: c.Shared, Node: c.Node}
+	*c = Context{Shared: c.Shared, Node: c.Node, Data: c.Data}
 	clear(c.Shared)
 }
 

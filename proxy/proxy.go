@@ -67,6 +67,9 @@ type Options struct {
 	// Plugins are the enabled plugin types; rows of those that run are
 	// executed on the requests they apply to.
 	Plugins *plugins.Registry
+	// Data is what plugins read of stored entities at request time
+	// (credentials, consumers).
+	Data plugins.Data
 	// NodeID and Hostname identify the node to plugins (kong.node).
 	NodeID, Hostname string
 	// LogQueueSize bounds the entries waiting for log plugins (default
@@ -144,7 +147,7 @@ func New(opts Options) (*Proxy, error) {
 		},
 	})
 	node := plugins.Node{ID: opts.NodeID, Hostname: opts.Hostname}
-	p.exchanges.New = func() any { return &exchange{plugin: plugins.Context{Shared: map[string]any{}, Node: node}} }
+	p.exchanges.New = func() any { return &exchange{plugin: plugins.Context{Shared: map[string]any{}, Node: node, Data: opts.Data}} }
 	p.logs.init(opts.LogQueueSize, p.logf)
 	return p, nil
 }
