@@ -91,7 +91,15 @@ func (p *Proxy) runList(ctx *fasthttp.RequestCtx, ex *exchange, start time.Time,
 // authentication plugin get the consumer's configuration, as in Kong).
 // It returns false when the request ends.
 func (p *Proxy) runChain(ctx *fasthttp.RequestCtx, ex *exchange, start time.Time, ch *chain, ph phase, proto protoSet) bool {
-	for i := range ch.links {
+	order := ch.access
+	if ph != phaseAccess {
+		order = nil // dynamic ordering changes the access phase only, as in Kong
+	}
+	for n := range ch.links {
+		i := n
+		if order != nil {
+			i = order[n]
+		}
 		in := ch.links[i].pick(consumerID(&ex.plugin))
 		if in == nil || !in.has(ph) || in.protocols&proto == 0 {
 			continue

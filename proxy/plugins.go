@@ -22,6 +22,9 @@ type instance struct {
 	// service, 2 consumer+route, 3 consumer+service, 4 route+service,
 	// 5 consumer, 6 route, 7 service, 8 global.
 	scope int
+	// runsBefore and runsAfter are the plugin names the row's dynamic
+	// ordering puts after and before it in the access phase.
+	runsBefore, runsAfter []string
 }
 
 // scopeOf ranks a row's scope in Kong's precedence (see instance.scope).
@@ -86,6 +89,9 @@ func (l *link) pick(consumer string) *instance {
 // order (highest first, then by name, as Kong sorts its handlers).
 type chain struct {
 	links []link
+	// access is the access phase's order of links when dynamic ordering
+	// changes it (indexes into links); nil runs links in order.
+	access []int
 	// Which phases any instance of the chain has: a phase no instance has
 	// costs nothing.
 	hasAccess, hasHeader, hasLog bool
@@ -119,6 +125,7 @@ func (p *Proxy) buildPlugins(c *config, errs *[]error) (chainFor func(rt *route)
 		route, service, consumer := ref(r, "route"), ref(r, "service"), ref(r, "consumer")
 		in := &instance{id: id(r), name: name, priority: info.Priority, protocols: parseProtocols(row.Strings(r["protocols"])),
 			scope: scopeOf(route != "", service != "", consumer != "")}
+		in.runsBefore, in.runsAfter = accessOrdering(r)
 		in.rewrite, _ = h.(plugins.Rewriter)
 		in.access, _ = h.(plugins.Accessor)
 		in.header, _ = h.(plugins.HeaderFilterer)
@@ -195,7 +202,72 @@ func chainOf(rt *route, rows []pluginRow) *chain {
 			ch.hasLog = ch.hasLog || in.log != nil
 		}
 	}
+	ch.access = accessOrder(ch.links)
 	return ch
+}
+
+// accessOrdering reads a row's dynamic ordering of the access phase.
+func accessOrdering(r map[string]any) (before, after []string) {
+	o, _ := r["ordering"].(map[string]any)
+	phase := func(k string) []string {
+		m, _ := o[k].(map[string]any)
+		return row.Strings(m["access"])
+	}
+	return phase("before"), phase("after")
+}
+
+// accessOrder applies dynamic ordering as Kong's default ("legacy")
+// algorithm does: a rule "A before B" or "B after A" makes B depend on A;
+// links are visited by priority, and each is placed right after
+// everything it depends on, recursively. Only the instances that do not
+// depend on a consumer carry rules (the plugins entity refuses ordering
+// on consumer-scoped rows). nil when no rule changes the static order.
+func accessOrder(links []link) []int {
+	index := map[string]int{}
+	for i := range links {
+		index[links[i].rep.name] = i
+	}
+	deps := make([][]int, len(links))
+	rules := false
+	for i := range links {
+		for _, in := range []*instance{links[i].routeService, links[i].fallback} {
+			if in == nil {
+				continue
+			}
+			for _, name := range in.runsBefore {
+				if j, ok := index[name]; ok && j != i {
+					deps[j], rules = append(deps[j], i), true
+				}
+			}
+			for _, name := range in.runsAfter {
+				if j, ok := index[name]; ok && j != i {
+					deps[i], rules = append(deps[i], j), true
+				}
+			}
+		}
+	}
+	if !rules {
+		return nil
+	}
+	order := make([]int, 0, len(links))
+	state := make([]byte, len(links)) // 0 unvisited, 1 visiting, 2 placed
+	var visit func(i int)
+	visit = func(i int) {
+		if state[i] != 0 {
+			return // placed, or a cycle: the link is placed where its walk began
+		}
+		state[i] = 1
+		slices.Sort(deps[i]) // dependencies by priority too
+		for _, d := range deps[i] {
+			visit(d)
+		}
+		state[i] = 2
+		order = append(order, i)
+	}
+	for i := range links {
+		visit(i)
+	}
+	return order
 }
 
 // all are the instances the link may pick.

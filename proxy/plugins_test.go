@@ -244,3 +244,41 @@ func TestPluginsOfAnotherWorkspace(t *testing.T) {
 		t.Fatalf("the route's workspace's global plugin did not run: %d", r.status)
 	}
 }
+
+// Dynamic ordering of the access phase, as Kong's default algorithm
+// places plugins (links are given in priority order).
+func TestAccessOrder(t *testing.T) {
+	type rule struct{ before, after []string }
+	for _, c := range []struct {
+		name  string
+		rules map[string]rule
+		want  []string // nil: the static order stands
+	}{
+		{"no rules", nil, nil},
+		{"a rule naming a plugin not on the chain", map[string]rule{"a": {before: []string{"zipkin"}}}, nil},
+		{"before moves the rule's plugin ahead", map[string]rule{"c": {before: []string{"a"}}}, []string{"c", "a", "b", "d"}},
+		{"after makes the same dependency", map[string]rule{"a": {after: []string{"c"}}}, []string{"c", "a", "b", "d"}},
+		{"after moves a plugin down next to what it needs", map[string]rule{"b": {after: []string{"d"}}}, []string{"a", "d", "b", "c"}},
+		{"a chain of dependencies is placed whole", map[string]rule{"a": {after: []string{"c"}}, "c": {after: []string{"d"}}},
+			[]string{"d", "c", "a", "b"}},
+		{"dependencies among themselves by priority", map[string]rule{"a": {after: []string{"d", "c"}}}, []string{"c", "d", "a", "b"}},
+		{"a cycle ends where its walk began", map[string]rule{"a": {after: []string{"b"}}, "b": {after: []string{"a"}}},
+			[]string{"b", "a", "c", "d"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var links []link
+			for _, name := range []string{"a", "b", "c", "d"} {
+				in := &instance{name: name, runsBefore: c.rules[name].before, runsAfter: c.rules[name].after}
+				links = append(links, link{rep: in, fallback: in})
+			}
+			order := accessOrder(links)
+			var got []string
+			for _, i := range order {
+				got = append(got, links[i].rep.name)
+			}
+			if !slices.Equal(got, c.want) {
+				t.Errorf("order = %v, want %v", got, c.want)
+			}
+		})
+	}
+}

@@ -30,6 +30,38 @@ func Plugins() *schema.Entity {
 			schema.Protocols("protocols"),
 			{Name: "enabled", Type: schema.Boolean, Required: true, Default: true},
 			schema.Tags(),
+			ordering(),
+		},
+		Checks: []schema.Check{
+			{Custom: &schema.CustomCheck{FieldSources: []string{"ordering", "consumer"}, Fn: orderingScope}},
 		},
 	}
+}
+
+// ordering is Kong Enterprise's dynamic plugin ordering: names of plugins
+// this one runs before or after, for the access phase (the only phase
+// Kong orders dynamically).
+func ordering() *schema.Field {
+	phases := func(name string) *schema.Field {
+		return &schema.Field{Name: name, Type: schema.Map,
+			Keys:   &schema.Field{Type: schema.String, OneOf: schema.Strings("access")},
+			Values: &schema.Field{Type: schema.Array, Elements: &schema.Field{Type: schema.String}}}
+	}
+	return &schema.Field{Name: "ordering", Type: schema.Record, Fields: []*schema.Field{phases("before"), phases("after")}}
+}
+
+// orderingScope refuses dynamic ordering on consumer-scoped plugins: which
+// of them runs is known only once a consumer is authenticated, after the
+// access order has been decided.
+func orderingScope(e map[string]any) string {
+	o, _ := e["ordering"].(map[string]any)
+	if len(o) == 0 || e["consumer"] == nil {
+		return ""
+	}
+	for _, k := range []string{"before", "after"} {
+		if m, _ := o[k].(map[string]any); len(m) > 0 {
+			return "dynamic ordering is not supported for plugins scoped to a consumer"
+		}
+	}
+	return ""
 }

@@ -1,6 +1,7 @@
 package entities
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/portico-gw/portico/schema"
@@ -30,6 +31,7 @@ func TestPlugins(t *testing.T) {
 			"route": nil, "service": ref(testID2), "consumer": nil,
 			"config":    map[string]any{"header_name": "X-Demo", "limit": 10.0},
 			"protocols": []any{"grpc", "grpcs", "http", "https"}, "enabled": true, "tags": nil,
+			"ordering": nil,
 		})
 	})
 	t.Run("without subschema the base protocols apply", func(t *testing.T) {
@@ -50,6 +52,18 @@ func TestPlugins(t *testing.T) {
 			schema.Errors{"instance_name": "invalid value 'a/b': the only accepted ascii characters are alphanumerics or ., -, _, and ~"}},
 		{"route id", map[string]any{"name": "demo", "route": map[string]any{}},
 			schema.Errors{"route": schema.Errors{"id": "missing primary key"}}},
+		{"ordering phase", map[string]any{"name": "demo", "ordering": map[string]any{"before": map[string]any{"rewrite": []any{"cors"}}}},
+			schema.Errors{"ordering": schema.Errors{"before": "expected one of: access"}}},
+	})
+	t.Run("ordering on a consumer-scoped plugin", func(t *testing.T) {
+		e := Plugins()
+		e.AddSubschema(&schema.Subschema{Name: "scoped", Fields: []*schema.Field{
+			{Name: "config", Type: schema.Record, Fields: []*schema.Field{}}}})
+		_, errs := prepare(e, map[string]any{"name": "scoped", "consumer": ref(testID2),
+			"ordering": map[string]any{"after": map[string]any{"access": []any{"key-auth"}}}})
+		if want := "dynamic ordering is not supported for plugins scoped to a consumer"; !slices.Equal(errs[schema.EntityKey].([]string), []string{want}) {
+			t.Errorf("errors = %v", errs)
+		}
 	})
 	t.Run("message", func(t *testing.T) {
 		_, errs := prepare(pluginsWith(), map[string]any{"name": "demo", "config": map[string]any{"nope": 1.0}, "enabled": "yes"})
