@@ -131,7 +131,9 @@ func (c *Context) Exited() bool { return c.exited }
 // Reset prepares the context for another request.
 func (c *Context) Reset() {
 	*c = Context{Shared: c.Shared, Node: c.Node, Data: c.Data}
-	clear(c.Shared)
+	if len(c.Shared) > 0 { // clear walks the table even when it is empty
+		clear(c.Shared)
+	}
 }
 
 // LogEntry is what Kong's basic log serializer reports about a request

@@ -29,17 +29,29 @@ import (
 // A Connections must not be copied; it is safe for concurrent use.
 type Connections struct {
 	accepted  atomic.Uint64
-	requests  atomic.Uint64
-	h2Streams atomic.Int64 // requests in flight on connections ConnState does not follow
+	requests  atomic.Uint64 // requests of connections ConnState does not follow
+	h2Streams atomic.Int64  // their requests in flight
 
 	// H2Conns, when set before serving, counts the open HTTP/2 connections.
 	H2Conns func() int32
 
-	// states maps each followed connection to its *atomic.Uint32 state.
-	// A connection's transitions all happen on its own goroutine (fasthttp
-	// serves a connection on one), so only the map is shared.
+	// states maps each followed connection to its *followed entry. A
+	// connection's transitions all happen on its own goroutine (fasthttp
+	// serves a connection on one), so a request touches only its own
+	// entry: no counter shared between cores is written per request.
+	// Snapshot adds the entries up.
 	states sync.Map
-	counts [stateCount]atomic.Int64 // HTTP/1.x connections per state
+	// closeMu orders closing connections with snapshots, so a closed
+	// connection's requests move to closedRequests without being counted
+	// twice or missed.
+	closeMu        sync.Mutex
+	closedRequests uint64
+}
+
+// followed is one HTTP/1.x connection's state and request count.
+type followed struct {
+	state    atomic.Uint32
+	requests atomic.Uint64
 }
 
 type connState uint8
@@ -85,41 +97,40 @@ func (l *countingListener) Accept() (net.Conn, error) {
 func (c *Connections) ConnState(conn net.Conn, s fasthttp.ConnState) {
 	switch s {
 	case fasthttp.StateNew:
-		st := new(atomic.Uint32)
-		st.Store(uint32(stateWaiting))
-		c.states.Store(conn, st)
-		c.counts[stateWaiting].Add(1)
+		c.states.Store(conn, new(followed)) // waiting
 	case fasthttp.StateActive:
 		c.move(conn, stateReading)
 	case fasthttp.StateIdle:
 		c.move(conn, stateWaiting)
 	case fasthttp.StateClosed, fasthttp.StateHijacked:
+		c.closeMu.Lock()
 		if v, ok := c.states.LoadAndDelete(conn); ok {
-			c.counts[v.(*atomic.Uint32).Load()].Add(-1)
+			c.closedRequests += v.(*followed).requests.Load()
 		}
+		c.closeMu.Unlock()
 	}
 }
 
-// move changes a followed connection's state and reports whether the
-// connection is followed.
-func (c *Connections) move(conn net.Conn, to connState) bool {
+// move changes a followed connection's state; nil when the connection is
+// not followed.
+func (c *Connections) move(conn net.Conn, to connState) *followed {
 	v, ok := c.states.Load(conn)
 	if !ok {
-		return false
+		return nil
 	}
-	if old := connState(v.(*atomic.Uint32).Swap(uint32(to))); old != to {
-		c.counts[old].Add(-1)
-		c.counts[to].Add(1)
-	}
-	return true
+	f := v.(*followed)
+	f.state.Store(uint32(to))
+	return f
 }
 
 // Handler counts h's requests: the connection is writing from the moment
 // its request reaches h until it is idle again or closed.
 func (c *Connections) Handler(h fasthttp.RequestHandler) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
-		c.requests.Add(1)
-		if !c.move(ctx.Conn(), stateWriting) {
+		if f := c.move(ctx.Conn(), stateWriting); f != nil {
+			f.requests.Add(1)
+		} else {
+			c.requests.Add(1)
 			c.h2Streams.Add(1)
 			defer c.h2Streams.Add(-1)
 		}
@@ -154,30 +165,38 @@ func readError(ctx *fasthttp.RequestCtx, err error) {
 	}
 }
 
-// Snapshot reads the counters.
+// Snapshot reads the counters. It walks the open connections, which
+// costs microseconds per thousand: it serves status requests, not traffic.
 func (c *Connections) Snapshot() Counts {
-	// Read one after the other, the states may be off by a transition in
-	// flight; none is ever negative.
-	reading := max(0, c.counts[stateReading].Load())
-	writing := max(0, c.counts[stateWriting].Load())
-	waiting := max(0, c.counts[stateWaiting].Load())
+	var states [stateCount]uint64
+	c.closeMu.Lock()
+	requests := c.closedRequests
+	c.states.Range(func(_, v any) bool {
+		f := v.(*followed)
+		states[f.state.Load()]++
+		requests += f.requests.Load()
+		return true
+	})
+	c.closeMu.Unlock()
+	requests += c.requests.Load()
+	reading, writing, waiting := states[stateReading], states[stateWriting], states[stateWaiting]
 	var h2 int64
 	if c.H2Conns != nil {
 		h2 = int64(c.H2Conns())
 	}
-	streams := c.h2Streams.Load()
-	writing += streams
+	streams := max(0, c.h2Streams.Load())
+	writing += uint64(streams)
 	// An HTTP/2 connection with no request in flight waits; one carrying
 	// several requests counts once per request, as nginx counts streams.
-	waiting += max(0, h2-streams)
+	waiting += uint64(max(0, h2-streams))
 	accepted := c.accepted.Load()
 	return Counts{
 		Accepted: accepted,
 		Handled:  accepted,
-		Active:   uint64(reading + writing + waiting),
-		Reading:  uint64(reading),
-		Writing:  uint64(writing),
-		Waiting:  uint64(waiting),
-		Requests: c.requests.Load(),
+		Active:   reading + writing + waiting,
+		Reading:  reading,
+		Writing:  writing,
+		Waiting:  waiting,
+		Requests: requests,
 	}
 }
