@@ -683,6 +683,11 @@ func TestSchemaEndpoints(t *testing.T) {
 		}
 	}
 	wantMessage(t, h.get("/schemas/nothing"), 404, "No entity named 'nothing'")
+	// Kong serves the tags entity's schema too (go-kong reads it).
+	tags := h.get("/schemas/tags").want(t, 200).obj(t)
+	if got := js(tags["fields"]); !strings.Contains(got, `"tag"`) || !strings.Contains(got, `"entity_name"`) || !strings.Contains(got, `"entity_id"`) {
+		t.Errorf("/schemas/tags fields: %s", got)
+	}
 
 	names := h.get("/plugins/enabled").want(t, 200).obj(t)["enabled_plugins"].([]any)
 	if len(names) == 0 {

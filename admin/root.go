@@ -8,6 +8,7 @@ import (
 
 	"github.com/portico-gw/portico/db"
 	"github.com/portico-gw/portico/schema"
+	"github.com/portico-gw/portico/schema/entities"
 	"github.com/portico-gw/portico/store"
 )
 
@@ -40,6 +41,10 @@ func (a *API) register(routes []route) {
 func (a *API) routeSpecial() {
 	a.register([]route{
 		{fasthttp.MethodGet, "/", a.root},
+		// Kong Enterprise serves the node's information at /kong too, and
+		// under a workspace prefix, where decK reads the version when the
+		// root is not open to a workspace's admin.
+		{fasthttp.MethodGet, "/kong", a.root},
 		{fasthttp.MethodGet, "/status", a.status},
 		{fasthttp.MethodGet, "/endpoints", a.listEndpoints},
 		{fasthttp.MethodGet, "/plugins/enabled", a.enabledPlugins},
@@ -138,6 +143,9 @@ func (a *API) enabledPlugins(ctx *fasthttp.RequestCtx) {
 func (a *API) namedEntity(ctx *fasthttp.RequestCtx) (*schema.Entity, bool) {
 	name := param(ctx, "name")
 	e := a.db.Entity(name)
+	if e == nil && name == "tags" {
+		e = entities.TagsSchema()
+	}
 	if e == nil || e.Internal {
 		writeMessage(ctx, fasthttp.StatusNotFound, sprintf(msgNoEntity, name))
 		return nil, false

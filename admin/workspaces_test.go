@@ -80,6 +80,14 @@ func TestWorkspaceIsolation(t *testing.T) {
 		t.Errorf("unique violation %q names more than the field", msg)
 	}
 
+	// Node information at /kong, with or without a workspace prefix, as
+	// Kong Enterprise serves it (decK reads the version there).
+	for _, path := range []string{"/kong", "/team-a/kong", "/default/kong"} {
+		if got := h.get(path).want(t, 200).obj(t); got["version"] != "3.9.1" || got["tagline"] != "Welcome to kong" {
+			t.Errorf("%s = %s, want the node's information", path, js(got))
+		}
+	}
+
 	// /default/... is /...
 	if got := h.get("/default/consumers/alice").want(t, 200).obj(t); got["id"] != alice["id"] {
 		t.Errorf("/default/consumers/alice = %s, want the default workspace's alice", js(got))

@@ -171,6 +171,7 @@ func (e *Entity) subschemaOf(entity map[string]any) *Subschema {
 
 func (e *Entity) expandShorthands(input map[string]any) (map[string]any, Errors) {
 	out := Copy(input).(map[string]any)
+	primaryKeysOnly(e.Fields, out)
 	for _, sh := range e.Shorthands {
 		v, ok := out[sh.Name]
 		if !ok {
@@ -189,6 +190,25 @@ func (e *Entity) expandShorthands(input map[string]any) (map[string]any, Errors)
 		}
 	}
 	return out, nil
+}
+
+// primaryKeysOnly keeps only the primary key of foreign references given
+// as whole objects (go-kong sends a service's client_certificate, an SNI's
+// certificate, with every field): Kong validates the primary key, ignores
+// the rest and stores the reference alone.
+func primaryKeysOnly(fields []*Field, entity map[string]any) {
+	for _, f := range fields {
+		if f.Type != Foreign {
+			continue
+		}
+		if m, ok := entity[f.Name].(map[string]any); ok && len(m) > 1 {
+			ref := map[string]any{}
+			if id, ok := m[FieldID]; ok {
+				ref[FieldID] = id
+			}
+			entity[f.Name] = ref
+		}
+	}
 }
 
 // fillDefaults sets every missing field the way Kong's handle_missing_field

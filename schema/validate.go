@@ -178,12 +178,9 @@ func validateField(f *Field, v any) any {
 		if !ok {
 			return Errors{FieldID: msgMissingPK}
 		}
+		// Other fields are ignored, as Kong's validate_primary_key(pk, true)
+		// does for references (the processing keeps the key alone).
 		errs := Errors{}
-		for _, k := range sortedKeys(m) {
-			if k != FieldID {
-				errs[k] = "not a primary key"
-			}
-		}
 		id, present := m[FieldID]
 		switch s, isStr := id.(string); {
 		case !present || id == nil:
