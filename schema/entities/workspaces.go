@@ -12,7 +12,7 @@ var ReservedWorkspaceNames = []string{
 	"keys", "filter_chains",
 	// The other Admin API roots.
 	"admins", "rbac", "event-hooks", "schemas", "status", "endpoints", "metrics", "userinfo",
-	"ca-certificates", "timers", "config", "cache", "debug", "clustering",
+	"ca-certificates", "timers", "config", "cache", "debug", "clustering", "kong",
 }
 
 // WorkspacesName is Kong's name of the workspaces entity.
