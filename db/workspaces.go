@@ -97,7 +97,9 @@ func (d *DB) DefaultWorkspaceID(ctx context.Context) (string, error) {
 
 // Bootstrap creates what a fresh store needs: the default workspace; on a
 // store written by an earlier version, it indexes rows whose fields have
-// become Indexed since. It is idempotent and runs at every start.
+// become Indexed since and moves rows written before workspaces existed
+// into the default workspace. It is idempotent, runs at every start and
+// resumes work a crash interrupted.
 func (d *DB) Bootstrap(ctx context.Context) error {
 	if err := d.indexExisting(ctx); err != nil {
 		return err
@@ -106,26 +108,48 @@ func (d *DB) Bootstrap(ctx context.Context) error {
 		return nil
 	}
 	row, err := d.Select(ctx, d.workspaces, DefaultWorkspace, nil)
-	if err != nil || row != nil {
+	if err != nil {
 		return err
 	}
-	ws, err := d.Insert(ctx, d.workspaces, map[string]any{d.workspaces.EndpointKey: DefaultWorkspace}, nil)
-	if err != nil {
-		return fmt.Errorf("creating the default workspace: %w", err)
+	if row == nil {
+		row, err = d.Insert(ctx, d.workspaces, map[string]any{d.workspaces.EndpointKey: DefaultWorkspace}, nil)
+		if err != nil {
+			return fmt.Errorf("creating the default workspace: %w", err)
+		}
 	}
-	return d.adopt(ctx, ws[schema.FieldID].(string))
+	return d.adopt(ctx, row[schema.FieldID].(string))
 }
+
+// jobAdopt marks the adoption of pre-workspace rows done.
+const jobAdopt = "adopt-rows-into-the-default-workspace"
+
+// adoptBatch is how many rows one adoption transaction moves.
+const adoptBatch = 100
 
 // adopt moves the rows of a store written before workspaces existed into
 // the default workspace, a batch per transaction, without events (nothing
-// changes for their users).
+// changes for their users). The transaction of the last batch marks the
+// job done; until then every start resumes it, so a crash mid-way leaves
+// no row outside every workspace.
 func (d *DB) adopt(ctx context.Context, ws string) error {
-	for _, e := range d.workspacedEntities() {
+	var done bool
+	if err := d.store.View(ctx, func(tx store.Tx) (err error) {
+		done, err = tx.Marked(jobAdopt)
+		return err
+	}); err != nil || done {
+		return err
+	}
+	entities := d.workspacedEntities()
+	for i, e := range entities {
+		last := i == len(entities)-1
+		// Rows keep their keys when moved, so the scan goes on from where
+		// the previous batch stopped instead of starting over.
+		offset := ""
 		for {
-			moved := 0
+			from := offset // a retried transaction starts from the same row
 			err := d.store.Update(ctx, func(tx store.Tx) error {
-				moved = 0
-				page, err := tx.Page(e.Name, store.PageQuery{Size: 100, Equal: map[string]any{FieldWorkspace: nil}})
+				page, err := tx.Page(e.Name, store.PageQuery{Size: adoptBatch, Offset: from,
+					Equal: map[string]any{FieldWorkspace: nil}})
 				if err != nil {
 					return err
 				}
@@ -135,14 +159,17 @@ func (d *DB) adopt(ctx context.Context, ws string) error {
 						return err
 					}
 				}
-				moved = len(page.Rows)
+				offset = page.Offset
+				if offset == "" && last {
+					return tx.Mark(jobAdopt)
+				}
 				return nil
 			})
 			if err != nil {
 				return fmt.Errorf("moving %s into the default workspace: %w", e.Name, err)
 			}
 			d.committed()
-			if moved == 0 {
+			if offset == "" {
 				break
 			}
 		}

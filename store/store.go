@@ -140,4 +140,9 @@ type Tx interface {
 	Page(table string, q PageQuery) (Page, error)
 	// Tags returns one page of the tag index ordered by tag, entity, id.
 	Tags(q TagPageQuery) (TagPage, error)
+	// Marked reports whether a one-time job (an upgrade of stored rows)
+	// has been marked done; Mark marks it, durably with the transaction
+	// that completes it, so a job interrupted by a crash runs again.
+	Marked(job string) (bool, error)
+	Mark(job string) error
 }

@@ -174,3 +174,6 @@ var (
 	metaBootstrapped = makeKey(kindMeta, "bootstrapped")
 	metaSchema       = makeKey(kindMeta, "schema")
 )
+
+// jobKey is the marker of a one-time job done (store.Tx.Mark).
+func jobKey(job string) []byte { return makeKey(kindMeta, "job", job) }

@@ -560,3 +560,26 @@ func rowTags(v any) ([]string, error) {
 	}
 	return tags, nil
 }
+
+// Marked implements store.Tx.
+func (t *tx) Marked(job string) (bool, error) {
+	_, err := t.txn.Get(jobKey(job))
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, badger.ErrKeyNotFound):
+		return false, nil
+	}
+	return false, fmt.Errorf("reading the marker of %s: %w", job, err)
+}
+
+// Mark implements store.Tx.
+func (t *tx) Mark(job string) error {
+	if !t.write {
+		return fmt.Errorf("marking %s: %w", job, errReadOnly)
+	}
+	if err := t.txn.Set(jobKey(job), []byte("1")); err != nil {
+		return fmt.Errorf("marking %s: %w", job, err)
+	}
+	return nil
+}

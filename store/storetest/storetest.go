@@ -109,6 +109,7 @@ func Run(t *testing.T, open Opener) {
 		{"LostUpdate", testLostUpdate},
 		{"DeleteParentVsInsertChild", testDeleteParentVsInsertChild},
 		{"Bootstrap", testBootstrap},
+		{"Marks", testMarks},
 		{"Closed", testClosed},
 	}
 	for _, tc := range tests {
@@ -140,6 +141,7 @@ func RunReopen(t *testing.T, open Opener) {
 		return nil
 	})
 	mustUpdate(t, s, func(tx store.Tx) error { return tx.Delete("services", gone) })
+	mustUpdate(t, s, func(tx store.Tx) error { return tx.Mark("upgrade") })
 	if err := s.Bootstrap(ctx); err != nil {
 		t.Fatalf("Bootstrap: %v", err)
 	}
@@ -152,6 +154,9 @@ func RunReopen(t *testing.T, open Opener) {
 		t.Errorf("Bootstrapped after reopen = %v, %v; want true", ok, err)
 	}
 	mustView(t, s, func(tx store.Tx) error {
+		if ok, err := tx.Marked("upgrade"); !ok || err != nil {
+			t.Errorf("Marked after reopen = %v, %v; want true", ok, err)
+		}
 		row, err := tx.Get("services", svc)
 		if err != nil {
 			t.Fatalf("Get after reopen: %v", err)
@@ -1766,4 +1771,46 @@ func testEqualFilterOnUnique(t *testing.T, open Opener) {
 			}
 		})
 	}
+}
+
+// A job's marker is written with its transaction: rolled back with it,
+// visible once it commits, read only in views.
+func testMarks(t *testing.T, open Opener) {
+	s := open(t, Tables())
+	ctx := context.Background()
+	marked := func() bool {
+		var ok bool
+		mustView(t, s, func(tx store.Tx) error {
+			var err error
+			ok, err = tx.Marked("adopt")
+			return err
+		})
+		return ok
+	}
+	if marked() {
+		t.Fatal("a fresh store has a job marked")
+	}
+	boom := errors.New("boom")
+	err := s.Update(ctx, func(tx store.Tx) error {
+		if err := tx.Mark("adopt"); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) || marked() {
+		t.Fatalf("a rolled back mark stayed (err %v)", err)
+	}
+	mustUpdate(t, s, func(tx store.Tx) error { return tx.Mark("adopt") })
+	if !marked() {
+		t.Error("a committed mark is not seen")
+	}
+	mustView(t, s, func(tx store.Tx) error {
+		if tx.Mark("other") == nil {
+			t.Error("a view marked a job")
+		}
+		if ok, err := tx.Marked("other"); ok || err != nil {
+			t.Errorf("Marked(other) = %v, %v", ok, err)
+		}
+		return nil
+	})
 }
