@@ -379,14 +379,17 @@ func (d *DB) UpsertReferenced(ctx context.Context, e *schema.Entity, key, field 
 
 // Delete removes the addressed entity, first deleting the children that
 // reference it with on_delete=cascade. Deleting nothing is not an error.
+// A delete too big for one transaction is finished in batches (purge.go).
 func (d *DB) Delete(ctx context.Context, e *schema.Entity, key string, scope *Scope) error {
-	return d.write(ctx, func(w *writer) error {
+	target := &purge{e: e}
+	return d.deleteOrPurge(ctx, func(w *writer) error {
 		existing, err := w.lookup(e, key, scope)
 		if err != nil || existing == nil {
 			return err
 		}
+		target.id, _ = existing[schema.FieldID].(string)
 		return w.delete(e, existing)
-	})
+	}, target)
 }
 
 func (w *writer) delete(e *schema.Entity, row map[string]any) error {

@@ -104,7 +104,8 @@ func New(reg *schema.Registry, st store.Store, opts Options) *DB {
 }
 
 // Tables derives the store's table definitions from the registry: every
-// entity, internal ones included, is one table.
+// entity, internal ones included, is one table; the DB adds its record of
+// deletions under way.
 func Tables(reg *schema.Registry) []store.Table {
 	var tables []store.Table
 	workspaces := reg.Workspaces()
@@ -135,7 +136,7 @@ func Tables(reg *schema.Registry) []store.Table {
 		}
 		tables = append(tables, t)
 	}
-	return tables
+	return append(tables, purgeTable())
 }
 
 // AddTxHook registers a hook run inside every write transaction. Register

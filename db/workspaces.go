@@ -104,6 +104,9 @@ func (d *DB) Bootstrap(ctx context.Context) error {
 	if err := d.indexExisting(ctx); err != nil {
 		return err
 	}
+	if err := d.resumePurges(ctx); err != nil {
+		return err
+	}
 	if d.workspaces == nil {
 		return nil
 	}
@@ -301,13 +304,14 @@ func countInWorkspace(tx store.Tx, table, ws string) (int, error) {
 }
 
 // DeleteWorkspaceCascade deletes a workspace and every entity in it, in one
-// transaction (Kong's DELETE /workspaces/{ws}?cascade=true). The default
-// workspace stays.
+// transaction when it fits, else resumably in batches (Kong's DELETE
+// /workspaces/{ws}?cascade=true). The default workspace stays.
 func (d *DB) DeleteWorkspaceCascade(ctx context.Context, key string) error {
 	if d.workspaces == nil {
 		return nil
 	}
-	return d.write(ctx, func(w *writer) error {
+	target := &purge{e: d.workspaces, contents: true}
+	return d.deleteOrPurge(ctx, func(w *writer) error {
 		row, err := d.lookup(w.tx, d.workspaces, key, nil, "")
 		if err != nil || row == nil {
 			return err
@@ -321,29 +325,12 @@ func (d *DB) DeleteWorkspaceCascade(ctx context.Context, key string) error {
 			}
 			return err
 		}
-		// Referencing entities come after the ones they reference: delete
-		// from the end so restricted references are gone first.
-		entities := d.workspacedEntities()
-		for i := len(entities) - 1; i >= 0; i-- {
-			e := entities[i]
-			for {
-				page, err := w.tx.Page(e.Name, store.PageQuery{Size: 100,
-					Foreign: &store.ForeignFilter{Field: FieldWorkspace, ID: id}})
-				if err != nil {
-					return err
-				}
-				if len(page.Rows) == 0 {
-					break
-				}
-				for _, child := range page.Rows {
-					if err := w.delete(e, child); err != nil {
-						return err
-					}
-				}
-			}
+		target.id = id
+		if err := w.deleteContents(id); err != nil {
+			return err
 		}
 		return w.delete(d.workspaces, row)
-	})
+	}, target)
 }
 
 // Workspace is what the Admin API needs of a workspace to serve a path

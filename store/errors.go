@@ -9,6 +9,11 @@ import (
 // ErrNotFound is returned when a row does not exist.
 var ErrNotFound = errors.New("not found")
 
+// ErrTooBig is wrapped when a transaction writes more than the store
+// takes in one commit; nothing of it is written, and the caller may split
+// the work into several transactions.
+var ErrTooBig = errors.New("transaction too big")
+
 // ErrUnknownTable is wrapped when a table was not declared at Open.
 var ErrUnknownTable = errors.New("unknown table")
 

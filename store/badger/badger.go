@@ -314,6 +314,9 @@ func (s *Store) tryUpdate(fn func(tx store.Tx) error) (err error, conflict bool)
 	t := &tx{s: s, txn: txn, write: true}
 	err = fn(t)
 	t.done = true
+	if errors.Is(err, badger.ErrTxnTooBig) {
+		return fmt.Errorf("%w: %w", store.ErrTooBig, err), false
+	}
 	if err != nil {
 		return err, false
 	}

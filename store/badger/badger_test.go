@@ -420,3 +420,26 @@ func killHelper(dir string) {
 		fmt.Println(id)
 	}
 }
+
+// A transaction larger than the memtable allows fails whole, with an error
+// callers recognise as store.ErrTooBig, and writes nothing.
+func TestTooBigTransaction(t *testing.T) {
+	s := openIn(t, "", storetest.Tables(), Options{InMemory: true, MemTableSize: 1 << 20})
+	err := s.Update(context.Background(), func(tx store.Tx) error {
+		for i := range 20000 {
+			if err := tx.Insert("services", store.Row{"id": fmt.Sprintf("svc-%05d", i), "name": fmt.Sprint("service-", i)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if !errors.Is(err, store.ErrTooBig) {
+		t.Fatalf("err = %v, want store.ErrTooBig", err)
+	}
+	_ = s.View(context.Background(), func(tx store.Tx) error {
+		if p, err := tx.Page("services", store.PageQuery{Size: 1}); err != nil || len(p.Rows) != 0 {
+			t.Errorf("rows of the failed transaction were written: %v, %v", p.Rows, err)
+		}
+		return nil
+	})
+}
