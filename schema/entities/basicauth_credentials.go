@@ -2,7 +2,6 @@ package entities
 
 import (
 	"crypto/sha1"
-	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
 
@@ -39,28 +38,30 @@ const BasicAuthHashLen = 2 * sha1.Size
 // (kong/plugins/basic-auth/crypto.lua): the hex SHA-1 of the password
 // followed by the consumer's id, which salts it.
 func HashBasicAuthPassword(consumerID, password string) string {
-	var dst [BasicAuthHashLen]byte
-	AppendBasicAuthHash(dst[:0], nil, consumerID, password)
-	return string(dst[:])
+	sum := sha1.Sum(AppendBasicAuthSalted(nil, consumerID, password))
+	return hex.EncodeToString(sum[:])
 }
 
-// AppendBasicAuthHash appends the stored form of password to dst, using
-// scratch (reset, grown as needed) for the salted input, so that a caller
-// with buffers of its own hashes without allocating.
-func AppendBasicAuthHash(dst, scratch []byte, consumerID, password string) []byte {
-	scratch = append(append(scratch[:0], password...), consumerID...)
-	sum := sha1.Sum(scratch)
-	var out [BasicAuthHashLen]byte
-	hex.Encode(out[:], sum[:])
-	return append(dst, out[:]...)
+// AppendBasicAuthSalted appends to dst what Kong hashes for a password:
+// the password, then the consumer's id.
+func AppendBasicAuthSalted(dst []byte, consumerID, password string) []byte {
+	return append(append(dst, password...), consumerID...)
 }
 
-// BasicAuthPasswordMatches reports, in constant time, whether password is
-// the one stored (hashed) as hash for the consumer.
-func BasicAuthPasswordMatches(hash []byte, scratch []byte, consumerID, password string) bool {
-	var buf [BasicAuthHashLen]byte
-	got := AppendBasicAuthHash(buf[:0], scratch, consumerID, password)
-	return subtle.ConstantTimeCompare(got, hash) == 1
+// BasicAuthHashMatches reports, in constant time, whether salted (from
+// AppendBasicAuthSalted) hashes to the stored hash.
+func BasicAuthHashMatches(hash string, salted []byte) bool {
+	sum := sha1.Sum(salted)
+	var got [BasicAuthHashLen]byte
+	hex.Encode(got[:], sum[:])
+	if len(hash) != len(got) {
+		return false
+	}
+	var diff byte
+	for i := range got {
+		diff |= got[i] ^ hash[i]
+	}
+	return diff == 0
 }
 
 // basicAuthPasswords hashes a basic-auth password before it is stored,
