@@ -437,9 +437,30 @@ func TestACL(t *testing.T) {
 	}
 }
 
+// mapData is a cache hit: rows found by one map read, as the node's
+// lookups find them (db.Lookups has its own benchmark).
+type mapData map[[4]string]map[string]any
+
+func (m mapData) Lookup(entity, field, value, ws string) (map[string]any, error) {
+	return m[[4]string{entity, field, value, ws}], nil
+}
+
+func (m mapData) Find(string, string, string) ([]map[string]any, error) { return nil, nil }
+
+func cachedAuthData() mapData {
+	m := mapData{}
+	for _, r := range authData().rows {
+		for _, f := range []string{"id", "key", "username"} {
+			if v, ok := r.row[f].(string); ok {
+				m[[4]string{r.entity, f, v, testWS}] = r.row
+			}
+		}
+	}
+	return m
+}
+
 func benchmarkAuth(b *testing.B, h plugins.Handler, headers map[string]string) {
-	data := authData()
-	c := authContext("GET", "/", headers, "", data)
+	c := authContext("GET", "/", headers, "", cachedAuthData())
 	a := h.(plugins.Accessor)
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -452,7 +473,7 @@ func benchmarkAuth(b *testing.B, h plugins.Handler, headers map[string]string) {
 }
 
 // BenchmarkKeyAuthAccess is key-auth's access phase with the credential
-// and consumer cached (a map standing in for the node's lookups).
+// and consumer cached.
 func BenchmarkKeyAuthAccess(b *testing.B) {
 	h, _ := newKeyAuth(map[string]any{"key_names": []any{"apikey"}, "key_in_header": true, "key_in_query": true, "run_on_preflight": true})
 	benchmarkAuth(b, h, map[string]string{"apikey": "bob-key"})
