@@ -310,6 +310,7 @@ func open(ctx context.Context, cfg *conf.Config, log, adminLog *logger.Logger) (
 		AllowDebugHeader:     cfg.AllowDebugHeader,
 		OnHealth:             n.publishHealth,
 		Plugins:              enabled,
+		Metrics:              n.metrics,
 		NodeID:               nodeID,
 		Hostname:             hostname(),
 	})
