@@ -44,18 +44,18 @@ func (h *Host) State(key string, make func() any) any {
 	return v
 }
 
-// Logf writes to the error log, or nowhere without one.
-func (h *Host) logf(level, format string, args ...any) {
+// Log writes to the node's error log, or nowhere without one.
+func (h *Host) Log(level, format string, args ...any) {
 	if h != nil && h.Logf != nil {
 		h.Logf(level, format, args...)
 	}
 }
 
 // Errorf writes an error to the node's error log (nowhere without one).
-func (h *Host) Errorf(format string, args ...any) { h.logf("error", format, args...) }
+func (h *Host) Errorf(format string, args ...any) { h.Log("error", format, args...) }
 
 // Warnf writes a warning to the node's error log.
-func (h *Host) Warnf(format string, args ...any) { h.logf("warn", format, args...) }
+func (h *Host) Warnf(format string, args ...any) { h.Log("warn", format, args...) }
 
 // Provisioner is a handler that needs the Host: Provision runs when the
 // snapshot is built, right after the Factory made the handler and before
