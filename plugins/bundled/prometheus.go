@@ -70,12 +70,16 @@ type routeLabels struct{ service, route, workspace string }
 // latency observers, and its counters per status and consumer in maps
 // replaced (copied) when a new label set appears.
 type routeMetrics struct {
-	labels                 routeLabels
-	kongLat, upLat, reqLat prom.Observer
-	mu                     sync.Mutex
-	status                 atomic.Pointer[map[statusLabels]prom.Counter]
-	bandwidth              atomic.Pointer[map[string]*[2]prom.Counter] // by consumer: ingress, egress
+	labels    routeLabels
+	latencies atomic.Pointer[latencyObservers]
+	mu        sync.Mutex
+	status    atomic.Pointer[map[statusLabels]prom.Counter]
+	bandwidth atomic.Pointer[map[string]*[2]prom.Counter] // by consumer: ingress, egress
 }
+
+// latencyObservers are a route's histograms: made when a request first
+// records latencies, so a route without latency_metrics has none.
+type latencyObservers struct{ kong, upstream, request prom.Observer }
 
 type statusLabels struct {
 	code             int
@@ -149,11 +153,7 @@ func (ex *exporter) route(l routeLabels) *routeMetrics {
 	if rm := cur[l]; rm != nil {
 		return rm
 	}
-	rm := &routeMetrics{labels: l,
-		kongLat: ex.kongLat.WithLabelValues(l.service, l.route, l.workspace),
-		upLat:   ex.upLat.WithLabelValues(l.service, l.route, l.workspace),
-		reqLat:  ex.reqLat.WithLabelValues(l.service, l.route, l.workspace),
-	}
+	rm := &routeMetrics{labels: l}
 	rm.status.Store(&map[statusLabels]prom.Counter{})
 	rm.bandwidth.Store(&map[string]*[2]prom.Counter{})
 	next := make(map[routeLabels]*routeMetrics, len(cur)+1)
@@ -163,6 +163,25 @@ func (ex *exporter) route(l routeLabels) *routeMetrics {
 	next[l] = rm
 	ex.routes.Store(&next)
 	return rm
+}
+
+func (rm *routeMetrics) latencyObservers(ex *exporter) *latencyObservers {
+	if o := rm.latencies.Load(); o != nil {
+		return o
+	}
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	if o := rm.latencies.Load(); o != nil {
+		return o
+	}
+	l := rm.labels
+	o := &latencyObservers{
+		kong:     ex.kongLat.WithLabelValues(l.service, l.route, l.workspace),
+		upstream: ex.upLat.WithLabelValues(l.service, l.route, l.workspace),
+		request:  ex.reqLat.WithLabelValues(l.service, l.route, l.workspace),
+	}
+	rm.latencies.Store(o)
+	return o
 }
 
 func (rm *routeMetrics) statusCounter(ex *exporter, k statusLabels) prom.Counter {
@@ -280,14 +299,15 @@ func (h *prometheusLogger) Log(e *plugins.LogEntry) {
 		rm.statusCounter(ex, statusLabels{code: e.Response.Status, source: source, consumer: consumer}).Inc()
 	}
 	if h.latency {
+		o := rm.latencyObservers(ex)
 		if v := e.Latencies.Request; v >= 0 {
-			rm.reqLat.Observe(float64(v))
+			o.request.Observe(float64(v))
 		}
 		if v := e.Latencies.Proxy; v >= 0 {
-			rm.upLat.Observe(float64(v))
+			o.upstream.Observe(float64(v))
 		}
 		if v := e.Latencies.Kong; v >= 0 {
-			rm.kongLat.Observe(float64(v))
+			o.kong.Observe(float64(v))
 		}
 	}
 }
