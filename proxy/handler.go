@@ -108,9 +108,12 @@ func (p *Proxy) serve(ctx *fasthttp.RequestCtx) {
 	if !snap.router.Match(&ex.rreq, &ex.match) {
 		if ex.match.BadPath() {
 			p.answer(ctx, ex, start, fasthttp.StatusBadRequest, msgBadRequest)
-			return
+		} else {
+			p.answer(ctx, ex, start, fasthttp.StatusNotFound, msgNoRoute)
 		}
-		p.answer(ctx, ex, start, fasthttp.StatusNotFound, msgNoRoute)
+		if snap.unrouted != nil {
+			p.queueLog(ctx, ex, nil, snap.unrouted, start)
+		}
 		return
 	}
 	rt := ex.match.Route.Value.(*route)

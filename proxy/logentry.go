@@ -343,3 +343,13 @@ func (p *Proxy) upstreamHealth(yield func(upstream, target, address, state strin
 		}
 	}
 }
+
+// defaultWorkspace is the id of the workspace named "default".
+func defaultWorkspace(names map[string]string) string {
+	for id, name := range names {
+		if name == "default" {
+			return id
+		}
+	}
+	return ""
+}

@@ -184,3 +184,17 @@ func equalJSON(a, b any) bool {
 	y, _ := json.Marshal(b)
 	return string(x) == string(y)
 }
+
+// A global log plugin sees requests no route matched, as in Kong.
+func TestLogEntryUnrouted(t *testing.T) {
+	rec := &jsonRecorder{}
+	tp := loggingProxy(t, rec)
+	tp.insert("plugins", map[string]any{"name": "http-log", "config": map[string]any{"http_endpoint": "http://logs.test/"}})
+	if r := tp.do("GET", "/nowhere", nil, ""); r.status != 404 {
+		t.Fatalf("status %d", r.status)
+	}
+	e := rec.wait(t, 1)
+	if path(e, "response", "status") != 404.0 || e["route"] != nil || e["source"] != "kong" || path(e, "request", "uri") != "/nowhere" {
+		t.Errorf("entry %v", e)
+	}
+}

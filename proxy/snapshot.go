@@ -29,6 +29,9 @@ type snapshot struct {
 	rewrite []*instance
 	// upstreams name the balancers' upstreams (health metrics).
 	upstreams []balancer.Upstream
+	// unrouted are the default workspace's global plugins, whose log
+	// phase sees requests no route matched (nil without any).
+	unrouted *chain
 }
 
 // protocols a route accepts, as a bit set.
@@ -185,7 +188,11 @@ func (p *Proxy) build(c *config) (*snapshot, []error) {
 	errs = append(errs, rerrs...)
 	certs, cerrs := p.certs.build(c)
 	errs = append(errs, cerrs...)
-	return &snapshot{router: rtr, balancers: set, certs: certs, rewrite: rewrite, upstreams: upList}, errs
+	snap := &snapshot{router: rtr, balancers: set, certs: certs, rewrite: rewrite, upstreams: upList}
+	if ch := chainFor(&route{workspace: defaultWorkspace(wsNames)}); ch != nil && ch.hasLog {
+		snap.unrouted = ch
+	}
+	return snap, errs
 }
 
 func headerMap(v any) map[string][]string {
