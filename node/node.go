@@ -315,6 +315,7 @@ func open(ctx context.Context, cfg *conf.Config, log, adminLog *logger.Logger) (
 		OnHealth:             n.publishHealth,
 		Plugins:              enabled,
 		Data:                 n.lookups,
+		Metrics:              n.metrics,
 		NodeID:               nodeID,
 		Hostname:             hostname(),
 	})

@@ -136,31 +136,6 @@ func (c *Context) Reset() {
 	}
 }
 
-// LogEntry is what Kong's basic log serializer reports about a request
-// (kong/pdk/log.lua serialize), handed to log plugins after the answer.
-type LogEntry struct {
-	Request struct {
-		Method, URI, URL string
-		Headers          map[string]string
-		Size             int
-		Querystring      map[string]string
-	}
-	Response struct {
-		Status  int
-		Headers map[string]string
-		Size    int
-	}
-	Latencies struct {
-		Kong, Proxy, Request int64 // milliseconds
-	}
-	ClientIP    string
-	StartedAt   int64 // milliseconds since the epoch
-	UpstreamURI string
-	Route       Ref
-	Service     Ref
-	Consumer    map[string]any
-}
-
 // LimitedBody is a request body stream a plugin caps: reading past Limit
 // fails with a *BodyLimitError, and the proxy answers the client with
 // Kong's 413 and Message instead of the upstream's answer.

@@ -30,6 +30,7 @@ func (p *Proxy) forward(ctx *fasthttp.RequestCtx, ex *exchange, rt *route, svc *
 	var lastErr error
 	var upstreamStart time.Time
 	for attempt := 0; attempt <= svc.retries; attempt++ {
+		pickStart := time.Now()
 		addr, b, err := p.pick(ex, svc)
 		if err != nil {
 			if lastErr == nil {
@@ -44,6 +45,7 @@ func (p *Proxy) forward(ctx *fasthttp.RequestCtx, ex *exchange, rt *route, svc *
 		}
 		p.setHost(ctx, ex, rt, svc)
 		upstreamStart = time.Now()
+		ex.tries = append(ex.tries, tryRecord{addr: addr, start: pickStart, pick: upstreamStart.Sub(pickStart)})
 		ctx.Response.Reset()
 		err = svc.transport.roundTrip(addr, ex.peer.Hostname, &ex.upReq, &ctx.Response, ctx.IsHead(), upstreamStart)
 		elapsed := time.Since(upstreamStart)
@@ -55,6 +57,7 @@ func (p *Proxy) forward(ctx *fasthttp.RequestCtx, ex *exchange, rt *route, svc *
 			return
 		}
 		lastErr = err
+		ex.tries[len(ex.tries)-1].code = failureCode(err)
 		if b != nil {
 			b.Done(&ex.peer, failureResult(err, elapsed))
 		}
@@ -103,6 +106,7 @@ func (p *Proxy) pick(ex *exchange, svc *service) (string, *balancer.Balancer, er
 // proxied finishes an answer that came from the upstream: hop-by-hop
 // headers out, Kong's latency, Via, Server and request id headers in.
 func (p *Proxy) proxied(ctx *fasthttp.RequestCtx, ex *exchange, start, upstreamStart time.Time, upstream time.Duration) {
+	ex.proxied, ex.upstreamStart, ex.upstreamWait = true, upstreamStart, upstream
 	rh := &ctx.Response.Header
 	stripResponseHop(rh, &ex.hops) // also finds the upstream's Via
 	if ex.peer.SetCookie != "" {

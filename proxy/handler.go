@@ -32,6 +32,12 @@ type exchange struct {
 	remote  netip.Addr // the connection's peer
 	client  netip.Addr // the client address after real_ip processing
 	plugin  plugins.Context
+	// What log entries report of the upstream: the attempts, and for an
+	// answer that came from it, when it was asked and how long it took.
+	tries         []tryRecord
+	proxied       bool
+	upstreamStart time.Time
+	upstreamWait  time.Duration
 }
 
 func (ex *exchange) reset() {
@@ -40,6 +46,7 @@ func (ex *exchange) reset() {
 	ex.upReq.reset()
 	ex.id = ex.id[:0]
 	ex.tried = ex.tried[:0]
+	ex.tries, ex.proxied = ex.tries[:0], false
 	ex.peer = balancer.Peer{}
 	ex.hash = hashInput{}
 	ex.plugin.Reset()
@@ -101,9 +108,12 @@ func (p *Proxy) serve(ctx *fasthttp.RequestCtx) {
 	if !snap.router.Match(&ex.rreq, &ex.match) {
 		if ex.match.BadPath() {
 			p.answer(ctx, ex, start, fasthttp.StatusBadRequest, msgBadRequest)
-			return
+		} else {
+			p.answer(ctx, ex, start, fasthttp.StatusNotFound, msgNoRoute)
 		}
-		p.answer(ctx, ex, start, fasthttp.StatusNotFound, msgNoRoute)
+		if snap.unrouted != nil {
+			p.queueLog(ctx, ex, nil, snap.unrouted, start)
+		}
 		return
 	}
 	rt := ex.match.Route.Value.(*route)
@@ -201,18 +211,22 @@ func connProto(ctx *fasthttp.RequestCtx) protoSet {
 	return protoHTTP
 }
 
-// queueLog hands the request to the chain's log plugins.
+// queueLog hands the request to the chain's log plugins: what they report
+// is copied now, and serialized by a log worker.
 func (p *Proxy) queueLog(ctx *fasthttp.RequestCtx, ex *exchange, rt *route, ch *chain, start time.Time) {
-	var to []plugins.Logger
+	c := captures.Get().(*logCapture)
 	consumer := consumerID(&ex.plugin)
 	for i := range ch.links {
 		if in := ch.links[i].pick(consumer); in != nil && in.log != nil && in.protocols&connProto(ctx) != 0 {
-			to = append(to, in.log)
+			c.to = append(c.to, in.log)
 		}
 	}
-	if len(to) > 0 {
-		p.logs.push(logJob{entry: p.logEntry(ctx, ex, rt, start), to: to})
+	if len(c.to) == 0 {
+		c.release()
+		return
 	}
+	capture(c, ctx, ex, rt, start)
+	p.logs.push(c)
 }
 
 // requestPath is the raw path of a request target, without the query

@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/netip"
@@ -124,17 +123,13 @@ func (p *Proxy) runOne(ctx *fasthttp.RequestCtx, ex *exchange, start time.Time, 
 	return ph == phaseHeaderFilter || !ex.plugin.Exited()
 }
 
-// logQueue hands log entries to the log plugins off the request's path: a
-// bounded queue drained by a few workers.
+// logQueue hands requests to the log plugins off the request's path: a
+// bounded queue of captures drained by a few workers, each of which turns
+// a capture into Kong's log entry and calls the plugins with it.
 type logQueue struct {
-	ch      chan logJob
+	ch      chan *logCapture
 	dropped atomic.Int64
 	logf    func(level, format string, args ...any)
-}
-
-type logJob struct {
-	entry *plugins.LogEntry
-	to    []plugins.Logger
 }
 
 const logWorkers = 2
@@ -143,20 +138,25 @@ func (q *logQueue) init(size int, logf func(level, format string, args ...any)) 
 	if size <= 0 {
 		size = 10000
 	}
-	q.ch, q.logf = make(chan logJob, size), logf
+	q.ch, q.logf = make(chan *logCapture, size), logf
 }
 
 func (q *logQueue) start(wg *sync.WaitGroup, ctx context.Context) {
 	for range logWorkers {
 		wg.Go(func() {
+			// One entry per worker, reused: plugins keep nothing of it
+			// past Log.
+			var entry plugins.LogEntry
 			for {
 				select {
 				case <-ctx.Done():
 					return
-				case job := <-q.ch:
-					for _, l := range job.to {
-						callLogger(l, job.entry, q.logf)
+				case c := <-q.ch:
+					c.fill(&entry)
+					for _, l := range c.to {
+						callLogger(l, &entry, q.logf)
 					}
+					c.release()
 				}
 			}
 		})
@@ -172,53 +172,14 @@ func callLogger(l plugins.Logger, e *plugins.LogEntry, logf func(level, format s
 	l.Log(e)
 }
 
-// push queues an entry, or drops it (counted) when the queue is full.
-func (q *logQueue) push(job logJob) {
+// push queues a capture, or drops it (counted) when the queue is full.
+func (q *logQueue) push(c *logCapture) {
 	select {
-	case q.ch <- job:
+	case q.ch <- c:
 	default:
+		c.release()
 		if q.dropped.Add(1)%1000 == 1 {
 			q.logf("warn", "log plugins are behind: %d entries dropped so far", q.dropped.Load())
 		}
 	}
-}
-
-// logEntry is what Kong's basic serializer reports about the request.
-func (p *Proxy) logEntry(ctx *fasthttp.RequestCtx, ex *exchange, rt *route, start time.Time) *plugins.LogEntry {
-	e := &plugins.LogEntry{}
-	req, resp := &ctx.Request, &ctx.Response
-	e.Request.Method = string(req.Header.Method())
-	e.Request.URI = string(req.Header.RequestURI())
-	scheme := "http"
-	if ctx.IsTLS() {
-		scheme = "https"
-	}
-	e.Request.URL = scheme + "://" + string(req.Header.Host()) + e.Request.URI
-	e.Request.Headers = map[string]string{}
-	for k, v := range req.Header.All() {
-		e.Request.Headers[string(bytes.ToLower(k))] = string(v)
-	}
-	e.Request.Querystring = map[string]string{}
-	for k, v := range req.URI().QueryArgs().All() {
-		e.Request.Querystring[string(k)] = string(v)
-	}
-	e.Request.Size = len(req.Header.RawHeaders()) + req.Header.ContentLength()
-	e.Response.Status = resp.StatusCode()
-	e.Response.Headers = map[string]string{}
-	for k, v := range resp.Header.All() {
-		e.Response.Headers[string(bytes.ToLower(k))] = string(v)
-	}
-	e.Response.Size = resp.Header.ContentLength()
-	e.Latencies.Request = time.Since(start).Milliseconds()
-	e.ClientIP = ex.client.String()
-	e.StartedAt = start.UnixMilli()
-	if f := bytes.Fields(ex.upReq.line); len(f) == 3 {
-		e.UpstreamURI = string(f[1])
-	}
-	e.Route = plugins.Ref{ID: rt.id, Name: rt.name}
-	if rt.service != nil {
-		e.Service = plugins.Ref{ID: rt.service.id, Name: rt.service.name}
-	}
-	e.Consumer = ex.plugin.Consumer
-	return e
 }

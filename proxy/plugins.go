@@ -118,6 +118,9 @@ func (p *Proxy) buildPlugins(c *config, errs *[]error) (chainFor func(rt *route)
 		}
 		conf, _ := r["config"].(map[string]any)
 		h, err := info.New(conf)
+		if pv, ok := h.(plugins.Provisioner); ok && err == nil {
+			err = pv.Provision(p.host)
+		}
 		if err != nil {
 			*errs = append(*errs, fmt.Errorf("plugin %s (%s): %w", name, id(r), err))
 			continue

@@ -59,8 +59,9 @@ func (consumerFromHeader) Access(c *plugins.Context) error {
 type logRecorder struct{ tp *testPlugins }
 
 func (l logRecorder) Log(e *plugins.LogEntry) {
+	cp := *e // the entry is reused after Log
 	l.tp.mu.Lock()
-	l.tp.logs = append(l.tp.logs, e)
+	l.tp.logs = append(l.tp.logs, &cp)
 	l.tp.mu.Unlock()
 }
 

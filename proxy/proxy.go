@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/portico-gw/portico/events"
 	"github.com/portico-gw/portico/logger"
 	"github.com/portico-gw/portico/plugins"
@@ -72,6 +74,9 @@ type Options struct {
 	Data plugins.Data
 	// NodeID and Hostname identify the node to plugins (kong.node).
 	NodeID, Hostname string
+	// Metrics is the registry served on /metrics, where plugins (prometheus)
+	// register their collectors; nil for none.
+	Metrics prometheus.Registerer
 	// LogQueueSize bounds the entries waiting for log plugins (default
 	// 10,000); past it entries are dropped and counted.
 	LogQueueSize int
@@ -101,6 +106,8 @@ type Proxy struct {
 
 	exchanges sync.Pool
 	logs      logQueue
+	// host is what plugins get of the node (plugins.Provisioner).
+	host *plugins.Host
 }
 
 // New returns a proxy. Start loads the configuration and keeps it current.
@@ -151,6 +158,7 @@ func New(opts Options) (*Proxy, error) {
 		return &exchange{plugin: plugins.Context{Shared: map[string]any{}, Node: node, Data: opts.Data}}
 	}
 	p.logs.init(opts.LogQueueSize, p.logf)
+	p.host = &plugins.Host{Logf: p.logf, Metrics: opts.Metrics, UpstreamHealth: p.upstreamHealth}
 	return p, nil
 }
 

@@ -27,6 +27,11 @@ type snapshot struct {
 	// rewrite are the global plugins with a rewrite phase, run before
 	// routing.
 	rewrite []*instance
+	// upstreams name the balancers' upstreams (health metrics).
+	upstreams []balancer.Upstream
+	// unrouted are the default workspace's global plugins, whose log
+	// phase sees requests no route matched (nil without any).
+	unrouted *chain
 }
 
 // protocols a route accepts, as a bit set.
@@ -66,6 +71,9 @@ type route struct {
 	redirectStatus      int
 	service             *service // nil: Kong's 503 no Service found
 	plugins             *chain   // nil: no plugin applies
+	// For log entries: the workspace's name and the row as JSON.
+	workspaceName string
+	encoded       lazyJSON
 }
 
 // service is a service as the forwarder needs it, with everything derived
@@ -93,6 +101,8 @@ type service struct {
 	// dialAddr is host:port for IP literals (no balancer).
 	dialAddr  string
 	transport *transport
+	// encoded is the row as JSON, for log entries.
+	encoded lazyJSON
 }
 
 type timeouts struct {
@@ -142,6 +152,7 @@ func (p *Proxy) build(c *config) (*snapshot, []error) {
 	}
 	chainFor, rewrite := p.buildPlugins(c, &errs)
 	var routes []router.Route
+	wsNames := workspaceNames(c)
 	for _, r := range c.rows("routes") {
 		rt := &route{
 			row:            r,
@@ -153,6 +164,7 @@ func (p *Proxy) build(c *config) (*snapshot, []error) {
 			preserveHost:   row.Bool(r, "preserve_host", false),
 			redirectStatus: row.Int(r, "https_redirect_status_code", 426),
 		}
+		rt.workspaceName = wsNames[rt.workspace]
 		if sid := ref(r, "service"); sid != "" {
 			rt.service = services[sid]
 		}
@@ -176,7 +188,11 @@ func (p *Proxy) build(c *config) (*snapshot, []error) {
 	errs = append(errs, rerrs...)
 	certs, cerrs := p.certs.build(c)
 	errs = append(errs, cerrs...)
-	return &snapshot{router: rtr, balancers: set, certs: certs, rewrite: rewrite}, errs
+	snap := &snapshot{router: rtr, balancers: set, certs: certs, rewrite: rewrite, upstreams: upList}
+	if ch := chainFor(&route{workspace: defaultWorkspace(wsNames)}); ch != nil && ch.hasLog {
+		snap.unrouted = ch
+	}
+	return snap, errs
 }
 
 func headerMap(v any) map[string][]string {

@@ -269,6 +269,7 @@ var pluginCases = []pluginCase{
 		invalid: []bad{
 			{"wildcard path", obj("path", "/tmp/*.log"), []string{"config.path: not a valid filename"}},
 			{"empty lua", obj("path", "/tmp/file.log", "custom_fields_by_lua", obj("route", "")), []string{"config.custom_fields_by_lua: length must be at least 1"}},
+			{"lua code", obj("path", "/tmp/file.log", "custom_fields_by_lua", obj("route", "return 1")), []string{"config.custom_fields_by_lua: " + msgNoLua}},
 		},
 	},
 	{
@@ -293,6 +294,7 @@ var pluginCases = []pluginCase{
 			{"get method", obj("http_endpoint", "http://example.com", "method", "GET"), []string{"config.method: expected one of: POST, PUT, PATCH"}},
 			{"queue batch too large", obj("http_endpoint", "http://example.com", "queue", obj("max_batch_size", 0.0)), []string{"config.queue.max_batch_size: value should be between 1 and 1000000"}},
 			{"queue concurrency", obj("http_endpoint", "http://example.com", "queue", obj("concurrency_limit", 2.0)), []string{"config.queue.concurrency_limit: expected one of: -1, 1"}},
+			{"lua code", obj("http_endpoint", "http://example.com", "custom_fields_by_lua", obj("a", "return 1")), []string{"config.custom_fields_by_lua: " + msgNoLua}},
 		},
 	},
 	{
@@ -303,6 +305,7 @@ var pluginCases = []pluginCase{
 		invalid: []bad{
 			{"host with port", obj("host", "logs.example.com:5000", "port", 5000.0), []string{"config.host: must not have a port"}},
 			{"port out of range", obj("host", "logs.example.com", "port", 70000.0), []string{"config.port: value should be between 0 and 65535"}},
+			{"lua code", obj("host", "logs.example.com", "port", 5000.0, "custom_fields_by_lua", obj("a", "return 1")), []string{"config.custom_fields_by_lua: " + msgNoLua}},
 		},
 	},
 	{
@@ -312,6 +315,7 @@ var pluginCases = []pluginCase{
 		defaults: obj("config.timeout", 10000.0, "config.custom_fields_by_lua", nil),
 		invalid: []bad{
 			{"bad host", obj("host", "bad host", "port", 514.0), []string{"config.host: invalid value: bad host"}},
+			{"lua code", obj("host", "10.0.0.1", "port", 514.0, "custom_fields_by_lua", obj("a", "return 1")), []string{"config.custom_fields_by_lua: " + msgNoLua}},
 		},
 	},
 	{
@@ -321,6 +325,7 @@ var pluginCases = []pluginCase{
 			"config.server_errors_severity", "info", "config.facility", "user", "config.custom_fields_by_lua", nil,
 		),
 		invalid: []bad{
+			{"lua code", obj("custom_fields_by_lua", obj("a", "return 1")), []string{"config.custom_fields_by_lua: " + msgNoLua}},
 			{"unknown level", obj("log_level", "trace"), []string{"config.log_level: expected one of: debug, info, notice, warning, err, crit, alert, emerg"}},
 			{"unknown facility", obj("facility", "local8"), []string{"config.facility: expected one of: auth, authpriv, cron, daemon, ftp, kern, lpr, mail, news, syslog, user, uucp, local0, local1, local2, local3, local4, local5, local6, local7"}},
 		},
