@@ -310,12 +310,12 @@ func TestJWTConsumerHeaders(t *testing.T) {
 func TestJWTAnonymous(t *testing.T) {
 	good := signJWT(t, "HS256", map[string]any{"iss": "hs256-key"}, "hs256-secret")
 	for _, tt := range []struct {
-		name      string
-		anonymous string
-		token     string
-		already   bool
-		status    int
-		consumer  any
+		name       string
+		anonymous  string
+		token      string
+		already    bool
+		status     int
+		consumer   any
 		anonHeader string
 	}{
 		{"valid token", consumerAnon["id"].(string), good, false, 0, consumerAlice["id"], ""},
