@@ -424,7 +424,6 @@ func BenchmarkHMACAuthAccess(b *testing.B) {
 	}
 }
 
-
 // Headers assembled at random from the pattern's pieces are read as Kong's
 // pattern reads them (random bytes rarely make a match; these often do).
 func TestParseHMACAuthorizationMatchesPattern(t *testing.T) {
