@@ -25,7 +25,8 @@ const (
 //
 //	/{entities}                       GET list, POST create
 //	/{entities}/{key}                 GET, PUT, PATCH, DELETE
-//	/{parents}/{parent}/{entities}    GET list, POST create (for each foreign key)
+//	/{parents}/{parent}/{entities}    GET list, POST create (for each foreign key;
+//	                                  {entities} is the nested name: /consumers/{c}/key-auth)
 //	/{parents}/{parent}/{entities}/{key}
 //	/{entities}/{key}/{foreign}       GET, PUT, PATCH the referenced entity
 func (a *API) routeEntities() {
@@ -42,7 +43,7 @@ func (a *API) routeEntities() {
 			if parent == nil || parent.AdminDisabled {
 				continue
 			}
-			a.routeCollection("/"+parent.Path()+"/{"+parent.Name+"}/"+e.Path(), e, &nested{parent: parent, field: f.Name})
+			a.routeCollection("/"+parent.Path()+"/{"+parent.Name+"}/"+e.NestedPath(), e, &nested{parent: parent, field: f.Name})
 			if !e.AdminDisabled && !foreignDisabled[e.Name+"."+f.Name] {
 				a.routeForeign(e, f, parent)
 			}

@@ -37,6 +37,9 @@ func (d *DB) Select(ctx context.Context, e *schema.Entity, key string, scope *Sc
 		var row map[string]any
 		var ok bool
 		if row, gen, ok = d.cache.get(ckey); ok {
+			if !d.live(row) {
+				return nil, nil
+			}
 			return row, nil
 		}
 	}
@@ -90,7 +93,7 @@ func (d *DB) lookup(tx store.Tx, e *schema.Entity, key string, scope *Scope, ws 
 			return nil, err
 		}
 	}
-	if row == nil || !inScope(row, scope) || !inWorkspace(row, ws) {
+	if row == nil || !inScope(row, scope) || !inWorkspace(row, ws) || !d.live(row) {
 		return nil, nil
 	}
 	return row, nil
@@ -118,6 +121,13 @@ func lookupByEndpointKey(tx store.Tx, e *schema.Entity, key string, scope *Scope
 		return nil, err
 	}
 	return p.Rows[0], nil
+}
+
+// uniqueEndpointKey reports whether e's endpoint key is unique in its
+// workspace (not only within a parent).
+func uniqueEndpointKey(e *schema.Entity) bool {
+	f := e.Field(e.EndpointKey)
+	return f != nil && f.Unique
 }
 
 func inScope(row map[string]any, scope *Scope) bool {
@@ -162,6 +172,7 @@ func (d *DB) Page(ctx context.Context, e *schema.Entity, opts PageOptions) ([]ma
 		if page, err = tx.Page(e.Name, q); err != nil {
 			return err
 		}
+		page.Rows = d.withoutExpired(e, page.Rows)
 		return d.decorate(tx, e, page.Rows...)
 	})
 	if err != nil {
@@ -193,11 +204,15 @@ func (d *DB) All(ctx context.Context, e *schema.Entity, opts PageOptions) ([]map
 // Insert validates and creates an entity (POST). Under a scope, the parent
 // reference is forced, as Kong's nested POST does.
 func (d *DB) Insert(ctx context.Context, e *schema.Entity, input map[string]any, scope *Scope) (map[string]any, error) {
-	input = withScope(input, scope)
+	input, ttl, err := takeTTL(e, withScope(input, scope))
+	if err != nil {
+		return nil, err
+	}
 	entity, err := checked(e)(e.PrepareInsert(input, d.auto))
 	if err != nil {
 		return nil, err
 	}
+	d.setExpiry(e, entity, ttl)
 	if err := d.write(ctx, func(w *writer) error { return w.stored(e, entity, nil) }); err != nil {
 		return nil, err
 	}
@@ -246,8 +261,12 @@ func withScope(input map[string]any, scope *Scope) map[string]any {
 
 // Update merges a partial input into the addressed entity (PATCH).
 func (d *DB) Update(ctx context.Context, e *schema.Entity, key string, input map[string]any, scope *Scope) (map[string]any, error) {
+	input, ttl, err := takeTTL(e, input)
+	if err != nil {
+		return nil, err
+	}
 	var entity map[string]any
-	err := d.write(ctx, func(w *writer) error {
+	err = d.write(ctx, func(w *writer) error {
 		existing, err := w.lookup(e, key, scope)
 		if err != nil {
 			return err
@@ -261,6 +280,7 @@ func (d *DB) Update(ctx context.Context, e *schema.Entity, key string, input map
 		if err != nil {
 			return err
 		}
+		w.db.setExpiry(e, merged, ttl)
 		entity = merged
 		return w.stored(e, merged, existing)
 	})
@@ -273,7 +293,13 @@ func (d *DB) Update(ctx context.Context, e *schema.Entity, key string, input map
 // Upsert creates or fully replaces the addressed entity (PUT). An endpoint
 // key in the URL is forced into the entity, as Kong does.
 func (d *DB) Upsert(ctx context.Context, e *schema.Entity, key string, input map[string]any, scope *Scope) (map[string]any, bool, error) {
-	input = withScope(input, scope)
+	input, ttl, err := takeTTL(e, withScope(input, scope))
+	if err != nil {
+		return nil, false, err
+	}
+	if input == nil {
+		input = map[string]any{}
+	}
 	byID := schema.IsUUID(key)
 	if !byID {
 		if e.EndpointKey == "" {
@@ -286,12 +312,18 @@ func (d *DB) Upsert(ctx context.Context, e *schema.Entity, key string, input map
 			input[e.EndpointKey] = key
 		}
 	}
+	// A child of another parent is moved to this one, as Kong's nested PUT
+	// does: the scope only forces the reference. An endpoint key unique
+	// only within the parent (a consumer's acl group) names the parent's
+	// child.
+	var keyScope *Scope
+	if !byID && !uniqueEndpointKey(e) {
+		keyScope = scope
+	}
 	var entity map[string]any
 	created := false
-	err := d.write(ctx, func(w *writer) error {
-		// A child of another parent is moved to this one, as Kong's nested
-		// PUT does: the scope only forces the reference.
-		existing, err := w.lookup(e, key, nil)
+	err = d.write(ctx, func(w *writer) error {
+		existing, err := w.lookup(e, key, keyScope)
 		if err != nil {
 			return err
 		}
@@ -304,7 +336,7 @@ func (d *DB) Upsert(ctx context.Context, e *schema.Entity, key string, input map
 		default:
 			delete(in, schema.FieldID)
 		}
-		entity, err = w.upsert(e, in, existing)
+		entity, err = w.upsert(e, in, existing, ttl)
 		created = existing == nil
 		return err
 	})
@@ -316,7 +348,7 @@ func (d *DB) Upsert(ctx context.Context, e *schema.Entity, key string, input map
 
 // upsert writes in as the whole of an entity: a new one when existing is
 // nil, else a replacement keeping its id and created_at.
-func (w *writer) upsert(e *schema.Entity, in, existing map[string]any) (map[string]any, error) {
+func (w *writer) upsert(e *schema.Entity, in, existing map[string]any, ttl float64) (map[string]any, error) {
 	var prepared map[string]any
 	var err error
 	if existing == nil {
@@ -327,6 +359,7 @@ func (w *writer) upsert(e *schema.Entity, in, existing map[string]any) (map[stri
 	if err != nil {
 		return nil, err
 	}
+	w.db.setExpiry(e, prepared, ttl)
 	return prepared, w.stored(e, prepared, existing)
 }
 
@@ -359,7 +392,7 @@ func (d *DB) UpsertReferenced(ctx context.Context, e *schema.Entity, key, field 
 		}
 		in := schema.Copy(input).(map[string]any)
 		in[schema.FieldID] = id
-		if entity, err = w.upsert(parent, in, existing); err != nil {
+		if entity, err = w.upsert(parent, in, existing, 0); err != nil {
 			return err
 		}
 		if RefID(child[field]) == id {

@@ -46,6 +46,7 @@ const shutdownTimeout = 10 * time.Second
 
 // Node is a running gateway.
 type Node struct {
+	lookups *db.Lookups
 	cfg     *conf.Config
 	log     *logger.Logger
 	store   store.Store
@@ -234,6 +235,9 @@ func open(ctx context.Context, cfg *conf.Config, log, adminLog *logger.Logger) (
 	}
 	n := &Node{cfg: cfg, log: log, store: st, bus: &events.Bus{}, metrics: prometheus.NewRegistry(), forced: make(chan struct{})}
 	n.db = db.New(reg, st, db.Options{Bus: n.bus, CacheSize: cfg.MemCacheSize})
+	// What plugins read at request time (credentials, consumers): one
+	// entry per kilobyte of mem_cache_size.
+	n.lookups = db.NewLookups(n.db, int(cfg.MemCacheSize/1024))
 	registerCacheMetrics(n.metrics, n.db)
 	// One sandboxed Lua room for lambda hooks and webhook-custom templates,
 	// with Kong's untrusted_lua settings; hooks are checked against it when
@@ -310,6 +314,7 @@ func open(ctx context.Context, cfg *conf.Config, log, adminLog *logger.Logger) (
 		AllowDebugHeader:     cfg.AllowDebugHeader,
 		OnHealth:             n.publishHealth,
 		Plugins:              enabled,
+		Data:                 n.lookups,
 		NodeID:               nodeID,
 		Hostname:             hostname(),
 	})
@@ -560,6 +565,9 @@ func (n *Node) closeListeners() {
 	}
 }
 
+// expirySweepInterval is how often expired rows of TTL entities are deleted.
+const expirySweepInterval = time.Minute
+
 // serve runs every server until ctx is done or one fails.
 func (n *Node) serve(ctx context.Context) error {
 	errc := make(chan error, len(n.servers))
@@ -569,6 +577,10 @@ func (n *Node) serve(ctx context.Context) error {
 		}(s)
 	}
 	n.routing.Store(true)
+	// Expired credentials (key-auth ttl) are deleted as Kong's ttl cleanup does.
+	sweep, stopSweep := context.WithCancel(ctx)
+	defer stopSweep()
+	go n.db.ExpirySweeper(sweep, expirySweepInterval, func(format string, args ...any) { n.log.Warnf(format, args...) })
 	var err error
 	select {
 	case <-ctx.Done():

@@ -12,6 +12,10 @@ type Entity struct {
 	// AdminPath is the collection's Admin API path segment when it differs
 	// from Name (Kong's admin_api_name), e.g. "event-hooks".
 	AdminPath string
+	// AdminNestedPath is the path segment of the collection nested under
+	// a referenced entity when it differs from Path (Kong's
+	// admin_api_nested_name), e.g. /consumers/{c}/key-auth.
+	AdminNestedPath string
 	// EndpointKey is the field that can stand for the id in URLs
 	// (/consumers/{username}); "" if only ids address the entity.
 	EndpointKey string
@@ -30,6 +34,11 @@ type Entity struct {
 	SubschemaKey string
 	// UnknownSubschema renders the error for an unknown subschema key.
 	UnknownSubschema func(key string) string
+	// TTL entities take Kong's ttl with a write: the row expires that many
+	// seconds later, is no longer found once it has, and shows the seconds
+	// it has left as "ttl" (null without one). The DAO keeps the expiry in
+	// FieldExpiresAt (Kong's ttl = true).
+	TTL bool
 	// Workspaceable entities belong to one workspace.
 	Workspaceable bool
 	// AdminDisabled hides the top-level collection (targets live under upstreams).
@@ -139,6 +148,15 @@ func (e *Entity) Path() string {
 		return e.AdminPath
 	}
 	return e.Name
+}
+
+// NestedPath is the Admin API path segment of the collection nested
+// under a referenced entity (/consumers/{c}/key-auth).
+func (e *Entity) NestedPath() string {
+	if e.AdminNestedPath != "" {
+		return e.AdminNestedPath
+	}
+	return e.Path()
 }
 
 // Subschema returns the subschema registered for key, or nil.

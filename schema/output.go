@@ -1,10 +1,47 @@
 package schema
 
+import (
+	"math"
+	"time"
+)
+
 // Output shapes a stored row for the Admin API the way Kong prints entities:
 // every field present (null when unset), records expanded, write-only fields
 // removed, empty arrays and maps printed as [] and {}.
+// A TTL entity's row shows the whole seconds it has left as "ttl" (null
+// without an expiry).
 func (e *Entity) Output(row map[string]any) map[string]any {
-	return outputRecord(e.fieldsFor(e.subschemaOf(row)), row)
+	out := outputRecord(e.fieldsFor(e.subschemaOf(row)), row)
+	if e.TTL {
+		out[FieldTTL] = nil
+		if left, ok := TTLLeft(row, time.Now()); ok {
+			out[FieldTTL] = left
+		}
+	}
+	return out
+}
+
+// ExpiresAt is when a TTL entity's row expires (Unix seconds); ok is false
+// for a row without an expiry.
+func ExpiresAt(row map[string]any) (float64, bool) {
+	exp, ok := row[FieldExpiresAt].(float64)
+	return exp, ok
+}
+
+// Expired reports whether a row has an expiry that has passed.
+func Expired(row map[string]any, now time.Time) bool {
+	exp, ok := ExpiresAt(row)
+	return ok && float64(now.Unix()) >= exp
+}
+
+// TTLLeft is the whole seconds a row with an expiry has left (Kong floors
+// them); ok is false without one.
+func TTLLeft(row map[string]any, now time.Time) (float64, bool) {
+	exp, ok := ExpiresAt(row)
+	if !ok {
+		return 0, false
+	}
+	return math.Max(0, math.Floor(exp-float64(now.UnixMilli())/1000)), true
 }
 
 func outputRecord(fields []*Field, row map[string]any) map[string]any {

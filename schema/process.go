@@ -1,6 +1,8 @@
 package schema
 
 import (
+	"crypto/rand"
+	"encoding/base64"
 	"sort"
 	"time"
 )
@@ -17,18 +19,27 @@ const (
 	// DefaultWorkspace names the workspace every store is bootstrapped
 	// with; it is neither renamed nor deleted.
 	DefaultWorkspace = "default"
+	// FieldTTL is Kong's ttl of a TTL entity's row: seconds to live when
+	// written, seconds left when read. It is not one of the entity's
+	// fields.
+	FieldTTL = "ttl"
+	// FieldExpiresAt holds when a TTL entity's row expires (Unix seconds);
+	// the DAO sets and strips it, as it does FieldWorkspace.
+	FieldExpiresAt = "ttl_expires_at"
 )
 
-// WithoutWorkspace returns row without its FieldWorkspace, for the schema
-// engine, which neither knows nor validates it (row itself when it has
-// none).
+// WithoutWorkspace returns row without the keys the DAO keeps beside an
+// entity's fields (FieldWorkspace, FieldExpiresAt), for the schema engine,
+// which neither knows nor validates them (row itself when it has none).
 func WithoutWorkspace(row map[string]any) map[string]any {
-	if _, ok := row[FieldWorkspace]; !ok {
+	_, ws := row[FieldWorkspace]
+	_, exp := row[FieldExpiresAt]
+	if !ws && !exp {
 		return row
 	}
 	out := make(map[string]any, len(row))
 	for k, v := range row {
-		if k != FieldWorkspace {
+		if k != FieldWorkspace && k != FieldExpiresAt {
 			out[k] = v
 		}
 	}
@@ -231,6 +242,11 @@ func (e *Entity) fillAuto(fields []*Field, entity map[string]any, auto Auto, ins
 			if insert && entity[f.Name] == nil && auto.NewID != nil {
 				entity[f.Name] = auto.NewID()
 			}
+		case f.Type == String:
+			// Kong's auto strings: a random key or secret.
+			if insert && entity[f.Name] == nil {
+				entity[f.Name] = RandomString()
+			}
 		case f.Name == FieldCreatedAt:
 			if entity[f.Name] == nil && auto.Now != nil {
 				entity[f.Name] = timestamp(f, auto.Now())
@@ -241,6 +257,28 @@ func (e *Entity) fillAuto(fields []*Field, entity map[string]any, auto Auto, ins
 			}
 		}
 	}
+}
+
+// RandomString is what Kong generates for an auto string field (a
+// credential's key or secret): 32 characters, 24 random bytes in base64
+// with "/" and "+" replaced by random letters (kong/tools/rand.lua).
+func RandomString() string {
+	var raw [24]byte
+	var extra [32]byte
+	// crypto/rand.Read never fails (Go 1.24+).
+	_, _ = rand.Read(raw[:])
+	_, _ = rand.Read(extra[:])
+	var out [32]byte
+	base64.StdEncoding.Encode(out[:], raw[:])
+	for i, c := range out {
+		switch c {
+		case '/':
+			out[i] = 'A' + extra[i]%26
+		case '+':
+			out[i] = 'a' + extra[i]%26
+		}
+	}
+	return string(out[:])
 }
 
 // timestamp renders t as Kong does: integer fields in whole seconds, number

@@ -13,6 +13,8 @@ var ReservedWorkspaceNames = []string{
 	// The other Admin API roots.
 	"admins", "rbac", "event-hooks", "schemas", "status", "endpoints", "metrics", "userinfo",
 	"ca-certificates", "timers", "config", "cache", "debug", "clustering",
+	// The collections of the plugins' credential entities.
+	"key-auths", "basic-auths", "acls", "jwts", "hmac-auths",
 }
 
 // WorkspacesName is Kong's name of the workspaces entity.
