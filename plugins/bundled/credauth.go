@@ -6,69 +6,14 @@ import (
 	"hash/maphash"
 	"sync"
 
-	"github.com/valyala/fasthttp"
-
-	"github.com/portico-gw/portico/plugins"
 )
 
-// What jwt and hmac-auth share: Kong's consumer loading for the anonymous
-// consumer, nginx's lenient base64, header lookups as kong.request.get_header
-// does them, and a bounded cache of what verifying a credential needs.
-
-// kongLoadConsumer is kong.client.load_consumer(id, by_username): the
-// consumer with that id when it is a UUID, else (or when none has that id)
-// the consumer with that username. nil when there is none.
-func kongLoadConsumer(data plugins.Data, idOrUsername, ws string) (map[string]any, error) {
-	if data == nil {
-		return nil, nil
-	}
-	if isUUID(idOrUsername) {
-		c, err := data.Lookup("consumers", "id", idOrUsername, ws)
-		if c != nil || err != nil {
-			return c, err
-		}
-	}
-	return data.Lookup("consumers", "username", idOrUsername, ws)
-}
-
-// credentialConsumer is the consumer a credential row belongs to (its
-// foreign key {"id": ...}); nil when it is gone.
-func credentialConsumer(data plugins.Data, cred map[string]any, ws string) (map[string]any, error) {
-	ref, _ := cred["consumer"].(map[string]any)
-	id, _ := ref["id"].(string)
-	if id == "" || data == nil {
-		return nil, nil
-	}
-	return data.Lookup("consumers", "id", id, ws)
-}
-
-// isUUID is Kong's is_valid_uuid: 8-4-4-4-12 hexadecimal digits.
-func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < 36; i++ {
-		c := s[i]
-		if i == 8 || i == 13 || i == 18 || i == 23 {
-			if c != '-' {
-				return false
-			}
-			continue
-		}
-		if !isHex(c) {
-			return false
-		}
-	}
-	return true
-}
+// What jwt and hmac-auth share besides authcommon.go: nginx's lenient
+// base64, and a bounded cache of what verifying a credential needs.
 
 func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
-
-// Anonymous consumer answers (Kong 3.10's message for a missing one; 3.9
-// failed with its generic 500).
-const msgAnonymousMissing = "anonymous consumer %s is configured but doesn't exist"
 
 // nginx's base64 alphabets, 0xff for a byte outside them.
 var b64Std, b64URL = b64Table("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"),
@@ -118,25 +63,6 @@ func nginxBase64Decode[S ~string | ~[]byte](dst []byte, src S, table *[256]byte)
 		dst = append(dst, a<<2|b>>4, b<<4|c>>2)
 	}
 	return dst, true
-}
-
-// peekHeader is kong.request.get_header(name): the first value of the
-// header, with "_" in name standing for "-" (nginx's $http_ variables).
-// scratch holds the rewritten name when one is needed.
-func peekHeader(h *fasthttp.RequestHeader, name string, scratch *[]byte) []byte {
-	for i := 0; i < len(name); i++ {
-		if name[i] == '_' {
-			b := append((*scratch)[:0], name...)
-			for j := i; j < len(b); j++ {
-				if b[j] == '_' {
-					b[j] = '-'
-				}
-			}
-			*scratch = b
-			return h.PeekBytes(b)
-		}
-	}
-	return h.Peek(name)
 }
 
 // keyCache holds what verifying a credential needs (a keyed HMAC, a parsed

@@ -122,8 +122,7 @@ func (h *hmacAuthenticator) Access(c *plugins.Context) error {
 		// Logical AND: this plugin must authenticate the request.
 		msg, err := h.authenticate(c)
 		if err == nil && msg != "" {
-			c.Error(401, msg)
-			c.Response.Header.Set("WWW-Authenticate", h.wwwAuthenticate)
+			unauthorized(c, msg, h.wwwAuthenticate)
 		}
 		return err
 	}
@@ -136,16 +135,7 @@ func (h *hmacAuthenticator) Access(c *plugins.Context) error {
 	if err != nil || msg == "" {
 		return err
 	}
-	consumer, err := kongLoadConsumer(c.Data, h.anonymous, c.Workspace())
-	if err != nil {
-		return fmt.Errorf("loading the anonymous consumer: %w", err)
-	}
-	if consumer == nil {
-		c.Error(500, fmt.Sprintf(msgAnonymousMissing, h.anonymous))
-		return nil
-	}
-	c.Authenticate(consumer, nil)
-	return nil
+	return authenticateAnonymous(c, h.anonymous)
 }
 
 // authenticate is Kong's do_authentication: "" when the request is signed
@@ -184,13 +174,12 @@ func (h *hmacAuthenticator) authenticate(c *plugins.Context) (string, error) {
 		return msgHMACNotValid, nil
 	}
 
-	var cred map[string]any
-	ws := c.Workspace()
-	if c.Data != nil {
-		var err error
-		if cred, err = c.Data.Lookup("hmacauth_credentials", "username", string(p.username), ws); err != nil {
-			return "", fmt.Errorf("loading the hmac-auth credential: %w", err)
-		}
+	if c.Data == nil {
+		return "", errNoData
+	}
+	cred, err := c.Data.Lookup("hmacauth_credentials", "username", view(p.username), c.Workspace())
+	if err != nil {
+		return "", fmt.Errorf("loading the hmac-auth credential: %w", err)
 	}
 	if cred == nil {
 		return msgHMACNotValid, nil
@@ -202,7 +191,7 @@ func (h *hmacAuthenticator) authenticate(c *plugins.Context) (string, error) {
 		return msgHMACNotSame, nil
 	}
 
-	consumer, err := credentialConsumer(c.Data, cred, ws)
+	consumer, err := credentialConsumer(c, cred)
 	if err != nil {
 		return "", fmt.Errorf("loading the hmac-auth credential's consumer: %w", err)
 	}

@@ -159,7 +159,7 @@ func TestHMACAuthAccess(t *testing.T) {
 			if uri == "" {
 				uri = "/request"
 			}
-			c := authContext(method, uri, tt.headers, tt.body, hmacData())
+			c := signedContext(method, uri, tt.headers, tt.body, hmacData())
 			if err := h.(plugins.Accessor).Access(c); err != nil {
 				t.Fatal(err)
 			}
@@ -214,7 +214,7 @@ func TestHMACAuthHeaders(t *testing.T) {
 			if tt.other != "" {
 				headers[tt.other] = "hello"
 			}
-			c := authContext("GET", "/", headers, "", hmacData())
+			c := signedContext("GET", "/", headers, "", hmacData())
 			if err := h.(plugins.Accessor).Access(c); err != nil || c.Exited() {
 				t.Fatalf("err %v: %s", err, c.Response.Body())
 			}
@@ -259,20 +259,20 @@ func TestHMACAuthAnonymous(t *testing.T) {
 			if tt.auth != "" {
 				headers["Authorization"] = tt.auth
 			}
-			c := authContext("GET", "/", headers, "", hmacData())
+			c := signedContext("GET", "/", headers, "", hmacData())
 			if tt.already {
 				c.Consumer, c.Credential = map[string]any{"id": "other"}, map[string]any{"id": "k"}
 			}
-			if err := h.(plugins.Accessor).Access(c); err != nil {
-				t.Fatal(err)
-			}
-			if tt.status != 0 {
-				var body struct{ Message string }
-				json.Unmarshal(c.Response.Body(), &body)
-				if c.Response.StatusCode() != tt.status || body.Message != "anonymous consumer ghost is configured but doesn't exist" {
-					t.Fatalf("%d %s", c.Response.StatusCode(), c.Response.Body())
+			err := h.(plugins.Accessor).Access(c)
+			if tt.status == 500 {
+				// The node answers Kong's 500 and logs why.
+				if err == nil || err.Error() != "anonymous consumer ghost is configured but doesn't exist" {
+					t.Fatalf("err %v", err)
 				}
 				return
+			}
+			if err != nil {
+				t.Fatal(err)
 			}
 			if c.Exited() || c.Consumer["id"] != tt.consumer {
 				t.Fatalf("exited %v, consumer %v", c.Exited(), c.Consumer)
@@ -289,7 +289,7 @@ func TestHMACAuthStoreFailure(t *testing.T) {
 	data := hmacData()
 	data.err = errors.New("store down")
 	h, _ := newHMACAuth(nil)
-	c := authContext("GET", "/", map[string]string{"Date": date,
+	c := signedContext("GET", "/", map[string]string{"Date": date,
 		"Authorization": hmacHeader("bob", "hmac-sha1", "date", hmacSign("hmac-sha1", "secret", "date: "+date))}, "", data)
 	if err := h.(plugins.Accessor).Access(c); err == nil || c.Exited() {
 		t.Errorf("err %v, exited %v", err, c.Exited())
@@ -358,7 +358,7 @@ func FuzzHMACAuthAccess(f *testing.F) {
 		if hidden {
 			a = hide.(plugins.Accessor)
 		}
-		c := authContext("POST", "/p?q", map[string]string{"Date": date, "Authorization": auth}, "body", hmacData())
+		c := signedContext("POST", "/p?q", map[string]string{"Date": date, "Authorization": auth}, "body", hmacData())
 		if err := a.Access(c); err != nil {
 			t.Fatalf("%q: %v", auth, err)
 		}
@@ -411,7 +411,7 @@ func TestParseHTTPDate(t *testing.T) {
 func BenchmarkHMACAuthAccess(b *testing.B) {
 	date := time.Now().UTC().Format(http.TimeFormat)
 	signing := "date: " + date + "\nGET /request HTTP/1.1"
-	c := authContext("GET", "/request", map[string]string{"Date": date,
+	c := signedContext("GET", "/request", map[string]string{"Date": date,
 		"Authorization": hmacHeader("bob", "hmac-sha256", "date request-line", hmacSign("hmac-sha256", "secret", signing))}, "", hmacData())
 	h, _ := newHMACAuth(nil)
 	a := h.(plugins.Accessor)

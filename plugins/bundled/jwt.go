@@ -208,17 +208,8 @@ func (j *jwtAuth) Access(c *plugins.Context) error {
 	if err != nil || fail == nil {
 		return err
 	}
-	consumer, err := kongLoadConsumer(c.Data, j.anonymous, c.Workspace())
-	if err != nil {
-		return fmt.Errorf("loading the anonymous consumer: %w", err)
-	}
-	if consumer == nil {
-		c.Error(500, fmt.Sprintf(msgAnonymousMissing, j.anonymous))
-		return nil
-	}
-	c.Authenticate(consumer, nil)
 	delete(c.Shared, jwtTokenKey)
-	return nil
+	return authenticateAnonymous(c, j.anonymous)
 }
 
 // authenticate is Kong's do_authentication: nil, nil when the request
@@ -262,14 +253,12 @@ func (j *jwtAuth) authenticate(c *plugins.Context) (*jwtFailure, error) {
 	if len(keyBytes) == 0 {
 		return j.invalidKeyClaim, nil
 	}
-	keyStr := string(keyBytes)
-	ws := c.Workspace()
-	var cred map[string]any
-	if c.Data != nil {
-		var err error
-		if cred, err = c.Data.Lookup("jwt_secrets", "key", keyStr, ws); err != nil {
-			return nil, fmt.Errorf("loading the jwt credential: %w", err)
-		}
+	if c.Data == nil {
+		return nil, errNoData
+	}
+	cred, err := c.Data.Lookup("jwt_secrets", "key", view(keyBytes), c.Workspace())
+	if err != nil {
+		return nil, fmt.Errorf("loading the jwt credential: %w", err)
 	}
 	if cred == nil {
 		return j.noCredentials, nil
@@ -292,12 +281,12 @@ func (j *jwtAuth) authenticate(c *plugins.Context) (*jwtFailure, error) {
 		return fail, nil
 	}
 
-	consumer, err := credentialConsumer(c.Data, cred, ws)
+	consumer, err := credentialConsumer(c, cred)
 	if err != nil {
 		return nil, fmt.Errorf("loading the jwt credential's consumer: %w", err)
 	}
 	if consumer == nil {
-		return &jwtFailure{body: jsonBody(map[string]string{"message": fmt.Sprintf(msgJWTNoConsumer, j.keyClaim, keyStr)}),
+		return &jwtFailure{body: jsonBody(map[string]string{"message": fmt.Sprintf(msgJWTNoConsumer, j.keyClaim, keyBytes)}),
 			headers: map[string]string{"Content-Type": jsonContentType}}, nil
 	}
 	c.Authenticate(consumer, cred)

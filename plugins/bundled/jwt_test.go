@@ -9,7 +9,6 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"net"
@@ -48,7 +47,7 @@ func (d *authTestData) Lookup(entity, field, value, ws string) (map[string]any, 
 func (d *authTestData) Find(entity, field, value string) ([]map[string]any, error) { return nil, d.err }
 
 // authContext is a plugin context for a request as a client sends it.
-func authContext(method, uri string, headers map[string]string, body string, data plugins.Data) *plugins.Context {
+func signedContext(method, uri string, headers map[string]string, body string, data plugins.Data) *plugins.Context {
 	var ctx fasthttp.RequestCtx
 	var req fasthttp.Request
 	req.Header.SetMethod(method)
@@ -243,7 +242,7 @@ func TestJWTAccess(t *testing.T) {
 			if method == "" {
 				method = "GET"
 			}
-			c := authContext(method, tt.uri, tt.headers, "", data)
+			c := signedContext(method, tt.uri, tt.headers, "", data)
 			if err := h.(plugins.Accessor).Access(c); err != nil {
 				t.Fatal(err)
 			}
@@ -283,7 +282,7 @@ func TestJWTAccess(t *testing.T) {
 func TestJWTConsumerHeaders(t *testing.T) {
 	h, _ := newJWT(nil)
 	tok := signJWT(t, "HS256", map[string]any{"iss": "hs256-key"}, "hs256-secret")
-	c := authContext("GET", "/", map[string]string{"Authorization": "Bearer " + tok,
+	c := signedContext("GET", "/", map[string]string{"Authorization": "Bearer " + tok,
 		"X-Anonymous-Consumer": "true", "X-Credential-Identifier": "forged"}, "", jwtData(t))
 	if err := h.(plugins.Accessor).Access(c); err != nil || c.Exited() {
 		t.Fatalf("err %v, exited %v", err, c.Exited())
@@ -330,20 +329,20 @@ func TestJWTAnonymous(t *testing.T) {
 			if tt.token != "" {
 				headers["Authorization"] = "Bearer " + tt.token
 			}
-			c := authContext("GET", "/", headers, "", jwtData(t))
+			c := signedContext("GET", "/", headers, "", jwtData(t))
 			if tt.already {
 				c.Consumer, c.Credential = map[string]any{"id": "other"}, map[string]any{"id": "k"}
 			}
-			if err := h.(plugins.Accessor).Access(c); err != nil {
-				t.Fatal(err)
-			}
-			if tt.status != 0 {
-				var body struct{ Message string }
-				json.Unmarshal(c.Response.Body(), &body)
-				if c.Response.StatusCode() != tt.status || body.Message != "anonymous consumer ghost is configured but doesn't exist" {
-					t.Fatalf("%d %s", c.Response.StatusCode(), c.Response.Body())
+			err := h.(plugins.Accessor).Access(c)
+			if tt.status == 500 {
+				// The node answers Kong's 500 and logs why.
+				if err == nil || err.Error() != "anonymous consumer ghost is configured but doesn't exist" {
+					t.Fatalf("err %v", err)
 				}
 				return
+			}
+			if err != nil {
+				t.Fatal(err)
 			}
 			if c.Exited() || c.Consumer["id"] != tt.consumer {
 				t.Fatalf("exited %v, consumer %v", c.Exited(), c.Consumer)
@@ -362,13 +361,13 @@ func TestJWTAnonymous(t *testing.T) {
 // errors (Kong's 500), not the client's.
 func TestJWTErrors(t *testing.T) {
 	h, _ := newJWT(nil)
-	c := authContext("GET", "/", map[string]string{"Authorization": "Bearer " + signJWT(t, "RS256", map[string]any{"iss": "badpem-key"}, "")}, "", jwtData(t))
+	c := signedContext("GET", "/", map[string]string{"Authorization": "Bearer " + signJWT(t, "RS256", map[string]any{"iss": "badpem-key"}, "")}, "", jwtData(t))
 	if err := h.(plugins.Accessor).Access(c); err == nil {
 		t.Error("an unreadable public key is no error")
 	}
 	data := jwtData(t)
 	data.err = errors.New("store down")
-	c = authContext("GET", "/", map[string]string{"Authorization": "Bearer " + signJWT(t, "HS256", map[string]any{"iss": "hs256-key"}, "hs256-secret")}, "", data)
+	c = signedContext("GET", "/", map[string]string{"Authorization": "Bearer " + signJWT(t, "HS256", map[string]any{"iss": "hs256-key"}, "hs256-secret")}, "", data)
 	if err := h.(plugins.Accessor).Access(c); err == nil || c.Exited() {
 		t.Errorf("a store failure: err %v, exited %v", err, c.Exited())
 	}
@@ -382,7 +381,7 @@ func TestJWTKeyCache(t *testing.T) {
 	j := h.(*jwtAuth)
 	tok := signJWT(t, "RS256", map[string]any{"iss": "RS256-key"}, "")
 	for range 3 {
-		c := authContext("GET", "/", map[string]string{"Authorization": "Bearer " + tok}, "", data)
+		c := signedContext("GET", "/", map[string]string{"Authorization": "Bearer " + tok}, "", data)
 		if j.Access(c); c.Exited() {
 			t.Fatalf("refused: %s", c.Response.Body())
 		}
@@ -395,7 +394,7 @@ func TestJWTKeyCache(t *testing.T) {
 			r["rsa_public_key"] = publicPEM(t, other)
 		}
 	}
-	c := authContext("GET", "/", map[string]string{"Authorization": "Bearer " + tok}, "", data)
+	c := signedContext("GET", "/", map[string]string{"Authorization": "Bearer " + tok}, "", data)
 	if j.Access(c); !c.Exited() || string(c.Response.Body()) != `{"message":"Invalid signature"}` {
 		t.Fatalf("old token with the new key: %s", c.Response.Body())
 	}
@@ -496,7 +495,7 @@ func FuzzJWTParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, tok string) {
 		var buf jwtBuffers
 		parseJWT([]byte(tok), &buf)
-		c := authContext("GET", "/", map[string]string{"Authorization": "Bearer " + tok}, "", data)
+		c := signedContext("GET", "/", map[string]string{"Authorization": "Bearer " + tok}, "", data)
 		if err := h.(plugins.Accessor).Access(c); err != nil {
 			t.Fatalf("%q: %v", tok, err)
 		}
@@ -533,7 +532,7 @@ func BenchmarkJWTAccess(b *testing.B) {
 	data := jwtData(b)
 	h, _ := newJWT(map[string]any{"claims_to_verify": []any{"exp"}})
 	tok := signJWT(b, "HS256", map[string]any{"iss": "hs256-key", "exp": time.Now().Unix() + 3600}, "hs256-secret")
-	c := authContext("GET", "/", map[string]string{"Authorization": "Bearer " + tok}, "", data)
+	c := signedContext("GET", "/", map[string]string{"Authorization": "Bearer " + tok}, "", data)
 	a := h.(plugins.Accessor)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -549,7 +548,7 @@ func BenchmarkJWTAccessRS256(b *testing.B) {
 	data := jwtData(b)
 	h, _ := newJWT(nil)
 	tok := signJWT(b, "RS256", map[string]any{"iss": "RS256-key"}, "")
-	c := authContext("GET", "/", map[string]string{"Authorization": "Bearer " + tok}, "", data)
+	c := signedContext("GET", "/", map[string]string{"Authorization": "Bearer " + tok}, "", data)
 	a := h.(plugins.Accessor)
 	b.ReportAllocs()
 	for b.Loop() {
