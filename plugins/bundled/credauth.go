@@ -5,7 +5,6 @@ import (
 	"hash"
 	"hash/maphash"
 	"sync"
-
 )
 
 // What jwt and hmac-auth share besides authcommon.go: nginx's lenient
