@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"hash"
+	"io"
 	"math"
 	"net/http"
 	"regexp"
@@ -355,15 +356,19 @@ func httpVersion(proto []byte) string {
 	return "1.1"
 }
 
+// hmacMaxBody is the largest body validate_request_body reads (Kong
+// reads what fits in client_body_buffer_size, 8k by default, and fails
+// beyond).
+const hmacMaxBody = 1 << 20
+
 // bodyMatchesDigest is Kong's validate_body: the Digest header must be
 // "SHA-256=" and the body's base64 SHA-256, and a request without one must
-// have no body. A body too large to be buffered (Kong: one nginx wrote to
-// a file) does not match.
+// have no body. A body larger than hmacMaxBody does not match.
 func bodyMatchesDigest(c *plugins.Context) bool {
-	if c.Request.IsBodyStream() {
+	body, ok := bufferedBody(c)
+	if !ok {
 		return false
 	}
-	body := c.Request.Body()
 	digest := c.Request.Header.Peek("Digest")
 	if len(digest) == 0 {
 		return len(body) == 0
@@ -373,6 +378,30 @@ func bodyMatchesDigest(c *plugins.Context) bool {
 	copy(want[:], "SHA-256=")
 	base64.StdEncoding.Encode(want[8:], sum[:])
 	return bytes.Equal(digest, want[:])
+}
+
+// bufferedBody is the request body, read into memory when it is still
+// streaming (the upstream then gets it from there); false when it is
+// larger than hmacMaxBody or cannot be read, the stream then left whole
+// for the upstream.
+func bufferedBody(c *plugins.Context) ([]byte, bool) {
+	req := c.Request
+	if !req.IsBodyStream() {
+		return req.Body(), true
+	}
+	size := req.Header.ContentLength()
+	if size > hmacMaxBody {
+		return nil, false
+	}
+	stream := req.BodyStream()
+	body, err := io.ReadAll(io.LimitReader(stream, hmacMaxBody+1))
+	if err != nil || len(body) > hmacMaxBody {
+		// What was read goes back in front of the rest.
+		req.SetBodyStream(io.MultiReader(bytes.NewReader(body), stream), size)
+		return nil, false
+	}
+	req.SetBodyRaw(body)
+	return body, true
 }
 
 // parseHTTPDate reads an HTTP date as nginx's ngx_parse_http_time:

@@ -284,6 +284,44 @@ func TestHMACAuthAnonymous(t *testing.T) {
 	}
 }
 
+// A body still arriving is read for its digest, up to hmacMaxBody, and
+// left for the upstream either way.
+func TestHMACAuthStreamedBody(t *testing.T) {
+	date := time.Now().UTC().Format(http.TimeFormat)
+	h, _ := newHMACAuth(map[string]any{"validate_request_body": true})
+	for _, tt := range []struct {
+		name string
+		size int
+		ok   bool
+	}{
+		{"small", 100, true},
+		{"at the limit", hmacMaxBody, true},
+		{"too large, announced", hmacMaxBody + 1, false},
+		{"too large, chunked", -1, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			n := tt.size
+			if n < 0 {
+				n = hmacMaxBody + 10
+			}
+			body := strings.Repeat("x", n)
+			signing := "date: " + date + "\ndigest: " + bodyDigest(body)
+			c := signedContext("POST", "/", map[string]string{"Date": date, "Digest": bodyDigest(body),
+				"Authorization": hmacHeader("bob", "hmac-sha1", "date digest", hmacSign("hmac-sha1", "secret", signing))}, "", hmacData())
+			c.Request.SetBodyStream(strings.NewReader(body), tt.size)
+			if err := h.(plugins.Accessor).Access(c); err != nil {
+				t.Fatal(err)
+			}
+			if c.Exited() == tt.ok {
+				t.Fatalf("exited %v: %s", c.Exited(), c.Response.Body())
+			}
+			if got := c.Request.Body(); string(got) != body {
+				t.Fatalf("the upstream would get %d bytes of %d", len(got), len(body))
+			}
+		})
+	}
+}
+
 func TestHMACAuthStoreFailure(t *testing.T) {
 	date := time.Now().UTC().Format(http.TimeFormat)
 	data := hmacData()

@@ -2,15 +2,10 @@ package bundled
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/ed25519"
 	"crypto/hmac"
-	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/sha512"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"hash"
@@ -23,6 +18,7 @@ import (
 	"github.com/portico-gw/portico/internal/row"
 	"github.com/portico-gw/portico/plugins"
 	"github.com/portico-gw/portico/schema"
+	"github.com/portico-gw/portico/schema/entities"
 )
 
 // jwt is Kong's jwt (kong/plugins/jwt/schema.lua).
@@ -490,8 +486,13 @@ func (j *jwtAuth) verify(s *jwtScratch, t *jwtToken, cred map[string]any, alg st
 		return false, j.invalidSecret, nil
 	}
 	e := j.keys.get(id, alg, pemKey, func() *credentialKey {
-		pub, err := parsePublicKey(pemKey)
-		return &credentialKey{public: pub, err: err}
+		// What the credential's schema accepts: a public key, a
+		// certificate's, or the public half of a private key.
+		pub := entities.ParsePEMKey(pemKey)
+		if pub == nil {
+			return &credentialKey{err: errors.New("rsa_public_key is not a PEM key")}
+		}
+		return &credentialKey{public: pub}
 	})
 	if e.err != nil {
 		return false, nil, fmt.Errorf("jwt credential %s: %w", id, e.err)
@@ -514,42 +515,6 @@ func jwtHMACHash(alg string) func() hash.Hash {
 		return sha512.New
 	}
 	return nil
-}
-
-// parsePublicKey reads a PEM key as OpenSSL's pkey.new does for Kong: a
-// public key (SubjectPublicKeyInfo or PKCS #1), a certificate's, or the
-// public half of a private key.
-func parsePublicKey(s string) (any, error) {
-	block, _ := pem.Decode([]byte(s))
-	if block == nil {
-		return nil, errors.New("rsa_public_key is not a PEM key")
-	}
-	if k, err := x509.ParsePKIXPublicKey(block.Bytes); err == nil {
-		return k, nil
-	}
-	if k, err := x509.ParsePKCS1PublicKey(block.Bytes); err == nil {
-		return k, nil
-	}
-	if cert, err := x509.ParseCertificate(block.Bytes); err == nil {
-		return cert.PublicKey, nil
-	}
-	if k, err := x509.ParsePKCS8PrivateKey(block.Bytes); err == nil {
-		switch k := k.(type) {
-		case *rsa.PrivateKey:
-			return &k.PublicKey, nil
-		case *ecdsa.PrivateKey:
-			return &k.PublicKey, nil
-		case ed25519.PrivateKey:
-			return k.Public(), nil
-		}
-	}
-	if k, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
-		return &k.PublicKey, nil
-	}
-	if k, err := x509.ParseECPrivateKey(block.Bytes); err == nil {
-		return &k.PublicKey, nil
-	}
-	return nil, fmt.Errorf("rsa_public_key: unsupported %s", block.Type)
 }
 
 // verifyClaims checks the configured registered claims and the maximum
