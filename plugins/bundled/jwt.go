@@ -104,11 +104,10 @@ type jwtAuth struct {
 
 // jwtScratch is one request's working memory, pooled.
 type jwtScratch struct {
-	tokens  [][]byte
-	buf     jwtBuffers
-	mac     []byte
-	name    []byte
-	decoded []byte
+	tokens [][]byte
+	buf    jwtBuffers
+	mac    []byte
+	name   []byte
 }
 
 func newJWT(conf map[string]any) (plugins.Handler, error) {
@@ -355,7 +354,6 @@ func (s *jwtScratch) add(t []byte) {
 // ngx.req.get_uri_args does (the first 100 arguments, "+" and %XX
 // decoded); it reports whether one of them had no value.
 func (j *jwtAuth) queryTokens(query []byte, s *jwtScratch) (boolean bool) {
-	s.decoded = s.decoded[:0]
 	for i := 0; len(query) > 0 && i < jwtMaxQueryArgs; i++ {
 		var arg []byte
 		arg, query, _ = bytes.Cut(query, []byte{'&'})
