@@ -10,10 +10,6 @@ import (
 // What jwt and hmac-auth share besides authcommon.go: nginx's lenient
 // base64, and a bounded cache of what verifying a credential needs.
 
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
 // nginx's base64 alphabets, 0xff for a byte outside them.
 var b64Std, b64URL = b64Table("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"),
 	b64Table("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")

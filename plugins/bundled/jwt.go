@@ -398,6 +398,10 @@ func queryUnescape(dst, src []byte) []byte {
 	return dst
 }
 
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
 func unhex(c byte) byte {
 	switch {
 	case c <= '9':
