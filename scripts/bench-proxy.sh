@@ -17,6 +17,9 @@
 #                      second in which the machine is less than QUIET_PCT% busy (a shared machine)
 #   PORTICO_BIN=       a prebuilt portico binary (default: go build -o bin/portico ./cmd/portico)
 #   SKIP_PORTICO=0     1 measures nginx and the forwarder only
+#   PLUGINS=0          1 also measures Portico with key-auth and rate-limiting (policy local) on a
+#                      service of 100 routes ("portico-plugins": GET /auth with an apikey header),
+#                      next to the same Portico without plugins
 #   COMPARE=0          1 also runs `portico bench compare` over the same targets (after wrk, same
 #                      duration, rounds and connections) and writes its table and latency plot
 #                      to OUT/compare-ROUTES.{txt,svg}
@@ -42,6 +45,7 @@ QUIET_PCT=${QUIET_PCT:-10}
 QUIET_WAIT=${QUIET_WAIT:-20}
 SKIP_PORTICO=${SKIP_PORTICO:-0}
 COMPARE=${COMPARE:-0}
+PLUGINS=${PLUGINS:-0}
 OUT=${OUT:-${TMPDIR:-/tmp}/portico-bench-proxy}
 GO=${GO:-go}
 
@@ -373,7 +377,8 @@ run_wrk() {
 	o0=$(cpu_ticks "$@" "$UP_PID")
 	w0=$(children_ticks)
 	m0=$(machine_ticks)
-	run_wait wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "http://127.0.0.1:$port/" >"$file" 2>&1
+	wrk_request "$target" "$port"
+	run_wait wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "${REQUEST[@]}" >"$file" 2>&1
 	m1=$(machine_ticks)
 	w1=$(children_ticks)
 	g1=$(cpu_ticks "$@")
@@ -391,9 +396,20 @@ run_wrk() {
 	fi
 }
 
-warm() { # PORT
+warm() { # TARGET PORT
 	[[ $WARMUP == 0 || $WARMUP == 0s ]] && return 0
-	run_wait wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" "http://127.0.0.1:$1/" >/dev/null 2>&1
+	wrk_request "$1" "$2"
+	run_wait wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" "${REQUEST[@]}" >/dev/null 2>&1
+}
+
+# wrk_request TARGET PORT: sets REQUEST to wrk's header options and URL for
+# a target (the plugin case sends its API key to its own path).
+wrk_request() {
+	if [[ $1 == portico-plugins ]]; then
+		REQUEST=(-H "apikey: $PLUGIN_KEY" "http://127.0.0.1:$2/auth")
+	else
+		REQUEST=("http://127.0.0.1:$2/")
+	fi
 }
 
 # ---------------------------------------------------------------- start the fixed parts
@@ -464,6 +480,36 @@ if [[ $PORTICO_STATE == ok ]]; then
 fi
 [[ $PORTICO_STATE == ok ]] || log "portico: $PORTICO_STATE; measuring nginx and the forwarder only"
 
+# The plugin case: a service of 100 routes with key-auth and rate-limiting
+# (policy local, a limit never reached), and a consumer with a key.
+PLUGIN_KEY=bench-key-0123456789
+PLUGINS_STATE="not asked (PLUGINS=0)"
+if [[ $PLUGINS == 1 && $PORTICO_STATE == ok ]]; then
+	PLUGINS_STATE=ok
+	cfg=$OUT/conf/portico-plugins.curl
+	: >"$cfg"
+	add_call() { # PATH DATA
+		[[ -s $cfg ]] && echo next >>"$cfg"
+		printf 'url = "%s%s"\ndata = "%s"\noutput = "/dev/null"\nwrite-out = "%%{http_code}\\n"\n' "$ADMIN" "$1" "$2" >>"$cfg"
+	}
+	add_call /services "name=auth&url=http://127.0.0.1:$UP_PORT/"
+	add_call /services/auth/routes "name=bench-auth&paths%5B%5D=/auth"
+	for ((i = 1; i < 100; i++)); do add_call /services/auth/routes "name=bench-auth-$i&paths%5B%5D=/auth-$i/api"; done
+	add_call /services/auth/plugins "name=key-auth"
+	add_call /services/auth/plugins "name=rate-limiting&config.policy=local&config.second=1000000000&config.hour=1000000000"
+	add_call /consumers "username=bench"
+	add_call /consumers/bench/key-auth "key=$PLUGIN_KEY"
+	bad=$(curl -sS -K "$cfg" | grep -vc '^201$' || true)
+	if ((bad != 0)); then
+		PLUGINS_STATE="the Admin API refused $bad of the plugin case's writes"
+	elif ! wait_status 200 10 "http://127.0.0.1:$PX_PORT/auth" -H "apikey: $PLUGIN_KEY"; then
+		PLUGINS_STATE="GET /auth with the key answers $LAST_STATUS after 10 s"
+	elif [[ $(http_status "http://127.0.0.1:$PX_PORT/auth") != 401 ]]; then
+		PLUGINS_STATE="GET /auth without a key is not refused"
+	fi
+	log "portico plugin case: $PLUGINS_STATE"
+fi
+
 # add_portico_routes N: bring Portico to N routes (the benchmark route plus N-1 extras).
 add_portico_routes() {
 	local want=$1 cfg=$OUT/conf/portico-routes-$1.curl i n=0 bad
@@ -518,12 +564,13 @@ for rcase in $ROUTES; do
 
 	targets=(nginx forwarder)
 	[[ $state == ok ]] && targets+=(portico)
+	[[ $state == ok && $PLUGINS_STATE == ok ]] && targets+=(portico-plugins)
 	[[ $DIRECT == 1 ]] && targets+=(direct)
-	declare -A PORT_OF=([nginx]=$NGX_PORT [forwarder]=$FWD_PORT [portico]=${PX_PORT:-} [direct]=$UP_PORT)
-	declare -A PIDS_OF=([nginx]=$NGX_PID [forwarder]=$FWD_PID [portico]=${PORTICO_PID:-} [direct]=$UP_PID)
+	declare -A PORT_OF=([nginx]=$NGX_PORT [forwarder]=$FWD_PORT [portico]=${PX_PORT:-} [portico-plugins]=${PX_PORT:-} [direct]=$UP_PORT)
+	declare -A PIDS_OF=([nginx]=$NGX_PID [forwarder]=$FWD_PID [portico]=${PORTICO_PID:-} [portico-plugins]=${PORTICO_PID:-} [direct]=$UP_PID)
 
 	log "warming up (${WARMUP} each)"
-	for t in "${targets[@]}"; do warm "${PORT_OF[$t]}"; done
+	for t in "${targets[@]}"; do warm "$t" "${PORT_OF[$t]}"; done
 	for ((round = 1; round <= ROUNDS; round++)); do
 		# rotate the order each round so no target always runs first or last
 		k=$(((round - 1) % ${#targets[@]}))
@@ -536,7 +583,10 @@ for rcase in $ROUTES; do
 	if [[ $COMPARE == 1 ]]; then
 		[[ -n $PORTICO_BIN ]] || die "COMPARE=1 needs the portico binary (do not set SKIP_PORTICO=1)"
 		cmp_args=()
-		for t in "${targets[@]}"; do cmp_args+=(--target "$t=http://127.0.0.1:${PORT_OF[$t]}/"); done
+		for t in "${targets[@]}"; do
+			[[ $t == portico-plugins ]] && continue # bench compare sends the same request to every target
+			cmp_args+=(--target "$t=http://127.0.0.1:${PORT_OF[$t]}/")
+		done
 		log "portico bench compare: ${targets[*]}"
 		"$PORTICO_BIN" bench compare "${cmp_args[@]}" --quiet -c "$CONNECTIONS" --duration "$DURATION" \
 			--warmup "$WARMUP" --rounds "$ROUNDS" --plot "$OUT/compare-$rcase.svg" >"$OUT/compare-$rcase.txt" ||
@@ -579,24 +629,25 @@ summary() {
 	printf 'portico: %s\n' "$PORTICO_REV"
 	for rcase in $ROUTES; do
 		printf '\n%s route(s)\n' "$rcase"
-		printf '  %-10s %12s %10s %14s %8s\n' target 'req/s' 'p99 ms' 'CPU us/req' errors
-		for t in nginx forwarder portico direct; do
+		printf '  %-15s %12s %10s %14s %8s\n' target 'req/s' 'p99 ms' 'CPU us/req' errors
+		for t in nginx forwarder portico portico-plugins direct; do
 			rps=$(median rps "$rcase" "$t")
 			if [[ -z $rps ]]; then
-				[[ $t == portico ]] && printf '  %-10s %s\n' portico "not measured: ${CASE_STATE[$rcase]}"
+				[[ $t == portico ]] && printf '  %-15s %s\n' portico "not measured: ${CASE_STATE[$rcase]}"
+				[[ $t == portico-plugins && $PLUGINS == 1 ]] && printf '  %-15s %s\n' portico-plugins "not measured: $PLUGINS_STATE"
 				continue
 			fi
 			p99=$(median p99_ms "$rcase" "$t")
 			cpu=$(median cpu_us_per_req "$rcase" "$t")
 			errs=$(errors "$rcase" "$t")
-			printf '  %-10s %12.0f %10.2f %14.1f %8s\n' "$t" "$rps" "$p99" "$cpu" "$errs"
+			printf '  %-15s %12.0f %10.2f %14.1f %8s\n' "$t" "$rps" "$p99" "$cpu" "$errs"
 		done
 		awk -v c="$rcase" '
 		{ for (i = 1; i <= NF; i++) { split($i, kv, "="); r[kv[1]] = kv[2] }
 		  if (r["routes"] == c) { n++; s += r["other_cpu_pct"]; if (r["other_cpu_pct"] > m) m = r["other_cpu_pct"] } }
 		END { if (n) printf "  other load on the machine during these runs: mean %.0f%%, max %.0f%% of all CPUs%s\n", s / n, m, (m > 10 ? " (noisy: compare ratios, not req/s)" : "") }' "$RESULTS"
 		printf '  ratios (medians; per-round range)   req/s               p99\n'
-		for pair in forwarder/nginx portico/nginx portico/forwarder; do
+		for pair in forwarder/nginx portico/nginx portico/forwarder portico-plugins/nginx portico-plugins/portico; do
 			a=${pair%/*} b=${pair#*/}
 			[[ -n $(median rps "$rcase" "$a") && -n $(median rps "$rcase" "$b") ]] || continue
 			printf '  %-34s %5s (%-9s)  %5s (%s)\n' "$pair" \
@@ -612,6 +663,10 @@ summary() {
 					ok = (r >= 0.7 && p <= 1.5)
 					printf "  requirement (req/s >= 0.7x nginx, p99 <= 1.5x nginx): %s; aim 0.9x: %s\n", (ok ? "PASS" : "FAIL"), (r >= 0.9 ? "reached" : "not yet") }'
 			fi
+		fi
+		if [[ -n $(median rps "$rcase" portico-plugins) ]]; then
+			awk -v r="$(div "$(median rps "$rcase" portico-plugins)" "$(median rps "$rcase" nginx)")" 'BEGIN {
+				printf "  plugins requirement (key-auth + rate-limiting req/s >= 0.6x nginx): %s; aim 0.75x: %s\n", (r >= 0.6 ? "PASS" : "FAIL"), (r >= 0.75 ? "reached" : "not yet") }'
 		fi
 	done
 }
