@@ -72,6 +72,9 @@ type Options struct {
 	Data plugins.Data
 	// NodeID and Hostname identify the node to plugins (kong.node).
 	NodeID, Hostname string
+	// Events is where plugins emit the events they publish (event hooks);
+	// nil when event hooks are off.
+	Events plugins.Events
 	// LogQueueSize bounds the entries waiting for log plugins (default
 	// 10,000); past it entries are dropped and counted.
 	LogQueueSize int
@@ -147,7 +150,7 @@ func New(opts Options) (*Proxy, error) {
 		},
 	})
 	node := plugins.Node{ID: opts.NodeID, Hostname: opts.Hostname}
-	p.exchanges.New = func() any { return &exchange{plugin: plugins.Context{Shared: map[string]any{}, Node: node, Data: opts.Data}} }
+	p.exchanges.New = func() any { return &exchange{plugin: plugins.Context{Shared: map[string]any{}, Node: node, Data: opts.Data, Events: opts.Events}} }
 	p.logs.init(opts.LogQueueSize, p.logf)
 	return p, nil
 }
