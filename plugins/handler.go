@@ -57,6 +57,9 @@ type Context struct {
 	// Events emits the events plugins publish (Info.Events) to event
 	// hooks; nil when the node has event hooks off.
 	Events Events
+	// Log writes to the node's error log (kong.log) at a level ("err",
+	// "warn", "notice"...); nil in tests. Never give it secrets.
+	Log func(level, format string, args ...any)
 	// ClientIP is the client's address after real_ip processing.
 	ClientIP netip.Addr
 	// Route and Service are what the request matched (empty in rewrite).
@@ -156,7 +159,7 @@ func (c *Context) Exited() bool { return c.exited }
 
 // Reset prepares the context for another request.
 func (c *Context) Reset() {
-	*c = Context{Shared: c.Shared, Node: c.Node, Data: c.Data, Events: c.Events}
+	*c = Context{Shared: c.Shared, Node: c.Node, Data: c.Data, Events: c.Events, Log: c.Log}
 	clear(c.Shared)
 }
 
