@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -267,9 +268,18 @@ func (st *rlState) add(name []byte, v float64) {
 // apply sets the headers on the answer.
 func (st *rlState) apply(h *fasthttp.ResponseHeader) {
 	for i := range st.n {
-		st.buf = strconv.AppendFloat(st.buf[:0], st.values[i], 'f', -1, 64)
-		h.SetCanonical(st.names[i], st.buf)
+		st.buf = appendNumber(st.buf[:0], st.values[i])
+		h.SetBytesKV(st.names[i], st.buf)
 	}
+}
+
+// appendNumber writes a header's number as Lua's tostring does: integers
+// without a fraction.
+func appendNumber(buf []byte, v float64) []byte {
+	if v == math.Trunc(v) && math.Abs(v) < 1<<53 {
+		return strconv.AppendInt(buf, int64(v), 10)
+	}
+	return strconv.AppendFloat(buf, v, 'f', -1, 64)
 }
 
 func (st *rlState) release() {

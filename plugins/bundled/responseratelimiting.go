@@ -310,8 +310,8 @@ func (r *responseLimiter) HeaderFilter(c *plugins.Context) error {
 }
 
 func (st *rrlState) setHeader(h *fasthttp.ResponseHeader, name []byte, v float64) {
-	st.buf = strconv.AppendFloat(st.buf[:0], v, 'f', -1, 64)
-	h.SetCanonical(name, st.buf)
+	st.buf = appendNumber(st.buf[:0], v)
+	h.SetBytesKV(name, st.buf)
 }
 
 // increments reads the upstream's header_name values ("video=2, image=1",

@@ -37,7 +37,19 @@ type Clients struct {
 }
 
 // NewClients returns an empty set of clients.
-func NewClients() *Clients { return &Clients{clients: map[RedisConfig]*redis.Client{}} }
+func NewClients() *Clients {
+	quietOnce.Do(func() { redis.SetLogger(quiet{}) })
+	return &Clients{clients: map[RedisConfig]*redis.Client{}}
+}
+
+// quiet keeps go-redis from writing to the process's standard error: the
+// errors it would report come back from the commands, and the plugins log
+// them in the node's error log.
+type quiet struct{}
+
+func (quiet) Printf(context.Context, string, ...any) {}
+
+var quietOnce sync.Once
 
 // Client returns the client for c, made on first use (no connection is
 // opened until a command is sent).
@@ -57,6 +69,9 @@ func (cs *Clients) Client(c RedisConfig) *redis.Client {
 		WriteTimeout: c.Timeout,
 		// A counter must not be incremented twice by a retried pipeline.
 		MaxRetries: -1,
+		// One connection attempt per command, bounded by Timeout, as Kong
+		// makes: a Redis that is down fails the request fast.
+		DialerRetries: 1,
 		// RESP2 and no CLIENT SETINFO: any Redis Kong works with.
 		Protocol:        2,
 		DisableIdentity: true,
