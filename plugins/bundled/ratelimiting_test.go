@@ -156,14 +156,14 @@ func TestRateLimitingWindows(t *testing.T) {
 		status  int
 	}{
 		{0, 0},
-		{0, 429},  // the second's limit
-		{1, 0},    // next second
-		{0, 429},  // the minute's limit is reached too now
-		{1, 429},  // the minute still
-		{50, 0},   // next minute
-		{0, 429},  // one per second
-		{60, 0},   // long after
-		{120, 0},  // counts of old windows are gone
+		{0, 429}, // the second's limit
+		{1, 0},   // next second
+		{0, 429}, // the minute's limit is reached too now
+		{1, 429}, // the minute still
+		{50, 0},  // next minute
+		{0, 429}, // one per second
+		{60, 0},  // long after
+		{120, 0}, // counts of old windows are gone
 		{0, 429},
 	}
 	for i, s := range steps {
@@ -207,17 +207,35 @@ func TestRateLimitingLimitBy(t *testing.T) {
 			func(pc *plugins.Context) { pc.Service.ID = "s1"; pc.ClientIP = netip.MustParseAddr("10.0.0.1") },
 			func(pc *plugins.Context) { pc.Service.ID = "s1"; pc.ClientIP = netip.MustParseAddr("10.0.0.2") }, true},
 		{"header", map[string]any{"limit_by": "header", "header_name": "X-Tenant"},
-			func(pc *plugins.Context) { pc.Request.Header.Set("X-Tenant", "t1"); pc.ClientIP = netip.MustParseAddr("10.0.0.1") },
-			func(pc *plugins.Context) { pc.Request.Header.Set("X-Tenant", "t1"); pc.ClientIP = netip.MustParseAddr("10.0.0.2") }, true},
+			func(pc *plugins.Context) {
+				pc.Request.Header.Set("X-Tenant", "t1")
+				pc.ClientIP = netip.MustParseAddr("10.0.0.1")
+			},
+			func(pc *plugins.Context) {
+				pc.Request.Header.Set("X-Tenant", "t1")
+				pc.ClientIP = netip.MustParseAddr("10.0.0.2")
+			}, true},
 		{"header missing falls back to the ip", map[string]any{"limit_by": "header", "header_name": "X-Tenant"},
 			func(pc *plugins.Context) { pc.ClientIP = netip.MustParseAddr("10.0.0.1") },
 			func(pc *plugins.Context) { pc.ClientIP = netip.MustParseAddr("10.0.0.2") }, false},
 		{"path", map[string]any{"limit_by": "path", "path": "/api"},
-			func(pc *plugins.Context) { pc.Request.SetRequestURI("/api?x=1"); pc.ClientIP = netip.MustParseAddr("10.0.0.1") },
-			func(pc *plugins.Context) { pc.Request.SetRequestURI("/api"); pc.ClientIP = netip.MustParseAddr("10.0.0.2") }, true},
+			func(pc *plugins.Context) {
+				pc.Request.SetRequestURI("/api?x=1")
+				pc.ClientIP = netip.MustParseAddr("10.0.0.1")
+			},
+			func(pc *plugins.Context) {
+				pc.Request.SetRequestURI("/api")
+				pc.ClientIP = netip.MustParseAddr("10.0.0.2")
+			}, true},
 		{"another path falls back to the ip", map[string]any{"limit_by": "path", "path": "/api"},
-			func(pc *plugins.Context) { pc.Request.SetRequestURI("/other"); pc.ClientIP = netip.MustParseAddr("10.0.0.1") },
-			func(pc *plugins.Context) { pc.Request.SetRequestURI("/other"); pc.ClientIP = netip.MustParseAddr("10.0.0.2") }, false},
+			func(pc *plugins.Context) {
+				pc.Request.SetRequestURI("/other")
+				pc.ClientIP = netip.MustParseAddr("10.0.0.1")
+			},
+			func(pc *plugins.Context) {
+				pc.Request.SetRequestURI("/other")
+				pc.ClientIP = netip.MustParseAddr("10.0.0.2")
+			}, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			conf := map[string]any{"minute": 1.0}
@@ -529,7 +547,9 @@ func TestRateLimitingRedis(t *testing.T) {
 			}
 			pc := ipContext("10.0.0.1")
 			var logged []string
-			pc.Log = func(level, format string, args ...any) { logged = append(logged, level+": "+fmt.Sprintf(format, args...)) }
+			pc.Log = func(level, format string, args ...any) {
+				logged = append(logged, level+": "+fmt.Sprintf(format, args...))
+			}
 			err = h.(plugins.Accessor).Access(pc)
 			if tolerant {
 				if err != nil || pc.Exited() || len(logged) != 1 || !strings.Contains(logged[0], "failed to get usage") {
