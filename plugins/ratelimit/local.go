@@ -17,6 +17,9 @@ type Local struct {
 	counters map[localKey]*Counter
 	seed     maphash.Seed
 	now      func() int64
+	// swept is when windows were last swept: at most once a second, so
+	// that a rebuild of many plugin instances sweeps once.
+	swept int64
 }
 
 type localKey struct {
@@ -36,10 +39,12 @@ func NewLocal(now func() int64) *Local {
 func (l *Local) Counter(name string, p Period) *Counter {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	now := l.now()
-	for _, c := range l.counters {
-		if g := c.gen.Load(); g != nil && g.start+c.period.Seconds() <= now {
-			c.gen.CompareAndSwap(g, nil)
+	if now := l.now(); now != l.swept {
+		l.swept = now
+		for _, c := range l.counters {
+			if g := c.gen.Load(); g != nil && g.start+c.period.Seconds() <= now {
+				c.gen.CompareAndSwap(g, nil)
+			}
 		}
 	}
 	k := localKey{name, p}
