@@ -132,23 +132,50 @@ const (
 	eventRateLimitExceeded  = "rate-limit-exceeded"
 )
 
-// Kong's rate limiting headers (kong/plugins/rate-limiting/handler.lua).
+// Kong's rate limiting headers (kong/plugins/rate-limiting/handler.lua),
+// in the form fasthttp keeps header names in (see headerKey).
 var (
-	hdrRateLimitLimit     = []byte("RateLimit-Limit")
-	hdrRateLimitRemaining = []byte("RateLimit-Remaining")
-	hdrRateLimitReset     = []byte("RateLimit-Reset")
-	hdrRetryAfter         = []byte("Retry-After")
+	hdrRateLimitLimit     = headerKey("RateLimit-Limit")
+	hdrRateLimitRemaining = headerKey("RateLimit-Remaining")
+	hdrRateLimitReset     = headerKey("RateLimit-Reset")
+	hdrRetryAfter         = headerKey("Retry-After")
 	hdrXLimit             [ratelimit.NumPeriods][]byte
 	hdrXRemaining         [ratelimit.NumPeriods][]byte
 )
 
 func init() {
 	for p := range ratelimit.NumPeriods {
-		name := p.String()
-		title := strings.ToUpper(name[:1]) + name[1:]
-		hdrXLimit[p] = []byte("X-RateLimit-Limit-" + title)
-		hdrXRemaining[p] = []byte("X-RateLimit-Remaining-" + title)
+		hdrXLimit[p] = headerKey("X-RateLimit-Limit-" + p.String())
+		hdrXRemaining[p] = headerKey("X-RateLimit-Remaining-" + p.String())
 	}
+}
+
+// headerKey is a header name normalized once as fasthttp normalizes the
+// names it is given ("X-Ratelimit-Limit-Minute"), so that it can be set
+// with SetCanonical (no normalization per request) and still be found by
+// other plugins' Peek and Del. HTTP header names are case-insensitive;
+// Kong writes "X-RateLimit-Limit-Minute". nil when name is not an HTTP
+// token: such a header is not sent.
+func headerKey(name string) []byte {
+	if name == "" {
+		return nil
+	}
+	for i := 0; i < len(name); i++ {
+		if !isTokenByte(name[i]) {
+			return nil
+		}
+	}
+	return fasthttp.AppendNormalizedHeaderKey(nil, name)
+}
+
+// isTokenByte reports a byte allowed in a header name (RFC 9110 5.6.2
+// tchar).
+func isTokenByte(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
 }
 
 // The identifiers a limit counts by (config.limit_by).
@@ -269,7 +296,7 @@ func (st *rlState) add(name []byte, v float64) {
 func (st *rlState) apply(h *fasthttp.ResponseHeader) {
 	for i := range st.n {
 		st.buf = appendNumber(st.buf[:0], st.values[i])
-		h.SetBytesKV(st.names[i], st.buf)
+		h.SetCanonical(st.names[i], st.buf)
 	}
 }
 

@@ -128,6 +128,23 @@ func TestRateLimitingHeaders(t *testing.T) {
 	}
 }
 
+// The headers are found by name whatever its case, as other plugins (and
+// response-transformer's removals) look them up.
+func TestRateLimitingHeadersFound(t *testing.T) {
+	h := newTestRateLimiter(t, map[string]any{"minute": 3.0}, &rlClock{t0})
+	pc := ipContext("10.0.0.1")
+	rlRequest(t, h, pc)
+	for _, name := range []string{"X-RateLimit-Remaining-Minute", "x-ratelimit-remaining-minute", "RateLimit-Remaining"} {
+		if got := string(pc.Response.Header.Peek(name)); got != "2" {
+			t.Errorf("Peek(%q) = %q", name, got)
+		}
+	}
+	pc.Response.Header.Del("ratelimit-limit")
+	if got := pc.Response.Header.Peek("RateLimit-Limit"); got != nil {
+		t.Errorf("not deleted: %q", got)
+	}
+}
+
 func TestRateLimitingBody(t *testing.T) {
 	clock := &rlClock{t0}
 	for _, c := range []struct {
@@ -448,6 +465,18 @@ func TestResponseRateLimiting(t *testing.T) {
 		_, headers, _ := rrlRequest(t, h, "video=1")
 		if headers["x-ratelimit-limit-video-minute"] != "" || headers["x-ratelimit-remaining-video-minute"] != "" {
 			t.Fatalf("headers shown: %v", headers)
+		}
+	})
+	t.Run("a limit name that is no header name", func(t *testing.T) {
+		h := newTestResponseLimiter(t, map[string]any{"limits": map[string]any{"my videos": map[string]any{"minute": 2.0}}}, &rlClock{t0})
+		_, headers, _ := rrlRequest(t, h, "my videos=2")
+		for k := range headers {
+			if strings.Contains(k, "videos") {
+				t.Fatalf("header %q sent", k)
+			}
+		}
+		if status, _, _ := rrlRequest(t, h, "my videos=1"); status != 429 {
+			t.Fatalf("not counted: %d", status)
 		}
 	})
 	t.Run("own header name", func(t *testing.T) {

@@ -130,14 +130,14 @@ func newResponseLimiter(conf map[string]any, local *ratelimit.Local, clients *ra
 	}
 	limits := row.Map(conf, "limits")
 	for _, name := range slices.Sorted(maps.Keys(limits)) {
-		l := responseLimit{name: name, hdrRemaining: []byte(hdrXRemainingPrefix + name)}
+		l := responseLimit{name: name, hdrRemaining: headerKey(hdrXRemainingPrefix + name)}
 		periods, _ := limits[name].(map[string]any)
 		for p := range ratelimit.NumPeriods {
 			if v := row.Number(periods[p.String()], 0); v > 0 {
 				l.limits[p] = v
 				l.periods = append(l.periods, p)
-				l.hdrLimitP[p] = []byte(hdrXLimitPrefix + name + "-" + p.String())
-				l.hdrRemainP[p] = []byte(hdrXRemainingPrefix + name + "-" + p.String())
+				l.hdrLimitP[p] = headerKey(hdrXLimitPrefix + name + "-" + p.String())
+				l.hdrRemainP[p] = headerKey(hdrXRemainingPrefix + name + "-" + p.String())
 			}
 		}
 		if len(l.periods) == 0 {
@@ -309,9 +309,14 @@ func (r *responseLimiter) HeaderFilter(c *plugins.Context) error {
 	return nil
 }
 
+// setHeader sets a header whose name was made with headerKey (nil: a
+// limit name that cannot be a header name, not sent).
 func (st *rrlState) setHeader(h *fasthttp.ResponseHeader, name []byte, v float64) {
+	if name == nil {
+		return
+	}
 	st.buf = appendNumber(st.buf[:0], v)
-	h.SetBytesKV(name, st.buf)
+	h.SetCanonical(name, st.buf)
 }
 
 // increments reads the upstream's header_name values ("video=2, image=1",
