@@ -49,3 +49,12 @@ func (s *Service) Emit(ctx context.Context, source, event string, data map[strin
 	o.committed()
 	return nil
 }
+
+// Wants reports whether a hook listens to source's event (on every event of
+// the source or on this one), so that an emitter on the request's path
+// builds the event's data only when it will be delivered. It reads the
+// hooks snapshot and allocates nothing.
+func (s *Service) Wants(source, event string) bool {
+	events := s.snap.Load().bySource[source]
+	return len(events[""]) > 0 || len(events[event]) > 0
+}

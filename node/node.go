@@ -29,6 +29,7 @@ import (
 	"github.com/portico-gw/portico/events"
 	"github.com/portico-gw/portico/logger"
 	"github.com/portico-gw/portico/luavm"
+	"github.com/portico-gw/portico/plugins"
 	"github.com/portico-gw/portico/proxy"
 	"github.com/portico-gw/portico/proxy/balancer"
 	"github.com/portico-gw/portico/rbac"
@@ -60,6 +61,7 @@ type Node struct {
 	// webhookCustom renders webhook-custom templates; closed after the
 	// hooks stop.
 	webhookCustom *eventhooks.WebhookCustom
+	pluginEvents  *pluginEvents // events plugins emit; nil with event hooks off
 	metrics       *prometheus.Registry
 	status        *status.API
 	// routing is set once every listener serves: the node is ready.
@@ -283,6 +285,11 @@ func open(ctx context.Context, cfg *conf.Config, log, adminLog *logger.Logger) (
 			Metrics:        n.metrics,
 			Log:            log,
 		})
+		n.pluginEvents = publishPluginEvents(n.hooks, enabled, log)
+	}
+	var pluginEvents plugins.Events
+	if n.pluginEvents != nil {
+		pluginEvents = n.pluginEvents
 	}
 	nodeID, err := loadNodeID(cfg.Path("node_id"))
 	if err != nil {
@@ -318,6 +325,7 @@ func open(ctx context.Context, cfg *conf.Config, log, adminLog *logger.Logger) (
 		Metrics:              n.metrics,
 		NodeID:               nodeID,
 		Hostname:             hostname(),
+		Events:               pluginEvents,
 	})
 	if err != nil {
 		st.Close()
@@ -631,6 +639,7 @@ func (n *Node) stopHooks(sctx context.Context) {
 	if n.hooks == nil {
 		return
 	}
+	n.pluginEvents.close()
 	done := make(chan struct{})
 	go func() {
 		n.hooks.Stop()

@@ -54,6 +54,12 @@ type Context struct {
 	// Data reads stored entities (credentials, consumers) through a cache;
 	// nil when the node has none (tests).
 	Data Data
+	// Events emits the events plugins publish (Info.Events) to event
+	// hooks; nil when the node has event hooks off.
+	Events Events
+	// Log writes to the node's error log (kong.log) at a level ("err",
+	// "warn", "notice"...); nil in tests. Never give it secrets.
+	Log func(level, format string, args ...any)
 	// ClientIP is the client's address after real_ip processing.
 	ClientIP netip.Addr
 	// Route and Service are what the request matched (empty in rewrite).
@@ -71,6 +77,29 @@ type Context struct {
 
 	exited bool
 }
+
+// Events is how a plugin emits the events it publishes
+// (kong.event_hooks.emit). It is safe for concurrent use.
+type Events interface {
+	// Wants reports whether an event hook listens to source's event, so
+	// that a plugin builds the event's data only when it goes somewhere.
+	Wants(source, event string) bool
+	// Emit hands an event over to event hooks without blocking the
+	// request: it is recorded off the request's path (under overload it
+	// may be dropped, and the node logs that). data must not change after
+	// the call.
+	Emit(source, event string, data map[string]any)
+}
+
+// Scope is where a plugin row applies: its id and the route, service and
+// consumer it is scoped to ("" when it is not). Kong hands these to
+// plugins as conf.__plugin_id, conf.route_id, conf.service_id.
+type Scope struct{ PluginID, Route, Service, Consumer string }
+
+// Scoped is a handler that needs its row's scope, e.g. to key counters as
+// Kong does. The host calls SetScope once, right after the Factory and
+// before any phase.
+type Scoped interface{ SetScope(Scope) }
 
 // Ref is an entity a request matched: its id, name and stored row (read
 // only: it belongs to the configuration snapshot).
@@ -130,7 +159,7 @@ func (c *Context) Exited() bool { return c.exited }
 
 // Reset prepares the context for another request.
 func (c *Context) Reset() {
-	*c = Context{Shared: c.Shared, Node: c.Node, Data: c.Data}
+	*c = Context{Shared: c.Shared, Node: c.Node, Data: c.Data, Events: c.Events, Log: c.Log}
 	if len(c.Shared) > 0 { // clear walks the table even when it is empty
 		clear(c.Shared)
 	}

@@ -42,6 +42,19 @@ type Info struct {
 	// New builds an instance from a row's configuration; nil for a plugin
 	// that is stored and validated but does not run yet.
 	New Factory
+	// Events are the events the plugin publishes for event hooks (Kong's
+	// kong.event_hooks.publish in a plugin's init_worker): a node with the
+	// plugin enabled lists them under GET /event-hooks/sources, and the
+	// plugin emits them through Context.Events.
+	Events []Event
+}
+
+// Event is one event a plugin publishes: its source and name, the fields
+// of its data, those that tell events apart for snooze and on_change
+// (unique), and a description.
+type Event struct {
+	Source, Name, Description string
+	Fields, Unique            []string
 }
 
 // Runs reports whether the plugin executes (it has a handler).

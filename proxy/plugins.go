@@ -126,6 +126,9 @@ func (p *Proxy) buildPlugins(c *config, errs *[]error) (chainFor func(rt *route)
 			continue
 		}
 		route, service, consumer := ref(r, "route"), ref(r, "service"), ref(r, "consumer")
+		if sc, ok := h.(plugins.Scoped); ok {
+			sc.SetScope(plugins.Scope{PluginID: id(r), Route: route, Service: service, Consumer: consumer})
+		}
 		in := &instance{id: id(r), name: name, priority: info.Priority, protocols: parseProtocols(row.Strings(r["protocols"])),
 			scope: scopeOf(route != "", service != "", consumer != "")}
 		in.runsBefore, in.runsAfter = accessOrdering(r)

@@ -77,6 +77,9 @@ type Options struct {
 	// Metrics is the registry served on /metrics, where plugins (prometheus)
 	// register their collectors; nil for none.
 	Metrics prometheus.Registerer
+	// Events is where plugins emit the events they publish (event hooks);
+	// nil when event hooks are off.
+	Events plugins.Events
 	// LogQueueSize bounds the entries waiting for log plugins (default
 	// 10,000); past it entries are dropped and counted.
 	LogQueueSize int
@@ -155,7 +158,7 @@ func New(opts Options) (*Proxy, error) {
 	})
 	node := plugins.Node{ID: opts.NodeID, Hostname: opts.Hostname}
 	p.exchanges.New = func() any {
-		return &exchange{plugin: plugins.Context{Shared: map[string]any{}, Node: node, Data: opts.Data}}
+		return &exchange{plugin: plugins.Context{Shared: map[string]any{}, Node: node, Data: opts.Data, Events: opts.Events, Log: p.logf}}
 	}
 	p.logs.init(opts.LogQueueSize, p.logf)
 	p.host = &plugins.Host{Logf: p.logf, Metrics: opts.Metrics, UpstreamHealth: p.upstreamHealth}

@@ -1,6 +1,14 @@
 package bundled
 
-import "github.com/portico-gw/portico/schema"
+import (
+	"errors"
+	"time"
+
+	"github.com/portico-gw/portico/internal/row"
+	"github.com/portico-gw/portico/plugins"
+	"github.com/portico-gw/portico/plugins/ratelimit"
+	"github.com/portico-gw/portico/schema"
+)
 
 // redisConfig is Kong 3.9's shared redis record (kong/tools/redis/schema.lua
 // config_schema), used by rate-limiting and response-ratelimiting.
@@ -37,9 +45,63 @@ func redisPolicyChecks() []schema.Check {
 	return checks
 }
 
-// rateLimitPolicy is the policy field of both rate limiting plugins. Kong
-// drops "cluster" in DB-less mode and on control planes; Portico always has a
-// database. Kong's rate-limiting declares len_min = 0 (see redisConfig).
+// msgClusterPolicy refuses the cluster policy: Kong keeps its counters in
+// the database, which Portico's embedded store is not shared for.
+const msgClusterPolicy = "policy 'cluster' is not supported: use 'local' (counters in the node) or 'redis' (counters shared by every node)"
+
+// rateLimitPolicy is the policy field of both rate limiting plugins. It
+// lists Kong's values (GET /schemas shows them), but "cluster" is refused
+// with a message naming it. Kong's rate-limiting declares len_min = 0 (see
+// redisConfig).
 func rateLimitPolicy() *schema.Field {
-	return &schema.Field{Name: "policy", Type: schema.String, Default: "local", OneOf: schema.Strings("local", "cluster", "redis")}
+	return &schema.Field{Name: "policy", Type: schema.String, Default: "local", OneOf: schema.Strings("local", "cluster", "redis"),
+		Validator: func(v any) error {
+			if v == "cluster" {
+				return errors.New(msgClusterPolicy)
+			}
+			return nil
+		}}
 }
+
+// The policies that run.
+const (
+	policyLocal = "local"
+	policyRedis = "redis"
+)
+
+// redisOptions reads a plugin's config.redis record.
+func redisOptions(conf map[string]any) ratelimit.RedisConfig {
+	r := row.Map(conf, "redis")
+	return ratelimit.RedisConfig{
+		Host:       row.String(r, "host"),
+		Port:       row.Int(r, "port", 6379),
+		Username:   row.String(r, "username"),
+		Password:   row.String(r, "password"),
+		Database:   row.Int(r, "database", 0),
+		Timeout:    time.Duration(row.Int(r, "timeout", 2000)) * time.Millisecond,
+		SSL:        row.Bool(r, "ssl", false),
+		SSLVerify:  row.Bool(r, "ssl_verify", false),
+		ServerName: row.String(r, "server_name"),
+	}
+}
+
+// emptyUUID stands for a plugin row's missing route or service in Kong's
+// counter keys.
+const emptyUUID = "00000000-0000-0000-0000-000000000000"
+
+// scopeIDs are a plugin row's route and service ids as Kong's counter keys
+// name them.
+func scopeIDs(s plugins.Scope) (route, service string) {
+	route, service = s.Route, s.Service
+	if route == "" {
+		route = emptyUUID
+	}
+	if service == "" {
+		service = emptyUUID
+	}
+	return route, service
+}
+
+// unixNow is the clock of the rate limiting plugins: Kong counts in whole
+// seconds (ngx.time).
+func unixNow() int64 { return time.Now().Unix() }
