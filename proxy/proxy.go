@@ -72,6 +72,10 @@ type Options struct {
 	Data plugins.Data
 	// NodeID and Hostname identify the node to plugins (kong.node).
 	NodeID, Hostname string
+	// BodyBufferLimit bounds, in bytes, an answer's body read whole for
+	// plugins (the response and body_filter phases); larger answers go to
+	// the client unmodified. Default 8 MiB.
+	BodyBufferLimit int
 	// LogQueueSize bounds the entries waiting for log plugins (default
 	// 10,000); past it entries are dropped and counted.
 	LogQueueSize int
