@@ -151,7 +151,9 @@ func New(opts Options) (*Proxy, error) {
 		},
 	})
 	node := plugins.Node{ID: opts.NodeID, Hostname: opts.Hostname}
-	p.exchanges.New = func() any { return &exchange{plugin: plugins.Context{Shared: map[string]any{}, Node: node, Data: opts.Data}} }
+	p.exchanges.New = func() any {
+		return &exchange{plugin: plugins.Context{Shared: map[string]any{}, Node: node, Data: opts.Data}}
+	}
 	p.logs.init(opts.LogQueueSize, p.logf)
 	return p, nil
 }
