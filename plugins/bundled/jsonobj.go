@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // jsonObject is a JSON object's members in order, their values kept as
@@ -33,7 +34,8 @@ func (o *jsonObject) reset() {
 
 // parse reads body, which must be a JSON object; ok is false for anything
 // else (invalid JSON, an array, a scalar), which the transformers leave as
-// it is.
+// it is. The object borrows body's bytes: body must not change while the
+// object is in use.
 func (o *jsonObject) parse(body []byte) bool {
 	o.reset()
 	if !json.Valid(body) {
@@ -54,7 +56,8 @@ func (o *jsonObject) parse(body []byte) bool {
 		if bytes.IndexByte(key, '\\') >= 0 {
 			json.Unmarshal(body[i:end], &k)
 		} else {
-			k = string(key)
+			// Borrowed from body, which outlives the object's use.
+			k = unsafe.String(unsafe.SliceData(key), len(key))
 		}
 		i = skipSpace(body, end)
 		i = skipSpace(body, i+1) // ':'
@@ -224,6 +227,11 @@ func (o *jsonObject) appendTo(dst []byte) []byte {
 		dst = append(append(dst, ':'), m.value...)
 	}
 	return append(dst, '}')
+}
+
+// appendJSONBytes is appendJSONString of a byte slice.
+func appendJSONBytes(dst, b []byte) []byte {
+	return appendJSONString(dst, unsafe.String(unsafe.SliceData(b), len(b)))
 }
 
 // appendJSONString writes s as a JSON string ("/" unescaped, as the

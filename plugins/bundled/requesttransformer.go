@@ -179,6 +179,7 @@ type rtState struct {
 	rendered []byte
 	spans    [][2]int
 	out      []byte
+	enc      []byte
 	values   [][]byte
 	sorted   sortScratch
 }
@@ -498,7 +499,12 @@ func (t *reqTransformer) transformJSON(body []byte, st *rtState) bool {
 	}
 	changed := false
 	st.values = st.values[:0]
-	encoded := func(p *tpair) []byte { return appendJSONString(nil, string(st.value(p))) }
+	st.enc = st.enc[:0]
+	encoded := func(p *tpair) []byte {
+		start := len(st.enc)
+		st.enc = appendJSONBytes(st.enc, st.value(p))
+		return st.enc[start:len(st.enc):len(st.enc)]
+	}
 	if len(body) > 0 {
 		for i := range t.remove.body {
 			o.remove(t.remove.body[i].name)

@@ -21,8 +21,14 @@ import (
 // list present.
 func transformerConfig(t testing.TB, name string, config map[string]any) map[string]any {
 	t.Helper()
-	e, _ := installed(t.(*testing.T))
-	row, errs := insert(t.(*testing.T), e, map[string]any{"name": name, "config": config})
+	r := plugins.NewRegistry()
+	Register(r)
+	e := pluginsEntity()
+	r.Install(e)
+	row, errs := e.PrepareInsert(map[string]any{"name": name, "config": config}, testAuto)
+	if errs == nil {
+		errs = e.Validate(row)
+	}
 	if errs != nil {
 		t.Fatalf("config %v: %v", config, errs)
 	}
@@ -404,7 +410,7 @@ func answerWith(pc *plugins.Context, status int, contentType, cacheControl, body
 // proxyCacheRound runs one request through a proxy-cache instance: the
 // access phase, then (unless it answered) the upstream's answer, then the
 // header and body filters.
-func proxyCacheRound(t *testing.T, h plugins.Handler, method, target string, reqHeaders [][2]string, status int, ct, cc, body string) *plugins.Context {
+func proxyCacheRound(t testing.TB, h plugins.Handler, method, target string, reqHeaders [][2]string, status int, ct, cc, body string) *plugins.Context {
 	t.Helper()
 	pc := originContext(method, target, reqHeaders, "")
 	if err := h.(plugins.Accessor).Access(pc); err != nil {
