@@ -66,6 +66,9 @@ func proxyCache() plugins.Info {
 // default). The least recently used answers make room for new ones.
 const cacheDictSize = 128 << 20
 
+// maxKeptRequestBody is the largest request body stored with an answer.
+const maxKeptRequestBody = 64 << 10
+
 // cacheVersion is the stored format (Kong's CACHE_VERSION).
 const cacheVersion = 1
 
@@ -253,7 +256,8 @@ func (p *proxyCacher) Access(c *plugins.Context) error {
 			st.status = ""
 			return nil
 		}
-		if !c.Request.IsBodyStream() {
+		// Kept with the answer, as Kong does (req_body), when small.
+		if n := c.Request.Header.ContentLength(); !c.Request.IsBodyStream() || n > 0 && n <= maxKeptRequestBody {
 			st.reqBody = append([]byte(nil), c.Request.Body()...)
 		}
 		st.status, st.store = statusMiss, true

@@ -355,7 +355,7 @@ func (t *reqTransformer) transformMethod(c *plugins.Context, st *rtState) {
 	default:
 		return
 	}
-	if bodyKind(c.Request.Header.ContentType()) != bodyForm || c.Request.IsBodyStream() {
+	if bodyKind(c.Request.Header.ContentType()) != bodyForm || !bodyAtHand(c.Request) {
 		return
 	}
 	st.form.parse(c.Request.Body())
@@ -463,12 +463,26 @@ func (t *reqTransformer) transformQuery(c *plugins.Context, st *rtState) {
 	c.SetRawQuery(st.out)
 }
 
-// transformBody changes a JSON, form or multipart body read whole; a body
-// streamed because it is larger than client_body_buffer_size is sent as
-// it is.
+// maxTransformedBody is the largest request body the plugin reads to
+// change it; larger ones, and bodies sent chunked, go upstream as they are.
+const maxTransformedBody = 8 << 20
+
+// bodyAtHand reports whether the request's body can be read whole: it is
+// in memory already, or announced with a Content-Length up to
+// maxTransformedBody (the proxy then sends it from memory).
+func bodyAtHand(req *fasthttp.Request) bool {
+	if !req.IsBodyStream() {
+		return true
+	}
+	n := req.Header.ContentLength()
+	return n >= 0 && n <= maxTransformedBody
+}
+
+// transformBody changes a JSON, form or multipart body read whole (see
+// bodyAtHand).
 func (t *reqTransformer) transformBody(c *plugins.Context, st *rtState) {
 	kind := bodyKind(c.Request.Header.ContentType())
-	if kind == bodyOther || c.Request.IsBodyStream() {
+	if kind == bodyOther || !bodyAtHand(c.Request) {
 		return
 	}
 	body := c.Request.Body()
