@@ -279,7 +279,7 @@ func (p *Proxy) bufferBody(ctx *fasthttp.RequestCtx, ex *exchange, phase string)
 			buf = append(buf, 0)[:len(buf)]
 		}
 		var n int
-		n, err = stream.Read(buf[len(buf):cap(buf)])
+		n, err = stream.Read(buf[len(buf):min(cap(buf), limit+1)])
 		buf = buf[:len(buf)+n]
 		if err != nil {
 			break
@@ -290,9 +290,13 @@ func (p *Proxy) bufferBody(ctx *fasthttp.RequestCtx, ex *exchange, phase string)
 		ex.body = nil // an exchange keeps no large buffer
 	}
 	switch {
-	case err == io.EOF:
+	case err == io.EOF && len(buf) <= limit:
 		resp.SetBody(buf) // closes the stream, which pools its connection
 		return true
+	case err == io.EOF: // the last read passed the limit
+		resp.SetBody(buf)
+		p.logf("notice", "%s: the answer's body is larger than the plugins' buffer (%d bytes): sent unmodified", phase, limit)
+		return false
 	case err != nil:
 		// The upstream failed mid-body: the client gets what came, then
 		// the connection ends, as when streaming.
