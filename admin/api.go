@@ -23,6 +23,7 @@ import (
 
 	"github.com/portico-gw/portico/db"
 	"github.com/portico-gw/portico/eventhooks"
+	"github.com/portico-gw/portico/plugins"
 	"github.com/portico-gw/portico/rbac"
 )
 
@@ -71,6 +72,9 @@ type Options struct {
 	// valid token in RBACHeader, whose roles allow the request.
 	RBAC       *rbac.Authenticator
 	RBACHeader string
+	// Registry is the node's enabled plugin types: plugins with endpoints
+	// of their own (proxy-cache) are served through it.
+	Registry *plugins.Registry
 }
 
 // API is the Admin API handler. It is safe for concurrent use.
@@ -85,6 +89,7 @@ type API struct {
 	eventHooks *eventhooks.Service
 	rbac       *rbac.Authenticator
 	rbacHeader string
+	registry   *plugins.Registry
 	endpoints  []string
 	roots      map[string]bool // first path segments of the endpoints
 	server     []byte          // the Server header value
@@ -102,6 +107,7 @@ func New(opts Options) *API {
 		eventHooks: opts.EventHooks,
 		rbac:       opts.RBAC,
 		rbacHeader: opts.RBACHeader,
+		registry:   opts.Registry,
 		router:     router.New(),
 		roots:      map[string]bool{},
 		server:     []byte("kong/" + opts.Node.KongVersion),
@@ -129,6 +135,7 @@ func New(opts Options) *API {
 	a.routeRBAC()
 	a.routeWorkspaces()
 	a.routeMetrics(opts.Metrics)
+	a.routeProxyCache()
 	sort.Strings(a.endpoints)
 	return a
 }

@@ -378,6 +378,7 @@ func open(ctx context.Context, cfg *conf.Config, log, adminLog *logger.Logger) (
 		RBAC:       guard,
 		RBACHeader: cfg.RBACAuthHeader,
 		Metrics:    metrics,
+		Registry:   enabled,
 	})
 
 	adminAccess, err := openAccessLog(cfg.AdminAccessLog)

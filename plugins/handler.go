@@ -37,6 +37,21 @@ type (
 	// Logger runs after the answer, off the request's path, with a copy of
 	// what Kong's log serializer reports.
 	Logger interface{ Log(*LogEntry) }
+
+	// Responder runs on an answer from the upstream once it is read whole
+	// (Kong's `response` phase), before header_filter: Context.Response
+	// holds the status, headers and body, which it may change, or replace
+	// with Exit. A chain with a Responder has every proxied answer
+	// buffered (see BufferBody for the limit); answers Kong makes itself
+	// (exits, errors) do not run it.
+	Responder interface{ Response(*Context) error }
+	// BodyFilterer changes an answer's body (Kong's `body_filter`), after
+	// header_filter. Go plugins see the whole body at once: it runs only
+	// when a plugin asked for the body with Context.BufferBody in an
+	// earlier phase and the body fit the buffer limit, so a plugin must
+	// not count on it running. Context.Response.Body() is the body;
+	// SetBody replaces it (Content-Length follows).
+	BodyFilterer interface{ BodyFilter(*Context) error }
 )
 
 // Context is one request as plugins see it (Kong's PDK, in Go). The host
@@ -74,8 +89,15 @@ type Context struct {
 	// X-Kong-Request-Id.
 	Started   time.Time
 	RequestID []byte
+	// URICaptures are the matched regex route's captures
+	// (kong.request.get_uri_captures); nil before routing.
+	URICaptures Captures
+	// Upstream is what plugins set of the request sent to the service
+	// beyond the client's request (kong.service.request).
+	Upstream UpstreamRequest
 
-	exited bool
+	exited     bool
+	bodyWanted bool
 }
 
 // Events is how a plugin emits the events it publishes
@@ -159,7 +181,9 @@ func (c *Context) Exited() bool { return c.exited }
 
 // Reset prepares the context for another request.
 func (c *Context) Reset() {
-	*c = Context{Shared: c.Shared, Node: c.Node, Data: c.Data, Events: c.Events, Log: c.Log}
+	up := c.Upstream
+	up.reset()
+	*c = Context{Shared: c.Shared, Node: c.Node, Data: c.Data, Events: c.Events, Log: c.Log, Upstream: up}
 	if len(c.Shared) > 0 { // clear walks the table even when it is empty
 		clear(c.Shared)
 	}

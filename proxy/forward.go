@@ -54,6 +54,7 @@ func (p *Proxy) forward(ctx *fasthttp.RequestCtx, ex *exchange, rt *route, svc *
 				b.Done(&ex.peer, balancer.Result{Status: ctx.Response.StatusCode(), Latency: elapsed})
 			}
 			p.proxied(ctx, ex, start, upstreamStart, elapsed)
+			ex.proxied = true
 			return
 		}
 		lastErr = err

@@ -38,6 +38,8 @@ type exchange struct {
 	proxied       bool
 	upstreamStart time.Time
 	upstreamWait  time.Duration
+	// body holds an answer's body while it is buffered for plugins.
+	body []byte
 }
 
 func (ex *exchange) reset() {
@@ -155,17 +157,24 @@ func (p *Proxy) serve(ctx *fasthttp.RequestCtx) {
 	}
 	pc := ex.startPlugins(ctx, start, ex.client)
 	pc.Route = plugins.Ref{ID: rt.id, Name: rt.name, Row: rt.row}
+	pc.URICaptures = &ex.match
 	if rt.service != nil {
 		pc.Service = plugins.Ref{ID: rt.service.id, Name: rt.service.name, Row: rt.service.row}
 	}
 	reqProto := connProto(ctx)
 	if !ch.hasAccess || p.runChain(ctx, ex, start, ch, phaseAccess, reqProto) {
 		p.serveRoute(ctx, ex, rt, proto, peerTrusted, start)
+		if ch.hasResponse && ex.proxied {
+			p.respond(ctx, ex, start, ch, reqProto)
+		}
 	} else if ex.plugin.Exited() {
 		p.ownHeaders(ctx, ex, start)
 	}
 	if ch.hasHeader {
 		p.runChain(ctx, ex, start, ch, phaseHeaderFilter, reqProto)
+	}
+	if ch.hasBody && ex.plugin.BodyWanted() {
+		p.filterBody(ctx, ex, start, ch, reqProto)
 	}
 	if ch.hasLog {
 		p.queueLog(ctx, ex, rt, ch, start)

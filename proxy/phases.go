@@ -1,8 +1,10 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -22,10 +24,12 @@ const (
 	phaseRewrite phase = iota
 	phaseAccess
 	phaseHeaderFilter
+	phaseResponse
+	phaseBodyFilter
 )
 
 func (ph phase) String() string {
-	return [...]string{"rewrite", "access", "header_filter"}[ph]
+	return [...]string{"rewrite", "access", "header_filter", "response", "body_filter"}[ph]
 }
 
 // run calls one phase of an instance. A panic is the plugin's failure, not
@@ -41,6 +45,10 @@ func (in *instance) run(ph phase, pc *plugins.Context) (err error) {
 		return in.rewrite.Rewrite(pc)
 	case phaseAccess:
 		return in.access.Access(pc)
+	case phaseResponse:
+		return in.response.Response(pc)
+	case phaseBodyFilter:
+		return in.body.BodyFilter(pc)
 	default:
 		return in.header.HeaderFilter(pc)
 	}
@@ -53,6 +61,10 @@ func (in *instance) has(ph phase) bool {
 		return in.rewrite != nil
 	case phaseAccess:
 		return in.access != nil
+	case phaseResponse:
+		return in.response != nil
+	case phaseBodyFilter:
+		return in.body != nil
 	}
 	return in.header != nil
 }
@@ -120,7 +132,7 @@ func (p *Proxy) runOne(ctx *fasthttp.RequestCtx, ex *exchange, start time.Time, 
 		p.answer(ctx, ex, start, fasthttp.StatusInternalServerError, msgUnexpected)
 		return false
 	}
-	return ph == phaseHeaderFilter || !ex.plugin.Exited()
+	return ph == phaseHeaderFilter || ph == phaseBodyFilter || !ex.plugin.Exited()
 }
 
 // logQueue hands requests to the log plugins off the request's path: a
@@ -183,3 +195,124 @@ func (q *logQueue) push(c *logCapture) {
 		}
 	}
 }
+
+// defaultBodyBufferLimit bounds an answer's body buffered for plugins
+// (Options.BodyBufferLimit).
+const defaultBodyBufferLimit = 8 << 20
+
+// respond runs the response phase on an answer from the upstream, once its
+// body is read whole (Kong's buffered proxying). An answer over the buffer
+// limit goes to the client as it is, and the phase does not run.
+func (p *Proxy) respond(ctx *fasthttp.RequestCtx, ex *exchange, start time.Time, ch *chain, proto protoSet) {
+	if !p.bufferBody(ctx, ex, "response") {
+		return
+	}
+	if !p.runChain(ctx, ex, start, ch, phaseResponse, proto) && ex.plugin.Exited() {
+		p.ownHeaders(ctx, ex, start)
+	}
+}
+
+// filterBody runs the body_filter phase when the answer's body fits the
+// buffer limit.
+func (p *Proxy) filterBody(ctx *fasthttp.RequestCtx, ex *exchange, start time.Time, ch *chain, proto protoSet) {
+	if p.bufferBody(ctx, ex, "body_filter") {
+		p.runChain(ctx, ex, start, ch, phaseBodyFilter, proto)
+	}
+}
+
+// bufferBody reads a streamed answer's body into memory, up to the buffer
+// limit; it reports whether the whole body is now the response's body. A
+// larger body is left to stream to the client, unmodified (what was read
+// goes first), with a log line.
+func (p *Proxy) bufferBody(ctx *fasthttp.RequestCtx, ex *exchange, phase string) bool {
+	resp := &ctx.Response
+	if !resp.IsBodyStream() {
+		return true
+	}
+	limit := p.bodyLimit()
+	if n := resp.Header.ContentLength(); n > limit {
+		p.logf("notice", "%s: the answer's body (%d bytes) is larger than the plugins' buffer (%d bytes): sent unmodified",
+			phase, n, limit)
+		return false
+	}
+	stream, ok := resp.BodyStream().(*bodyStream)
+	if !ok {
+		return false
+	}
+	buf := ex.body[:0]
+	if cap(buf) == 0 {
+		buf = make([]byte, 0, 32<<10)
+	}
+	var err error
+	for len(buf) <= limit {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		var n int
+		n, err = stream.Read(buf[len(buf):min(cap(buf), limit+1)])
+		buf = buf[:len(buf)+n]
+		if err != nil {
+			break
+		}
+	}
+	ex.body = buf
+	if ex.body != nil && cap(ex.body) > maxKeptBody {
+		ex.body = nil // an exchange keeps no large buffer
+	}
+	switch {
+	case err == io.EOF && len(buf) <= limit:
+		resp.SetBody(buf) // closes the stream, which pools its connection
+		return true
+	case err == io.EOF: // the last read passed the limit
+		resp.SetBody(buf)
+		p.logf("notice", "%s: the answer's body is larger than the plugins' buffer (%d bytes): sent unmodified", phase, limit)
+		return false
+	case err != nil:
+		// The upstream failed mid-body: the client gets what came, then
+		// the connection ends, as when streaming.
+		p.logf("error", "%s: reading the upstream's answer: %v", phase, err)
+		resp.SetBodyStream(&prefixedBody{head: bytes.Clone(buf), rest: detach(stream)}, -1)
+		return false
+	}
+	p.logf("notice", "%s: the answer's body is larger than the plugins' buffer (%d bytes): sent unmodified", phase, limit)
+	resp.SetBodyStream(&prefixedBody{head: bytes.Clone(buf), rest: detach(stream)}, -1)
+	return false
+}
+
+// maxKeptBody is the largest body buffer an exchange keeps for the next
+// request.
+const maxKeptBody = 256 << 10
+
+func (p *Proxy) bodyLimit() int {
+	if p.opts.BodyBufferLimit > 0 {
+		return p.opts.BodyBufferLimit
+	}
+	return defaultBodyBufferLimit
+}
+
+// detach takes a body stream away from the response holding it: the
+// response's close of the original is then a no-op, and the copy returned
+// owns the connection.
+func detach(b *bodyStream) *bodyStream {
+	own := *b
+	b.closed = true
+	return &own
+}
+
+// prefixedBody is a body partly read already: head, then the rest of the
+// stream.
+type prefixedBody struct {
+	head []byte
+	rest *bodyStream
+}
+
+func (b *prefixedBody) Read(p []byte) (int, error) {
+	if len(b.head) > 0 {
+		n := copy(p, b.head)
+		b.head = b.head[n:]
+		return n, nil
+	}
+	return b.rest.Read(p)
+}
+
+func (b *prefixedBody) Close() error { return b.rest.Close() }

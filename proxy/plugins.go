@@ -17,6 +17,8 @@ type instance struct {
 	rewrite   plugins.Rewriter
 	access    plugins.Accessor
 	header    plugins.HeaderFilterer
+	response  plugins.Responder
+	body      plugins.BodyFilterer
 	log       plugins.Logger
 	// scope is the row's place in Kong's precedence: 1 consumer+route+
 	// service, 2 consumer+route, 3 consumer+service, 4 route+service,
@@ -95,6 +97,9 @@ type chain struct {
 	// Which phases any instance of the chain has: a phase no instance has
 	// costs nothing.
 	hasAccess, hasHeader, hasLog bool
+	// hasResponse buffers every proxied answer for the response phase;
+	// hasBody runs body_filter when a plugin asked for the body.
+	hasResponse, hasBody bool
 }
 
 // pluginRow is a plugin row's scope.
@@ -135,6 +140,8 @@ func (p *Proxy) buildPlugins(c *config, errs *[]error) (chainFor func(rt *route)
 		in.rewrite, _ = h.(plugins.Rewriter)
 		in.access, _ = h.(plugins.Accessor)
 		in.header, _ = h.(plugins.HeaderFilterer)
+		in.response, _ = h.(plugins.Responder)
+		in.body, _ = h.(plugins.BodyFilterer)
 		in.log, _ = h.(plugins.Logger)
 		rows = append(rows, pluginRow{inst: in, route: route, service: service, consumer: consumer, ws: workspace(r)})
 	}
@@ -206,6 +213,8 @@ func chainOf(rt *route, rows []pluginRow) *chain {
 			ch.hasAccess = ch.hasAccess || in.access != nil
 			ch.hasHeader = ch.hasHeader || in.header != nil
 			ch.hasLog = ch.hasLog || in.log != nil
+			ch.hasResponse = ch.hasResponse || in.response != nil
+			ch.hasBody = ch.hasBody || in.body != nil
 		}
 	}
 	ch.access = accessOrder(ch.links)

@@ -80,6 +80,10 @@ type Options struct {
 	// Events is where plugins emit the events they publish (event hooks);
 	// nil when event hooks are off.
 	Events plugins.Events
+	// BodyBufferLimit bounds, in bytes, an answer's body read whole for
+	// plugins (the response and body_filter phases); larger answers go to
+	// the client unmodified. Default 8 MiB.
+	BodyBufferLimit int
 	// LogQueueSize bounds the entries waiting for log plugins (default
 	// 10,000); past it entries are dropped and counted.
 	LogQueueSize int

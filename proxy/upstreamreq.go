@@ -51,7 +51,11 @@ func (p *Proxy) buildUpstream(ctx *fasthttp.RequestCtx, ex *exchange, rt *route,
 
 	u.line = append(u.line, in.Method()...)
 	u.line = append(u.line, ' ')
-	u.line = router.UpstreamPath(u.line, svc.path, rt.stripPath, &ex.match)
+	if path, ok := ex.plugin.Upstream.Path(); ok {
+		u.line = append(u.line, path...) // kong.service.request.set_path
+	} else {
+		u.line = router.UpstreamPath(u.line, svc.path, rt.stripPath, &ex.match)
+	}
 	if q := queryString(in.RequestURI()); q != nil {
 		u.line = append(append(u.line, '?'), q...)
 	}
@@ -174,6 +178,10 @@ func methodHasBody(m []byte) bool {
 // it is the scheme's default), as Kong's balancer does.
 func (p *Proxy) setHost(ctx *fasthttp.RequestCtx, ex *exchange, rt *route, svc *service) {
 	u := &ex.upReq
+	if host, ok := ex.plugin.Upstream.Host(); ok {
+		u.host = append(u.host[:0], host...) // set by a plugin
+		return
+	}
 	switch {
 	case rt.preserveHost:
 		u.host = append(u.host[:0], ctx.Request.Header.Host()...)

@@ -398,20 +398,6 @@ func queryUnescape(dst, src []byte) []byte {
 	return dst
 }
 
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-func unhex(c byte) byte {
-	switch {
-	case c <= '9':
-		return c - '0'
-	case c >= 'a':
-		return c - 'a' + 10
-	}
-	return c - 'A' + 10
-}
-
 // bearerToken is the first match of Kong's `\s*[Bb]earer\s+(.+)` in a
 // header value (anywhere in it, as ngx.re.gmatch finds it): what follows
 // the whitespace after "Bearer", up to the end of the line; nil when

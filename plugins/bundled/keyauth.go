@@ -244,33 +244,25 @@ func withoutQueryArg(uri []byte, name string) []byte {
 // anything else, and for a body still streaming in (Kong reads none it
 // has buffered to a file).
 type keyBody struct {
-	kind  int // bodyNone, bodyForm, bodyJSON, bodyMultipart
+	kind  int // bodyOther, bodyForm, bodyJSON, bodyMultipart (bodyKind)
 	form  *fasthttp.Args
 	json  map[string]any
 	multi *multipart.Form
 }
-
-const (
-	bodyNone = iota
-	bodyForm
-	bodyJSON
-	bodyMultipart
-)
 
 func readKeyBody(req *fasthttp.Request) *keyBody {
 	b := &keyBody{}
 	if req.IsBodyStream() {
 		return b
 	}
-	ct := req.Header.ContentType()
-	switch {
-	case bytes.HasPrefix(ct, []byte("application/x-www-form-urlencoded")):
+	switch bodyKind(req.Header.ContentType()) {
+	case bodyForm:
 		b.kind, b.form = bodyForm, req.PostArgs()
-	case bytes.HasPrefix(ct, []byte("application/json")) || bytes.Contains(ct, []byte("+json")):
+	case bodyJSON:
 		if json.Unmarshal(req.Body(), &b.json) == nil && b.json != nil {
 			b.kind = bodyJSON
 		}
-	case bytes.HasPrefix(ct, []byte("multipart/form-data")):
+	case bodyMultipart:
 		if f, err := req.MultipartForm(); err == nil {
 			b.kind, b.multi = bodyMultipart, f
 		}
