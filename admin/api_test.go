@@ -19,6 +19,7 @@ import (
 	"net"
 	"net/url"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -706,6 +707,15 @@ func TestSchemaEndpoints(t *testing.T) {
 		}
 	}
 	wantMessage(t, h.get("/schemas/plugins/nothing"), 404, "No plugin named 'nothing'")
+	// A bundled plugin that cannot run yet is neither listed nor stored.
+	if slices.Contains(names, any("ldap-auth")) {
+		t.Error("/plugins/enabled lists ldap-auth, which does not run")
+	}
+	wantMessage(t, h.get("/schemas/plugins/ldap-auth"), 404, "No plugin named 'ldap-auth'")
+	r := h.json("POST", "/plugins", map[string]any{"name": "ldap-auth", "config": map[string]any{"ldap_host": "x"}}).want(t, 400)
+	if f, _ := r.obj(t)["fields"].(map[string]any); f["name"] != "plugin 'ldap-auth' cannot run on this node yet" {
+		t.Errorf("enabling ldap-auth: %s", r.raw)
+	}
 
 	wantMessage(t, h.json("POST", "/schemas/services/validate", map[string]any{"host": "x.test"}), 200,
 		"schema validation successful")

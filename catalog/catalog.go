@@ -25,6 +25,13 @@ func Build(enabledPlugins []string) (*schema.Registry, *plugins.Registry, error)
 	reg.Register(entities.All()...)
 	if e := reg.Entity("plugins"); e != nil {
 		enabled.Install(e)
+		notEnabled := e.UnknownSubschema
+		e.UnknownSubschema = func(name string) string {
+			if msg := all.NotRunning(name); msg != "" {
+				return msg
+			}
+			return notEnabled(name)
+		}
 	}
 	return reg, enabled, nil
 }

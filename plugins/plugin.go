@@ -114,10 +114,12 @@ func (r *Registry) All() []Info {
 }
 
 // Enabled returns a new registry restricted to kong.conf's `plugins` value:
-// "bundled" adds every plugin of r, other values add the plugin of that name,
-// and "off" as the first value enables none (later "off"s are ignored), as
-// Kong's conf_loader does. Values are trimmed; empty ones are skipped. A name
-// r does not know is an error naming it, like Kong's start-up failure.
+// "bundled" adds every plugin of r that runs, other values add the plugin
+// of that name, and "off" as the first value enables none (later "off"s are
+// ignored), as Kong's conf_loader does. Values are trimmed; empty ones are
+// skipped. A name r does not know is an error naming it, like Kong's
+// start-up failure, and so is a plugin that cannot run yet: an operator
+// must not believe it is in effect.
 //
 // Every plugin in r counts as bundled for now; custom (Lua) plugins will be
 // told apart when they can be registered.
@@ -133,7 +135,9 @@ func (r *Registry) Enabled(list []string) (*Registry, error) {
 			continue
 		case KeywordBundled:
 			for n, info := range r.byName {
-				out.byName[n] = info
+				if info.Runs() {
+					out.byName[n] = info
+				}
 			}
 			continue
 		}
@@ -142,9 +146,22 @@ func (r *Registry) Enabled(list []string) (*Registry, error) {
 			// Kong: kong/db/dao/plugins.lua load_plugin_schemas.
 			return nil, fmt.Errorf("%s plugin is enabled but not installed", name)
 		}
+		if !info.Runs() {
+			return nil, fmt.Errorf("%s plugin is enabled but cannot run on this node yet", name)
+		}
 		out.byName[name] = info
 	}
 	return out, nil
+}
+
+// NotRunning is the refusal of a plugin r knows but that cannot run yet,
+// or "" for any other name: the Admin API names it instead of storing a
+// configuration nothing would apply.
+func (r *Registry) NotRunning(name string) string {
+	if info, ok := r.byName[name]; ok && !info.Runs() {
+		return "plugin '" + name + "' cannot run on this node yet"
+	}
+	return ""
 }
 
 // Install adds every registered plugin's subschema to the plugins entity. A

@@ -21,11 +21,15 @@ func testInfo(name string, priority int) Info {
 	}
 }
 
+// testRegistry holds four plugins that run and oauth2, which does not.
 func testRegistry() *Registry {
 	r := NewRegistry()
 	for _, name := range []string{"key-auth", "acl", "cors", "rate-limiting"} {
-		r.Register(testInfo(name, len(name)))
+		info := testInfo(name, len(name))
+		info.New = func(map[string]any) (Handler, error) { return struct{}{}, nil }
+		r.Register(info)
 	}
+	r.Register(testInfo("oauth2", 1))
 	return r
 }
 
@@ -78,7 +82,7 @@ func TestZeroRegistry(t *testing.T) {
 
 func TestLookupAndAll(t *testing.T) {
 	r := testRegistry()
-	if got, want := names(r.All()), []string{"acl", "cors", "key-auth", "rate-limiting"}; !reflect.DeepEqual(got, want) {
+	if got, want := names(r.All()), []string{"acl", "cors", "key-auth", "oauth2", "rate-limiting"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("All() = %v; want %v", got, want)
 	}
 	info, ok := r.Lookup("cors")
@@ -107,6 +111,7 @@ func TestEnabled(t *testing.T) {
 		{"empty list", nil, []string{}, ""},
 		{"empty values skipped", []string{"", "acl", " "}, []string{"acl"}, ""},
 		{"unknown name", []string{"bundled", "my-plugin"}, nil, "my-plugin plugin is enabled but not installed"},
+		{"a plugin that cannot run", []string{"bundled", "oauth2"}, nil, "oauth2 plugin is enabled but cannot run on this node yet"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -124,6 +129,19 @@ func TestEnabled(t *testing.T) {
 				t.Errorf("enabled = %v; want %v", gotNames, tt.want)
 			}
 		})
+	}
+}
+
+func TestNotRunning(t *testing.T) {
+	r := testRegistry()
+	for name, want := range map[string]string{
+		"oauth2":   "plugin 'oauth2' cannot run on this node yet",
+		"key-auth": "",
+		"nope":     "",
+	} {
+		if got := r.NotRunning(name); got != want {
+			t.Errorf("NotRunning(%s) = %q, want %q", name, got, want)
+		}
 	}
 }
 

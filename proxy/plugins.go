@@ -119,6 +119,13 @@ func (p *Proxy) buildPlugins(c *config, errs *[]error) (chainFor func(rt *route)
 		name := row.String(r, "name")
 		info, ok := p.opts.Plugins.Lookup(name)
 		if !ok || !info.Runs() {
+			// A stored row this node does not run (a plugin the `plugins`
+			// setting leaves out, or one that cannot run yet): said once,
+			// so that no operator believes it applies.
+			if !p.skipped[id(r)] {
+				p.skipped[id(r)] = true
+				p.logf("warn", "plugin %s (%s) is configured but not enabled on this node: it does not run", name, id(r))
+			}
 			continue
 		}
 		conf, _ := r["config"].(map[string]any)

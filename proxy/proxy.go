@@ -107,9 +107,12 @@ type Proxy struct {
 	// rebuild requests; the watcher goroutine coalesces them.
 	dirty     chan struct{}
 	rebuildMu sync.Mutex
-	version   atomic.Uint64
-	stop      context.CancelFunc
-	done      sync.WaitGroup
+	// skipped are the plugin rows already reported as not running
+	// (guarded by rebuildMu).
+	skipped map[string]bool
+	version atomic.Uint64
+	stop    context.CancelFunc
+	done    sync.WaitGroup
 
 	exchanges sync.Pool
 	logs      logQueue
@@ -126,6 +129,7 @@ func New(opts Options) (*Proxy, error) {
 		upHeaders:  parseHeaders(opts.HeadersUpstream),
 		realIP:     []byte(opts.RealIPHeader),
 		dirty:      make(chan struct{}, 1),
+		skipped:    map[string]bool{},
 	}
 	if opts.RealIPHeader == "proxy_protocol" {
 		p.realIP = nil
