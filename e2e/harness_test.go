@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -81,7 +82,7 @@ type gateway struct {
 	statusPort int
 	env        []string
 	cmd        *exec.Cmd
-	output     *bytes.Buffer
+	output     *syncBuffer
 }
 
 // newGateway prepares (but does not start) a node with a fresh prefix and
@@ -110,7 +111,7 @@ func startGateway(t *testing.T, extra ...string) *gateway {
 
 func (g *gateway) start() {
 	g.t.Helper()
-	g.output = &bytes.Buffer{}
+	g.output = &syncBuffer{}
 	g.cmd = exec.Command(binary, "start")
 	g.cmd.Env = g.env
 	g.cmd.Stdout, g.cmd.Stderr = g.output, g.output
@@ -296,4 +297,23 @@ func wantFields(t *testing.T, got map[string]any, want map[string]any) {
 			t.Errorf("field %q = %s, want %s", k, gj, wj)
 		}
 	}
+}
+
+// syncBuffer collects a node's output, written by exec's copying goroutine
+// while tests read it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

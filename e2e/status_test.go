@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -363,7 +362,7 @@ func TestCLIQuitReloadRestart(t *testing.T) {
 		old := g.cmd
 		g.cmd = exec.Command(binary, "restart")
 		g.cmd.Env = g.env
-		g.output = &bytes.Buffer{} // the old node's output is still being copied into the old one
+		g.output = &syncBuffer{} // the old node's output is still being copied into the old one
 		g.cmd.Stdout, g.cmd.Stderr = g.output, g.output
 		if err := g.cmd.Start(); err != nil {
 			t.Fatal(err)
