@@ -196,10 +196,7 @@ func (h *httpLogger) Log(e *plugins.LogEntry) {
 	if h.queues == nil {
 		return
 	}
-	buf := encodeEntry(e, "")
-	entry := bytes.Clone(*buf)
-	releaseBuffer(buf)
-	h.queues.enqueue(h.key, h.name, h.queue, h.send, entry)
+	h.queues.enqueue(h.key, h.name, h.queue, h.send, encodedEntry(e, ""))
 }
 
 // send posts one batch; a status of 300 or more is a failure, retried.

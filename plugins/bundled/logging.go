@@ -1,6 +1,7 @@
 package bundled
 
 import (
+	"bytes"
 	"errors"
 	"sync"
 
@@ -35,6 +36,14 @@ func encodeEntry(e *plugins.LogEntry, suffix string) *[]byte {
 	b := entryBuffers.Get().(*[]byte)
 	*b = append(e.AppendJSON((*b)[:0]), suffix...)
 	return b
+}
+
+// encodedEntry is e's JSON followed by suffix, in a slice of its own (for
+// a queue).
+func encodedEntry(e *plugins.LogEntry, suffix string) []byte {
+	buf := encodeEntry(e, suffix)
+	defer releaseBuffer(buf)
+	return bytes.Clone(*buf)
 }
 
 func releaseBuffer(b *[]byte) {

@@ -1,7 +1,6 @@
 package bundled
 
 import (
-	"bytes"
 	"crypto/tls"
 	"fmt"
 	"net"
@@ -76,10 +75,7 @@ func (h *tcpLogger) Log(e *plugins.LogEntry) {
 	if h.queues == nil {
 		return
 	}
-	buf := encodeEntry(e, "\n")
-	entry := bytes.Clone(*buf)
-	releaseBuffer(buf)
-	h.queues.enqueue(h.key, h.key, sendQueue, h.send, entry)
+	h.queues.enqueue(h.key, h.key, sendQueue, h.send, encodedEntry(e, "\n"))
 }
 
 // send writes the entries; a kept connection the server closed meanwhile

@@ -1,7 +1,6 @@
 package bundled
 
 import (
-	"bytes"
 	"fmt"
 	"net"
 	"strconv"
@@ -54,10 +53,7 @@ func (h *udpLogger) Log(e *plugins.LogEntry) {
 	if h.queues == nil {
 		return
 	}
-	buf := encodeEntry(e, "")
-	entry := bytes.Clone(*buf)
-	releaseBuffer(buf)
-	h.queues.enqueue(h.key, h.key, sendQueue, h.send, entry)
+	h.queues.enqueue(h.key, h.key, sendQueue, h.send, encodedEntry(e, ""))
 }
 
 func (h *udpLogger) send(batch [][]byte) error {
