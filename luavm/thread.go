@@ -151,3 +151,7 @@ func Deadline(L *lua.LState) time.Time {
 	}
 	return time.Time{}
 }
+
+// Broken reports whether a call on the thread was stopped: the state is
+// discarded at Release and takes no more calls.
+func (t *Thread) Broken() bool { return t.broken }

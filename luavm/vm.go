@@ -462,3 +462,25 @@ func errorValueString(v lua.LValue) string {
 		return "(error object is a " + v.Type().String() + " value)"
 	}
 }
+
+// CompileFile compiles a Lua file's source once, for a host that runs it
+// in states of its own (Lua plugins' modules): `..` is metered as in
+// Compile, and error messages name the file (`path:line: message`).
+func CompileFile(path, source string) (*Chunk, error) {
+	proto, err := compileMetered(context.Background(), source, path)
+	if err != nil {
+		return nil, &Error{Kind: KindSyntax, Message: err.Error(), cause: err}
+	}
+	return &Chunk{Name: "@" + path, Source: path, proto: proto}, nil
+}
+
+// Function makes a function of the chunk in L with env as its globals
+// (L.G.Global for a module that shares the state's globals). A chunk made
+// by Compile or CompileFile needs the concat function its `..` calls in
+// env or, through __index, behind it; every state of a VM has it in its
+// globals.
+func (c *Chunk) Function(L *lua.LState, env *lua.LTable) *lua.LFunction {
+	fn := L.NewFunctionFromProto(c.proto)
+	fn.Env = env
+	return fn
+}

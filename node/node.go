@@ -22,13 +22,13 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/portico-gw/portico/admin"
-	"github.com/portico-gw/portico/catalog"
 	"github.com/portico-gw/portico/conf"
 	"github.com/portico-gw/portico/db"
 	"github.com/portico-gw/portico/eventhooks"
 	"github.com/portico-gw/portico/events"
 	"github.com/portico-gw/portico/logger"
 	"github.com/portico-gw/portico/luavm"
+	luaplugins "github.com/portico-gw/portico/plugins/lua"
 	"github.com/portico-gw/portico/proxy"
 	"github.com/portico-gw/portico/proxy/balancer"
 	"github.com/portico-gw/portico/rbac"
@@ -56,6 +56,8 @@ type Node struct {
 	hooks   *eventhooks.Service
 	proxy   *proxy.Proxy
 	lua     *luavm.VM
+	// luaPlugins runs Lua plugins, pre-function and post-function.
+	luaPlugins *luaplugins.Host
 	// webhookCustom renders webhook-custom templates; closed after the
 	// hooks stop.
 	webhookCustom *eventhooks.WebhookCustom
@@ -100,10 +102,11 @@ func Bootstrap(ctx context.Context, cfg *conf.Config, notices []conf.Notice) err
 		return err
 	}
 	defer log.Close()
-	reg, _, err := catalog.Build(cfg.Plugins)
+	reg, _, host, err := buildCatalog(cfg, log)
 	if err != nil {
 		return err
 	}
+	defer host.Close()
 	if pid, alive := readPID(cfg.PIDFile()); alive {
 		return fmt.Errorf("Portico is running in %s (pid %d): stop it first", cfg.Prefix, pid)
 	}
@@ -215,7 +218,7 @@ func Run(ctx context.Context, cfg *conf.Config, notices []conf.Notice, ready fun
 }
 
 func open(ctx context.Context, cfg *conf.Config, log, adminLog *logger.Logger) (*Node, error) {
-	reg, enabled, err := catalog.Build(cfg.Plugins)
+	reg, enabled, luaHost, err := buildCatalog(cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -232,7 +235,7 @@ func open(ctx context.Context, cfg *conf.Config, log, adminLog *logger.Logger) (
 		st.Close()
 		return nil, fmt.Errorf("preparing the database: %w", err)
 	}
-	n := &Node{cfg: cfg, log: log, store: st, bus: &events.Bus{}, metrics: prometheus.NewRegistry(), forced: make(chan struct{})}
+	n := &Node{cfg: cfg, log: log, store: st, luaPlugins: luaHost, bus: &events.Bus{}, metrics: prometheus.NewRegistry(), forced: make(chan struct{})}
 	n.db = db.New(reg, st, db.Options{Bus: n.bus, CacheSize: cfg.MemCacheSize})
 	registerCacheMetrics(n.metrics, n.db)
 	// One sandboxed Lua room for lambda hooks and webhook-custom templates,
@@ -653,6 +656,9 @@ func (n *Node) close() {
 	}
 	if n.lua != nil {
 		n.lua.Close()
+	}
+	if n.luaPlugins != nil {
+		n.luaPlugins.Close()
 	}
 	for _, l := range n.access {
 		if err := l.Close(); err != nil {

@@ -69,7 +69,35 @@ type Context struct {
 	Started   time.Time
 	RequestID []byte
 
+	// Upstream is what plugins changed about the upstream request besides
+	// its headers and body (kong.service.set_target,
+	// kong.service.request.set_path ...); its zero value changes nothing.
+	Upstream Upstream
+	// FromService is set once the answer is the service's (Kong's
+	// kong.response.get_source "service").
+	FromService bool
+	// Lua is the Lua plugin host's state for the request (kong.ctx
+	// tables); nil until a Lua plugin needs it.
+	Lua any
+
 	exited bool
+}
+
+// Upstream holds changes to the upstream request the proxy applies when
+// it builds it.
+type Upstream struct {
+	// Path replaces Kong's upstream path when not nil.
+	Path []byte
+	// Query replaces the query string when QuerySet (empty: none).
+	Query    []byte
+	QuerySet bool
+	// Host and Port replace the peer the balancer would pick (Port 0: the
+	// service's port).
+	Host string
+	Port int
+	// UpstreamName balances over the upstream of that name instead of the
+	// service's host.
+	UpstreamName string
 }
 
 // Ref is an entity a request matched: its id, name and stored row (read
@@ -159,6 +187,9 @@ type LogEntry struct {
 	Route       Ref
 	Service     Ref
 	Consumer    map[string]any
+	// Lua is the request's Context.Lua (kong.ctx tables for the Lua log
+	// phase).
+	Lua any
 }
 
 // LimitedBody is a request body stream a plugin caps: reading past Limit

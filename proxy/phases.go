@@ -220,5 +220,6 @@ func (p *Proxy) logEntry(ctx *fasthttp.RequestCtx, ex *exchange, rt *route, star
 		e.Service = plugins.Ref{ID: rt.service.id, Name: rt.service.name}
 	}
 	e.Consumer = ex.plugin.Consumer
+	e.Lua = ex.plugin.Lua
 	return e
 }

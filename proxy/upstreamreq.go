@@ -51,9 +51,14 @@ func (p *Proxy) buildUpstream(ctx *fasthttp.RequestCtx, ex *exchange, rt *route,
 
 	u.line = append(u.line, in.Method()...)
 	u.line = append(u.line, ' ')
-	u.line = router.UpstreamPath(u.line, svc.path, rt.stripPath, &ex.match)
-	if q := queryString(in.RequestURI()); q != nil {
-		u.line = append(append(u.line, '?'), q...)
+	if up := &ex.plugin.Upstream; up.Path != nil || up.QuerySet {
+		// A plugin changed them (kong.service.request.set_path ...).
+		u.line = upstreamTarget(u.line, in, svc, rt, ex)
+	} else {
+		u.line = router.UpstreamPath(u.line, svc.path, rt.stripPath, &ex.match)
+		if q := queryString(in.RequestURI()); q != nil {
+			u.line = append(append(u.line, '?'), q...)
+		}
 	}
 	// HTTP/1.1 whatever the client spoke (Kong's proxy_http_version).
 	u.line = append(u.line, " HTTP/1.1\r\n"...)
@@ -219,3 +224,22 @@ func (u *upstreamRequest) writeTo(w *bufio.Writer, close bool) error {
 // replayable reports whether the request can be sent again (its body is
 // still at hand).
 func (u *upstreamRequest) replayable() bool { return u.stream == nil }
+
+// upstreamTarget is the upstream path and query string with the changes
+// plugins made to them.
+func upstreamTarget(line []byte, in *fasthttp.RequestHeader, svc *service, rt *route, ex *exchange) []byte {
+	up := &ex.plugin.Upstream
+	if up.Path != nil {
+		line = append(line, up.Path...)
+	} else {
+		line = router.UpstreamPath(line, svc.path, rt.stripPath, &ex.match)
+	}
+	q := queryString(in.RequestURI())
+	if up.QuerySet {
+		q = up.Query
+	}
+	if len(q) > 0 {
+		line = append(append(line, '?'), q...)
+	}
+	return line
+}
