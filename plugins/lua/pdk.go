@@ -160,6 +160,27 @@ func installPDK(loc *local) {
 	L.SetGlobal("kong", kong)
 	L.SetGlobal(hostGlobal, &lua.LUserData{Value: loc.host, Metatable: lua.LNil})
 	L.SetGlobal("ngx", ngxTable(loc))
+	exitThroughPcall(L)
+}
+
+// exitThroughPcall makes pcall and xpcall pass kong.response.exit's
+// unwinding on, as OpenResty's ngx.exit is not caught by them: code after
+// an exit does not run.
+func exitThroughPcall(L *lua.LState) {
+	for _, name := range []string{"pcall", "xpcall"} {
+		orig, ok := L.GetGlobal(name).(*lua.LFunction)
+		if !ok {
+			continue
+		}
+		L.SetGlobal(name, L.NewFunction(func(L *lua.LState) int {
+			L.Insert(orig, 1)
+			L.Call(L.GetTop()-1, lua.MultRet)
+			if L.Get(1) == lua.LFalse && L.Get(2) == exitSignal {
+				L.Error(exitSignal, 0)
+			}
+			return L.GetTop()
+		}))
+	}
 }
 
 // unsupported is a table whose every name fails with why.

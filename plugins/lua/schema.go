@@ -104,7 +104,7 @@ func (c *converter) fields(v lua.LValue, path string) ([]*schema.Field, error) {
 	if !ok {
 		return nil, c.fail("%sfields must be an array of field definitions", prefix(path))
 	}
-	var out []*schema.Field
+	out := []*schema.Field{}
 	for i := 1; i <= t.Len(); i++ {
 		entry, ok := t.RawGetInt(i).(*lua.LTable)
 		if !ok {
