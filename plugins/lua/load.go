@@ -67,10 +67,10 @@ func (h *Host) Load(name string) (plugins.Info, error) {
 	}
 	p, err := h.loadHandler(name)
 	if err != nil {
-		return plugins.Info{}, err
+		return plugins.Info{}, schemaError(name, "%s", strings.TrimSpace(err.Error()))
 	}
 	if path, _ := h.findModule("kong.plugins." + name + ".daos"); path != "" {
-		return plugins.Info{}, fmt.Errorf(msgDAOs, name, name)
+		return plugins.Info{}, schemaError(name, msgDAOs, name, name)
 	}
 	sub, err := h.loadSchema(name)
 	if err != nil {
@@ -132,7 +132,6 @@ func (h *Host) loadHandler(name string) (*plugin, error) {
 	}
 	return p, nil
 }
-
 
 // luaString is tostring(v), as Kong's messages print values.
 func luaString(v lua.LValue) string {
