@@ -26,7 +26,7 @@ func (vm *VM) CheckSource(source string) error {
 	name := ChunkName(source)
 	stmts, err := Parse(context.Background(), source, name)
 	if err != nil {
-		return &Error{Kind: KindSyntax, Message: err.Error(), cause: err}
+		return &Error{Kind: KindSyntax, Message: strings.TrimSpace(err.Error()), cause: err}
 	}
 	if vm.opts.Mode != ModeSandbox {
 		return nil

@@ -17,14 +17,15 @@ import (
 // untrusted_lua. The host is closed with the node.
 func buildCatalog(cfg *conf.Config, log *logger.Logger) (*schema.Registry, *plugins.Registry, *luaplugins.Host, error) {
 	host, err := luaplugins.New(luaplugins.Options{
-		PackagePath:        cfg.LuaPackagePath,
-		Log:                log,
-		TrustedIPs:         cfg.TrustedIPs,
-		Configuration:      cfg.KongConfiguration(),
-		KongVersion:        cfg.KongVersion,
-		UntrustedLua:       cfg.UntrustedLua,
-		SandboxRequires:    cfg.UntrustedLuaSandboxRequires,
-		SandboxEnvironment: cfg.UntrustedLuaSandboxEnvironment,
+		PackagePath:          cfg.LuaPackagePath,
+		Log:                  log,
+		TrustedIPs:           cfg.TrustedIPs,
+		ClientBodyBufferSize: cfg.ClientBodyBufferSize,
+		Configuration:        cfg.KongConfiguration(),
+		KongVersion:          cfg.KongVersion,
+		UntrustedLua:         cfg.UntrustedLua,
+		SandboxRequires:      cfg.UntrustedLuaSandboxRequires,
+		SandboxEnvironment:   cfg.UntrustedLuaSandboxEnvironment,
 	})
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("preparing Lua plugins: %w", err)

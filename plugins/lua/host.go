@@ -33,6 +33,10 @@ type Options struct {
 	// 64 MiB).
 	Timeout   time.Duration
 	MaxMemory int64
+	// ClientBodyBufferSize is client_body_buffer_size: larger request
+	// bodies stream to the service and kong.request.get_raw_body gives
+	// nil, as in Kong (default 8k).
+	ClientBodyBufferSize int64
 	// TrustedIPs is trusted_ips, for kong.ip.is_trusted.
 	TrustedIPs []string
 	// Configuration is kong.configuration (secrets masked).

@@ -274,14 +274,16 @@ func ngxReq(L *lua.LState) *lua.LTable {
 		{"get_uri_args", requestPhase, reqQuery},
 		{"read_body", live, func(L *lua.LState, c *call) int { return 0 }},
 		{"get_body_data", live, func(L *lua.LState, c *call) int {
-			if c.pc.Request.IsBodyStream() {
+			body, ok := requestBody(L, c)
+			if !ok {
 				L.Push(lua.LNil)
 				return 1
 			}
-			return pushOptString(L, c.pc.Request.Body())
+			return pushOptString(L, body)
 		}},
 		{"get_post_args", live, func(L *lua.LState, c *call) int {
-			L.Push(argsTable(L, string(c.pc.Request.Body()), L.OptInt(1, defaultMaxArgs)))
+			body, _ := requestBody(L, c)
+			L.Push(argsTable(L, string(body), L.OptInt(1, defaultMaxArgs)))
 			return 1
 		}},
 		{"set_header", rewriteAcc, func(L *lua.LState, c *call) int {

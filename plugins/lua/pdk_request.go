@@ -2,6 +2,7 @@ package lua
 
 import (
 	"bytes"
+	"io"
 	"mime"
 	"net"
 	"net/netip"
@@ -409,13 +410,35 @@ func mapHeaders(m map[string]string) func(func(k, v []byte) bool) {
 	}
 }
 
+// requestBody is the request body when it fits in
+// client_body_buffer_size, as Kong reads it (a larger or chunked body is
+// left streaming to the service, and Kong's answer is nil).
+func requestBody(L *lua.LState, c *call) ([]byte, bool) {
+	r := c.pc.Request
+	if !r.IsBodyStream() {
+		return r.Body(), true
+	}
+	n := r.Header.ContentLength()
+	if n < 0 || int64(n) > hostOf(L).bodyBuffer() {
+		return nil, false
+	}
+	// Read the stream here (the service then gets the buffer).
+	buf, err := io.ReadAll(io.LimitReader(r.BodyStream(), int64(n)))
+	if err != nil || len(buf) != n {
+		return nil, false
+	}
+	r.SetBodyRaw(buf)
+	return buf, true
+}
+
 func reqRawBody(L *lua.LState, c *call) int {
-	if c.pc.Request.IsBodyStream() {
+	body, ok := requestBody(L, c)
+	if !ok {
 		L.Push(lua.LNil)
 		L.Push(lua.LString(msgBodyTooLarge))
 		return 2
 	}
-	L.Push(lua.LString(c.pc.Request.Body()))
+	L.Push(lua.LString(body))
 	return 1
 }
 
@@ -438,13 +461,13 @@ func reqBody(L *lua.LState, c *call) int {
 	if mt == "" {
 		mt = strings.ToLower(strings.TrimSpace(strings.SplitN(ct, ";", 2)[0]))
 	}
-	if c.pc.Request.IsBodyStream() {
+	body, ok := requestBody(L, c)
+	if !ok {
 		L.Push(lua.LNil)
 		L.Push(lua.LString(msgBodyTooLarge))
 		L.Push(lua.LString(mt))
 		return 3
 	}
-	body := c.pc.Request.Body()
 	switch {
 	case mt == "application/x-www-form-urlencoded":
 		L.Push(argsTable(L, string(body), max))
@@ -516,6 +539,14 @@ func hostOf(L *lua.LState) *Host {
 
 // hostGlobal holds the state's Host, under a name Lua code cannot spell.
 const hostGlobal = "\x00portico.host"
+
+// bodyBuffer is client_body_buffer_size (nginx's default, 8k, when unset).
+func (h *Host) bodyBuffer() int64 {
+	if h == nil || h.opts.ClientBodyBufferSize <= 0 {
+		return 8 << 10
+	}
+	return h.opts.ClientBodyBufferSize
+}
 
 func (h *Host) isTrusted(a netip.Addr) bool {
 	if h == nil || !a.IsValid() {
