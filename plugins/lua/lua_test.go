@@ -365,3 +365,68 @@ func BenchmarkLuaAccess(b *testing.B) {
 		}
 	}
 }
+
+// pre-function under each untrusted_lua mode: the write-time check and
+// what a request sees.
+func TestServerlessModes(t *testing.T) {
+	cases := []struct {
+		mode, code  string
+		writeErr    string // "" when the code is accepted
+		runErr      string // "" when the request goes on
+		upstreamHdr string
+	}{
+		{"sandbox", "kong.service.request.set_header('X-Pre', tostring(os.time() > 0))", "", "", "true"},
+		{"sandbox", "os.execute('true')", "'os.execute' is not available in the sandbox", "", ""},
+		{"sandbox", "local f = io.open('/etc/passwd')", "'io' is not available in the sandbox", "", ""},
+		{"sandbox", "require 'cjson'", "require 'cjson' not allowed within sandbox", "", ""},
+		{"sandbox", "local o = os o['exe' .. 'cute']('true')", "", "attempt to call a non-function object", ""},
+		{"sandbox", "return function() kong.service.request.set_header('X-Pre', 'fn') end", "", "", "fn"},
+		{"on", "kong.service.request.set_header('X-Pre', type(os.execute))", "", "", "function"},
+		{"off", "kong.service.request.set_header('X-Pre', 'x')", "", "loading of untrusted Lua code disabled because 'untrusted_lua' config option is set to 'off'", ""},
+		{"sandbox", "if then", "error parsing pre-function: [string \"if then\"]", "", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.mode+" "+tc.code, func(t *testing.T) {
+			h := newHost(t, nil, luaplugins.Options{UntrustedLua: tc.mode})
+			reg, _, err := catalog.BuildWith(catalog.Options{Plugins: []string{"pre-function"}, Lua: h})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := reg.Entity("plugins")
+			row, errs := e.PrepareInsert(map[string]any{"name": "pre-function", "config": map[string]any{"access": []any{tc.code}}},
+				schema.Auto{Now: time.Now, NewID: func() string { return "00000000-0000-4000-8000-000000000000" }})
+			if errs == nil {
+				errs = e.Validate(row)
+			}
+			if tc.writeErr != "" {
+				got, _ := json.Marshal(errs)
+				if !strings.Contains(string(got), strings.ReplaceAll(tc.writeErr, `"`, `\"`)) {
+					t.Fatalf("write: %s, want %q", got, tc.writeErr)
+				}
+				return
+			}
+			if errs != nil {
+				t.Fatalf("write: %v", errs)
+			}
+			_, enabled, _ := catalog.BuildWith(catalog.Options{Plugins: []string{"pre-function"}, Lua: h})
+			info, _ := enabled.Lookup("pre-function")
+			handler, err := info.New(row["config"].(map[string]any))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < 2; i++ { // the second run uses what the first one kept
+				pc := request(t, "GET / HTTP/1.1\nHost: h\n\n")
+				err = handler.(plugins.Accessor).Access(pc)
+				if tc.runErr != "" {
+					if err == nil || !strings.Contains(err.Error(), tc.runErr) {
+						t.Fatalf("run: %v, want %q", err, tc.runErr)
+					}
+					continue
+				}
+				if err != nil || string(pc.Request.Header.Peek("X-Pre")) != tc.upstreamHdr {
+					t.Fatalf("run %d: %v, X-Pre %q", i, err, pc.Request.Header.Peek("X-Pre"))
+				}
+			}
+		})
+	}
+}
