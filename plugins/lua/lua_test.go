@@ -219,6 +219,7 @@ func TestPDKRequest(t *testing.T) {
 		{"ngx uri", get, "return ngx.escape_uri('a b/c'), ngx.unescape_uri('a%20b'), ngx.encode_args({ b = 'x y', a = true }), ngx.decode_args('p=1&q')", `["a%20b%2Fc","a b","a&b=x%20y",{"p":"1","q":true}]`},
 		{"ngx re", get, "local m = ngx.re.match('hello 123', [[(\\d+)]], 'jo') local s, e = ngx.re.find('abc', 'b') local r, n = ngx.re.gsub('a-b-c', '-', '+') local out = {} for x in ngx.re.gmatch('a1b2', [[\\d]]) do out[#out+1] = x[0] end return m[1], s, e, r, n, out", `["123",2,2,"a+b+c",2,["1","2"]]`},
 		{"ngx var", get, "return ngx.var.request_uri, ngx.var.http_user_agent, ngx.var.arg_x, ngx.var.host, ngx.var.remote_addr", `["\/a\/.\/b%41\/c?x=1&y=2&y=3&flag","curl\/8","1","example.com","203.0.113.9"]`},
+		{"null", get, "return tostring(ngx.null), ngx.null == cjson_null", `["userdata: NULL",false]`},
 		{"ngx ctx", get, "ngx.ctx.a = 5 return ngx.ctx.a, ngx.HTTP_NOT_FOUND, ngx.null == require('cjson').null", `[5,404,true]`},
 		{"resty", get, "local sha = require('resty.sha256'):new() sha:update('abc') return require('resty.string').to_hex(sha:final())", `["ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"]`},
 		{"bit", get, "local bit = require 'bit' return bit.band(12, 10), bit.bor(12, 10), bit.lshift(1, 4), bit.tohex(255, 4)", `[8,14,16,"00ff"]`},
