@@ -117,6 +117,13 @@ type Config struct {
 	// "bundled" stands for every plugin shipped with Portico and "off" for
 	// none. Default ["bundled"].
 	Plugins []string
+	// LuaPackagePath (lua_package_path) is where Lua plugins and the modules
+	// they require are found: ';'-separated templates in which '?' stands
+	// for a module name with dots turned into '/' (a plugin is the module
+	// kong.plugins.<name>.handler). Relative templates are relative to the
+	// directory Portico starts in. Default "./?.lua;./?/init.lua;", as in
+	// Kong.
+	LuaPackagePath string
 	// AnonymousReports (anonymous_reports) is accepted for compatibility.
 	// Default off, unlike Kong: Portico never sends usage reports, whatever
 	// the value.
@@ -480,6 +487,7 @@ var keys = []key{
 
 	{name: "plugins", kind: kindList, field: func(c *Config) any { return &c.Plugins }, check: pluginName,
 		accepted: "a comma-separated list of plugin names, bundled or off"},
+	{name: "lua_package_path", kind: kindString, field: func(c *Config) any { return &c.LuaPackagePath }},
 	{name: "anonymous_reports", kind: kindBool, field: func(c *Config) any { return &c.AnonymousReports },
 		ignored: "anonymous_reports is ignored: Portico never sends usage reports"},
 	{name: "headers", kind: kindList, field: func(c *Config) any { return &c.Headers }, check: headerToken,

@@ -44,7 +44,7 @@ var kongKeys = func() map[string]bool {
 		dedicated_config_processing privileged_worker
 		lua_max_req_headers lua_max_resp_headers lua_max_uri_args lua_max_post_args
 		lua_ssl_trusted_certificate lua_ssl_verify_depth lua_ssl_protocols
-		lua_socket_pool_size lua_package_path lua_package_cpath
+		lua_socket_pool_size lua_package_cpath
 		openresty_path kic admin_gui_url admin_gui_path admin_gui_api_url admin_gui_csp
 		opentelemetry_tracing opentelemetry_tracing_sampling_rate
 		tracing_instrumentations tracing_sampling_rate

@@ -67,6 +67,7 @@ func TestDefaults(t *testing.T) {
 		AdminErrorLog:                filepath.Join(prefix, "logs/error.log"),
 		NginxWorkerProcesses:         "auto",
 		Plugins:                      []string{"bundled"},
+		LuaPackagePath:               "./?.lua;./?/init.lua;",
 		AnonymousReports:             false,
 		Headers:                      []string{"server_tokens", "latency_tokens", "X-Kong-Request-Id"},
 		HeadersUpstream:              []string{"X-Kong-Request-Id"},

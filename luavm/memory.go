@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"time"
 	"unsafe"
 
 	lua "github.com/yuin/gopher-lua"
@@ -132,10 +133,23 @@ func (m *meter) raiseMemory(L *lua.LState) {
 // callContext is the context a call runs under. gopher-lua calls Done
 // before every instruction, on the call's goroutine: it charges the
 // instructions to the call's meter.
+//
+// A Thread's calls (thread.go) use a callContext of their own, kept with
+// the state: it has no parent context and no timer, so a call allocates
+// nothing for its limits. Its deadline is read every chargeEvery
+// instructions, and its done channel is closed once, when a call is
+// stopped; the state is then discarded.
 type callContext struct {
 	context.Context
 	m     *meter
 	steps int
+
+	// Thread calls only (Context is nil).
+	done     chan struct{}
+	err      error
+	deadline time.Time
+	value    any
+	afters   []func()
 }
 
 func (c *callContext) Done() <-chan struct{} {
@@ -143,8 +157,69 @@ func (c *callContext) Done() <-chan struct{} {
 	if c.steps == chargeEvery {
 		c.steps = 0
 		c.m.charge(chargeEvery * instructionBytes)
+		if c.Context == nil && c.err == nil && time.Now().After(c.deadline) {
+			c.stop(context.DeadlineExceeded)
+		}
+	}
+	if c.Context == nil {
+		return c.done
 	}
 	return c.Context.Done()
+}
+
+// stop ends a Thread call with cause (a timeout or ErrMemory).
+func (c *callContext) stop(cause error) {
+	if c.err == nil {
+		c.err = cause
+		close(c.done)
+		for _, f := range c.afters {
+			if f != nil {
+				f()
+			}
+		}
+	}
+}
+
+// AfterFunc lets contexts derived from a Thread call's (gopher-lua gives
+// each coroutine one) follow it without a goroutine each.
+func (c *callContext) AfterFunc(f func()) func() bool {
+	if c.Context != nil {
+		return context.AfterFunc(c.Context, f)
+	}
+	if c.err != nil {
+		go f()
+		return func() bool { return false }
+	}
+	i := len(c.afters)
+	c.afters = append(c.afters, f)
+	return func() bool {
+		if i < len(c.afters) && c.afters[i] != nil && c.err == nil {
+			c.afters[i] = nil
+			return true
+		}
+		return false
+	}
+}
+
+func (c *callContext) Err() error {
+	if c.Context == nil {
+		return c.err
+	}
+	return c.Context.Err()
+}
+
+func (c *callContext) Deadline() (time.Time, bool) {
+	if c.Context == nil {
+		return c.deadline, true
+	}
+	return c.Context.Deadline()
+}
+
+func (c *callContext) Value(key any) any {
+	if c.Context == nil {
+		return nil
+	}
+	return c.Context.Value(key)
 }
 
 // Sizes, in estimated Go heap bytes.

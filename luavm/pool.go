@@ -39,6 +39,13 @@ type state struct {
 	// fns caches, per chunk, the function its top level returned on this
 	// state (CallCached); bounded by maxCachedFunctions.
 	fns map[*Chunk]*lua.LFunction
+
+	// local is what Options.Setup returned for this state.
+	local any
+	// thread, cc and m serve Thread calls (thread.go), made once per state.
+	thread Thread
+	cc     *callContext
+	m      meter
 }
 
 // maxCachedFunctions bounds the functions one state keeps for CallCached.

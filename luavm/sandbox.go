@@ -59,6 +59,14 @@ func (st *state) setup() error {
 		}
 	}
 
+	if setup := st.vm.opts.Setup; setup != nil {
+		local, err := setup(L)
+		if err != nil {
+			return err
+		}
+		st.local = local
+	}
+
 	if st.vm.opts.Mode == ModeOn {
 		// Kong's "on": the environment reads through to the real _G; writes
 		// to globals stay in the per-call environment.
@@ -138,6 +146,13 @@ func (st *state) setup() error {
 			v = st.deepProxy(t, name)
 		}
 		cur.RawSetString(parts[len(parts)-1], v)
+	}
+
+	// The host's own API, as it is (Options.Expose).
+	for _, name := range st.vm.opts.Expose {
+		if v := G.RawGetString(name); v != lua.LNil {
+			base.RawSetString(name, v)
+		}
 	}
 
 	// Replace every table we built by a read-only proxy.

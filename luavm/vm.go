@@ -84,6 +84,16 @@ type Options struct {
 	// state and must push the module value. In ModeSandbox a module is
 	// loadable only if it is also listed in Requires.
 	Modules map[string]lua.LGFunction
+
+	// Setup, when set, prepares every new state after its libraries,
+	// Globals and Modules (a host installs its API there, e.g. Kong's PDK).
+	// What it returns is the state's local value (Thread.Local). Globals
+	// it sets are part of the state's baseline, not of any call's memory.
+	Setup func(L *lua.LState) (any, error)
+	// Expose lists globals Setup installs that ModeSandbox code sees as
+	// they are, not as read-only proxies: the host's API tables (Kong's
+	// pre-function sees kong and ngx this way).
+	Expose []string
 }
 
 // ErrUntrustedLuaOff is returned (wrapped) when Mode is ModeOff. The text
@@ -114,7 +124,10 @@ type Error struct {
 	Kind       ErrorKind
 	Message    string
 	StackTrace string // Lua traceback, when available
-	cause      error
+	// Object is the value Lua code raised (Thread calls only): a host that
+	// unwinds a call on purpose raises a value of its own and finds it here.
+	Object lua.LValue
+	cause  error
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -448,4 +461,26 @@ func errorValueString(v lua.LValue) string {
 	default:
 		return "(error object is a " + v.Type().String() + " value)"
 	}
+}
+
+// CompileFile compiles a Lua file's source once, for a host that runs it
+// in states of its own (Lua plugins' modules): `..` is metered as in
+// Compile, and error messages name the file (`path:line: message`).
+func CompileFile(path, source string) (*Chunk, error) {
+	proto, err := compileMetered(context.Background(), source, path)
+	if err != nil {
+		return nil, &Error{Kind: KindSyntax, Message: err.Error(), cause: err}
+	}
+	return &Chunk{Name: "@" + path, Source: path, proto: proto}, nil
+}
+
+// Function makes a function of the chunk in L with env as its globals
+// (L.G.Global for a module that shares the state's globals). A chunk made
+// by Compile or CompileFile needs the concat function its `..` calls in
+// env or, through __index, behind it; every state of a VM has it in its
+// globals.
+func (c *Chunk) Function(L *lua.LState, env *lua.LTable) *lua.LFunction {
+	fn := L.NewFunctionFromProto(c.proto)
+	fn.Env = env
+	return fn
 }

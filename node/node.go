@@ -22,7 +22,6 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/portico-gw/portico/admin"
-	"github.com/portico-gw/portico/catalog"
 	"github.com/portico-gw/portico/conf"
 	"github.com/portico-gw/portico/db"
 	"github.com/portico-gw/portico/eventhooks"
@@ -30,6 +29,7 @@ import (
 	"github.com/portico-gw/portico/logger"
 	"github.com/portico-gw/portico/luavm"
 	"github.com/portico-gw/portico/plugins"
+	luaplugins "github.com/portico-gw/portico/plugins/lua"
 	"github.com/portico-gw/portico/proxy"
 	"github.com/portico-gw/portico/proxy/balancer"
 	"github.com/portico-gw/portico/rbac"
@@ -58,6 +58,8 @@ type Node struct {
 	hooks   *eventhooks.Service
 	proxy   *proxy.Proxy
 	lua     *luavm.VM
+	// luaPlugins runs Lua plugins, pre-function and post-function.
+	luaPlugins *luaplugins.Host
 	// webhookCustom renders webhook-custom templates; closed after the
 	// hooks stop.
 	webhookCustom *eventhooks.WebhookCustom
@@ -103,10 +105,11 @@ func Bootstrap(ctx context.Context, cfg *conf.Config, notices []conf.Notice) err
 		return err
 	}
 	defer log.Close()
-	reg, _, err := catalog.Build(cfg.Plugins)
+	reg, _, host, err := buildCatalog(cfg, log)
 	if err != nil {
 		return err
 	}
+	defer host.Close()
 	if pid, alive := readPID(cfg.PIDFile()); alive {
 		return fmt.Errorf("Portico is running in %s (pid %d): stop it first", cfg.Prefix, pid)
 	}
@@ -218,7 +221,7 @@ func Run(ctx context.Context, cfg *conf.Config, notices []conf.Notice, ready fun
 }
 
 func open(ctx context.Context, cfg *conf.Config, log, adminLog *logger.Logger) (*Node, error) {
-	reg, enabled, err := catalog.Build(cfg.Plugins)
+	reg, enabled, luaHost, err := buildCatalog(cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -235,7 +238,7 @@ func open(ctx context.Context, cfg *conf.Config, log, adminLog *logger.Logger) (
 		st.Close()
 		return nil, fmt.Errorf("preparing the database: %w", err)
 	}
-	n := &Node{cfg: cfg, log: log, store: st, bus: &events.Bus{}, metrics: prometheus.NewRegistry(), forced: make(chan struct{})}
+	n := &Node{cfg: cfg, log: log, store: st, luaPlugins: luaHost, bus: &events.Bus{}, metrics: prometheus.NewRegistry(), forced: make(chan struct{})}
 	n.db = db.New(reg, st, db.Options{Bus: n.bus, CacheSize: cfg.MemCacheSize})
 	// What plugins read at request time (credentials, consumers): one
 	// entry per kilobyte of mem_cache_size.
@@ -676,6 +679,9 @@ func (n *Node) close() {
 	}
 	if n.lua != nil {
 		n.lua.Close()
+	}
+	if n.luaPlugins != nil {
+		n.luaPlugins.Close()
 	}
 	for _, l := range n.access {
 		if err := l.Close(); err != nil {

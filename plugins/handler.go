@@ -52,6 +52,12 @@ type (
 	// not count on it running. Context.Response.Body() is the body;
 	// SetBody replaces it (Content-Length follows).
 	BodyFilterer interface{ BodyFilter(*Context) error }
+	// Phased is a handler that has every phase method but runs only some
+	// (a Lua plugin has the methods its module defines): the host asks it
+	// once, by Kong's phase name ("rewrite", "access", "response",
+	// "header_filter", "body_filter", "log"), so a phase it lacks costs
+	// nothing.
+	Phased interface{ Runs(phase string) bool }
 )
 
 // Context is one request as plugins see it (Kong's PDK, in Go). The host
@@ -96,8 +102,26 @@ type Context struct {
 	// beyond the client's request (kong.service.request).
 	Upstream UpstreamRequest
 
+	// Target is where plugins send the request instead of the service's
+	// peer (kong.service.set_target, kong.service.set_upstream).
+	Target UpstreamTarget
+	// FromService is set once the answer is the service's (Kong's
+	// kong.response.get_source "service").
+	FromService bool
+	// Lua is the Lua plugin host's state for the request (kong.ctx
+	// tables); nil until a Lua plugin needs it.
+	Lua any
+
 	exited     bool
 	bodyWanted bool
+}
+
+// UpstreamTarget replaces the peer the balancer would pick: Host and Port
+// (Port 0: the service's port), or the upstream named UpstreamName.
+type UpstreamTarget struct {
+	Host         string
+	Port         int
+	UpstreamName string
 }
 
 // Events is how a plugin emits the events it publishes

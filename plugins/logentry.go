@@ -39,6 +39,20 @@ type LogEntry struct {
 	// Source is who answered: "upstream", or "kong" for answers Kong made
 	// itself (a plugin's exit, an error).
 	Source string
+	// Lua is the Lua plugin host's state of the request (kong.ctx in the
+	// log phase); nil when no Lua plugin ran.
+	Lua any
+}
+
+// Field returns the value of the first field of this name (header names
+// are lower case), and whether there is one.
+func Field(fs []LogField, name string) (string, bool) {
+	for i := range fs {
+		if fs[i].Name == name {
+			return fs[i].Value, true
+		}
+	}
+	return "", false
 }
 
 // LogRequest is the request part of a LogEntry.

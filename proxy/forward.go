@@ -87,6 +87,9 @@ func (p *Proxy) forward(ctx *fasthttp.RequestCtx, ex *exchange, rt *route, svc *
 // pick chooses the address for one attempt: from the upstream's balancer,
 // the host name's addresses, or the service's IP literal.
 func (p *Proxy) pick(ex *exchange, svc *service) (string, *balancer.Balancer, error) {
+	if t := &ex.plugin.Target; t.Host != "" || t.UpstreamName != "" {
+		return p.pickChanged(ex, svc)
+	}
 	b := svc.upstream
 	if b == nil {
 		b = svc.dns
@@ -104,10 +107,39 @@ func (p *Proxy) pick(ex *exchange, svc *service) (string, *balancer.Balancer, er
 	return ex.peer.Addr, b, nil
 }
 
+// pickChanged picks the peer a plugin chose: a target
+// (kong.service.set_target) or an upstream by name
+// (kong.service.set_upstream).
+func (p *Proxy) pickChanged(ex *exchange, svc *service) (string, *balancer.Balancer, error) {
+	up := &ex.plugin.Target
+	if up.Host != "" {
+		port := up.Port
+		if port == 0 {
+			port = svc.port
+		}
+		addr := net.JoinHostPort(up.Host, strconv.Itoa(port))
+		ex.peer = balancer.Peer{Addr: addr, Hostname: up.Host, Port: port}
+		return addr, nil, nil
+	}
+	snap := p.snap.Load()
+	var b *balancer.Balancer
+	if snap != nil {
+		b = snap.balancers.Upstream(svc.workspace, up.UpstreamName)
+	}
+	if b == nil {
+		return "", nil, balancer.ErrNameResolution
+	}
+	if err := b.Pick(&ex.hash, ex.tried, &ex.peer); err != nil {
+		return "", nil, err
+	}
+	return ex.peer.Addr, b, nil
+}
+
 // proxied finishes an answer that came from the upstream: hop-by-hop
 // headers out, Kong's latency, Via, Server and request id headers in.
 func (p *Proxy) proxied(ctx *fasthttp.RequestCtx, ex *exchange, start, upstreamStart time.Time, upstream time.Duration) {
 	ex.proxied, ex.upstreamStart, ex.upstreamWait = true, upstreamStart, upstream
+	ex.plugin.FromService = true
 	rh := &ctx.Response.Header
 	stripResponseHop(rh, &ex.hops) // also finds the upstream's Via
 	if ex.peer.SetCookie != "" {

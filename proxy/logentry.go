@@ -44,6 +44,7 @@ type logCapture struct {
 	rt                *route
 	consumer          map[string]any
 	credential        map[string]any
+	lua               any
 	to                []plugins.Logger
 }
 
@@ -104,12 +105,13 @@ func capture(c *logCapture, ctx *fasthttp.RequestCtx, ex *exchange, rt *route, s
 	c.tries = append(c.tries[:0], ex.tries...)
 	c.rt = rt
 	c.consumer, c.credential = ex.plugin.Consumer, ex.plugin.Credential
+	c.lua = ex.plugin.Lua
 }
 
 // release gives the capture back to the pool, holding nothing of the
 // request's rows.
 func (c *logCapture) release() {
-	c.rt, c.consumer, c.credential = nil, nil, nil
+	c.rt, c.consumer, c.credential, c.lua = nil, nil, nil, nil
 	clear(c.to)
 	c.to = c.to[:0]
 	captures.Put(c)
@@ -221,6 +223,7 @@ func (c *logCapture) fill(e *plugins.LogEntry) {
 		}
 	}
 	e.Consumer, e.Credential = c.consumer, c.credential
+	e.Lua = c.lua
 }
 
 // appendQuery parses a query string as Kong's kong.request.get_query:

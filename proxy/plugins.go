@@ -150,6 +150,9 @@ func (p *Proxy) buildPlugins(c *config, errs *[]error) (chainFor func(rt *route)
 		in.response, _ = h.(plugins.Responder)
 		in.body, _ = h.(plugins.BodyFilterer)
 		in.log, _ = h.(plugins.Logger)
+		if ph, ok := h.(plugins.Phased); ok {
+			in.dropMissing(ph)
+		}
 		rows = append(rows, pluginRow{inst: in, route: route, service: service, consumer: consumer, ws: workspace(r)})
 	}
 	if len(rows) == 0 {
@@ -290,6 +293,28 @@ func accessOrder(links []link) []int {
 		visit(i)
 	}
 	return order
+}
+
+// dropMissing forgets the phase methods a handler does not run.
+func (in *instance) dropMissing(ph plugins.Phased) {
+	if !ph.Runs("rewrite") {
+		in.rewrite = nil
+	}
+	if !ph.Runs("access") {
+		in.access = nil
+	}
+	if !ph.Runs("response") {
+		in.response = nil
+	}
+	if !ph.Runs("header_filter") {
+		in.header = nil
+	}
+	if !ph.Runs("body_filter") {
+		in.body = nil
+	}
+	if !ph.Runs("log") {
+		in.log = nil
+	}
 }
 
 // all are the instances the link may pick.

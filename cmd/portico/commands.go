@@ -29,6 +29,7 @@ var commands = map[string]func(args []string, stdout, stderr io.Writer) int{
 	"prepare":              cmdPrepare,
 	"config":               cmdConfig,
 	"migrations bootstrap": cmdBootstrap,
+	"plugin":               cmdPlugin,
 	"version":              cmdVersion,
 	"--version":            cmdVersion,
 	"-v":                   cmdVersion,

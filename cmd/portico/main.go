@@ -8,6 +8,7 @@
 //	portico reload [-c FILE] [-p DIR]       re-read the configuration, reopen logs
 //	portico health [-p DIR]                 is a node running under the prefix
 //	portico check [FILE]                    validate a configuration file
+//	portico plugin check DIR [--schema]     load Lua plugins and check their schemas
 //	portico prepare [-c FILE] [-p DIR]      create the prefix tree
 //	portico migrations bootstrap [-c FILE]  prepare the database
 //	portico config [-c FILE]                print the effective configuration
@@ -39,6 +40,8 @@ The available commands are:
   reload                Re-read the configuration (-c FILE) and reopen the log files.
   health                Check that a node runs in the prefix.
   check [FILE]          Check the validity of a configuration file (default /etc/kong/kong.conf).
+  plugin check DIR      Load the Lua plugins of DIR (a kong/plugins/NAME directory or a
+                        lua_package_path root) and check their handlers and schemas.
   prepare               Create the prefix directory tree and files.
   migrations bootstrap  Prepare the database for a new node.
   config                Print the effective configuration (secrets masked).

@@ -1,0 +1,1 @@
+return { PRIORITY = "high", VERSION = "1.0.0" }

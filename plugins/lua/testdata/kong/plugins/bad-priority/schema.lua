@@ -1,0 +1,1 @@
+return { name = "bad-priority", fields = { { config = { type = "record", fields = {} } } } }

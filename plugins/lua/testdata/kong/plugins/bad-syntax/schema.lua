@@ -1,0 +1,1 @@
+return { name = "bad-syntax", fields = { { config = { type = "record", fields = {} } } } }

@@ -1,0 +1,1 @@
+return { name = "classic", fields = { { config = { type = "record", fields = {} } } } }

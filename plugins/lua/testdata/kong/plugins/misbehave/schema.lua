@@ -1,0 +1,1 @@
+return { name = "misbehave", fields = { { config = { type = "record", fields = {} } } } }

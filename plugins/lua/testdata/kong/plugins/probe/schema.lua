@@ -1,0 +1,8 @@
+return {
+  name = "probe",
+  fields = {
+    { config = { type = "record", fields = {
+      { greeting = { type = "string", default = "hi" } },
+    } } },
+  },
+}

@@ -1,0 +1,6 @@
+return {
+  name = "reshape",
+  fields = {
+    { config = { type = "record", fields = {} } },
+  },
+}

@@ -1,0 +1,6 @@
+return {
+  name = "shout",
+  fields = {
+    { config = { type = "record", fields = {} } },
+  },
+}

@@ -1,0 +1,1 @@
+return { { name = "things", primary_key = { "id" }, fields = {} } }

@@ -1,0 +1,1 @@
+return { PRIORITY = 1, VERSION = "1.0.0" }

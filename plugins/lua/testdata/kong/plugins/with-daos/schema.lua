@@ -1,0 +1,1 @@
+return { name = "with-daos", fields = { { config = { type = "record", fields = {} } } } }
