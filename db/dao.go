@@ -213,10 +213,17 @@ func (d *DB) Insert(ctx context.Context, e *schema.Entity, input map[string]any,
 		return nil, err
 	}
 	d.setExpiry(e, entity, ttl)
-	if err := d.write(ctx, func(w *writer) error { return w.stored(e, entity, nil) }); err != nil {
+	var stored map[string]any
+	err = d.write(ctx, func(w *writer) error {
+		// Hooks change the row (a token becomes its hash): a transaction
+		// run again after a conflict starts from the prepared row.
+		stored = schema.Copy(entity).(map[string]any)
+		return w.stored(e, stored, nil)
+	})
+	if err != nil {
 		return nil, err
 	}
-	return entity, nil
+	return stored, nil
 }
 
 func (w *writer) insert(e *schema.Entity, entity map[string]any) error {

@@ -329,3 +329,44 @@ func BenchmarkUnknownToken(b *testing.B) {
 		})
 	}
 }
+
+// TestConcurrentUsersWithOneToken: users created at the same moment with
+// one token cannot both pass the uniqueness check; one is stored, every
+// other gets the unique violation.
+func TestConcurrentUsersWithOneToken(t *testing.T) {
+	ctx := context.Background()
+	d, _, _ := open(t)
+	users := d.Entity(UsersEntity)
+	const n = 6
+	errs := make(chan error, n)
+	start := make(chan struct{})
+	for i := range n {
+		go func() {
+			<-start
+			_, err := d.Insert(ctx, users, map[string]any{"name": fmt.Sprint("twin-", i), "user_token": "shared-token"}, nil)
+			errs <- err
+		}()
+	}
+	close(start)
+	stored := 0
+	for range n {
+		err := <-errs
+		var de *db.Error
+		switch {
+		case err == nil:
+			stored++
+		case errors.As(err, &de) && de.Code == db.CodeUniqueViolation:
+		default:
+			t.Errorf("unexpected error: %v", err)
+		}
+	}
+	if stored != 1 {
+		t.Errorf("%d users stored with one token, want 1", stored)
+	}
+	// The stored user's token is the one given, even when its transaction
+	// ran again after a conflict (not a hash of its hash).
+	candidates, err := d.Find(ctx, users, "user_token_ident", entities.TokenIdent("shared-token"))
+	if err != nil || len(entities.TokenUsers(candidates, "shared-token")) != 1 {
+		t.Errorf("the token finds %d users (%v), want 1", len(entities.TokenUsers(candidates, "shared-token")), err)
+	}
+}

@@ -46,6 +46,11 @@ type WriteTx interface {
 	Update(e *Entity, row, old map[string]any) error
 	// Delete deletes a row of e, with its cascades.
 	Delete(e *Entity, row map[string]any) error
+	// Claim serialises the writes that claim the same name (store.Tx.Claim):
+	// a hook checking what no unique index can (a token stored only as a
+	// salted hash) claims the value first, so two concurrent writes cannot
+	// both pass the check.
+	Claim(name string) error
 }
 
 // BeforeWriter rewrites or refuses a row before it is stored; old is nil on

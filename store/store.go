@@ -145,4 +145,9 @@ type Tx interface {
 	// that completes it, so a job interrupted by a crash runs again.
 	Marked(job string) (bool, error)
 	Mark(job string) error
+	// Claim makes concurrent transactions that claim the same name
+	// conflict: one commits, the others run again and see its writes. It
+	// guards checks no unique index can make (a value stored only as a
+	// salted hash) and leaves nothing behind.
+	Claim(name string) error
 }

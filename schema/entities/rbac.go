@@ -190,6 +190,11 @@ func (t rbacTokens) BeforeWrite(tx schema.WriteTx, row, old map[string]any) erro
 		return nil
 	}
 	ident := TokenIdent(token)
+	// Two users written at once with one token must not both find it
+	// free: writes of the same identifier are serialised.
+	if err := tx.Claim(t.users.Name + ".user_token_ident/" + ident); err != nil {
+		return err
+	}
 	candidates, err := tx.Find(t.users, "user_token_ident", ident)
 	if err != nil {
 		return fmt.Errorf("checking that an RBAC token is unique: %w", err)

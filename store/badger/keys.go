@@ -175,5 +175,9 @@ var (
 	metaSchema       = makeKey(kindMeta, "schema")
 )
 
+// claimKey is the key transactions claiming a name read and delete
+// (store.Tx.Claim): never stored, it only takes part in conflict checks.
+func claimKey(name string) []byte { return makeKey(kindMeta, "claim", name) }
+
 // jobKey is the marker of a one-time job done (store.Tx.Mark).
 func jobKey(job string) []byte { return makeKey(kindMeta, "job", job) }

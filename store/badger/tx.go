@@ -583,3 +583,20 @@ func (t *tx) Mark(job string) error {
 	}
 	return nil
 }
+
+// Claim implements store.Tx: badger's conflict check then sees the key in
+// the transaction's reads and writes, so of two transactions claiming it
+// concurrently the later commit fails with a conflict and runs again.
+func (t *tx) Claim(name string) error {
+	if !t.write {
+		return fmt.Errorf("claiming %s: %w", name, errReadOnly)
+	}
+	key := claimKey(name)
+	if _, err := t.txn.Get(key); err != nil && !errors.Is(err, badger.ErrKeyNotFound) {
+		return fmt.Errorf("claiming %s: %w", name, err)
+	}
+	if err := t.txn.Delete(key); err != nil {
+		return fmt.Errorf("claiming %s: %w", name, err)
+	}
+	return nil
+}

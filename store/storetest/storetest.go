@@ -110,6 +110,7 @@ func Run(t *testing.T, open Opener) {
 		{"DeleteParentVsInsertChild", testDeleteParentVsInsertChild},
 		{"Bootstrap", testBootstrap},
 		{"Marks", testMarks},
+		{"Claims", testClaims},
 		{"Closed", testClosed},
 	}
 	for _, tc := range tests {
@@ -1810,6 +1811,62 @@ func testMarks(t *testing.T, open Opener) {
 		}
 		if ok, err := tx.Marked("other"); ok || err != nil {
 			t.Errorf("Marked(other) = %v, %v", ok, err)
+		}
+		return nil
+	})
+}
+
+// Two transactions claiming the same name while both run: the one that
+// commits second runs again, after the first committed, and so sees its
+// writes. Different names do not conflict.
+func testClaims(t *testing.T, open Opener) {
+	for _, tc := range []struct {
+		name          string
+		first, second string
+		wantRuns      int
+	}{
+		{"same name", "token/abc", "token/abc", 2},
+		{"other names", "token/abc", "token/def", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := open(t, Tables())
+			ctx := context.Background()
+			claimed, released := make(chan struct{}), make(chan struct{})
+			var runs int
+			done := make(chan error, 1)
+			go func() {
+				done <- s.Update(ctx, func(tx store.Tx) error {
+					runs++
+					if err := tx.Claim(tc.second); err != nil {
+						return err
+					}
+					if runs == 1 {
+						close(claimed)
+						<-released // the other transaction commits meanwhile
+					}
+					return tx.Insert("services", store.Row{"id": newID(), "name": "second"})
+				})
+			}()
+			<-claimed
+			mustUpdate(t, s, func(tx store.Tx) error {
+				if err := tx.Claim(tc.first); err != nil {
+					return err
+				}
+				return tx.Insert("services", store.Row{"id": newID(), "name": "first"})
+			})
+			close(released)
+			if err := <-done; err != nil {
+				t.Fatalf("second transaction: %v", err)
+			}
+			if runs != tc.wantRuns {
+				t.Errorf("the second transaction ran %d times, want %d", runs, tc.wantRuns)
+			}
+		})
+	}
+	s := open(t, Tables())
+	mustView(t, s, func(tx store.Tx) error {
+		if tx.Claim("x") == nil {
+			t.Error("a view claimed a name")
 		}
 		return nil
 	})
