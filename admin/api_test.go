@@ -13,6 +13,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
+	"errors"
 	"encoding/pem"
 	"fmt"
 	"math/big"
@@ -32,9 +33,11 @@ import (
 	"github.com/portico-gw/portico/catalog"
 	"github.com/portico-gw/portico/db"
 	"github.com/portico-gw/portico/events"
+	"github.com/portico-gw/portico/internal/dbtest"
 	"github.com/portico-gw/portico/plugins"
 	"github.com/portico-gw/portico/rbac"
 	"github.com/portico-gw/portico/schema"
+	"github.com/portico-gw/portico/store"
 	"github.com/portico-gw/portico/store/badger"
 )
 
@@ -998,5 +1001,32 @@ func BenchmarkAdminCreateConsumer(b *testing.B) {
 		body = append(body, `", "tags": ["bench"]}`...)
 		req.SetBodyRaw(body)
 		benchHandler(b, handler, &ctx, req, 201)
+	}
+}
+
+// Errors the store reports become Kong-shaped answers: a write the store
+// gave up retrying is a 503 to retry, not a 500.
+func TestStoreErrorsAnswered(t *testing.T) {
+	d, _ := dbtest.Open(t, db.Options{})
+	a := &API{db: d, log: discardLogger{}}
+	for _, tc := range []struct {
+		name       string
+		err        error
+		status     int
+		retryAfter string
+		message    string
+	}{
+		{"conflicts exhausted", fmt.Errorf("committing: %w: gave up", store.ErrBusy), 503, "1", "too many concurrent writes to the same entities; try again"},
+		{"anything else", errors.New("disk on fire"), 500, "", "An unexpected error occurred"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var ctx fasthttp.RequestCtx
+			a.writeError(&ctx, d.MapError(tc.err))
+			var body map[string]any
+			_ = json.Unmarshal(ctx.Response.Body(), &body)
+			if ctx.Response.StatusCode() != tc.status || string(ctx.Response.Header.Peek("Retry-After")) != tc.retryAfter || body["message"] != tc.message {
+				t.Errorf("%d Retry-After %q %s", ctx.Response.StatusCode(), ctx.Response.Header.Peek("Retry-After"), ctx.Response.Body())
+			}
+		})
 	}
 }

@@ -36,6 +36,7 @@ var statusByCode = map[db.Code]int{
 	db.CodeInvalidOptions:        fasthttp.StatusBadRequest,
 	db.CodeOperationUnsupported:  fasthttp.StatusMethodNotAllowed,
 	db.CodeForeignKeysUnresolved: fasthttp.StatusBadRequest,
+	db.CodeBusy:                  fasthttp.StatusServiceUnavailable,
 }
 
 // daoErrorBody renders Kong's DAO error body (or, for a plain error, its
@@ -77,6 +78,9 @@ func (a *API) writeError(ctx *fasthttp.RequestCtx, err error) {
 		if status == fasthttp.StatusInternalServerError {
 			a.internalError(ctx, err)
 			return
+		}
+		if de.Code == db.CodeBusy {
+			ctx.Response.Header.Set("Retry-After", "1")
 		}
 		writeJSON(ctx, status, daoErrorBody(de))
 	case errors.As(err, &dec):

@@ -266,5 +266,8 @@ func (d *DB) mapError(err error) error {
 	if errors.As(err, &oe) {
 		return invalidOffset(oe.Error())
 	}
+	if errors.Is(err, store.ErrBusy) {
+		return Plain(CodeBusy, msgBusy)
+	}
 	return err
 }

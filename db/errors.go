@@ -27,7 +27,13 @@ const (
 	CodeInvalidOptions        Code = 11
 	CodeOperationUnsupported  Code = 12
 	CodeForeignKeysUnresolved Code = 13
+	// CodeBusy is Portico's: a write that kept conflicting with concurrent
+	// ones, answered with a bare message (no code is shown) and 503.
+	CodeBusy Code = 100
 )
+
+// msgBusy is the answer to a write the store gave up retrying.
+const msgBusy = "too many concurrent writes to the same entities; try again"
 
 // Kong's error names and messages (kong/db/errors.lua).
 const (

@@ -14,6 +14,11 @@ var ErrNotFound = errors.New("not found")
 // the work into several transactions.
 var ErrTooBig = errors.New("transaction too big")
 
+// ErrBusy is wrapped when a transaction kept conflicting with concurrent
+// ones and the store gave up running it again; nothing of it is written,
+// and the caller may try again later.
+var ErrBusy = errors.New("too many conflicting writes")
+
 // ErrUnknownTable is wrapped when a table was not declared at Open.
 var ErrUnknownTable = errors.New("unknown table")
 

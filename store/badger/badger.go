@@ -292,7 +292,7 @@ func (s *Store) Update(ctx context.Context, fn func(tx store.Tx) error) error {
 			return err
 		}
 		if try+1 >= maxTries {
-			return fmt.Errorf("committing transaction: gave up after %d tries: %w", maxTries, err)
+			return fmt.Errorf("committing transaction: %w: gave up after %d tries: %w", store.ErrBusy, maxTries, err)
 		}
 		backoff := min(baseBackoff<<try, maxBackoff)
 		backoff = backoff/2 + rand.N(backoff/2+1) // jitter spreads out retrying contenders

@@ -443,3 +443,33 @@ func TestTooBigTransaction(t *testing.T) {
 		return nil
 	})
 }
+
+// A transaction that conflicts every time it runs is given up after
+// maxTries with an error callers recognise as store.ErrBusy.
+func TestConflictsExhausted(t *testing.T) {
+	s := openMemory(t, storetest.Tables())
+	ctx := context.Background()
+	id := "svc-contended"
+	if err := s.Update(ctx, func(tx store.Tx) error { return tx.Insert("services", store.Row{"id": id, "name": "n0"}) }); err != nil {
+		t.Fatal(err)
+	}
+	runs := 0
+	err := s.Update(ctx, func(tx store.Tx) error {
+		runs++
+		row, err := tx.Get("services", id)
+		if err != nil {
+			return err
+		}
+		// Another writer changes the row before this transaction commits.
+		if err := s.Update(ctx, func(other store.Tx) error {
+			return other.Update("services", store.Row{"id": id, "name": fmt.Sprint("other-", runs)})
+		}); err != nil {
+			return err
+		}
+		row["name"] = fmt.Sprint("mine-", runs)
+		return tx.Update("services", row)
+	})
+	if !errors.Is(err, store.ErrBusy) || runs != maxTries {
+		t.Fatalf("err = %v after %d runs, want store.ErrBusy after %d", err, runs, maxTries)
+	}
+}
