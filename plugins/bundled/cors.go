@@ -205,10 +205,10 @@ const corsPreflight = "cors.preflight"
 
 func (p *corsPolicy) Access(c *plugins.Context) error {
 	req := &c.Request.Header
-	origin := string(req.Peek("Origin"))
-	if string(req.Method()) != "OPTIONS" || origin == "" || len(req.Peek("Access-Control-Request-Method")) == 0 {
-		return nil
+	if string(req.Method()) != "OPTIONS" || len(req.Peek("Origin")) == 0 || len(req.Peek("Access-Control-Request-Method")) == 0 {
+		return nil // not a preflight: nothing to do, nothing allocated
 	}
+	origin := string(req.Peek("Origin"))
 	c.Shared[corsPreflight] = true
 	if p.preflightGo {
 		return nil
