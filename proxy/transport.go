@@ -67,13 +67,17 @@ type transport struct {
 	lastUsed atomic.Uint64
 }
 
-// connPool is one address's idle connections.
+// connPool is one address's idle connections, a stack: the connection
+// used last is used first (as nginx's keepalive cache), so a few hot
+// connections carry the traffic and the rest age out.
 type connPool struct {
 	t        *transport
 	addr     string
 	hostname string
 	tls      *tls.Config
-	idle     chan *upstreamConn
+
+	mu   sync.Mutex
+	idle []*upstreamConn
 }
 
 // upstreamConn is one connection to an upstream with its buffers.
@@ -113,7 +117,7 @@ func (t *transport) connPool(addr, hostname string) *connPool {
 			return p
 		}
 	}
-	p := &connPool{t: t, addr: addr, hostname: hostname, idle: make(chan *upstreamConn, max(t.pool.size, 0))}
+	p := &connPool{t: t, addr: addr, hostname: hostname, idle: make([]*upstreamConn, 0, min(max(t.pool.size, 0), 64))}
 	if t.key.scheme == "https" {
 		p.tls = t.tlsConfig(hostname)
 	}
@@ -140,17 +144,22 @@ func (t *transport) tlsConfig(hostname string) *tls.Config {
 // get returns an idle connection, or dials a new one.
 func (p *connPool) get() (*upstreamConn, bool, error) {
 	for {
-		select {
-		case c := <-p.idle:
-			if p.t.pool.idleTimeout > 0 && time.Since(c.idleSince) > p.t.pool.idleTimeout {
-				c.Close()
-				continue
-			}
-			return c, true, nil
-		default:
+		p.mu.Lock()
+		n := len(p.idle)
+		if n == 0 {
+			p.mu.Unlock()
 			c, err := p.dial()
 			return c, false, err
 		}
+		c := p.idle[n-1]
+		p.idle[n-1] = nil
+		p.idle = p.idle[:n-1]
+		p.mu.Unlock()
+		if p.t.pool.idleTimeout > 0 && time.Since(c.idleSince) > p.t.pool.idleTimeout {
+			c.Close()
+			continue
+		}
+		return c, true, nil
 	}
 }
 
@@ -181,32 +190,40 @@ func (p *connPool) put(c *upstreamConn) {
 	p.keep(c)
 }
 
-// keep queues an idle connection, or closes it when the pool is full.
+// keep pushes an idle connection, or closes it when the pool is full.
 func (p *connPool) keep(c *upstreamConn) {
-	select {
-	case p.idle <- c:
-	default:
-		c.Close()
+	p.mu.Lock()
+	if len(p.idle) < p.t.pool.size {
+		p.idle = append(p.idle, c)
+		p.mu.Unlock()
+		return
 	}
+	p.mu.Unlock()
+	c.Close()
 }
 
 // closeIdle closes the idle connections: all of them, or with expiredOnly
-// those idle longer than upstream_keepalive_idle_timeout.
+// those idle longer than upstream_keepalive_idle_timeout. The oldest are
+// at the bottom of the stack.
 func (p *connPool) closeIdle(expiredOnly bool, now time.Time) {
 	if expiredOnly && p.t.pool.idleTimeout == 0 {
 		return
 	}
-	for n := len(p.idle); n > 0; n-- {
-		select {
-		case c := <-p.idle:
-			if expiredOnly && now.Sub(c.idleSince) <= p.t.pool.idleTimeout {
-				p.keep(c)
-				continue
-			}
-			c.Close()
-		default:
-			return
+	p.mu.Lock()
+	var closing []*upstreamConn
+	kept := p.idle[:0]
+	for _, c := range p.idle {
+		if expiredOnly && now.Sub(c.idleSince) <= p.t.pool.idleTimeout {
+			kept = append(kept, c)
+			continue
 		}
+		closing = append(closing, c)
+	}
+	clear(p.idle[len(kept):])
+	p.idle = kept
+	p.mu.Unlock()
+	for _, c := range closing {
+		c.Close()
 	}
 }
 

@@ -502,10 +502,10 @@ if [[ $PLUGINS == 1 && $PORTICO_STATE == ok ]]; then
 	bad=$(curl -sS -K "$cfg" | grep -vc '^201$' || true)
 	if ((bad != 0)); then
 		PLUGINS_STATE="the Admin API refused $bad of the plugin case's writes"
-	elif ! wait_status 200 10 "http://127.0.0.1:$PX_PORT/auth" -H "apikey: $PLUGIN_KEY"; then
-		PLUGINS_STATE="GET /auth with the key answers $LAST_STATUS after 10 s"
-	elif [[ $(http_status "http://127.0.0.1:$PX_PORT/auth") != 401 ]]; then
-		PLUGINS_STATE="GET /auth without a key is not refused"
+	elif ! wait_status 401 10 "http://127.0.0.1:$PX_PORT/auth"; then
+		PLUGINS_STATE="GET /auth without a key answers $LAST_STATUS after 10 s, not key-auth's 401"
+	elif [[ $(http_status "http://127.0.0.1:$PX_PORT/auth" -H "apikey: $PLUGIN_KEY") != 200 ]]; then
+		PLUGINS_STATE="GET /auth with the key is not let through"
 	fi
 	log "portico plugin case: $PLUGINS_STATE"
 fi
