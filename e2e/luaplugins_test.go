@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -129,6 +130,30 @@ func TestLuaPluginBodyPhases(t *testing.T) {
 	wantStatus(t, r, 200)
 	if !strings.Contains(string(r.raw), `"/BODY/LOWER"`) {
 		t.Errorf("body_filter answer: %s", r.raw)
+	}
+}
+
+// kong.service.request.set_scheme sends the request over TLS to a service
+// declared as http.
+func TestLuaPluginSetScheme(t *testing.T) {
+	up := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "tls=%v", r.TLS != nil)
+	}))
+	defer up.Close()
+	g := startGateway(t, "KONG_PLUGINS=bundled,to-https", "KONG_LUA_PACKAGE_PATH="+luaPath(t))
+	g.curlCreate("/services", "name=svc", "url=http://"+up.Listener.Addr().String())
+	g.curlCreate("/services/svc/routes", "name=plain", "paths[]=/plain")
+	g.curlCreate("/services/svc/routes", "name=tls", "paths[]=/tls")
+	g.curlCreate("/routes/tls/plugins", "name=to-https")
+	g.waitProxy("/tls", "", 200)
+	if r := g.cli("curl", "-si", g.proxyURL("/tls")); string(r.raw) != "tls=true" {
+		t.Errorf("with set_scheme: %d %s", r.status, r.raw)
+	}
+	// Without the plugin the service's plain http reaches the TLS server,
+	// which refuses it.
+	out, _ := toolCommand(t, "curl", "-s", g.proxyURL("/plain")).Output()
+	if !strings.Contains(string(out), "HTTP request to an HTTPS server") {
+		t.Errorf("without set_scheme: %s", out)
 	}
 }
 

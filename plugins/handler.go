@@ -117,11 +117,14 @@ type Context struct {
 }
 
 // UpstreamTarget replaces the peer the balancer would pick: Host and Port
-// (Port 0: the service's port), or the upstream named UpstreamName.
+// (Port 0: the service's port), or the upstream named UpstreamName; and
+// the scheme of the request to it ("http" or "https"; "" keeps the
+// service's).
 type UpstreamTarget struct {
 	Host         string
 	Port         int
 	UpstreamName string
+	Scheme       string
 }
 
 // Events is how a plugin emits the events it publishes

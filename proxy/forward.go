@@ -47,7 +47,11 @@ func (p *Proxy) forward(ctx *fasthttp.RequestCtx, ex *exchange, rt *route, svc *
 		upstreamStart = time.Now()
 		ex.tries = append(ex.tries, tryRecord{addr: addr, start: pickStart, pick: upstreamStart.Sub(pickStart)})
 		ctx.Response.Reset()
-		err = svc.transport.roundTrip(addr, ex.peer.Hostname, &ex.upReq, &ctx.Response, ctx.IsHead(), upstreamStart)
+		tr := svc.transport
+		if scheme := ex.plugin.Target.Scheme; scheme != "" && scheme != svc.scheme {
+			tr = svc.otherScheme // kong.service.request.set_scheme
+		}
+		err = tr.roundTrip(addr, ex.peer.Hostname, &ex.upReq, &ctx.Response, ctx.IsHead(), upstreamStart)
 		elapsed := time.Since(upstreamStart)
 		if err == nil {
 			if b != nil {

@@ -101,6 +101,9 @@ type service struct {
 	// dialAddr is host:port for IP literals (no balancer).
 	dialAddr  string
 	transport *transport
+	// otherScheme is the transport for the other of http and https, for
+	// plugins that change the scheme (kong.service.request.set_scheme).
+	otherScheme *transport
 	// encoded is the row as JSON, for log entries.
 	encoded lazyJSON
 }
@@ -246,6 +249,9 @@ func (p *Proxy) newService(s store.Row, c *config, errs *[]error) *service {
 		clientCert:  ref(s, "client_certificate"),
 	}
 	svc.transport = p.transports.get(key, func() *tls.Config { return upstreamTLS(key, cas, c, errs) })
+	other := key
+	other.scheme = map[string]string{"http": "https", "https": "http"}[key.scheme]
+	svc.otherScheme = p.transports.get(other, func() *tls.Config { return upstreamTLS(other, cas, c, errs) })
 	return svc
 }
 

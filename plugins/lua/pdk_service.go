@@ -45,6 +45,7 @@ func serviceRequestPDK(L *lua.LState) *lua.LTable {
 		{"set_headers", rewriteAcc, svcReqSetHeaders},
 		{"set_path", accessPhase, svcReqSetPath},
 		{"set_raw_query", rewriteAcc, svcReqSetRawQuery},
+		{"set_scheme", rewriteAcc, svcReqSetScheme},
 		{"set_query", rewriteAcc, svcReqSetQuery},
 		{"clear_query_arg", rewriteAcc, svcReqClearQueryArg},
 		{"set_method", rewriteAcc, svcReqSetMethod},
@@ -98,6 +99,17 @@ func svcReqSetPath(L *lua.LState, c *call) int {
 		L.ArgError(1, "path must start with /")
 	}
 	c.pc.Upstream.SetPath([]byte(p))
+	return 0
+}
+
+// svcReqSetScheme is kong.service.request.set_scheme: "http" or "https"
+// for the request to the service (its port is kept).
+func svcReqSetScheme(L *lua.LState, c *call) int {
+	scheme := L.CheckString(1)
+	if scheme != "http" && scheme != "https" {
+		L.ArgError(1, "invalid scheme: "+scheme)
+	}
+	c.pc.Target.Scheme = scheme
 	return 0
 }
 

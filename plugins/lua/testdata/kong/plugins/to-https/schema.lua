@@ -1,0 +1,6 @@
+return {
+  name = "to-https",
+  fields = {
+    { config = { type = "record", fields = {} } },
+  },
+}
