@@ -157,6 +157,33 @@ func TestLuaPluginSetScheme(t *testing.T) {
 	}
 }
 
+// A global plugin's certificate method runs in the proxy's TLS handshakes;
+// one that fails refuses the handshake.
+func TestLuaPluginCertificatePhase(t *testing.T) {
+	up := echoRequest(t)
+	tlsPort := freePort(t)
+	g := newGateway(t, "KONG_PLUGINS=bundled,handshake", "KONG_LUA_PACKAGE_PATH="+luaPath(t))
+	g.env = append(g.env, fmt.Sprintf("KONG_PROXY_LISTEN=127.0.0.1:%d, 127.0.0.1:%d ssl", g.proxyPort, tlsPort))
+	g.start()
+	g.curlCreate("/services", "name=svc", "url="+up.URL)
+	g.curlCreate("/services/svc/routes", "name=r", "paths[]=/")
+	plugin := g.postJSON("/plugins", map[string]any{"name": "handshake", "instance_name": "hs"})
+	wantStatus(t, plugin, 201)
+	g.waitProxy("/", "", 200)
+	url := fmt.Sprintf("https://127.0.0.1:%d/", tlsPort)
+	waitFor(t, "a handshake logged by the plugin", func() bool {
+		out, _ := toolCommand(t, "curl", "-sk", "-o", "/dev/null", "-w", "%{http_code}", url).Output()
+		return string(out) == "200" && strings.Contains(logs(g), "TLS handshake seen by node")
+	})
+	wantStatus(t, g.sendJSON("PATCH", "/plugins/hs", map[string]any{"config": map[string]any{"fail": true}}), 200)
+	waitFor(t, "the handshake refused", func() bool {
+		return toolCommand(t, "curl", "-sk", url).Run() != nil // the handshake fails
+	})
+	if !strings.Contains(logs(g), "handshake refused") {
+		t.Errorf("the error log lacks the plugin's failure:\n%s", logs(g))
+	}
+}
+
 // A Lua plugin's schema drives the Admin API: defaults, Kong's error
 // bodies, /schemas/plugins/{name}.
 func TestLuaPluginSchemaThroughAdminAPI(t *testing.T) {

@@ -1,6 +1,7 @@
 package plugins
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"io"
 	"net/netip"
@@ -52,13 +53,30 @@ type (
 	// not count on it running. Context.Response.Body() is the body;
 	// SetBody replaces it (Content-Length follows).
 	BodyFilterer interface{ BodyFilter(*Context) error }
+	// Certifier runs during the TLS handshake of the proxy's ssl listeners
+	// (Kong's `certificate` phase), before any request: only global
+	// plugins have it run. It may choose the certificate presented; an
+	// error fails the handshake.
+	Certifier interface{ Certificate(*CertContext) error }
 	// Phased is a handler that has every phase method but runs only some
 	// (a Lua plugin has the methods its module defines): the host asks it
-	// once, by Kong's phase name ("rewrite", "access", "response",
+	// once, by Kong's phase name ("certificate", "rewrite", "access", "response",
 	// "header_filter", "body_filter", "log"), so a phase it lacks costs
 	// nothing.
 	Phased interface{ Runs(phase string) bool }
 )
+
+// CertContext is a TLS handshake as the certificate phase sees it.
+type CertContext struct {
+	// ServerName is the SNI the client sent ("" without one).
+	ServerName string
+	// ClientIP is the connecting peer's address.
+	ClientIP netip.Addr
+	// Certificate, when a plugin sets it, is presented instead of the one
+	// the SNI selects.
+	Certificate *tls.Certificate
+	Node        Node
+}
 
 // Context is one request as plugins see it (Kong's PDK, in Go). The host
 // owns it: it is reset and reused after the request, so a plugin keeps

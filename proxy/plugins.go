@@ -14,6 +14,7 @@ type instance struct {
 	id, name  string
 	priority  int
 	protocols protoSet
+	cert      plugins.Certifier
 	rewrite   plugins.Rewriter
 	access    plugins.Accessor
 	header    plugins.HeaderFilterer
@@ -110,7 +111,7 @@ type pluginRow struct {
 
 // buildPlugins compiles the enabled plugin rows (of plugins that run) into
 // instances, and returns a function giving each route its chain.
-func (p *Proxy) buildPlugins(c *config, errs *[]error) (chainFor func(rt *route) *chain, rewrite []*instance) {
+func (p *Proxy) buildPlugins(c *config, errs *[]error) (chainFor func(rt *route) *chain, rewrite, certificate []*instance) {
 	var rows []pluginRow
 	for _, r := range c.rows("plugins") {
 		if !row.Bool(r, "enabled", true) || p.opts.Plugins == nil {
@@ -144,6 +145,7 @@ func (p *Proxy) buildPlugins(c *config, errs *[]error) (chainFor func(rt *route)
 		in := &instance{id: id(r), name: name, priority: info.Priority, protocols: parseProtocols(row.Strings(r["protocols"])),
 			scope: scopeOf(route != "", service != "", consumer != "")}
 		in.runsBefore, in.runsAfter = accessOrdering(r)
+		in.cert, _ = h.(plugins.Certifier)
 		in.rewrite, _ = h.(plugins.Rewriter)
 		in.access, _ = h.(plugins.Accessor)
 		in.header, _ = h.(plugins.HeaderFilterer)
@@ -156,17 +158,22 @@ func (p *Proxy) buildPlugins(c *config, errs *[]error) (chainFor func(rt *route)
 		rows = append(rows, pluginRow{inst: in, route: route, service: service, consumer: consumer, ws: workspace(r)})
 	}
 	if len(rows) == 0 {
-		return func(*route) *chain { return nil }, nil
+		return func(*route) *chain { return nil }, nil, nil
 	}
 	for _, pr := range rows {
-		// Rewrite runs before routing, so only global plugins have it,
-		// as in Kong.
-		if pr.inst.rewrite != nil && pr.route == "" && pr.service == "" && pr.consumer == "" {
+		// Certificate and rewrite run before routing, so only global
+		// plugins have them, as in Kong.
+		global := pr.route == "" && pr.service == "" && pr.consumer == ""
+		if pr.inst.rewrite != nil && global {
 			rewrite = append(rewrite, pr.inst)
+		}
+		if pr.inst.cert != nil && global {
+			certificate = append(certificate, pr.inst)
 		}
 	}
 	sortInstances(rewrite)
-	return func(rt *route) *chain { return chainOf(rt, rows) }, rewrite
+	sortInstances(certificate)
+	return func(rt *route) *chain { return chainOf(rt, rows) }, rewrite, certificate
 }
 
 // chainOf applies Kong's precedence to the rows for one route.
@@ -297,6 +304,9 @@ func accessOrder(links []link) []int {
 
 // dropMissing forgets the phase methods a handler does not run.
 func (in *instance) dropMissing(ph plugins.Phased) {
+	if !ph.Runs("certificate") {
+		in.cert = nil
+	}
 	if !ph.Runs("rewrite") {
 		in.rewrite = nil
 	}

@@ -2,7 +2,9 @@ package proxy
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
+	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -279,6 +281,46 @@ func TestAccessOrder(t *testing.T) {
 			}
 			if !slices.Equal(got, c.want) {
 				t.Errorf("order = %v, want %v", got, c.want)
+			}
+		})
+	}
+}
+
+type certChooser struct {
+	cert *tls.Certificate
+	err  error
+}
+
+func (c certChooser) Certificate(cc *plugins.CertContext) error {
+	if cc.ServerName == "chosen.test" {
+		cc.Certificate = c.cert
+	}
+	return c.err
+}
+
+// The certificate phase: a plugin may choose the certificate; one that
+// fails refuses the handshake; others leave the SNI's choice.
+func TestCertificatePhase(t *testing.T) {
+	chosen := &tls.Certificate{}
+	p := &Proxy{}
+	conn, other := net.Pipe()
+	defer conn.Close()
+	defer other.Close()
+	for _, c := range []struct {
+		name, sni string
+		plugin    certChooser
+		want      *tls.Certificate
+		fails     bool
+	}{
+		{"chosen by the plugin", "chosen.test", certChooser{cert: chosen}, chosen, false},
+		{"left to the SNI", "other.test", certChooser{cert: chosen}, nil, false},
+		{"a failing plugin", "chosen.test", certChooser{err: errors.New("no")}, nil, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			in := &instance{name: "chooser", cert: c.plugin, protocols: protoHTTPS}
+			got, err := p.certificatePhase([]*instance{in}, &tls.ClientHelloInfo{ServerName: c.sni, Conn: conn})
+			if got != c.want || (err != nil) != c.fails {
+				t.Errorf("certificate %p, err %v", got, err)
 			}
 		})
 	}

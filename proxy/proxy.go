@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -231,6 +232,36 @@ func (p *Proxy) Router() *router.Router {
 	return nil
 }
 
+// certificatePhase runs the global plugins' certificate phase in a TLS
+// handshake: the certificate one of them chose, or an error that fails
+// the handshake (logged, as Kong logs a failing plugin).
+func (p *Proxy) certificatePhase(list []*instance, hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+	cc := &plugins.CertContext{ServerName: hello.ServerName, Node: plugins.Node{ID: p.opts.NodeID, Hostname: p.opts.Hostname}}
+	if a, ok := hello.Conn.RemoteAddr().(*net.TCPAddr); ok {
+		cc.ClientIP = a.AddrPort().Addr().Unmap()
+	}
+	for _, in := range list {
+		if in.protocols&protoHTTPS == 0 {
+			continue
+		}
+		if err := runCertificate(in, cc); err != nil {
+			p.logf("error", "plugin %s (%s) failed in the certificate phase: %v", in.name, in.id, err)
+			return nil, fmt.Errorf("plugin %s failed in the certificate phase", in.name)
+		}
+	}
+	return cc.Certificate, nil
+}
+
+// runCertificate calls one instance's certificate phase, a panic included.
+func runCertificate(in *instance, cc *plugins.CertContext) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	return in.cert.Certificate(cc)
+}
+
 // TLSConfig returns a server TLS configuration that picks the certificate
 // by SNI from the snapshot (exact name, then wildcard), falling back to
 // the listener's default certificates (the first the client supports).
@@ -239,6 +270,12 @@ func (p *Proxy) TLSConfig(base *tls.Config, fallback []tls.Certificate) *tls.Con
 	cfg.Certificates = nil
 	cfg.GetCertificate = func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 		if s := p.snap.Load(); s != nil {
+			if len(s.certificate) > 0 {
+				c, err := p.certificatePhase(s.certificate, hello)
+				if c != nil || err != nil {
+					return c, err
+				}
+			}
 			if c := s.certs.getCertificate(hello); c != nil {
 				return c, nil
 			}

@@ -27,6 +27,9 @@ type snapshot struct {
 	// rewrite are the global plugins with a rewrite phase, run before
 	// routing.
 	rewrite []*instance
+	// certificate are the global plugins with a certificate phase, run in
+	// the TLS handshake.
+	certificate []*instance
 	// upstreams name the balancers' upstreams (health metrics).
 	upstreams []balancer.Upstream
 	// unrouted are the default workspace's global plugins, whose log
@@ -153,7 +156,7 @@ func (p *Proxy) build(c *config) (*snapshot, []error) {
 			svc.dns = set.Host(net.JoinHostPort(svc.host, strconv.Itoa(svc.port)))
 		}
 	}
-	chainFor, rewrite := p.buildPlugins(c, &errs)
+	chainFor, rewrite, certificate := p.buildPlugins(c, &errs)
 	var routes []router.Route
 	wsNames := workspaceNames(c)
 	for _, r := range c.rows("routes") {
@@ -191,7 +194,7 @@ func (p *Proxy) build(c *config) (*snapshot, []error) {
 	errs = append(errs, rerrs...)
 	certs, cerrs := p.certs.build(c)
 	errs = append(errs, cerrs...)
-	snap := &snapshot{router: rtr, balancers: set, certs: certs, rewrite: rewrite, upstreams: upList}
+	snap := &snapshot{router: rtr, balancers: set, certs: certs, rewrite: rewrite, certificate: certificate, upstreams: upList}
 	if ch := chainFor(&route{workspace: defaultWorkspace(wsNames)}); ch != nil && ch.hasLog {
 		snap.unrouted = ch
 	}

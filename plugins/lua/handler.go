@@ -124,6 +124,8 @@ type luaHandler struct{ in *instance }
 func (h luaHandler) Runs(name string) bool {
 	has := h.in.p.has
 	switch name {
+	case "certificate":
+		return has[phaseCertificate]
 	case "rewrite":
 		return has[phaseRewrite]
 	case "access":
@@ -138,6 +140,12 @@ func (h luaHandler) Runs(name string) bool {
 		return has[phaseLog]
 	}
 	return false
+}
+
+// Certificate runs the certificate method in the TLS handshake, without a
+// request: the PDK of that phase (kong.log, kong.node ...) is available.
+func (h luaHandler) Certificate(*plugins.CertContext) error {
+	return h.in.run(phaseCertificate, nil, nil)
 }
 
 func (h luaHandler) Rewrite(c *plugins.Context) error  { return h.in.run(phaseRewrite, c, nil) }
@@ -262,6 +270,7 @@ func (h *Host) logError(name string, ph phase, err error) {
 
 var (
 	_ plugins.Phased         = luaHandler{}
+	_ plugins.Certifier      = luaHandler{}
 	_ plugins.Rewriter       = luaHandler{}
 	_ plugins.Accessor       = luaHandler{}
 	_ plugins.Responder      = luaHandler{}

@@ -1,0 +1,8 @@
+return {
+  name = "handshake",
+  fields = {
+    { config = { type = "record", fields = {
+      { fail = { type = "boolean", default = false } },
+    } } },
+  },
+}
