@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/portico-gw/portico/eventhooks/handler"
 )
 
 // filters apply Kong's snooze and on_change to the events of each hook:
@@ -29,7 +31,7 @@ func newFilters(now func() time.Time) *filters {
 // check decides whether h delivers ev. It changes nothing: commit, called
 // once the write that owes the event is durable, records the decision (so a
 // transaction that is retried or aborted does not open a window).
-func (f *filters) check(h *hookEntry, ev Event, unique []string) (pass bool, commit func()) {
+func (f *filters) check(h *hookEntry, ev handler.Event, unique []string) (pass bool, commit func()) {
 	if h.snooze == 0 && !h.onChange {
 		return true, nil
 	}

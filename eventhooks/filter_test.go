@@ -3,6 +3,7 @@ package eventhooks
 import (
 	"crypto/md5"
 	"encoding/hex"
+	"github.com/portico-gw/portico/eventhooks/handler"
 	"sync"
 	"testing"
 	"time"
@@ -130,7 +131,7 @@ func ehkRunFilterSteps(t *testing.T, h *hookEntry, steps []ehkFilterStep) {
 	f := newFilters(clock.Now)
 	for i, s := range steps {
 		clock.Set(t0.Add(s.at))
-		pass, commit := f.check(h, Event{Source: "crud", Name: "consumers", Data: s.data}, nil)
+		pass, commit := f.check(h, handler.Event{Source: "crud", Name: "consumers", Data: s.data}, nil)
 		if pass != s.want {
 			t.Errorf("step %d (t+%v, %v): pass = %v, want %v", i, s.at, s.data, pass, s.want)
 		}
@@ -145,7 +146,7 @@ func ehkRunFilterSteps(t *testing.T, h *hookEntry, steps []ehkFilterStep) {
 
 func TestFilterSnooze(t *testing.T) {
 	a := map[string]any{"some": "data"}
-	h := &hookEntry{Hook: Hook{ID: "h1"}, snooze: 60}
+	h := &hookEntry{Hook: handler.Hook{ID: "h1"}, snooze: 60}
 	t.Run("timeline from the reference", func(t *testing.T) {
 		ehkRunFilterSteps(t, h, []ehkFilterStep{
 			{at: 0, data: a, want: true},
@@ -167,9 +168,9 @@ func TestFilterSnooze(t *testing.T) {
 	t.Run("windows are per hook, source and event", func(t *testing.T) {
 		clock := ehkNewClock(time.Unix(1_700_000_000, 0))
 		f := newFilters(clock.Now)
-		h2 := &hookEntry{Hook: Hook{ID: "h2"}, snooze: 60}
-		ev := Event{Source: "crud", Name: "consumers", Data: a}
-		mustPass := func(h *hookEntry, ev Event, want bool) {
+		h2 := &hookEntry{Hook: handler.Hook{ID: "h2"}, snooze: 60}
+		ev := handler.Event{Source: "crud", Name: "consumers", Data: a}
+		mustPass := func(h *hookEntry, ev handler.Event, want bool) {
 			t.Helper()
 			pass, commit := f.check(h, ev, nil)
 			if pass != want {
@@ -182,19 +183,19 @@ func TestFilterSnooze(t *testing.T) {
 		mustPass(h, ev, true)
 		mustPass(h, ev, false)
 		mustPass(h2, ev, true)
-		mustPass(h, Event{Source: "crud", Name: "services", Data: a}, true)
-		mustPass(h, Event{Source: "dao:crud", Name: "consumers", Data: a}, true)
+		mustPass(h, handler.Event{Source: "crud", Name: "services", Data: a}, true)
+		mustPass(h, handler.Event{Source: "dao:crud", Name: "consumers", Data: a}, true)
 	})
 	t.Run("expired windows are forgotten", func(t *testing.T) {
 		clock := ehkNewClock(time.Unix(1_700_000_000, 0))
 		f := newFilters(clock.Now)
 		for i := 0; i < 100; i++ {
-			hi := &hookEntry{Hook: Hook{ID: "h" + string(rune('a'+i%26)) + string(rune('a'+i/26))}, snooze: 1}
-			_, commit := f.check(hi, Event{Source: "crud", Name: "consumers", Data: a}, nil)
+			hi := &hookEntry{Hook: handler.Hook{ID: "h" + string(rune('a'+i%26)) + string(rune('a'+i/26))}, snooze: 1}
+			_, commit := f.check(hi, handler.Event{Source: "crud", Name: "consumers", Data: a}, nil)
 			commit()
 		}
 		clock.Advance(2 * time.Second)
-		_, commit := f.check(h, Event{Source: "crud", Name: "consumers", Data: a}, nil)
+		_, commit := f.check(h, handler.Event{Source: "crud", Name: "consumers", Data: a}, nil)
 		commit()
 		f.mu.Lock()
 		n := len(f.snoozed)
@@ -208,7 +209,7 @@ func TestFilterSnooze(t *testing.T) {
 func TestFilterOnChange(t *testing.T) {
 	a := map[string]any{"some": "data"}
 	b := map[string]any{"some": "other data"}
-	h := &hookEntry{Hook: Hook{ID: "h1"}, onChange: true}
+	h := &hookEntry{Hook: handler.Hook{ID: "h1"}, onChange: true}
 	t.Run("A A B B A", func(t *testing.T) {
 		ehkRunFilterSteps(t, h, []ehkFilterStep{
 			{at: 0, data: a, want: true},
@@ -228,12 +229,12 @@ func TestFilterOnChange(t *testing.T) {
 		clock := ehkNewClock(time.Unix(1_700_000_000, 0))
 		f := newFilters(clock.Now)
 		unique := []string{"consumer", "ip", "service"}
-		ev := func(rate float64, ip string) Event {
-			return Event{Source: "rate-limiting-advanced", Name: "rate-limit-exceeded",
+		ev := func(rate float64, ip string) handler.Event {
+			return handler.Event{Source: "rate-limiting-advanced", Name: "rate-limit-exceeded",
 				Data: map[string]any{"consumer": map[string]any{}, "ip": ip, "service": map[string]any{}, "rate": rate}}
 		}
 		for i, s := range []struct {
-			ev   Event
+			ev   handler.Event
 			want bool
 		}{
 			{ev(4, "10.0.0.1"), true},
@@ -251,7 +252,7 @@ func TestFilterOnChange(t *testing.T) {
 	})
 	t.Run("data that cannot be digested skips the filter", func(t *testing.T) {
 		f := newFilters(time.Now)
-		ev := Event{Source: "crud", Name: "consumers", Data: map[string]any{"x": make(chan int)}}
+		ev := handler.Event{Source: "crud", Name: "consumers", Data: map[string]any{"x": make(chan int)}}
 		for i := 0; i < 2; i++ {
 			pass, commit := f.check(h, ev, nil)
 			if !pass || commit != nil {
@@ -264,7 +265,7 @@ func TestFilterOnChange(t *testing.T) {
 func TestFilterSnoozeAndOnChange(t *testing.T) {
 	a := map[string]any{"some": "data"}
 	b := map[string]any{"some": "other data"}
-	h := &hookEntry{Hook: Hook{ID: "h1"}, snooze: 60, onChange: true}
+	h := &hookEntry{Hook: handler.Hook{ID: "h1"}, snooze: 60, onChange: true}
 	ehkRunFilterSteps(t, h, []ehkFilterStep{
 		{at: 0, data: a, want: true},
 		{at: 1 * time.Second, data: a, want: false},
@@ -285,14 +286,14 @@ func TestFilterCheckWithoutCommit(t *testing.T) {
 		name string
 		h    *hookEntry
 	}{
-		{"snooze", &hookEntry{Hook: Hook{ID: "h1"}, snooze: 60}},
-		{"on_change", &hookEntry{Hook: Hook{ID: "h1"}, onChange: true}},
-		{"snooze+on_change", &hookEntry{Hook: Hook{ID: "h1"}, snooze: 60, onChange: true}},
+		{"snooze", &hookEntry{Hook: handler.Hook{ID: "h1"}, snooze: 60}},
+		{"on_change", &hookEntry{Hook: handler.Hook{ID: "h1"}, onChange: true}},
+		{"snooze+on_change", &hookEntry{Hook: handler.Hook{ID: "h1"}, snooze: 60, onChange: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clock := ehkNewClock(time.Unix(1_700_000_000, 0))
 			f := newFilters(clock.Now)
-			ev := Event{Source: "crud", Name: "consumers", Data: a}
+			ev := handler.Event{Source: "crud", Name: "consumers", Data: a}
 			// A write that was rolled back: checked, never committed.
 			for i := 0; i < 3; i++ {
 				pass, commit := f.check(tc.h, ev, nil)
@@ -316,7 +317,7 @@ func TestFilterCheckWithoutCommit(t *testing.T) {
 			// A different payload checked but rolled back leaves on_change's
 			// last digest at a.
 			if tc.h.onChange && tc.h.snooze == 0 {
-				if pass, _ := f.check(tc.h, Event{Source: "crud", Name: "consumers", Data: b}, nil); !pass {
+				if pass, _ := f.check(tc.h, handler.Event{Source: "crud", Name: "consumers", Data: b}, nil); !pass {
 					t.Fatalf("b did not pass")
 				}
 				if pass, _ := f.check(tc.h, ev, nil); pass {
@@ -327,7 +328,7 @@ func TestFilterCheckWithoutCommit(t *testing.T) {
 	}
 	t.Run("no filters", func(t *testing.T) {
 		f := newFilters(time.Now)
-		pass, commit := f.check(&hookEntry{Hook: Hook{ID: "h"}}, Event{Source: "crud", Name: "consumers", Data: a}, nil)
+		pass, commit := f.check(&hookEntry{Hook: handler.Hook{ID: "h"}}, handler.Event{Source: "crud", Name: "consumers", Data: a}, nil)
 		if !pass || commit != nil {
 			t.Errorf("hook without filters: pass = %v, commit = %v; want pass without commit", pass, commit != nil)
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/portico-gw/portico/db"
+	"github.com/portico-gw/portico/eventhooks/handler"
 	"github.com/portico-gw/portico/schema"
 )
 
@@ -13,7 +14,7 @@ const hooksEntity = "event_hooks"
 
 // hookEntry is a configured hook with its filters.
 type hookEntry struct {
-	Hook
+	handler.Hook
 	snooze   int  // seconds; 0 = off
 	onChange bool // deliver only when the data changes
 }
@@ -44,10 +45,10 @@ func newSnapshot(e *schema.Entity, rows []map[string]any) *snapshot {
 }
 
 // hookFromRow turns a stored event_hooks row into what handlers see.
-func hookFromRow(e *schema.Entity, row map[string]any) Hook {
+func hookFromRow(e *schema.Entity, row map[string]any) handler.Hook {
 	str := func(k string) string { s, _ := row[k].(string); return s }
 	cfg, _ := row["config"].(map[string]any)
-	return Hook{
+	return handler.Hook{
 		ID: str("id"), Source: str("source"), Event: str("event"), Handler: str("handler"),
 		Config: cfg,
 		Entity: e.Redact(e.Output(row)),

@@ -1,4 +1,4 @@
-package eventhooks
+package delivery
 
 import (
 	"container/heap"

@@ -1,4 +1,4 @@
-package eventhooks
+package delivery
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/portico-gw/portico/eventhooks/handler"
 	"github.com/portico-gw/portico/store"
 )
 
@@ -25,7 +26,7 @@ type outcome struct {
 const maxRecordedResponse = 1024
 
 // work runs attempts until the dispatcher stops.
-func (s *Service) work() {
+func (s *Engine) work() {
 	for it := range s.disp.work {
 		s.attempt(it)
 	}
@@ -34,12 +35,12 @@ func (s *Service) work() {
 // attempt makes one attempt at a delivery. It does not use the service's
 // lifetime context: an attempt under way when the node stops finishes
 // (within its timeout) and is recorded.
-func (s *Service) attempt(it item) {
+func (s *Engine) attempt(it item) {
 	rec := it.rec
 	var err error
 	if rec == nil {
-		err = s.db.Store().View(context.Background(), func(tx store.Tx) error {
-			row, err := tx.Get(DeliveriesTable, it.id)
+		err = s.store.View(context.Background(), func(tx store.Tx) error {
+			row, err := tx.Get(Table, it.id)
 			rec = record(row)
 			return err
 		})
@@ -54,18 +55,18 @@ func (s *Service) attempt(it item) {
 	now := s.now()
 	made := len(rec.attempts()) - int(rec.num("retry_from")) + 1
 	hook, ok := s.liveHook(rec)
-	var res Result
+	var res handler.Result
 	var derr error
 	start := time.Now()
-	handler := s.handlers[hook.Handler]
+	h := s.handlers[hook.Handler]
 	switch {
 	case !ok:
 		derr = errHookDeleted
-	case handler == nil:
+	case h == nil:
 		derr = fmt.Errorf("handler %q is not available", hook.Handler)
 	default:
 		ctx, cancel := context.WithTimeout(context.Background(), s.opts.AttemptTimeout)
-		res, derr = handler.Deliver(ctx, Delivery{ID: it.id, Attempt: made, Hook: hook, Event: rec.event()})
+		res, derr = h.Deliver(ctx, handler.Delivery{ID: it.id, Attempt: made, Hook: hook, Event: rec.event()})
 		cancel()
 	}
 	took := time.Since(start)
@@ -94,14 +95,9 @@ var errHookDeleted = errors.New("event hook deleted")
 // liveHook is the hook a delivery goes to: for a ping, the hook as the
 // write that pinged left it (even if since deleted); for an event, the
 // hook as configured now.
-func (s *Service) liveHook(rec record) (Hook, bool) {
-	if row, ok := rec["hook"].(map[string]any); ok && s.hooks != nil {
-		return hookFromRow(s.hooks, row), true
-	}
-	if h, ok := s.snap.Load().byID[rec.hookID()]; ok {
-		return h.Hook, true
-	}
-	return Hook{}, false
+func (s *Engine) liveHook(rec record) (handler.Hook, bool) {
+	snapshot, _ := rec["hook"].(map[string]any)
+	return s.resolve(rec.hookID(), snapshot)
 }
 
 // maxBatch bounds how many outcomes one record transaction writes.
@@ -110,7 +106,7 @@ const maxBatch = 1024
 // record writes outcomes to the store in batches (one transaction, one
 // sync, for every outcome that arrived while the previous batch was being
 // written), then tells the dispatcher.
-func (s *Service) record() {
+func (s *Engine) record() {
 	batch := make([]outcome, 0, maxBatch)
 	for o := range s.outcome {
 		batch = append(batch[:0], o)
@@ -130,13 +126,13 @@ func (s *Service) record() {
 	}
 }
 
-func (s *Service) flush(batch []outcome) {
+func (s *Engine) flush(batch []outcome) {
 	now := s.now()
 	var err error
 	for try := 0; try < 3; try++ {
-		err = s.db.Store().Update(context.Background(), func(tx store.Tx) error {
+		err = s.store.Update(context.Background(), func(tx store.Tx) error {
 			for i, o := range batch {
-				row, err := tx.Get(DeliveriesTable, o.it.id)
+				row, err := tx.Get(Table, o.it.id)
 				if errors.Is(err, store.ErrNotFound) {
 					continue // trimmed meanwhile
 				}
@@ -160,7 +156,7 @@ func (s *Service) flush(batch []outcome) {
 				if o.verdict.status == StatusPending {
 					rec["next_attempt_at"] = unixMS(now.Add(o.verdict.delay))
 				}
-				if err := tx.Update(DeliveriesTable, row); err != nil {
+				if err := tx.Update(Table, row); err != nil {
 					return err
 				}
 			}
@@ -206,7 +202,7 @@ const trimInterval = 10 * time.Minute
 
 // trim deletes finished delivery records older than the retention, now and
 // then, until ctx is done.
-func (s *Service) trim(ctx context.Context) {
+func (s *Engine) trim(ctx context.Context) {
 	for {
 		if err := s.trimOnce(ctx); err != nil && ctx.Err() == nil {
 			s.log.Errorf("event hooks: trimming delivery records: %v", err)
@@ -221,20 +217,20 @@ func (s *Service) trim(ctx context.Context) {
 
 // trimOnce deletes the finished records older than the retention, a page
 // per transaction.
-func (s *Service) trimOnce(ctx context.Context) error {
+func (s *Engine) trimOnce(ctx context.Context) error {
 	cutoff := unixMS(s.now().Add(-s.opts.Retention))
 	q := store.PageQuery{Size: 500}
 	for {
 		var next string
-		err := s.db.Store().Update(ctx, func(tx store.Tx) error {
-			page, err := tx.Page(DeliveriesTable, q)
+		err := s.store.Update(ctx, func(tx store.Tx) error {
+			page, err := tx.Page(Table, q)
 			if err != nil {
 				return err
 			}
 			for _, row := range page.Rows {
 				r := record(row)
 				if r.str("status") != StatusPending && r.num("updated_at") < cutoff {
-					if err := tx.Delete(DeliveriesTable, r.str("id")); err != nil {
+					if err := tx.Delete(Table, r.str("id")); err != nil {
 						return err
 					}
 				}
@@ -251,3 +247,6 @@ func (s *Service) trimOnce(ctx context.Context) error {
 		q.Offset = next
 	}
 }
+
+// TrimOnce deletes the finished records older than the retention now.
+func (s *Engine) TrimOnce(ctx context.Context) error { return s.trimOnce(ctx) }

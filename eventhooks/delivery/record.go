@@ -1,15 +1,17 @@
-package eventhooks
+package delivery
 
 import (
+	"encoding/json"
 	"time"
 
+	"github.com/portico-gw/portico/eventhooks/handler"
 	"github.com/portico-gw/portico/schema/entities"
 )
 
-// DeliveriesTable holds one row per event owed to a hook: the outbox and
+// Table holds one row per event owed to a hook: the outbox and
 // the delivery records in one. It is declared with the entities
 // (entities.EventHookDeliveries), so db.Tables derives it like any table.
-const DeliveriesTable = entities.EventHookDeliveriesName
+const Table = entities.EventHookDeliveriesName
 
 // Delivery statuses.
 const (
@@ -30,11 +32,11 @@ type Attempt struct {
 // record is a delivery row in the JSON model the store keeps.
 type record map[string]any
 
-func newRecord(id string, hook *hookEntry, ev Event, now time.Time, snapshot map[string]any) record {
+func newRecord(id, hookID, handlerName string, ev handler.Event, now time.Time, snapshot map[string]any) record {
 	r := record{
 		"id":              id,
-		"event_hook":      map[string]any{"id": hook.ID},
-		"handler":         hook.Handler,
+		"event_hook":      map[string]any{"id": hookID},
+		"handler":         handlerName,
 		"source":          ev.Source,
 		"event":           ev.Name,
 		"data":            ev.Data,
@@ -72,9 +74,9 @@ func (r record) hookID() string {
 
 func (r record) attempts() []any { a, _ := r["attempts"].([]any); return a }
 
-func (r record) event() Event {
+func (r record) event() handler.Event {
 	data, _ := r["data"].(map[string]any)
-	return Event{Source: r.str("source"), Name: r.str("event"), Data: data}
+	return handler.Event{Source: r.str("source"), Name: r.str("event"), Data: data}
 }
 
 // view is how the Admin API shows a delivery record.
@@ -100,3 +102,8 @@ func (r record) view() map[string]any {
 	}
 	return out
 }
+
+// jsonRaw is event data already encoded.
+type jsonRaw = json.RawMessage
+
+func encodeData(data map[string]any) ([]byte, error) { return json.Marshal(data) }

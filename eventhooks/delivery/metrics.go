@@ -1,4 +1,4 @@
-package eventhooks
+package delivery
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
