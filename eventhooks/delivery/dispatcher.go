@@ -17,27 +17,51 @@ type item struct {
 	// rec is the record as written, for a first attempt; nil when the
 	// attempt must read it (after a restart or a previous attempt).
 	rec record
+	// size is what rec holds in memory, counted against the byte budget.
+	size int
 }
 
-// dispatcher hands due deliveries to workers, at most maxInFlight per hook
-// at once: a slow or dead receiver holds its own hook's slots only. Every
-// pending delivery is in exactly one of queue (waiting for its time),
-// backlog (due, waiting for a slot) or in flight.
+// hookQueue is one hook's deliveries that are due, oldest first, and the
+// attempts it has under way.
+type hookQueue struct {
+	id       string
+	ready    []item
+	inflight int
+	// failing is set when the hook's last attempt did not deliver: it then
+	// gets one attempt at a time, until one succeeds, so a receiver that
+	// hangs or fails holds one slot, not maxInFlight.
+	failing bool
+	queued  bool // in the dispatcher's runnable ring
+}
+
+// dispatcher starts due deliveries, fairly across hooks: each hook has its
+// own queue, and the hooks with a delivery due and a free slot take turns
+// (round robin), one attempt each. A hook has at most maxInFlight attempts
+// under way (one while it is failing). Attempts share slots, but a hook
+// with nothing under way may always start one: a hook's share is never
+// taken by the others, however slow they are. The dispatcher never waits
+// for an attempt: start must return at once (it runs the attempt in a
+// goroutine of its own).
+//
+// Every pending delivery it knows is in exactly one of timers (waiting for
+// its time), a hook's ready queue (due, waiting for its turn) or in flight.
 type dispatcher struct {
 	now         func() time.Time
 	maxInFlight int
-	work        chan item
+	slots       int
+	start       func(item)
 	// capacity bounds the deliveries held in memory; beyond it they stay
-	// pending in the store only, and overflowed is set so the service reads
-	// them back once the dispatcher has room (see Service.refill).
+	// pending in the store only, and overflowed is set so that the engine
+	// reads them back once the dispatcher has room (see Engine.refill).
 	capacity   int
 	overflowed atomic.Bool
 	overflows  atomic.Int64
 
 	mu       sync.Mutex
-	queue    itemHeap
-	backlog  map[string][]item
-	inflight map[string]int
+	timers   itemHeap
+	hooks    map[string]*hookQueue
+	runnable []*hookQueue         // hooks with a due delivery, in turn order
+	busy     int                  // attempts under way, all hooks
 	known    map[string]time.Time // id → born, for dedupe and the gauges
 	// rearm holds deliveries hurried while in flight (id → due): when their
 	// attempt ends they are queued again, even if it finished them.
@@ -45,22 +69,48 @@ type dispatcher struct {
 	wake  chan struct{}
 }
 
-func newDispatcher(now func() time.Time, workers, maxInFlight, capacity int) *dispatcher {
+func newDispatcher(now func() time.Time, slots, maxInFlight, capacity int) *dispatcher {
 	return &dispatcher{
 		capacity:    capacity,
 		now:         now,
 		maxInFlight: maxInFlight,
-		work:        make(chan item, workers),
-		backlog:     map[string][]item{},
-		inflight:    map[string]int{},
+		slots:       slots,
+		hooks:       map[string]*hookQueue{},
 		known:       map[string]time.Time{},
 		rearm:       map[string]time.Time{},
 		wake:        make(chan struct{}, 1),
 	}
 }
 
-// push adds deliveries; one already known is ignored (the startup scan and
-// a commit may both report it).
+// queue returns hook's queue, made on first use. d.mu must be held.
+func (d *dispatcher) queue(hook string) *hookQueue {
+	q := d.hooks[hook]
+	if q == nil {
+		q = &hookQueue{id: hook}
+		d.hooks[hook] = q
+	}
+	return q
+}
+
+// limit is how many attempts q may have under way.
+func (d *dispatcher) limit(q *hookQueue) int {
+	if q.failing {
+		return 1
+	}
+	return d.maxInFlight
+}
+
+// schedule puts q in the runnable ring when it has a due delivery and a
+// free slot of its own. d.mu must be held.
+func (d *dispatcher) schedule(q *hookQueue) {
+	if !q.queued && len(q.ready) > 0 && q.inflight < d.limit(q) {
+		q.queued = true
+		d.runnable = append(d.runnable, q)
+	}
+}
+
+// push adds deliveries; one already known is ignored (a page read from the
+// store and a commit may both report it).
 func (d *dispatcher) push(items ...item) {
 	d.mu.Lock()
 	for _, it := range items {
@@ -74,10 +124,21 @@ func (d *dispatcher) push(items ...item) {
 			continue
 		}
 		d.known[it.id] = it.born
-		heap.Push(&d.queue, it)
+		heap.Push(&d.timers, it)
 	}
 	d.mu.Unlock()
 	d.poke()
+}
+
+// room is how many more deliveries the dispatcher can hold (a large
+// number when it has no capacity).
+func (d *dispatcher) room() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.capacity == 0 {
+		return 1 << 30
+	}
+	return max(0, d.capacity-len(d.known))
 }
 
 // roomFor reports whether the dispatcher holds at most a quarter of its
@@ -99,10 +160,10 @@ func (d *dispatcher) hurry(items ...item) {
 			continue
 		}
 		queued := false
-		for i := range d.queue {
-			if d.queue[i].id == it.id {
-				d.queue[i].due = it.due
-				heap.Fix(&d.queue, i)
+		for i := range d.timers {
+			if d.timers[i].id == it.id {
+				d.timers[i].due = it.due
+				heap.Fix(&d.timers, i)
 				queued = true
 				break
 			}
@@ -115,18 +176,25 @@ func (d *dispatcher) hurry(items ...item) {
 	d.push(fresh...)
 }
 
-// waiting reports whether it is in its hook's backlog. d.mu must be held.
+// waiting reports whether it is in its hook's ready queue. d.mu must be held.
 func (d *dispatcher) waiting(it item) bool {
-	for _, w := range d.backlog[it.hook] {
-		if w.id == it.id {
-			return true
+	if q := d.hooks[it.hook]; q != nil {
+		for _, w := range q.ready {
+			if w.id == it.id {
+				return true
+			}
 		}
 	}
 	return false
 }
 
-// finish releases the hook slot of a delivery that is done for good.
-func (d *dispatcher) finish(it item) {
+// finish releases the slot of a delivery that was delivered.
+func (d *dispatcher) finish(it item) { d.done(it, false) }
+
+// fail releases the slot of a delivery that failed for good.
+func (d *dispatcher) fail(it item) { d.done(it, true) }
+
+func (d *dispatcher) done(it item, failed bool) {
 	d.mu.Lock()
 	if due, ok := d.rearm[it.id]; ok {
 		d.mu.Unlock()
@@ -134,7 +202,7 @@ func (d *dispatcher) finish(it item) {
 		return
 	}
 	delete(d.known, it.id)
-	d.release(it.hook)
+	d.release(it.hook, failed)
 	d.mu.Unlock()
 	d.poke()
 }
@@ -148,29 +216,29 @@ func (d *dispatcher) again(it item, due time.Time) {
 			due = r
 		}
 	}
-	d.release(it.hook)
-	it.due, it.rec = due, nil
-	heap.Push(&d.queue, it)
+	d.release(it.hook, true)
+	it.due, it.rec, it.size = due, nil, 0
+	heap.Push(&d.timers, it)
 	d.mu.Unlock()
 	d.poke()
 }
 
-// release frees one slot of hook and moves its oldest waiting delivery back
-// into the queue. d.mu must be held.
-func (d *dispatcher) release(hook string) {
-	if d.inflight[hook] <= 1 {
-		delete(d.inflight, hook)
-	} else {
-		d.inflight[hook]--
+// release frees one slot of hook, which failed or not. d.mu must be held.
+func (d *dispatcher) release(hook string, failed bool) {
+	d.busy--
+	q := d.hooks[hook]
+	if q == nil {
+		return
 	}
-	if waiting := d.backlog[hook]; len(waiting) > 0 {
-		heap.Push(&d.queue, waiting[0])
-		if len(waiting) == 1 {
-			delete(d.backlog, hook)
-		} else {
-			d.backlog[hook] = waiting[1:]
+	q.inflight--
+	q.failing = failed
+	if q.inflight <= 0 && len(q.ready) == 0 && !q.queued {
+		if !q.failing {
+			delete(d.hooks, hook) // nothing left to remember
 		}
+		return
 	}
+	d.schedule(q)
 }
 
 func (d *dispatcher) poke() {
@@ -180,37 +248,66 @@ func (d *dispatcher) poke() {
 	}
 }
 
-// run moves due deliveries to the workers until ctx is done.
+// next moves the due deliveries to their hooks' queues and takes the
+// deliveries to start now, one per hook per turn. d.mu must be held.
+func (d *dispatcher) next(now time.Time, out []item) []item {
+	for d.timers.Len() > 0 && !d.timers[0].due.After(now) {
+		it := heap.Pop(&d.timers).(item)
+		q := d.queue(it.hook)
+		q.ready = append(q.ready, it)
+		d.schedule(q)
+	}
+	for started := true; started && len(d.runnable) > 0; {
+		started = false
+		n := len(d.runnable)
+		for i := 0; i < n; i++ {
+			q := d.runnable[0]
+			d.runnable = d.runnable[1:]
+			switch {
+			case len(q.ready) == 0 || q.inflight >= d.limit(q):
+				q.queued = false // back when a slot frees or a delivery is due
+				continue
+			case d.busy >= d.slots && q.inflight > 0:
+				d.runnable = append(d.runnable, q) // waits for a shared slot
+				continue
+			}
+			it := q.ready[0]
+			q.ready[0] = item{}
+			q.ready = q.ready[1:]
+			q.inflight++
+			d.busy++
+			out = append(out, it)
+			started = true
+			if len(q.ready) > 0 && q.inflight < d.limit(q) {
+				d.runnable = append(d.runnable, q) // its next turn, after the others
+			} else {
+				q.queued = false
+			}
+		}
+	}
+	return out
+}
+
+// run starts due deliveries until ctx is done.
 func (d *dispatcher) run(ctx context.Context) {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	var ready []item
 	for {
 		d.mu.Lock()
 		now := d.now()
-		var ready []item
-		for d.queue.Len() > 0 && !d.queue[0].due.After(now) {
-			it := heap.Pop(&d.queue).(item)
-			if d.inflight[it.hook] >= d.maxInFlight {
-				d.backlog[it.hook] = append(d.backlog[it.hook], it)
-				continue
-			}
-			d.inflight[it.hook]++
-			ready = append(ready, it)
-		}
+		ready = d.next(now, ready[:0])
 		wait := time.Duration(-1)
-		if d.queue.Len() > 0 {
-			wait = d.queue[0].due.Sub(now)
+		if d.timers.Len() > 0 {
+			wait = d.timers[0].due.Sub(now)
 		}
 		d.mu.Unlock()
-		for _, it := range ready {
-			select {
-			case d.work <- it:
-			case <-ctx.Done():
-				return
-			}
+		for i, it := range ready {
+			d.start(it)
+			ready[i] = item{}
 		}
-		if len(ready) > 0 {
-			continue // look again before sleeping: more may be due
+		if ctx.Err() != nil {
+			return
 		}
 		var timeout <-chan time.Time
 		if wait >= 0 {
@@ -265,6 +362,7 @@ func (h *itemHeap) Push(x any)        { *h = append(*h, x.(item)) }
 func (h *itemHeap) Pop() any {
 	old := *h
 	it := old[len(old)-1]
+	old[len(old)-1] = item{}
 	*h = old[:len(old)-1]
 	return it
 }

@@ -31,7 +31,8 @@ type Config struct {
 	Handlers map[string]handler.Handler
 	Resolve  Resolver
 	Policy   Policy
-	// Workers is the size of the delivery pool (default 16).
+	// Workers is how many attempts may be under way at once across hooks
+	// (default 16); a hook with none under way may always start one.
 	Workers int
 	// MaxInFlight caps concurrent deliveries per hook (default 4).
 	MaxInFlight int
@@ -73,7 +74,7 @@ type Engine struct {
 
 	stop     context.CancelFunc
 	running  sync.WaitGroup // dispatcher, trimmer, refill
-	workers  sync.WaitGroup
+	attempts sync.WaitGroup // attempts under way
 	recorded chan struct{}
 }
 
@@ -116,6 +117,10 @@ func New(cfg Config) *Engine {
 		e.log = nopLogger{}
 	}
 	e.disp = newDispatcher(e.now, cfg.Workers, cfg.MaxInFlight, cfg.QueueCapacity)
+	e.disp.start = func(it item) {
+		e.attempts.Add(1)
+		go func() { defer e.attempts.Done(); e.attempt(it) }()
+	}
 	e.metrics = newMetrics(cfg.Metrics, e.disp)
 	return e
 }
@@ -140,10 +145,6 @@ func (e *Engine) Start(ctx context.Context) error {
 	e.stop = cancel
 	e.recorded = make(chan struct{})
 	go func() { defer close(e.recorded); e.record() }()
-	for i := 0; i < e.opts.Workers; i++ {
-		e.workers.Add(1)
-		go func() { defer e.workers.Done(); e.work() }()
-	}
 	e.running.Add(3)
 	go func() { defer e.running.Done(); e.disp.run(runCtx) }()
 	go func() { defer e.running.Done(); e.trim(runCtx) }()
@@ -160,8 +161,7 @@ func (e *Engine) Stop() {
 	}
 	e.stop()
 	e.running.Wait()
-	close(e.disp.work)
-	e.workers.Wait()
+	e.attempts.Wait()
 	close(e.outcome)
 	<-e.recorded
 	e.stop = nil

@@ -25,13 +25,6 @@ type outcome struct {
 // maxRecordedResponse caps the answer body kept in a delivery record.
 const maxRecordedResponse = 1024
 
-// work runs attempts until the dispatcher stops.
-func (s *Engine) work() {
-	for it := range s.disp.work {
-		s.attempt(it)
-	}
-}
-
 // attempt makes one attempt at a delivery. It does not use the service's
 // lifetime context: an attempt under way when the node stops finishes
 // (within its timeout) and is recorded.
@@ -181,7 +174,7 @@ func (s *Engine) flush(batch []outcome) {
 			s.disp.finish(o.it)
 		default:
 			s.metrics.deliveries.WithLabelValues(o.it.hook, outcomeFailed).Inc()
-			s.disp.finish(o.it)
+			s.disp.fail(o.it)
 		}
 	}
 }
