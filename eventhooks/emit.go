@@ -42,7 +42,10 @@ func (s *Service) Emit(ctx context.Context, source, event string, data map[strin
 		for i, h := range matched {
 			o.add(h, handler.Event{Source: source, Name: names[i], Data: data}, nil)
 		}
-		return o.err
+		if o.err != nil {
+			return o.err
+		}
+		return o.w.Close()
 	})
 	if err != nil {
 		return fmt.Errorf("event hooks: recording %s:%s: %w", source, event, err)

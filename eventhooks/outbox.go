@@ -42,6 +42,9 @@ func (s *Service) outbox(tx store.Tx, ch db.Change) (func(), error) {
 	if o.w.Len() == 0 {
 		return nil, nil
 	}
+	if err := o.w.Close(); err != nil {
+		return nil, err
+	}
 	return o.committed, nil
 }
 

@@ -16,8 +16,9 @@ type item struct {
 	born time.Time // when the event happened, for the oldest-pending gauge
 	// rec is the record as written, for a first attempt; nil when the
 	// attempt must read it (after a restart or a previous attempt).
-	rec record
-	// size is what rec holds in memory, counted against the byte budget.
+	rec  record
+	data map[string]any // the event's data, with rec
+	// size is what data holds in memory, counted against the byte budget.
 	size int
 }
 
@@ -130,6 +131,14 @@ func (d *dispatcher) push(items ...item) {
 	d.poke()
 }
 
+// holds reports whether the dispatcher holds the delivery id.
+func (d *dispatcher) holds(id string) bool {
+	d.mu.Lock()
+	_, ok := d.known[id]
+	d.mu.Unlock()
+	return ok
+}
+
 // room is how many more deliveries the dispatcher can hold (a large
 // number when it has no capacity).
 func (d *dispatcher) room() int {
@@ -217,7 +226,7 @@ func (d *dispatcher) again(it item, due time.Time) {
 		}
 	}
 	d.release(it.hook, true)
-	it.due, it.rec, it.size = due, nil, 0
+	it.due, it.rec, it.data, it.size = due, nil, nil, 0
 	heap.Push(&d.timers, it)
 	d.mu.Unlock()
 	d.poke()

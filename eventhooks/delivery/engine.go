@@ -2,9 +2,11 @@ package delivery
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -42,8 +44,13 @@ type Config struct {
 	// Retention is how long finished delivery records are kept (default 72h).
 	Retention time.Duration
 	// QueueCapacity bounds the pending deliveries held in memory (default
-	// 100000); more wait in the store and are read back as room frees up.
+	// 100000); more wait in the store and are read in, in due order, as
+	// room frees up.
 	QueueCapacity int
+	// PayloadBudget bounds the bytes of event data kept in memory for
+	// first attempts (default 64 MiB); beyond it an attempt reads its data
+	// from the store.
+	PayloadBudget int64
 	// Metrics receives the engine's series; nil registers none.
 	Metrics prometheus.Registerer
 	Log     Logger
@@ -68,9 +75,12 @@ type Engine struct {
 	newID    func() string
 	rnd      func(int64) int64
 
-	disp    *dispatcher
-	metrics *metrics
-	outcome chan outcome
+	disp     *dispatcher
+	metrics  *metrics
+	outcome  chan outcome
+	held     atomic.Int64 // bytes of event data held for first attempts
+	stopping atomic.Bool
+	cursor   string // where the next fill reads the queue index
 
 	stop     context.CancelFunc
 	running  sync.WaitGroup // dispatcher, trimmer, refill
@@ -94,6 +104,9 @@ func New(cfg Config) *Engine {
 	}
 	if cfg.QueueCapacity <= 0 {
 		cfg.QueueCapacity = 100_000
+	}
+	if cfg.PayloadBudget <= 0 {
+		cfg.PayloadBudget = 64 << 20
 	}
 	if cfg.Policy.MaxAttempts == 0 {
 		cfg.Policy = DefaultPolicy()
@@ -133,13 +146,16 @@ func (nopLogger) Warnf(string, ...any)  {}
 // NewID returns a fresh delivery id (Standard Webhooks' webhook-id).
 func (e *Engine) NewID() string { return e.newID() }
 
-// Start reads the pending deliveries and starts delivering.
+// Start reads the pending deliveries (as many as the dispatcher holds; the
+// others as room frees up) and starts delivering.
 func (e *Engine) Start(ctx context.Context) error {
-	pending, err := e.pending(ctx)
-	if err != nil {
+	e.stopping.Store(false)
+	if err := e.upgrade(ctx); err != nil {
 		return err
 	}
-	e.disp.push(pending...)
+	if err := e.fill(ctx); err != nil {
+		return err
+	}
 
 	runCtx, cancel := context.WithCancel(context.Background())
 	e.stop = cancel
@@ -159,6 +175,7 @@ func (e *Engine) Stop() {
 	if e.stop == nil {
 		return
 	}
+	e.stopping.Store(true)
 	e.stop()
 	e.running.Wait()
 	e.attempts.Wait()
@@ -173,15 +190,23 @@ func (e *Engine) Filtered() { e.metrics.dropped.Inc() }
 // Depth counts the pending deliveries held in memory.
 func (e *Engine) Depth() int { return e.disp.depth() }
 
-// Writer writes the deliveries of one write into its transaction; Committed
-// queues them once the transaction has committed.
+// Writer writes the deliveries of one write into its transaction; Close
+// writes their payloads, and Committed queues them once the transaction has
+// committed.
 type Writer struct {
-	e     *Engine
-	tx    store.Tx
-	items []item
-	// crudJSON is the encoding of the change's shared data, which every
-	// hook of the change receives: made once for all their records.
-	shared []byte
+	e        *Engine
+	tx       store.Tx
+	items    []item
+	payloads []*payload
+	shared   *payload // the data every hook of the write receives
+}
+
+// payload is one event's data on its way to PayloadTable.
+type payload struct {
+	id         string
+	raw        json.RawMessage
+	data       map[string]any
+	deliveries []string
 }
 
 // NewWriter starts the deliveries of one write, in tx.
@@ -191,69 +216,181 @@ func (e *Engine) NewWriter(tx store.Tx) *Writer { return &Writer{e: e, tx: tx} }
 func (w *Writer) Len() int { return len(w.items) }
 
 // Add writes a delivery of ev to hook. shared says that ev.Data is the data
-// every delivery of this writer shares (encoded once). snapshot, for pings,
-// is the hook row the delivery must use if the hook is gone by then.
+// every delivery of this writer that says so shares: it is encoded and
+// stored once. snapshot, for pings, is the hook row the delivery must use if
+// the hook is gone by then.
 func (w *Writer) Add(hookID, handlerName string, ev handler.Event, shared bool, snapshot map[string]any) error {
 	now := w.e.now()
+	p := w.shared
+	if !shared || p == nil {
+		raw, err := json.Marshal(ev.Data)
+		if err != nil {
+			return fmt.Errorf("encoding the event for event hook %s: %w", hookID, err)
+		}
+		p = &payload{id: w.e.newID(), raw: raw, data: ev.Data}
+		w.payloads = append(w.payloads, p)
+		if shared {
+			w.shared = p
+		}
+	}
 	id := w.e.newID()
-	var raw []byte
-	var err error
-	if shared && w.shared != nil {
-		raw = w.shared
-	} else if raw, err = encodeData(ev.Data); err != nil {
-		return fmt.Errorf("encoding the event for event hook %s: %w", hookID, err)
-	}
-	if shared {
-		w.shared = raw
-	}
-	rec := newRecord(id, hookID, handlerName, ev, now, snapshot)
-	rec["data"] = jsonRaw(raw)
+	rec := newRecord(id, hookID, handlerName, p.id, ev, now, snapshot)
 	if err := w.tx.Insert(Table, rec); err != nil {
 		return fmt.Errorf("writing delivery for event hook %s: %w", hookID, err)
 	}
+	p.deliveries = append(p.deliveries, id)
 	// The first attempt needs no read of the record: it goes with the item.
-	rec["data"] = ev.Data
-	w.items = append(w.items, item{id: id, hook: hookID, due: now, born: now, rec: rec})
+	w.items = append(w.items, item{id: id, hook: hookID, due: now, born: now, rec: rec, data: p.data, size: len(p.raw)})
+	return nil
+}
+
+// Close writes the payloads of the deliveries added, in the transaction.
+func (w *Writer) Close() error {
+	now := w.e.now()
+	for _, p := range w.payloads {
+		if err := w.tx.Insert(PayloadTable, newPayload(p.id, p.raw, p.deliveries, now)); err != nil {
+			return fmt.Errorf("writing an event's payload: %w", err)
+		}
+	}
 	return nil
 }
 
 // Committed queues the deliveries written, once their transaction has
-// committed.
+// committed. Their data stays in memory for the first attempt within the
+// byte budget; beyond it, the attempt reads it back from the store.
 func (w *Writer) Committed() {
-	if len(w.items) > 0 {
-		w.e.metrics.enqueued.Add(float64(len(w.items)))
-		w.e.disp.push(w.items...)
+	if len(w.items) == 0 {
+		return
 	}
+	for i := range w.items {
+		it := &w.items[i]
+		if w.e.held.Add(int64(it.size)) > w.e.opts.PayloadBudget {
+			w.e.held.Add(-int64(it.size))
+			it.rec, it.data, it.size = nil, nil, 0
+		}
+	}
+	w.e.metrics.enqueued.Add(float64(len(w.items)))
+	w.e.disp.push(w.items...)
 }
 
-// pending reads every pending delivery from the store (at start).
-func (e *Engine) pending(ctx context.Context) ([]item, error) {
-	var items []item
-	q := store.PageQuery{Size: 1000, Equal: map[string]any{"status": StatusPending}}
+// upgradeJob marks the stores whose delivery records have their order time
+// and sorted index entries.
+const upgradeJob = "event_hook_deliveries.sorted.v1"
+
+// upgrade gives the delivery records of an earlier version their order
+// time, and so their sorted index entries, once per store.
+func (e *Engine) upgrade(ctx context.Context) error {
+	var done bool
+	if err := e.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		done, err = tx.Marked(upgradeJob)
+		return err
+	}); err != nil || done {
+		return err
+	}
+	q := store.PageQuery{Size: 200}
 	for {
-		page, err := e.page(ctx, q)
+		var next string
+		err := e.store.Update(ctx, func(tx store.Tx) error {
+			page, err := tx.Page(Table, q)
+			if err != nil {
+				return err
+			}
+			for _, row := range page.Rows {
+				r := record(row)
+				r["t"] = r.orderTime()
+				if err := tx.Update(Table, row); err != nil {
+					return err
+				}
+			}
+			next = page.Offset
+			if next == "" {
+				return tx.Mark(upgradeJob)
+			}
+			return nil
+		})
 		if err != nil {
-			return nil, fmt.Errorf("reading pending deliveries: %w", err)
+			return fmt.Errorf("indexing delivery records: %w", err)
 		}
-		for _, row := range page.Rows {
-			r := record(row)
-			items = append(items, item{id: r.str("id"), hook: r.hookID(),
-				due: fromUnix(r.num("next_attempt_at")), born: fromUnix(r.num("created_at"))})
+		if next == "" {
+			return nil
 		}
-		if page.Offset == "" {
-			return items, nil
-		}
-		q.Offset = page.Offset
+		q.Offset = next
 	}
 }
 
-// refillInterval is how often the engine checks whether deliveries that
-// overflowed the dispatcher can be read back from the store.
-const refillInterval = time.Second
+// fillPage is how many pending deliveries one read of the queue index
+// takes.
+const fillPage = 1000
 
-// refill reads pending deliveries back from the store once the dispatcher,
-// after overflowing, has room again. Deliveries already held are ignored by
-// push, so reading them all again is safe.
+// fill reads pending deliveries from the store, in due order through the
+// queue index, into the dispatcher while it has room, from where the last
+// fill stopped. Deliveries it already holds are skipped by id, from the
+// index alone. When the queue has been read to its end, the next fill
+// starts over (deliveries written while the dispatcher was full may be
+// behind the cursor).
+func (e *Engine) fill(ctx context.Context) error {
+	e.disp.overflowed.Store(false)
+	for {
+		room := e.disp.room()
+		if room == 0 {
+			e.disp.overflowed.Store(true)
+			return nil
+		}
+		var items []item
+		var next string
+		consumed := true
+		err := e.store.View(ctx, func(tx store.Tx) error {
+			page, err := tx.Range(Table, store.RangeQuery{Index: indexQueue, Equal: []any{StatusPending},
+				Size: fillPage, Offset: e.cursor, IDsOnly: true})
+			if err != nil {
+				return err
+			}
+			next = page.Offset
+			for _, row := range page.Rows {
+				id := row["id"].(string)
+				if e.disp.holds(id) {
+					continue
+				}
+				if len(items) == room {
+					// The rest waits for the next fill, which reads this
+					// page again (what is held by then is skipped).
+					consumed = false
+					break
+				}
+				full, err := tx.Get(Table, id)
+				if errors.Is(err, store.ErrNotFound) {
+					continue
+				}
+				if err != nil {
+					return err
+				}
+				items = append(items, record(full).item())
+			}
+			return nil
+		})
+		if err != nil {
+			e.disp.overflowed.Store(true)
+			return fmt.Errorf("reading pending deliveries: %w", err)
+		}
+		e.disp.push(items...)
+		if !consumed {
+			e.disp.overflowed.Store(true)
+			return nil
+		}
+		e.cursor = next
+		if next == "" {
+			return nil
+		}
+	}
+}
+
+// refillInterval is how often the engine checks whether deliveries left in
+// the store (the dispatcher was full) can be read in.
+const refillInterval = 100 * time.Millisecond
+
+// refill reads pending deliveries in from the store once the dispatcher,
+// after overflowing, has room again.
 func (e *Engine) refill(ctx context.Context) {
 	tick := time.NewTicker(refillInterval)
 	defer tick.Stop()
@@ -266,32 +403,35 @@ func (e *Engine) refill(ctx context.Context) {
 		if !e.disp.overflowed.Load() || !e.disp.roomFor() {
 			continue
 		}
-		e.disp.overflowed.Store(false)
-		pending, err := e.pending(ctx)
-		if err != nil {
-			e.disp.overflowed.Store(true)
-			if ctx.Err() == nil {
-				e.log.Errorf("event hooks: reading overflowed deliveries back: %v", err)
-			}
-			continue
+		if err := e.fill(ctx); err != nil && ctx.Err() == nil {
+			e.log.Errorf("event hooks: reading pending deliveries: %v", err)
 		}
-		e.disp.push(pending...)
 	}
-}
-
-// page reads one page of delivery records.
-func (e *Engine) page(ctx context.Context, q store.PageQuery) (store.Page, error) {
-	var page store.Page
-	err := e.store.View(ctx, func(tx store.Tx) error {
-		var err error
-		page, err = tx.Page(Table, q)
-		return err
-	})
-	return page, err
 }
 
 // ErrNotFound is returned for an unknown delivery.
 var ErrNotFound = errors.New("delivery not found")
+
+// payloadData reads the event data of r: from its payload row, or the
+// record itself for records written before payloads had rows of their own.
+func payloadData(tx store.Tx, r record) (map[string]any, error) {
+	if data, ok := r["data"].(map[string]any); ok {
+		return data, nil
+	}
+	id := r.str("payload")
+	if id == "" {
+		return nil, nil
+	}
+	row, err := tx.Get(PayloadTable, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	data, _ := row["data"].(map[string]any)
+	return data, nil
+}
 
 // List returns one page of a hook's delivery records as the Admin API shows
 // them, oldest first, optionally only those of one status.
@@ -301,15 +441,28 @@ func (e *Engine) List(ctx context.Context, hookID, status string, size int, offs
 	if status != "" {
 		q.Equal = map[string]any{"status": status}
 	}
-	page, err := e.page(ctx, q)
+	var out []map[string]any
+	var next string
+	err := e.store.View(ctx, func(tx store.Tx) error {
+		page, err := tx.Page(Table, q)
+		if err != nil {
+			return err
+		}
+		next = page.Offset
+		out = make([]map[string]any, len(page.Rows))
+		for i, row := range page.Rows {
+			data, err := payloadData(tx, record(row))
+			if err != nil {
+				return err
+			}
+			out[i] = record(row).view(data)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, "", err
 	}
-	out := make([]map[string]any, len(page.Rows))
-	for i, row := range page.Rows {
-		out[i] = record(row).view()
-	}
-	return out, page.Offset, nil
+	return out, next, nil
 }
 
 // Retry queues one finished or pending delivery of the hook for a new run
@@ -329,7 +482,11 @@ func (e *Engine) Retry(ctx context.Context, hookID, deliveryID string) (map[stri
 		if err := tx.Update(Table, row); err != nil {
 			return err
 		}
-		queued, view = []item{it}, record(row).view()
+		data, err := payloadData(tx, record(row))
+		if err != nil {
+			return err
+		}
+		queued, view = []item{it}, record(row).view(data)
 		return nil
 	})
 	if err != nil {
@@ -340,7 +497,9 @@ func (e *Engine) Retry(ctx context.Context, hookID, deliveryID string) (map[stri
 }
 
 // Redrive queues every delivery of the hook with this status (failed, by
-// default) for a new run of attempts, and returns how many.
+// default) for a new run of attempts, and returns how many. It reads them
+// through the hook's queue index, a page per transaction: a redriven
+// delivery leaves the status, so each page starts at the front.
 func (e *Engine) Redrive(ctx context.Context, hookID, status string) (int, error) {
 	if status == "" {
 		status = StatusFailed
@@ -349,14 +508,12 @@ func (e *Engine) Redrive(ctx context.Context, hookID, status string) (int, error
 		return 0, nil // already queued
 	}
 	total := 0
-	q := store.PageQuery{Size: 500, Foreign: &store.ForeignFilter{Field: "event_hook", ID: hookID},
-		Equal: map[string]any{"status": status}}
+	q := store.RangeQuery{Index: indexHookQueue, Equal: []any{hookID, status}, Size: 500}
 	for {
 		var queued []item
-		var next string
 		err := e.store.Update(ctx, func(tx store.Tx) error {
 			queued = queued[:0]
-			page, err := tx.Page(Table, q)
+			page, err := tx.Range(Table, q)
 			if err != nil {
 				return err
 			}
@@ -366,7 +523,6 @@ func (e *Engine) Redrive(ctx context.Context, hookID, status string) (int, error
 					return err
 				}
 			}
-			next = page.Offset
 			return nil
 		})
 		if err != nil {
@@ -374,22 +530,18 @@ func (e *Engine) Redrive(ctx context.Context, hookID, status string) (int, error
 		}
 		e.disp.hurry(queued...)
 		total += len(queued)
-		if next == "" {
+		if len(queued) < q.Size {
 			return total, nil
 		}
-		// Redriven rows left the status filter: the next page starts over.
-		q.Offset = ""
 	}
 }
 
 // redrive makes a record pending again with a fresh attempt budget.
 func (e *Engine) redrive(r record) item {
 	now := e.now()
-	r["status"] = StatusPending
 	r["run"] = r.num("run") + 1
 	r["retry_from"] = float64(len(r.attempts()))
 	r["since"] = unixMS(now)
-	r["next_attempt_at"] = unixMS(now)
-	r["updated_at"] = unixMS(now)
-	return item{id: r.str("id"), hook: r.hookID(), due: now, born: fromUnix(r.num("created_at"))}
+	r.setStatus(StatusPending, now, now)
+	return r.item()
 }

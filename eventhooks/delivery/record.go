@@ -8,10 +8,18 @@ import (
 	"github.com/portico-gw/portico/schema/entities"
 )
 
-// Table holds one row per event owed to a hook: the outbox and
-// the delivery records in one. It is declared with the entities
-// (entities.EventHookDeliveries), so db.Tables derives it like any table.
-const Table = entities.EventHookDeliveriesName
+// Table holds one row per event owed to a hook: the outbox and the
+// delivery records in one. PayloadTable holds the events' data, one row per
+// event whatever the number of hooks it goes to. Both are declared with the
+// entities (entities.EventHookDeliveries, entities.EventHookPayloads), so
+// db.Tables derives them like any table, with their indexes.
+const (
+	Table        = entities.EventHookDeliveriesName
+	PayloadTable = entities.EventHookPayloadsName
+
+	indexQueue     = entities.EventHookDeliveriesQueue     // status, t
+	indexHookQueue = entities.EventHookDeliveriesHookQueue // event_hook, status, t
+)
 
 // Delivery statuses.
 const (
@@ -29,24 +37,43 @@ type Attempt struct {
 	Response   string  `json:"response,omitempty"` // capped answer body
 }
 
-// record is a delivery row in the JSON model the store keeps.
+// record is a delivery row in the JSON model the store keeps. Its columns:
+//
+//	id               the delivery's id, also its webhook-id
+//	event_hook       {"id": hook}, a loose (indexed, unenforced) reference
+//	handler          the hook's handler when the event was written
+//	source, event    the event as the hook receives it
+//	payload          the id of the PayloadTable row holding the event's data
+//	                 (records written before payloads had rows of their own
+//	                 carry the data itself, in "data")
+//	status           pending, delivered or failed
+//	t                order time: when a pending delivery is due, when a
+//	                 finished one finished (the sorted indexes' key)
+//	attempts         every attempt made ([]Attempt)
+//	run, retry_from  manual runs: the run number, and the first attempt of
+//	                 the current run
+//	since            when the current run began (the policy's maximum age)
+//	created_at, updated_at, next_attempt_at
+//	hook             for pings, the hook as the write that pinged left it
 type record map[string]any
 
-func newRecord(id, hookID, handlerName string, ev handler.Event, now time.Time, snapshot map[string]any) record {
+func newRecord(id, hookID, handlerName, payloadID string, ev handler.Event, now time.Time, snapshot map[string]any) record {
+	at := unixMS(now)
 	r := record{
 		"id":              id,
 		"event_hook":      map[string]any{"id": hookID},
 		"handler":         handlerName,
 		"source":          ev.Source,
 		"event":           ev.Name,
-		"data":            ev.Data,
+		"payload":         payloadID,
 		"status":          StatusPending,
 		"attempts":        []any{},
 		"retry_from":      0.0,
-		"created_at":      unixMS(now),
-		"updated_at":      unixMS(now),
-		"since":           unixMS(now),
-		"next_attempt_at": unixMS(now),
+		"created_at":      at,
+		"updated_at":      at,
+		"since":           at,
+		"next_attempt_at": at,
+		"t":               at,
 	}
 	if snapshot != nil {
 		// Pings of a deleted hook must still reach its receiver: they carry
@@ -54,6 +81,12 @@ func newRecord(id, hookID, handlerName string, ev handler.Event, now time.Time, 
 		r["hook"] = snapshot
 	}
 	return r
+}
+
+// newPayload is a PayloadTable row: the event's data, encoded once, and the
+// deliveries that use it.
+func newPayload(id string, raw json.RawMessage, deliveries []string, now time.Time) map[string]any {
+	return map[string]any{"id": id, "data": raw, "deliveries": deliveries, "created_at": unixMS(now)}
 }
 
 func unixMS(t time.Time) float64 { return float64(t.UnixMilli()) / 1000 }
@@ -74,20 +107,48 @@ func (r record) hookID() string {
 
 func (r record) attempts() []any { a, _ := r["attempts"].([]any); return a }
 
-func (r record) event() handler.Event {
-	data, _ := r["data"].(map[string]any)
-	return handler.Event{Source: r.str("source"), Name: r.str("event"), Data: data}
+// setStatus records a status and the order time that goes with it: the due
+// time of a pending delivery, now for a finished one.
+func (r record) setStatus(status string, now, due time.Time) {
+	r["status"] = status
+	r["updated_at"] = unixMS(now)
+	if status == StatusPending {
+		r["next_attempt_at"] = unixMS(due)
+		r["t"] = unixMS(due)
+	} else {
+		r["t"] = unixMS(now)
+	}
 }
 
-// view is how the Admin API shows a delivery record.
-func (r record) view() map[string]any {
+// orderTime is the record's "t", derived for records written before it
+// existed.
+func (r record) orderTime() float64 {
+	if t, ok := r["t"].(float64); ok {
+		return t
+	}
+	if r.str("status") == StatusPending {
+		return r.num("next_attempt_at")
+	}
+	return r.num("updated_at")
+}
+
+// item is the record as the dispatcher holds it.
+func (r record) item() item {
+	return item{id: r.str("id"), hook: r.hookID(), due: fromUnix(r.orderTime()), born: fromUnix(r.num("created_at"))}
+}
+
+// view is how the Admin API shows a delivery record, with its event's data.
+func (r record) view(data any) map[string]any {
+	if data == nil {
+		data = r["data"]
+	}
 	out := map[string]any{
 		"id":              r["id"],
 		"event_hook":      r["event_hook"],
 		"handler":         r["handler"],
 		"source":          r["source"],
 		"event":           r["event"],
-		"data":            r["data"],
+		"data":            data,
 		"status":          r["status"],
 		"attempts":        r["attempts"],
 		"created_at":      r["created_at"],
@@ -102,8 +163,3 @@ func (r record) view() map[string]any {
 	}
 	return out
 }
-
-// jsonRaw is event data already encoded.
-type jsonRaw = json.RawMessage
-
-func encodeData(data map[string]any) ([]byte, error) { return json.Marshal(data) }

@@ -25,19 +25,27 @@ type outcome struct {
 // maxRecordedResponse caps the answer body kept in a delivery record.
 const maxRecordedResponse = 1024
 
-// attempt makes one attempt at a delivery. It does not use the service's
-// lifetime context: an attempt under way when the node stops finishes
-// (within its timeout) and is recorded.
+// attempt makes one attempt at a delivery, on its own goroutine. It does
+// not use the engine's lifetime context: an attempt under way when the node
+// stops finishes (within its timeout) and is recorded.
 func (s *Engine) attempt(it item) {
-	rec := it.rec
+	if it.size > 0 {
+		s.held.Add(-int64(it.size))
+	}
+	rec, data := it.rec, it.data
 	var err error
 	if rec == nil {
 		err = s.store.View(context.Background(), func(tx store.Tx) error {
 			row, err := tx.Get(Table, it.id)
+			if err != nil {
+				return err
+			}
 			rec = record(row)
+			data, err = payloadData(tx, rec)
 			return err
 		})
 	}
+	it.rec, it.data, it.size = nil, nil, 0
 	if err != nil || rec.str("status") != StatusPending {
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			s.log.Errorf("event hooks: reading delivery %s: %v", it.id, err)
@@ -47,7 +55,8 @@ func (s *Engine) attempt(it item) {
 	}
 	now := s.now()
 	made := len(rec.attempts()) - int(rec.num("retry_from")) + 1
-	hook, ok := s.liveHook(rec)
+	snapshot, _ := rec["hook"].(map[string]any)
+	hook, ok := s.resolve(rec.hookID(), snapshot)
 	var res handler.Result
 	var derr error
 	start := time.Now()
@@ -59,7 +68,8 @@ func (s *Engine) attempt(it item) {
 		derr = fmt.Errorf("handler %q is not available", hook.Handler)
 	default:
 		ctx, cancel := context.WithTimeout(context.Background(), s.opts.AttemptTimeout)
-		res, derr = h.Deliver(ctx, handler.Delivery{ID: it.id, Attempt: made, Hook: hook, Event: rec.event()})
+		ev := handler.Event{Source: rec.str("source"), Name: rec.str("event"), Data: data}
+		res, derr = h.Deliver(ctx, handler.Delivery{ID: it.id, Attempt: made, Hook: hook, Event: ev})
 		cancel()
 	}
 	took := time.Since(start)
@@ -84,14 +94,6 @@ func (s *Engine) attempt(it item) {
 }
 
 var errHookDeleted = errors.New("event hook deleted")
-
-// liveHook is the hook a delivery goes to: for a ping, the hook as the
-// write that pinged left it (even if since deleted); for an event, the
-// hook as configured now.
-func (s *Engine) liveHook(rec record) (handler.Hook, bool) {
-	snapshot, _ := rec["hook"].(map[string]any)
-	return s.resolve(rec.hookID(), snapshot)
-}
 
 // maxBatch bounds how many outcomes one record transaction writes.
 const maxBatch = 1024
@@ -119,50 +121,40 @@ func (s *Engine) record() {
 	}
 }
 
+// Backoff between tries of an outcome batch the store refused.
+const (
+	flushBackoff    = 10 * time.Millisecond
+	flushMaxBackoff = 5 * time.Second
+)
+
+// flush records a batch of outcomes, trying until the store takes it: an
+// outcome is never left in memory only (the dispatcher hears of it only
+// once it is written). A batch too big for one transaction is split.
 func (s *Engine) flush(batch []outcome) {
 	now := s.now()
-	var err error
-	for try := 0; try < 3; try++ {
-		err = s.store.Update(context.Background(), func(tx store.Tx) error {
-			for i, o := range batch {
-				row, err := tx.Get(Table, o.it.id)
-				if errors.Is(err, store.ErrNotFound) {
-					continue // trimmed meanwhile
-				}
-				if err != nil {
-					return err
-				}
-				rec := record(row)
-				rerun := o.verdict.status != StatusDelivered && rec.num("run") != o.run
-				if rerun {
-					// Retried by hand during the attempt: run again now.
-					batch[i].verdict = verdict{status: StatusPending}
-					o = batch[i]
-				}
-				rec["attempts"] = append(rec.attempts(), attemptRow(o.attempt))
-				if rerun {
-					// That attempt was the old run's: the new run gets its whole budget.
-					rec["retry_from"] = float64(len(rec.attempts()))
-				}
-				rec["status"] = o.verdict.status
-				rec["updated_at"] = unixMS(now)
-				if o.verdict.status == StatusPending {
-					rec["next_attempt_at"] = unixMS(now.Add(o.verdict.delay))
-				}
-				if err := tx.Update(Table, row); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
+	for try, wait := 0, flushBackoff; ; try++ {
+		err := s.write(batch, now)
 		if err == nil {
 			break
 		}
-	}
-	if err != nil {
-		// The deliveries stay pending in the store: the next start retries
-		// them. Receivers dedupe by webhook-id.
-		s.log.Errorf("event hooks: recording %d delivery outcomes: %v", len(batch), err)
+		if errors.Is(err, store.ErrTooBig) && len(batch) > 1 {
+			half := len(batch) / 2
+			s.flush(batch[:half])
+			s.flush(batch[half:])
+			return
+		}
+		if s.stopping.Load() && try >= 3 {
+			// The node is stopping: the deliveries stay pending in the
+			// store, and the next start delivers them again (receivers
+			// drop the duplicate by its webhook-id).
+			s.log.Errorf("event hooks: recording %d delivery outcomes at shutdown: %v", len(batch), err)
+			return
+		}
+		if try == 0 || try%20 == 0 {
+			s.log.Errorf("event hooks: recording %d delivery outcomes (trying again): %v", len(batch), err)
+		}
+		time.Sleep(wait)
+		wait = min(2*wait, flushMaxBackoff)
 	}
 	for _, o := range batch {
 		switch o.verdict.status {
@@ -177,6 +169,40 @@ func (s *Engine) flush(batch []outcome) {
 			s.disp.fail(o.it)
 		}
 	}
+}
+
+// write records a batch of outcomes in one transaction. A delivery retried
+// by hand during its attempt gets a pending verdict, in the batch, so the
+// dispatcher runs it again.
+func (s *Engine) write(batch []outcome, now time.Time) error {
+	return s.store.Update(context.Background(), func(tx store.Tx) error {
+		for i := range batch {
+			o := &batch[i]
+			row, err := tx.Get(Table, o.it.id)
+			if errors.Is(err, store.ErrNotFound) {
+				continue // trimmed meanwhile
+			}
+			if err != nil {
+				return err
+			}
+			rec := record(row)
+			rerun := o.verdict.status != StatusDelivered && rec.num("run") != o.run
+			if rerun {
+				// Retried by hand during the attempt: run again now.
+				o.verdict = verdict{status: StatusPending}
+			}
+			rec["attempts"] = append(rec.attempts(), attemptRow(o.attempt))
+			if rerun {
+				// That attempt was the old run's: the new run gets its whole budget.
+				rec["retry_from"] = float64(len(rec.attempts()))
+			}
+			rec.setStatus(o.verdict.status, now, now.Add(o.verdict.delay))
+			if err := tx.Update(Table, row); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 func attemptRow(a Attempt) map[string]any {
@@ -208,38 +234,75 @@ func (s *Engine) trim(ctx context.Context) {
 	}
 }
 
-// trimOnce deletes the finished records older than the retention, a page
-// per transaction.
+// TrimOnce deletes the finished records older than the retention now.
+func (s *Engine) TrimOnce(ctx context.Context) error { return s.trimOnce(ctx) }
+
+// trimPage is how many records one trimming transaction deletes.
+const trimPage = 500
+
+// trimOnce deletes the finished records older than the retention, read
+// through the queue index (finished records are ordered by when they
+// finished), a page per transaction; a payload goes with the last record
+// that uses it.
 func (s *Engine) trimOnce(ctx context.Context) error {
 	cutoff := unixMS(s.now().Add(-s.opts.Retention))
-	q := store.PageQuery{Size: 500}
-	for {
-		var next string
-		err := s.store.Update(ctx, func(tx store.Tx) error {
-			page, err := tx.Page(Table, q)
-			if err != nil {
-				return err
-			}
-			for _, row := range page.Rows {
-				r := record(row)
-				if r.str("status") != StatusPending && r.num("updated_at") < cutoff {
+	for _, status := range []string{StatusDelivered, StatusFailed} {
+		q := store.RangeQuery{Index: indexQueue, Equal: []any{status}, Below: cutoff, Size: trimPage}
+		for {
+			n := 0
+			err := s.store.Update(ctx, func(tx store.Tx) error {
+				page, err := tx.Range(Table, q)
+				if err != nil {
+					return err
+				}
+				n = len(page.Rows)
+				payloads := map[string]bool{}
+				for _, row := range page.Rows {
+					r := record(row)
 					if err := tx.Delete(Table, r.str("id")); err != nil {
 						return err
 					}
+					if p := r.str("payload"); p != "" {
+						payloads[p] = true
+					}
 				}
+				for p := range payloads {
+					if err := dropUnused(tx, p); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				return err
 			}
-			next = page.Offset
-			return nil
-		})
-		if err != nil {
-			return err
+			if n < trimPage || ctx.Err() != nil {
+				break
+			}
 		}
-		if next == "" || ctx.Err() != nil {
-			return ctx.Err()
-		}
-		q.Offset = next
 	}
+	return ctx.Err()
 }
 
-// TrimOnce deletes the finished records older than the retention now.
-func (s *Engine) TrimOnce(ctx context.Context) error { return s.trimOnce(ctx) }
+// dropUnused deletes a payload none of whose deliveries is left.
+func dropUnused(tx store.Tx, id string) error {
+	row, err := tx.Get(PayloadTable, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	users, _ := row["deliveries"].([]any)
+	for _, u := range users {
+		uid, _ := u.(string)
+		_, err := tx.Get(Table, uid)
+		if err == nil {
+			return nil // still used
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+	}
+	return tx.Delete(PayloadTable, id)
+}

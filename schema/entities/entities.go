@@ -34,6 +34,7 @@ func All() []*schema.Entity {
 		CACertificates(),
 		EventHooks(),
 		EventHookDeliveries(),
+		EventHookPayloads(),
 		RBACUsers(),
 		Admins(),
 		RBACRoles(),

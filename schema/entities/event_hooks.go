@@ -77,18 +77,30 @@ func EventHooks() *schema.Entity {
 	return e
 }
 
-// Kong's names of the event hooks entity, and Portico's of its deliveries.
+// Kong's names of the event hooks entity, and Portico's of its deliveries
+// and their payloads.
 const (
 	EventHooksName          = "event_hooks"
 	EventHookDeliveriesName = "event_hook_deliveries"
+	EventHookPayloadsName   = "event_hook_payloads"
+)
+
+// The sorted indexes of event hook deliveries: by status and order time
+// ("t": the due time of a pending delivery, the time a finished one
+// finished), the queue read in due order and trimmed by age; and the same
+// per hook, for redrives.
+const (
+	EventHookDeliveriesQueue     = "queue"
+	EventHookDeliveriesHookQueue = "hook_queue"
 )
 
 // EventHookDeliveries is the table of the events owed to event hooks: the
-// outbox and the delivery records in one (eventhooks/delivery.go holds a
-// record's columns). It is internal: the event hooks pipeline writes it
-// straight to the store and serves it through its own endpoints. Records
-// reference their hook loosely (indexed, not enforced), so they outlive a
-// deleted hook until trimmed.
+// outbox and the delivery records in one (eventhooks/delivery/record.go
+// holds a record's columns), one small row per hook and event; the event's
+// data is in EventHookPayloads, once per write. It is internal: the event
+// hooks pipeline writes it straight to the store and serves it through its
+// own endpoints. Records reference their hook loosely (indexed, not
+// enforced), so they outlive a deleted hook until trimmed.
 func EventHookDeliveries() *schema.Entity {
 	return &schema.Entity{
 		Name:       EventHookDeliveriesName,
@@ -99,6 +111,22 @@ func EventHookDeliveries() *schema.Entity {
 			{Name: "event_hook", Type: schema.Foreign, Reference: EventHooksName, Loose: true},
 			{Name: "status", Type: schema.String, Required: true},
 		},
+		Sorted: []schema.SortedIndex{
+			{Name: EventHookDeliveriesQueue, Fields: []string{"status", "t"}},
+			{Name: EventHookDeliveriesHookQueue, Fields: []string{"event_hook", "status", "t"}},
+		},
+	}
+}
+
+// EventHookPayloads holds the data of the events owed to event hooks, one
+// row per event however many hooks it goes to; a payload lists the
+// deliveries that use it, and goes when the last of them is trimmed.
+func EventHookPayloads() *schema.Entity {
+	return &schema.Entity{
+		Name:       EventHookPayloadsName,
+		Internal:   true,
+		NoAdminAPI: true,
+		Fields:     []*schema.Field{schema.ID()},
 	}
 }
 
