@@ -197,13 +197,18 @@ func (d *dispatcher) waiting(it item) bool {
 	return false
 }
 
-// finish releases the slot of a delivery that was delivered.
-func (d *dispatcher) finish(it item) { d.done(it, false) }
+// ended frees the slot of an attempt that has ended (failed or not), before
+// its outcome is recorded: recording is batched and durable, and a hook's
+// slots bound the attempts under way, not the outcomes being written.
+func (d *dispatcher) ended(hook string, failed bool) {
+	d.mu.Lock()
+	d.release(hook, failed)
+	d.mu.Unlock()
+	d.poke()
+}
 
-// fail releases the slot of a delivery that failed for good.
-func (d *dispatcher) fail(it item) { d.done(it, true) }
-
-func (d *dispatcher) done(it item, failed bool) {
+// finish forgets a delivery that is done for good (its outcome recorded).
+func (d *dispatcher) finish(it item) {
 	d.mu.Lock()
 	if due, ok := d.rearm[it.id]; ok {
 		d.mu.Unlock()
@@ -211,12 +216,10 @@ func (d *dispatcher) done(it item, failed bool) {
 		return
 	}
 	delete(d.known, it.id)
-	d.release(it.hook, failed)
 	d.mu.Unlock()
-	d.poke()
 }
 
-// again releases the slot and queues the delivery for its next attempt.
+// again queues the delivery for its next attempt.
 func (d *dispatcher) again(it item, due time.Time) {
 	d.mu.Lock()
 	if r, ok := d.rearm[it.id]; ok {
@@ -225,14 +228,14 @@ func (d *dispatcher) again(it item, due time.Time) {
 			due = r
 		}
 	}
-	d.release(it.hook, true)
 	it.due, it.rec, it.data, it.size = due, nil, nil, 0
 	heap.Push(&d.timers, it)
 	d.mu.Unlock()
 	d.poke()
 }
 
-// release frees one slot of hook, which failed or not. d.mu must be held.
+// release frees one slot of hook, whose attempt failed or not. d.mu must
+// be held.
 func (d *dispatcher) release(hook string, failed bool) {
 	d.busy--
 	q := d.hooks[hook]

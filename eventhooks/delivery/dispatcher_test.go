@@ -120,7 +120,7 @@ func TestDispatcherDedupe(t *testing.T) {
 	if n := d.depth(); n != 1 {
 		t.Errorf("depth %d, want 1", n)
 	}
-	d.finish(it)
+	ehkDone(d, it)
 	if n := d.depth(); n != 0 {
 		t.Errorf("depth after finish %d, want 0", n)
 	}
@@ -153,17 +153,17 @@ func TestDispatcherPerHookCap(t *testing.T) {
 		a1, b1 = b1, a1
 	}
 	// A's a1 stays in flight (a blocked receiver); B goes on.
-	d.finish(b1)
+	ehkDone(d, b1)
 	b2 := ehkTake(t, d)
 	if b2.id != "b2" {
 		t.Fatalf("handed out %s after b1 finished, want b2", b2.id)
 	}
-	d.again(b2, time.Now()) // b2 failed: retried at once, but behind B's slot
+	ehkRetry(d, b2, time.Now()) // b2 failed: retried at once, but behind B's slot
 	next := ehkTake(t, d)
 	if next.hook != "B" {
 		t.Fatalf("handed out %s of hook %s while a1 is in flight, want one of hook B", next.id, next.hook)
 	}
-	d.finish(next)
+	ehkDone(d, next)
 	last := ehkTake(t, d)
 	if last.hook != "B" {
 		t.Fatalf("handed out %s of hook %s while a1 is in flight, want one of hook B", last.id, last.hook)
@@ -171,9 +171,9 @@ func TestDispatcherPerHookCap(t *testing.T) {
 	if got := fmt.Sprint(ehkSortedIDs(next, last)); got != "[b2 b3]" {
 		t.Errorf("B's remaining deliveries were %s, want b2 and b3", got)
 	}
-	d.finish(last)
+	ehkDone(d, last)
 	ehkNone(t, d, 50*time.Millisecond) // a2 still waits for a1
-	d.finish(a1)
+	ehkDone(d, a1)
 	if it := ehkTake(t, d); it.id != "a2" {
 		t.Errorf("handed out %s after a1 finished, want a2", it.id)
 	}
@@ -198,7 +198,7 @@ func TestDispatcherAgain(t *testing.T) {
 	d.push(item{id: "x", hook: "h", due: t0, born: t0})
 	it := ehkTake(t, d)
 	retryAt := t0.Add(30 * time.Second)
-	d.again(it, retryAt)
+	ehkRetry(d, it, retryAt)
 	ehkNone(t, d, 50*time.Millisecond)
 	if n := d.depth(); n != 1 {
 		t.Errorf("depth while waiting to retry %d, want 1", n)
@@ -211,7 +211,7 @@ func TestDispatcherAgain(t *testing.T) {
 	clock.Advance(31 * time.Second)
 	d.poke()
 	ehkNone(t, d, 50*time.Millisecond) // x is due but y holds h's only slot
-	d.finish(item{id: "y", hook: "h"})
+	ehkDone(d, item{id: "y", hook: "h"})
 	again := ehkTake(t, d)
 	if again.id != "x" || !again.due.Equal(retryAt) || !again.born.Equal(t0) {
 		t.Errorf("retried item %+v, want x due %v born %v", again, retryAt, t0)
@@ -308,7 +308,7 @@ func TestDispatcherIsolation(t *testing.T) {
 		d := ehkDispatcher(t, time.Now, 16, 4)
 		d.push(due("b1", "bad"))
 		it := ehkTake(t, d)
-		d.again(it, time.Now()) // it failed
+		ehkRetry(d, it, time.Now()) // it failed
 		d.push(due("b2", "bad"), due("b3", "bad"))
 		ehkTake(t, d)
 		ehkNone(t, d, 30*time.Millisecond)
@@ -335,4 +335,16 @@ func TestDispatcherIsolation(t *testing.T) {
 			t.Errorf("first three started %v, want one of each hook", got[:3])
 		}
 	})
+}
+
+// ehkDone ends an attempt that delivered and records it.
+func ehkDone(d *dispatcher, it item) {
+	d.ended(it.hook, false)
+	d.finish(it)
+}
+
+// ehkRetry ends an attempt that failed and queues the next one.
+func ehkRetry(d *dispatcher, it item, due time.Time) {
+	d.ended(it.hook, true)
+	d.again(it, due)
 }

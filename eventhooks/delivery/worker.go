@@ -50,6 +50,7 @@ func (s *Engine) attempt(it item) {
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			s.log.Errorf("event hooks: reading delivery %s: %v", it.id, err)
 		}
+		s.disp.ended(it.hook, false)
 		s.disp.finish(it)
 		return
 	}
@@ -90,6 +91,7 @@ func (s *Engine) attempt(it item) {
 		a.Response = res.Body
 	}
 	s.metrics.latency.WithLabelValues(hook.Handler).Observe(took.Seconds())
+	s.disp.ended(it.hook, v.status != StatusDelivered)
 	s.outcome <- outcome{it: it, hook: hook.Handler, attempt: a, verdict: v, run: rec.num("run")}
 }
 
@@ -166,7 +168,7 @@ func (s *Engine) flush(batch []outcome) {
 			s.disp.finish(o.it)
 		default:
 			s.metrics.deliveries.WithLabelValues(o.it.hook, outcomeFailed).Inc()
-			s.disp.fail(o.it)
+			s.disp.finish(o.it)
 		}
 	}
 }
