@@ -14,10 +14,12 @@ type item struct {
 	hook string
 	due  time.Time
 	born time.Time // when the event happened, for the oldest-pending gauge
-	// rec is the record as written, for a first attempt; nil when the
-	// attempt must read it (after a restart or a previous attempt).
-	rec  record
-	data map[string]any // the event's data, with rec
+	// meta is what the attempt needs of the record; nil when the attempt
+	// must read the record (a delivery hurried by a manual retry).
+	meta *meta
+	// data is the event's data, kept for a first attempt within the byte
+	// budget; nil when the attempt reads it.
+	data map[string]any
 	// size is what data holds in memory, counted against the byte budget.
 	size int
 }
@@ -172,6 +174,7 @@ func (d *dispatcher) hurry(items ...item) {
 		for i := range d.timers {
 			if d.timers[i].id == it.id {
 				d.timers[i].due = it.due
+				d.timers[i].meta = nil // the attempt reads the new run
 				heap.Fix(&d.timers, i)
 				queued = true
 				break
@@ -228,7 +231,7 @@ func (d *dispatcher) again(it item, due time.Time) {
 			due = r
 		}
 	}
-	it.due, it.rec, it.data, it.size = due, nil, nil, 0
+	it.due, it.data, it.size = due, nil, 0
 	heap.Push(&d.timers, it)
 	d.mu.Unlock()
 	d.poke()

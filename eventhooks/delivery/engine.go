@@ -79,6 +79,7 @@ type Engine struct {
 	metrics  *metrics
 	outcome  chan outcome
 	held     atomic.Int64 // bytes of event data held for first attempts
+	payloads *payloadCache
 	stopping atomic.Bool
 	cursor   string // where the next fill reads the queue index
 
@@ -114,7 +115,8 @@ func New(cfg Config) *Engine {
 	e := &Engine{
 		store: cfg.Store, handlers: cfg.Handlers, resolve: cfg.Resolve, policy: cfg.Policy,
 		opts: cfg, log: cfg.Log, now: cfg.Now, newID: cfg.NewID, rnd: cfg.Rand,
-		outcome: make(chan outcome, maxBatch),
+		outcome:  make(chan outcome, maxBatch),
+		payloads: newPayloadCache(payloadCacheSize),
 	}
 	if e.now == nil {
 		e.now = time.Now
@@ -240,7 +242,7 @@ func (w *Writer) Add(hookID, handlerName string, ev handler.Event, shared bool, 
 	}
 	p.deliveries = append(p.deliveries, id)
 	// The first attempt needs no read of the record: it goes with the item.
-	w.items = append(w.items, item{id: id, hook: hookID, due: now, born: now, rec: rec, data: p.data, size: len(p.raw)})
+	w.items = append(w.items, item{id: id, hook: hookID, due: now, born: now, meta: rec.meta(), data: p.data, size: len(p.raw)})
 	return nil
 }
 
@@ -266,7 +268,7 @@ func (w *Writer) Committed() {
 		it := &w.items[i]
 		if w.e.held.Add(int64(it.size)) > w.e.opts.PayloadBudget {
 			w.e.held.Add(-int64(it.size))
-			it.rec, it.data, it.size = nil, nil, 0
+			it.data, it.size = nil, 0
 		}
 	}
 	w.e.metrics.enqueued.Add(float64(len(w.items)))
@@ -298,6 +300,9 @@ func (e *Engine) upgrade(ctx context.Context) error {
 			}
 			for _, row := range page.Rows {
 				r := record(row)
+				if _, ok := r["t"]; ok {
+					continue // written by this version: indexed already
+				}
 				r["t"] = r.orderTime()
 				if err := tx.Update(Table, row); err != nil {
 					return err
@@ -318,6 +323,9 @@ func (e *Engine) upgrade(ctx context.Context) error {
 		q.Offset = next
 	}
 }
+
+// payloadCacheSize is how many decoded payloads attempts keep at hand.
+const payloadCacheSize = 4096
 
 // fillPage is how many pending deliveries one read of the queue index
 // takes.
@@ -411,6 +419,69 @@ func (e *Engine) refill(ctx context.Context) {
 
 // ErrNotFound is returned for an unknown delivery.
 var ErrNotFound = errors.New("delivery not found")
+
+// payloadCache keeps the data of the last payloads read, decoded: the
+// deliveries of one event to several hooks are attempted close together,
+// and decode it once. It is bounded by count; entries are read-only.
+type payloadCache struct {
+	mu    sync.Mutex
+	max   int
+	data  map[string]map[string]any
+	order []string // insertion order, for eviction
+}
+
+func newPayloadCache(max int) *payloadCache {
+	return &payloadCache{max: max, data: make(map[string]map[string]any, max)}
+}
+
+func (c *payloadCache) get(id string) (map[string]any, bool) {
+	c.mu.Lock()
+	d, ok := c.data[id]
+	c.mu.Unlock()
+	return d, ok
+}
+
+func (c *payloadCache) put(id string, d map[string]any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.data[id]; ok {
+		return
+	}
+	if len(c.order) >= c.max {
+		delete(c.data, c.order[0])
+		c.order[0] = ""
+		c.order = c.order[1:]
+	}
+	c.data[id] = d
+	c.order = append(c.order, id)
+}
+
+// attemptData returns the event data of an attempt: held by m, in the
+// cache, or read from its payload.
+func (e *Engine) attemptData(m *meta) (map[string]any, error) {
+	if m.data != nil || m.payload == "" {
+		return m.data, nil
+	}
+	if d, ok := e.payloads.get(m.payload); ok {
+		return d, nil
+	}
+	var d map[string]any
+	err := e.store.View(context.Background(), func(tx store.Tx) error {
+		row, err := tx.Get(PayloadTable, m.payload)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		d, _ = row["data"].(map[string]any)
+		return nil
+	})
+	if err == nil && d != nil {
+		e.payloads.put(m.payload, d)
+	}
+	return d, err
+}
 
 // payloadData reads the event data of r: from its payload row, or the
 // record itself for records written before payloads had rows of their own.

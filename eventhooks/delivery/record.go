@@ -132,9 +132,31 @@ func (r record) orderTime() float64 {
 	return r.num("updated_at")
 }
 
+// meta is what an attempt needs of its record, held with the pending
+// delivery so that an attempt reads only the event's data, and that from a
+// cache mostly. The record itself is read again, and checked, when the
+// outcome is written.
+type meta struct {
+	source, event string
+	payload       string         // the payload's id
+	data          map[string]any // a record of an earlier version: its data
+	snapshot      map[string]any // pings: the hook as it was
+	made          int            // attempts made in the current run
+	since         float64        // when the current run began
+	run           float64
+}
+
+func (r record) meta() *meta {
+	m := &meta{source: r.str("source"), event: r.str("event"), payload: r.str("payload"),
+		made: len(r.attempts()) - int(r.num("retry_from")), since: r.num("since"), run: r.num("run")}
+	m.data, _ = r["data"].(map[string]any)
+	m.snapshot, _ = r["hook"].(map[string]any)
+	return m
+}
+
 // item is the record as the dispatcher holds it.
 func (r record) item() item {
-	return item{id: r.str("id"), hook: r.hookID(), due: fromUnix(r.orderTime()), born: fromUnix(r.num("created_at"))}
+	return item{id: r.str("id"), hook: r.hookID(), due: fromUnix(r.orderTime()), born: fromUnix(r.num("created_at")), meta: r.meta()}
 }
 
 // view is how the Admin API shows a delivery record, with its event's data.

@@ -32,21 +32,25 @@ func (s *Engine) attempt(it item) {
 	if it.size > 0 {
 		s.held.Add(-int64(it.size))
 	}
-	rec, data := it.rec, it.data
+	m, data := it.meta, it.data
+	it.data, it.size = nil, 0
 	var err error
-	if rec == nil {
+	if m == nil {
+		// Hurried by a manual retry: the record as it is now.
+		var rec record
 		err = s.store.View(context.Background(), func(tx store.Tx) error {
 			row, err := tx.Get(Table, it.id)
-			if err != nil {
-				return err
-			}
 			rec = record(row)
-			data, err = payloadData(tx, rec)
 			return err
 		})
+		if err == nil && rec.str("status") == StatusPending {
+			m = rec.meta()
+		}
 	}
-	it.rec, it.data, it.size = nil, nil, 0
-	if err != nil || rec.str("status") != StatusPending {
+	if err == nil && m != nil && data == nil {
+		data, err = s.attemptData(m)
+	}
+	if err != nil || m == nil {
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			s.log.Errorf("event hooks: reading delivery %s: %v", it.id, err)
 		}
@@ -55,9 +59,8 @@ func (s *Engine) attempt(it item) {
 		return
 	}
 	now := s.now()
-	made := len(rec.attempts()) - int(rec.num("retry_from")) + 1
-	snapshot, _ := rec["hook"].(map[string]any)
-	hook, ok := s.resolve(rec.hookID(), snapshot)
+	made := m.made + 1
+	hook, ok := s.resolve(it.hook, m.snapshot)
 	var res handler.Result
 	var derr error
 	start := time.Now()
@@ -69,12 +72,12 @@ func (s *Engine) attempt(it item) {
 		derr = fmt.Errorf("handler %q is not available", hook.Handler)
 	default:
 		ctx, cancel := context.WithTimeout(context.Background(), s.opts.AttemptTimeout)
-		ev := handler.Event{Source: rec.str("source"), Name: rec.str("event"), Data: data}
+		ev := handler.Event{Source: m.source, Name: m.event, Data: data}
 		res, derr = h.Deliver(ctx, handler.Delivery{ID: it.id, Attempt: made, Hook: hook, Event: ev})
 		cancel()
 	}
 	took := time.Since(start)
-	v := s.policy.decide(derr, res, made, fromUnix(rec.num("since")), now, s.rnd)
+	v := s.policy.decide(derr, res, made, fromUnix(m.since), now, s.rnd)
 	if errors.Is(derr, errHookDeleted) {
 		v = verdict{status: StatusFailed}
 	}
@@ -92,7 +95,7 @@ func (s *Engine) attempt(it item) {
 	}
 	s.metrics.latency.WithLabelValues(hook.Handler).Observe(took.Seconds())
 	s.disp.ended(it.hook, v.status != StatusDelivered)
-	s.outcome <- outcome{it: it, hook: hook.Handler, attempt: a, verdict: v, run: rec.num("run")}
+	s.outcome <- outcome{it: it, hook: hook.Handler, attempt: a, verdict: v, run: m.run}
 }
 
 var errHookDeleted = errors.New("event hook deleted")
@@ -182,7 +185,8 @@ func (s *Engine) write(batch []outcome, now time.Time) error {
 			o := &batch[i]
 			row, err := tx.Get(Table, o.it.id)
 			if errors.Is(err, store.ErrNotFound) {
-				continue // trimmed meanwhile
+				o.verdict = verdict{status: StatusFailed} // trimmed meanwhile: nothing to do
+				continue
 			}
 			if err != nil {
 				return err
@@ -202,6 +206,7 @@ func (s *Engine) write(batch []outcome, now time.Time) error {
 			if err := tx.Update(Table, row); err != nil {
 				return err
 			}
+			o.it.meta = rec.meta() // for the next attempt
 		}
 		return nil
 	})
