@@ -131,8 +131,11 @@ func TestBacklogDrain(t *testing.T) {
 		kb := rssKB()
 		peak = max(peak, kb)
 		if frac := float64(got.Load()) / float64(total); frac >= next {
-			t.Logf("%3.0f%% after %6.1fs: %7.0f deliveries/s, RSS %d MiB", frac*100, time.Since(start).Seconds(),
-				float64(got.Load())/time.Since(start).Seconds(), kb>>10)
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			t.Logf("%3.0f%% after %6.1fs: %7.0f deliveries/s, RSS %d MiB, Go heap in use %d MiB, %d held",
+				frac*100, time.Since(start).Seconds(), float64(got.Load())/time.Since(start).Seconds(), kb>>10,
+				ms.HeapInuse>>20, svc.engine.Depth())
 			for next <= frac {
 				next += 0.1
 			}

@@ -280,7 +280,9 @@ func (w *Writer) Committed() {
 const upgradeJob = "event_hook_deliveries.sorted.v1"
 
 // upgrade gives the delivery records of an earlier version their order
-// time, and so their sorted index entries, once per store.
+// time, and so their sorted index entries, once per store. Delivery ids are
+// time-ordered (UUIDv7), so the records of earlier versions come first in
+// id order: the first record that has its order time ends the job.
 func (e *Engine) upgrade(ctx context.Context) error {
 	var done bool
 	if err := e.store.View(ctx, func(tx store.Tx) error {
@@ -298,17 +300,18 @@ func (e *Engine) upgrade(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
+			next = page.Offset
 			for _, row := range page.Rows {
 				r := record(row)
 				if _, ok := r["t"]; ok {
-					continue // written by this version: indexed already
+					next = "" // written by this version, as is every later one
+					break
 				}
 				r["t"] = r.orderTime()
 				if err := tx.Update(Table, row); err != nil {
 					return err
 				}
 			}
-			next = page.Offset
 			if next == "" {
 				return tx.Mark(upgradeJob)
 			}
