@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -29,7 +30,10 @@ import (
 // PORTICO_BACKLOG deliveries (e.g. 1000000) spread over PORTICO_BACKLOG_HOOKS
 // webhook hooks (default 10), written to an on-disk store before the
 // service starts. It is a measurement, skipped unless PORTICO_BACKLOG is
-// set: go test ./eventhooks -run TestBacklogDrain -v.
+// set: go test ./eventhooks -run TestBacklogDrain -v. To measure the drain
+// in a process of its own (the writing's memory left out), run it twice
+// with PORTICO_BACKLOG_DIR set to one directory: PORTICO_BACKLOG_PHASE=write,
+// then PORTICO_BACKLOG_PHASE=drain.
 func TestBacklogDrain(t *testing.T) {
 	total, _ := strconv.Atoi(os.Getenv("PORTICO_BACKLOG"))
 	if total <= 0 {
@@ -43,7 +47,14 @@ func TestBacklogDrain(t *testing.T) {
 	total = nEvents * hooks
 
 	var got atomic.Int64
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	phase, dir := os.Getenv("PORTICO_BACKLOG_PHASE"), os.Getenv("PORTICO_BACKLOG_DIR")
+	addr := "127.0.0.1:0"
+	if dir == "" {
+		dir = t.TempDir()
+	} else {
+		addr = "127.0.0.1:18999" // the hooks' receiver, the same in both phases
+	}
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +70,7 @@ func TestBacklogDrain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := badger.Open(t.TempDir(), db.Tables(reg), badger.Options{})
+	st, err := badger.Open(dir, db.Tables(reg), badger.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +83,7 @@ func TestBacklogDrain(t *testing.T) {
 	}
 	webhook := handler.NewWebhook(handler.WebhookOptions{})
 	svc := New(Options{DB: d, Bus: bus, Handlers: map[string]handler.Handler{"webhook": webhook}})
-	for i := 0; i < hooks; i++ {
+	for i := 0; i < hooks && phase != "drain"; i++ {
 		if _, err := d.Insert(ctx, reg.Entity(hooksEntity), map[string]any{"source": "crud", "event": "consumers",
 			"handler": "webhook", "config": map[string]any{"url": "http://" + ln.Addr().String() + "/hook/" + strconv.Itoa(i)}}, nil); err != nil {
 			t.Fatal(err)
@@ -86,7 +97,7 @@ func TestBacklogDrain(t *testing.T) {
 	// The backlog, written in transactions of about 1,000 deliveries.
 	start := time.Now()
 	perTx := max(1, 1000/hooks)
-	for written := 0; written < nEvents; {
+	for written := 0; written < nEvents && phase != "drain"; {
 		err := st.Update(ctx, func(tx store.Tx) error {
 			for i := 0; i < perTx && written+i < nEvents; i++ {
 				w := svc.engine.NewWriter(tx)
@@ -109,7 +120,10 @@ func TestBacklogDrain(t *testing.T) {
 		}
 		written += perTx
 	}
-	t.Logf("backlog: %d deliveries (%d events × %d hooks) written in %v", total, nEvents, hooks, time.Since(start).Round(time.Millisecond))
+	if phase == "write" {
+		t.Logf("backlog: %d deliveries (%d events × %d hooks) written in %v to %s", total, nEvents, hooks, time.Since(start).Round(time.Millisecond), dir)
+		return
+	}
 	runtime.GC()
 	t.Logf("before start: RSS %s", rss())
 
@@ -136,6 +150,12 @@ func TestBacklogDrain(t *testing.T) {
 			t.Logf("%3.0f%% after %6.1fs: %7.0f deliveries/s, RSS %d MiB, Go heap in use %d MiB, %d held",
 				frac*100, time.Since(start).Seconds(), float64(got.Load())/time.Since(start).Seconds(), kb>>10,
 				ms.HeapInuse>>20, svc.engine.Depth())
+			if path := os.Getenv("PORTICO_BACKLOG_HEAP"); path != "" && frac >= 0.5 && frac < 0.6 {
+				if f, err := os.Create(path); err == nil {
+					_ = pprof.WriteHeapProfile(f)
+					f.Close()
+				}
+			}
 			for next <= frac {
 				next += 0.1
 			}

@@ -571,9 +571,10 @@ func (e *Engine) Retry(ctx context.Context, hookID, deliveryID string) (map[stri
 }
 
 // Redrive queues every delivery of the hook with this status (failed, by
-// default) for a new run of attempts, and returns how many. It reads them
-// through the hook's queue index, a page per transaction: a redriven
-// delivery leaves the status, so each page starts at the front.
+// default) for a new run of attempts, and returns how many. It pages
+// through the hook's records by their index on the hook, a page per
+// transaction; redriving a record does not move it in that index, so the
+// pages go on from where the last one ended.
 func (e *Engine) Redrive(ctx context.Context, hookID, status string) (int, error) {
 	if status == "" {
 		status = StatusFailed
@@ -582,15 +583,18 @@ func (e *Engine) Redrive(ctx context.Context, hookID, status string) (int, error
 		return 0, nil // already queued
 	}
 	total := 0
-	q := store.RangeQuery{Index: indexHookQueue, Equal: []any{hookID, status}, Size: 500}
+	q := store.PageQuery{Size: 500, Foreign: &store.ForeignFilter{Field: "event_hook", ID: hookID},
+		Equal: map[string]any{"status": status}}
 	for {
 		var queued []item
+		var next string
 		err := e.store.Update(ctx, func(tx store.Tx) error {
 			queued = queued[:0]
-			page, err := tx.Range(Table, q)
+			page, err := tx.Page(Table, q)
 			if err != nil {
 				return err
 			}
+			next = page.Offset
 			for _, row := range page.Rows {
 				queued = append(queued, e.redrive(record(row)))
 				if err := tx.Update(Table, row); err != nil {
@@ -604,9 +608,10 @@ func (e *Engine) Redrive(ctx context.Context, hookID, status string) (int, error
 		}
 		e.disp.hurry(queued...)
 		total += len(queued)
-		if len(queued) < q.Size {
+		if next == "" {
 			return total, nil
 		}
+		q.Offset = next
 	}
 }
 

@@ -17,8 +17,7 @@ const (
 	Table        = entities.EventHookDeliveriesName
 	PayloadTable = entities.EventHookPayloadsName
 
-	indexQueue     = entities.EventHookDeliveriesQueue     // status, t
-	indexHookQueue = entities.EventHookDeliveriesHookQueue // event_hook, status, t
+	indexQueue = entities.EventHookDeliveriesQueue // status, t
 )
 
 // Delivery statuses.
@@ -57,23 +56,21 @@ type Attempt struct {
 //	hook             for pings, the hook as the write that pinged left it
 type record map[string]any
 
+// newRecord is a new delivery's row. It holds only what differs from the
+// defaults (no attempts, retry_from 0, since, updated_at and
+// next_attempt_at equal to created_at), which the readers fill in.
 func newRecord(id, hookID, handlerName, payloadID string, ev handler.Event, now time.Time, snapshot map[string]any) record {
 	at := unixMS(now)
 	r := record{
-		"id":              id,
-		"event_hook":      map[string]any{"id": hookID},
-		"handler":         handlerName,
-		"source":          ev.Source,
-		"event":           ev.Name,
-		"payload":         payloadID,
-		"status":          StatusPending,
-		"attempts":        []any{},
-		"retry_from":      0.0,
-		"created_at":      at,
-		"updated_at":      at,
-		"since":           at,
-		"next_attempt_at": at,
-		"t":               at,
+		"id":         id,
+		"event_hook": map[string]any{"id": hookID},
+		"handler":    handlerName,
+		"source":     ev.Source,
+		"event":      ev.Name,
+		"payload":    payloadID,
+		"status":     StatusPending,
+		"created_at": at,
+		"t":          at,
 	}
 	if snapshot != nil {
 		// Pings of a deleted hook must still reach its receiver: they carry
@@ -96,6 +93,23 @@ func fromUnix(f float64) time.Time { return time.UnixMilli(int64(f * 1000)) }
 func (r record) str(k string) string { s, _ := r[k].(string); return s }
 
 func (r record) num(k string) float64 { n, _ := r[k].(float64); return n }
+
+// since is when the current run began: created_at until a manual run.
+func (r record) since() float64 {
+	if s, ok := r["since"].(float64); ok {
+		return s
+	}
+	return r.num("created_at")
+}
+
+// at reads a time column that a new record leaves out (updated_at,
+// next_attempt_at): its value, else def.
+func (r record) at(k string, def float64) float64 {
+	if v, ok := r[k].(float64); ok {
+		return v
+	}
+	return def
+}
 
 func (r record) hookID() string {
 	if m, ok := r["event_hook"].(map[string]any); ok {
@@ -126,10 +140,11 @@ func (r record) orderTime() float64 {
 	if t, ok := r["t"].(float64); ok {
 		return t
 	}
+	created := r.num("created_at")
 	if r.str("status") == StatusPending {
-		return r.num("next_attempt_at")
+		return r.at("next_attempt_at", created)
 	}
-	return r.num("updated_at")
+	return r.at("updated_at", created)
 }
 
 // meta is what an attempt needs of its record, held with the pending
@@ -148,7 +163,7 @@ type meta struct {
 
 func (r record) meta() *meta {
 	m := &meta{source: r.str("source"), event: r.str("event"), payload: r.str("payload"),
-		made: len(r.attempts()) - int(r.num("retry_from")), since: r.num("since"), run: r.num("run")}
+		made: len(r.attempts()) - int(r.num("retry_from")), since: r.since(), run: r.num("run")}
 	m.data, _ = r["data"].(map[string]any)
 	m.snapshot, _ = r["hook"].(map[string]any)
 	return m
@@ -174,11 +189,11 @@ func (r record) view(data any) map[string]any {
 		"status":          r["status"],
 		"attempts":        r["attempts"],
 		"created_at":      r["created_at"],
-		"updated_at":      r["updated_at"],
+		"updated_at":      r.at("updated_at", r.num("created_at")),
 		"next_attempt_at": nil,
 	}
 	if r.str("status") == StatusPending {
-		out["next_attempt_at"] = r["next_attempt_at"]
+		out["next_attempt_at"] = r.at("next_attempt_at", r.orderTime())
 	}
 	if out["attempts"] == nil {
 		out["attempts"] = []any{}

@@ -85,14 +85,11 @@ const (
 	EventHookPayloadsName   = "event_hook_payloads"
 )
 
-// The sorted indexes of event hook deliveries: by status and order time
-// ("t": the due time of a pending delivery, the time a finished one
-// finished), the queue read in due order and trimmed by age; and the same
-// per hook, for redrives.
-const (
-	EventHookDeliveriesQueue     = "queue"
-	EventHookDeliveriesHookQueue = "hook_queue"
-)
+// EventHookDeliveriesQueue is the sorted index of event hook deliveries by
+// status and order time ("t": the due time of a pending delivery, the time
+// a finished one finished): the queue read in due order, and trimmed by
+// age.
+const EventHookDeliveriesQueue = "queue"
 
 // EventHookDeliveries is the table of the events owed to event hooks: the
 // outbox and the delivery records in one (eventhooks/delivery/record.go
@@ -113,7 +110,6 @@ func EventHookDeliveries() *schema.Entity {
 		},
 		Sorted: []schema.SortedIndex{
 			{Name: EventHookDeliveriesQueue, Fields: []string{"status", "t"}},
-			{Name: EventHookDeliveriesHookQueue, Fields: []string{"event_hook", "status", "t"}},
 		},
 	}
 }
