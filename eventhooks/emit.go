@@ -38,7 +38,7 @@ func (s *Service) Emit(ctx context.Context, source, event string, data map[strin
 	}
 	var o *outboxWrite
 	err := s.db.Store().Update(ctx, func(tx store.Tx) error {
-		o = &outboxWrite{s: s, w: s.engine.NewWriter(tx)}
+		o = &outboxWrite{s: s, tx: tx, w: s.engine.NewWriter(tx)}
 		for i, h := range matched {
 			o.add(h, handler.Event{Source: source, Name: names[i], Data: data}, nil)
 		}

@@ -1,12 +1,19 @@
 package eventhooks
 
 import (
+	"context"
 	"crypto/md5"
 	"encoding/hex"
-	"github.com/portico-gw/portico/eventhooks/handler"
+	"errors"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/portico-gw/portico/catalog"
+	"github.com/portico-gw/portico/db"
+	"github.com/portico-gw/portico/eventhooks/handler"
+	"github.com/portico-gw/portico/store"
+	"github.com/portico-gw/portico/store/badger"
 )
 
 // ehkClock is a settable clock for tests, safe for concurrent use.
@@ -128,7 +135,7 @@ func ehkRunFilterSteps(t *testing.T, h *hookEntry, steps []ehkFilterStep) {
 	t.Helper()
 	t0 := time.Unix(1_700_000_000, 0)
 	clock := ehkNewClock(t0)
-	f := newFilters(clock.Now)
+	f := ehkNewFilters(t, clock.Now)
 	for i, s := range steps {
 		clock.Set(t0.Add(s.at))
 		pass, commit := f.check(h, handler.Event{Source: "crud", Name: "consumers", Data: s.data}, nil)
@@ -167,7 +174,7 @@ func TestFilterSnooze(t *testing.T) {
 	})
 	t.Run("windows are per hook, source and event", func(t *testing.T) {
 		clock := ehkNewClock(time.Unix(1_700_000_000, 0))
-		f := newFilters(clock.Now)
+		f := ehkNewFilters(t, clock.Now)
 		h2 := &hookEntry{Hook: handler.Hook{ID: "h2"}, snooze: 60}
 		ev := handler.Event{Source: "crud", Name: "consumers", Data: a}
 		mustPass := func(h *hookEntry, ev handler.Event, want bool) {
@@ -188,7 +195,7 @@ func TestFilterSnooze(t *testing.T) {
 	})
 	t.Run("expired windows are forgotten", func(t *testing.T) {
 		clock := ehkNewClock(time.Unix(1_700_000_000, 0))
-		f := newFilters(clock.Now)
+		f := ehkNewFilters(t, clock.Now)
 		for i := 0; i < 100; i++ {
 			hi := &hookEntry{Hook: handler.Hook{ID: "h" + string(rune('a'+i%26)) + string(rune('a'+i/26))}, snooze: 1}
 			_, commit := f.check(hi, handler.Event{Source: "crud", Name: "consumers", Data: a}, nil)
@@ -197,11 +204,10 @@ func TestFilterSnooze(t *testing.T) {
 		clock.Advance(2 * time.Second)
 		_, commit := f.check(h, handler.Event{Source: "crud", Name: "consumers", Data: a}, nil)
 		commit()
-		f.mu.Lock()
-		n := len(f.snoozed)
-		f.mu.Unlock()
-		if n != 1 {
-			t.Errorf("%d snooze windows kept, want 1 (the live one)", n)
+		// One row per hook, source and event, whatever the number of
+		// windows it has opened.
+		if n := f.rows(); n != 101 {
+			t.Errorf("%d window rows, want 101 (one per hook)", n)
 		}
 	})
 }
@@ -227,7 +233,7 @@ func TestFilterOnChange(t *testing.T) {
 	})
 	t.Run("unique fields decide what a change is", func(t *testing.T) {
 		clock := ehkNewClock(time.Unix(1_700_000_000, 0))
-		f := newFilters(clock.Now)
+		f := ehkNewFilters(t, clock.Now)
 		unique := []string{"consumer", "ip", "service"}
 		ev := func(rate float64, ip string) handler.Event {
 			return handler.Event{Source: "rate-limiting-advanced", Name: "rate-limit-exceeded",
@@ -251,7 +257,7 @@ func TestFilterOnChange(t *testing.T) {
 		}
 	})
 	t.Run("data that cannot be digested skips the filter", func(t *testing.T) {
-		f := newFilters(time.Now)
+		f := ehkNewFilters(t, time.Now)
 		ev := handler.Event{Source: "crud", Name: "consumers", Data: map[string]any{"x": make(chan int)}}
 		for i := 0; i < 2; i++ {
 			pass, commit := f.check(h, ev, nil)
@@ -292,7 +298,7 @@ func TestFilterCheckWithoutCommit(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clock := ehkNewClock(time.Unix(1_700_000_000, 0))
-			f := newFilters(clock.Now)
+			f := ehkNewFilters(t, clock.Now)
 			ev := handler.Event{Source: "crud", Name: "consumers", Data: a}
 			// A write that was rolled back: checked, never committed.
 			for i := 0; i < 3; i++ {
@@ -302,11 +308,8 @@ func TestFilterCheckWithoutCommit(t *testing.T) {
 				}
 				clock.Advance(time.Second)
 			}
-			f.mu.Lock()
-			nw, nl := len(f.snoozed), len(f.last)
-			f.mu.Unlock()
-			if nw != 0 || nl != 0 {
-				t.Fatalf("after checks without commit: %d windows, %d digests; want none", nw, nl)
+			if n := f.rows(); n != 0 {
+				t.Fatalf("after checks without commit: %d window rows; want none", n)
 			}
 			// Now the write commits: the next identical event is dropped.
 			_, commit := f.check(tc.h, ev, nil)
@@ -327,10 +330,79 @@ func TestFilterCheckWithoutCommit(t *testing.T) {
 		})
 	}
 	t.Run("no filters", func(t *testing.T) {
-		f := newFilters(time.Now)
+		f := ehkNewFilters(t, time.Now)
 		pass, commit := f.check(&hookEntry{Hook: handler.Hook{ID: "h"}}, handler.Event{Source: "crud", Name: "consumers", Data: a}, nil)
 		if !pass || commit != nil {
 			t.Errorf("hook without filters: pass = %v, commit = %v; want pass without commit", pass, commit != nil)
 		}
 	})
+}
+
+// ehkFilters runs the filters over a store of their own.
+type ehkFilters struct {
+	t  testing.TB
+	f  *filters
+	st store.Store
+}
+
+func ehkNewFilters(t testing.TB, now func() time.Time) *ehkFilters {
+	t.Helper()
+	reg, _, err := catalog.Build([]string{"bundled"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := badger.Open("", db.Tables(reg), badger.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return &ehkFilters{t: t, f: newFilters(now), st: st}
+}
+
+var errEhkRollback = errors.New("rolled back")
+
+// check judges ev in a transaction that is rolled back, and returns the
+// verdict and, for an event that passes, a commit that judges it again in
+// a transaction that commits, as the write that owes it would.
+func (e *ehkFilters) check(h *hookEntry, ev handler.Event, unique []string) (bool, func()) {
+	e.t.Helper()
+	var pass bool
+	err := e.st.Update(context.Background(), func(tx store.Tx) error {
+		var err error
+		if pass, err = e.f.check(tx, h, ev, unique); err != nil {
+			return err
+		}
+		return errEhkRollback
+	})
+	if !errors.Is(err, errEhkRollback) {
+		e.t.Fatalf("check: %v", err)
+	}
+	if !pass || (h.snooze == 0 && !h.onChange) {
+		return pass, nil
+	}
+	if _, ok := Digest(ev.Data, unique); h.onChange && !ok {
+		return pass, nil // the filters do not apply: nothing to commit
+	}
+	return pass, func() {
+		e.t.Helper()
+		if err := e.st.Update(context.Background(), func(tx store.Tx) error {
+			_, err := e.f.check(tx, h, ev, unique)
+			return err
+		}); err != nil {
+			e.t.Fatalf("commit: %v", err)
+		}
+	}
+}
+
+// rows counts the window rows.
+func (e *ehkFilters) rows() int {
+	n := 0
+	if err := e.st.View(context.Background(), func(tx store.Tx) error {
+		page, err := tx.Page(WindowsTable, store.PageQuery{Size: 1000})
+		n = len(page.Rows)
+		return err
+	}); err != nil {
+		e.t.Fatal(err)
+	}
+	return n
 }

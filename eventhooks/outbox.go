@@ -13,7 +13,7 @@ import (
 // that same transaction. The deliveries are queued once the write commits.
 func (s *Service) outbox(tx store.Tx, ch db.Change) (func(), error) {
 	snap := s.snap.Load()
-	o := outboxWrite{s: s, w: s.engine.NewWriter(tx)}
+	o := outboxWrite{s: s, tx: tx, w: s.engine.NewWriter(tx)}
 	name, op := ch.Entity.Name, ch.Operation
 	var data map[string]any // built once, for the first hook that wants it
 	payload := func() map[string]any {
@@ -35,11 +35,21 @@ func (s *Service) outbox(tx store.Tx, ch db.Change) (func(), error) {
 	})
 	if name == hooksEntity {
 		s.ping(&o, ch)
+		if op == db.OpDelete {
+			if id, _ := ch.Row["id"].(string); id != "" {
+				if err := s.filters.forget(tx, id); err != nil {
+					return nil, err
+				}
+			}
+		}
 	}
 	if o.err != nil {
 		return nil, o.err
 	}
 	if o.w.Len() == 0 {
+		if o.dropped > 0 {
+			return o.committed, nil
+		}
 		return nil, nil
 	}
 	if err := o.w.Close(); err != nil {
@@ -48,11 +58,11 @@ func (s *Service) outbox(tx store.Tx, ch db.Change) (func(), error) {
 	return o.committed, nil
 }
 
-// committed runs once the transaction has committed: snooze/on_change
-// state is recorded and the deliveries are queued.
+// committed runs once the transaction has committed: the deliveries are
+// queued.
 func (o *outboxWrite) committed() {
-	for _, c := range o.commits {
-		c()
+	for ; o.dropped > 0; o.dropped-- {
+		o.s.engine.Filtered()
 	}
 	o.w.Committed()
 }
@@ -60,8 +70,9 @@ func (o *outboxWrite) committed() {
 // outboxWrite collects the deliveries of one change.
 type outboxWrite struct {
 	s       *Service
+	tx      store.Tx
 	w       *delivery.Writer
-	commits []func()
+	dropped int // events snooze or on_change kept back
 	err     error
 }
 
@@ -74,13 +85,14 @@ func (o *outboxWrite) add(h *hookEntry, ev handler.Event, snapshot map[string]an
 	}
 	if snapshot == nil {
 		info, _ := o.s.sources.Event(ev.Source, ev.Name)
-		pass, commit := o.s.filters.check(h, ev, info.Unique)
-		if !pass {
-			o.s.engine.Filtered()
+		pass, err := o.s.filters.check(o.tx, h, ev, info.Unique)
+		if err != nil {
+			o.err = err
 			return
 		}
-		if commit != nil {
-			o.commits = append(o.commits, commit)
+		if !pass {
+			o.dropped++
+			return
 		}
 	}
 	o.err = o.w.Add(h.ID, h.Handler, ev, ev.Source != SourcePing, snapshot)

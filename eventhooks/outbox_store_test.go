@@ -237,3 +237,57 @@ func TestEngineOutcomesWrittenWhatever(t *testing.T) {
 		})
 	}
 }
+
+// TestOutboxSnoozeUnderConcurrentWrites: writes racing inside one snooze
+// window deliver one event, not one per writer that judged the window
+// before the others committed; on_change alike for identical data.
+func TestOutboxSnoozeUnderConcurrentWrites(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		hook map[string]any
+	}{
+		{"snooze", map[string]any{"snooze": 3600.0}},
+		{"snooze and on_change", map[string]any{"snooze": 3600.0, "on_change": true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			lg := &ehkFake{}
+			e := ehkOpen(t, "", Options{Handlers: map[string]handler.Handler{"log": lg}})
+			fields := map[string]any{"source": "dao:crud", "event": "update", "handler": "log"}
+			for k, v := range tc.hook {
+				fields[k] = v
+			}
+			// Every writer makes the same update of one consumer, which
+			// already has that value: their events carry the same data.
+			c := e.consumer("ada")
+			if _, err := e.db.Update(e.ctx, e.entity("consumers"), c["id"].(string),
+				map[string]any{"custom_id": "same"}, nil); err != nil {
+				t.Fatal(err)
+			}
+			hid := e.hook(fields)
+			const writers = 8
+			start := make(chan struct{})
+			errs := make(chan error, writers)
+			for i := 0; i < writers; i++ {
+				go func() {
+					<-start
+					_, err := e.db.Update(e.ctx, e.entity("consumers"), c["id"].(string),
+						map[string]any{"custom_id": "same"}, nil)
+					errs <- err
+				}()
+			}
+			close(start)
+			for i := 0; i < writers; i++ {
+				if err := <-errs; err != nil {
+					t.Fatal(err)
+				}
+			}
+			e.idle()
+			if calls := lg.delivered(hid); len(calls) != 1 {
+				for _, c := range calls {
+					t.Logf("delivered %s %s: %v", c.D.Event.Source, c.D.Event.Name, c.D.Event.Data)
+				}
+				t.Errorf("%d deliveries from %d concurrent writes inside one window, want 1", len(calls), writers)
+			}
+		})
+	}
+}

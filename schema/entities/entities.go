@@ -35,6 +35,7 @@ func All() []*schema.Entity {
 		EventHooks(),
 		EventHookDeliveries(),
 		EventHookPayloads(),
+		EventHookWindows(),
 		RBACUsers(),
 		Admins(),
 		RBACRoles(),

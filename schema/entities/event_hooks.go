@@ -83,6 +83,7 @@ const (
 	EventHooksName          = "event_hooks"
 	EventHookDeliveriesName = "event_hook_deliveries"
 	EventHookPayloadsName   = "event_hook_payloads"
+	EventHookWindowsName    = "event_hook_windows"
 )
 
 // EventHookDeliveriesQueue is the sorted index of event hook deliveries by
@@ -130,4 +131,20 @@ func EventHookPayloads() *schema.Entity {
 func stringMap(name string, opts ...option) *schema.Field {
 	return with(&schema.Field{Name: name, Type: schema.Map,
 		Keys: &schema.Field{Type: schema.String}, Values: &schema.Field{Type: schema.String}}, opts...)
+}
+
+// EventHookWindows holds the snooze windows and on_change digests of event
+// hooks, one row per hook, source and event, written in the transaction of
+// the write whose event they judge (eventhooks/filter.go). Rows reference
+// their hook loosely, and go when it is deleted.
+func EventHookWindows() *schema.Entity {
+	return &schema.Entity{
+		Name:       EventHookWindowsName,
+		Internal:   true,
+		NoAdminAPI: true,
+		Fields: []*schema.Field{
+			schema.ID(),
+			{Name: "event_hook", Type: schema.Foreign, Reference: EventHooksName, Loose: true},
+		},
+	}
 }
