@@ -291,3 +291,28 @@ func TestOutboxSnoozeUnderConcurrentWrites(t *testing.T) {
 		})
 	}
 }
+
+// TestServiceIsolationManySlowHooks: more hooks whose receivers hang than
+// there are shared slots (the earlier design's five hanging hooks holding
+// every worker): the healthy hook's deliveries go on.
+func TestServiceIsolationManySlowHooks(t *testing.T) {
+	blk := ehkNewBlocker()
+	route := &ehkByHook{}
+	lg := &ehkFake{fn: route.fn}
+	e := ehkOpen(t, "", Options{Handlers: map[string]handler.Handler{"log": lg}, Workers: 4, MaxInFlight: 4})
+	t.Cleanup(blk.release)
+	var slow ehkGauge
+	for i := 0; i < 5; i++ {
+		route.set(e.hook(map[string]any{"source": "crud", "event": "consumers", "handler": "log"}), slow.wrap(blk.fn))
+	}
+	fast := e.hook(map[string]any{"source": "crud", "event": "consumers", "handler": "log"})
+	for i := 0; i < 10; i++ {
+		e.consumer("user" + string(rune('a'+i)))
+	}
+	ehkWaitWithin(t, 3*time.Second, "the healthy hook's deliveries", func() bool { return len(lg.delivered(fast)) == 10 })
+	// Each hanging hook has its own share (one attempt) and the shared
+	// slots go to those that were first: 5 + 4 at most.
+	if in := slow.inflight.Load(); in > 9 {
+		t.Errorf("%d attempts of hanging hooks under way, want at most 9", in)
+	}
+}
