@@ -1,7 +1,6 @@
 package delivery
 
 import (
-	"container/heap"
 	"context"
 	"sync"
 	"sync/atomic"
@@ -27,8 +26,10 @@ type item struct {
 // hookQueue is one hook's deliveries that are due, oldest first, and the
 // attempts it has under way.
 type hookQueue struct {
-	id       string
-	ready    []item
+	id    string
+	ready []item // due deliveries from head on; the array is reused
+	head  int
+	// inflight counts the hook's attempts under way.
 	inflight int
 	// failing is set when the hook's last attempt did not deliver: it then
 	// gets one attempt at a time, until one succeeds, so a receiver that
@@ -103,10 +104,24 @@ func (d *dispatcher) limit(q *hookQueue) int {
 	return d.maxInFlight
 }
 
+// due counts q's due deliveries.
+func (q *hookQueue) due() int { return len(q.ready) - q.head }
+
+// take removes q's oldest due delivery.
+func (q *hookQueue) take() item {
+	it := q.ready[q.head]
+	q.ready[q.head] = item{}
+	q.head++
+	if q.head == len(q.ready) {
+		q.ready, q.head = q.ready[:0], 0
+	}
+	return it
+}
+
 // schedule puts q in the runnable ring when it has a due delivery and a
 // free slot of its own. d.mu must be held.
 func (d *dispatcher) schedule(q *hookQueue) {
-	if !q.queued && len(q.ready) > 0 && q.inflight < d.limit(q) {
+	if !q.queued && q.due() > 0 && q.inflight < d.limit(q) {
 		q.queued = true
 		d.runnable = append(d.runnable, q)
 	}
@@ -127,7 +142,7 @@ func (d *dispatcher) push(items ...item) {
 			continue
 		}
 		d.known[it.id] = it.born
-		heap.Push(&d.timers, it)
+		d.timers.push(it)
 	}
 	d.mu.Unlock()
 	d.poke()
@@ -175,7 +190,7 @@ func (d *dispatcher) hurry(items ...item) {
 			if d.timers[i].id == it.id {
 				d.timers[i].due = it.due
 				d.timers[i].meta = nil // the attempt reads the new run
-				heap.Fix(&d.timers, i)
+				d.timers.fix(i)
 				queued = true
 				break
 			}
@@ -191,7 +206,7 @@ func (d *dispatcher) hurry(items ...item) {
 // waiting reports whether it is in its hook's ready queue. d.mu must be held.
 func (d *dispatcher) waiting(it item) bool {
 	if q := d.hooks[it.hook]; q != nil {
-		for _, w := range q.ready {
+		for _, w := range q.ready[q.head:] {
 			if w.id == it.id {
 				return true
 			}
@@ -232,7 +247,7 @@ func (d *dispatcher) again(it item, due time.Time) {
 		}
 	}
 	it.due, it.data, it.size = due, nil, 0
-	heap.Push(&d.timers, it)
+	d.timers.push(it)
 	d.mu.Unlock()
 	d.poke()
 }
@@ -247,12 +262,6 @@ func (d *dispatcher) release(hook string, failed bool) {
 	}
 	q.inflight--
 	q.failing = failed
-	if q.inflight <= 0 && len(q.ready) == 0 && !q.queued {
-		if !q.failing {
-			delete(d.hooks, hook) // nothing left to remember
-		}
-		return
-	}
 	d.schedule(q)
 }
 
@@ -266,8 +275,8 @@ func (d *dispatcher) poke() {
 // next moves the due deliveries to their hooks' queues and takes the
 // deliveries to start now, one per hook per turn. d.mu must be held.
 func (d *dispatcher) next(now time.Time, out []item) []item {
-	for d.timers.Len() > 0 && !d.timers[0].due.After(now) {
-		it := heap.Pop(&d.timers).(item)
+	for len(d.timers) > 0 && !d.timers[0].due.After(now) {
+		it := d.timers.pop()
 		q := d.queue(it.hook)
 		q.ready = append(q.ready, it)
 		d.schedule(q)
@@ -279,21 +288,19 @@ func (d *dispatcher) next(now time.Time, out []item) []item {
 			q := d.runnable[0]
 			d.runnable = d.runnable[1:]
 			switch {
-			case len(q.ready) == 0 || q.inflight >= d.limit(q):
+			case q.due() == 0 || q.inflight >= d.limit(q):
 				q.queued = false // back when a slot frees or a delivery is due
 				continue
 			case d.busy >= d.slots && q.inflight > 0:
 				d.runnable = append(d.runnable, q) // waits for a shared slot
 				continue
 			}
-			it := q.ready[0]
-			q.ready[0] = item{}
-			q.ready = q.ready[1:]
+			it := q.take()
 			q.inflight++
 			d.busy++
 			out = append(out, it)
 			started = true
-			if len(q.ready) > 0 && q.inflight < d.limit(q) {
+			if q.due() > 0 && q.inflight < d.limit(q) {
 				d.runnable = append(d.runnable, q) // its next turn, after the others
 			} else {
 				q.queued = false
@@ -313,7 +320,7 @@ func (d *dispatcher) run(ctx context.Context) {
 		now := d.now()
 		ready = d.next(now, ready[:0])
 		wait := time.Duration(-1)
-		if d.timers.Len() > 0 {
+		if len(d.timers) > 0 {
 			wait = d.timers[0].due.Sub(now)
 		}
 		d.mu.Unlock()
@@ -367,17 +374,63 @@ func (d *dispatcher) oldestAge() time.Duration {
 	return d.now().Sub(oldest)
 }
 
-// itemHeap orders items by due time.
+// itemHeap is a binary min-heap of items by due time (typed, so that no
+// item is boxed on its way in or out).
 type itemHeap []item
 
-func (h itemHeap) Len() int           { return len(h) }
-func (h itemHeap) Less(i, j int) bool { return h[i].due.Before(h[j].due) }
-func (h itemHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *itemHeap) Push(x any)        { *h = append(*h, x.(item)) }
-func (h *itemHeap) Pop() any {
+func (h *itemHeap) push(it item) {
+	*h = append(*h, it)
+	h.up(len(*h) - 1)
+}
+
+func (h *itemHeap) pop() item {
 	old := *h
-	it := old[len(old)-1]
-	old[len(old)-1] = item{}
-	*h = old[:len(old)-1]
+	n := len(old) - 1
+	it := old[0]
+	old[0] = old[n]
+	old[n] = item{}
+	*h = old[:n]
+	if n > 0 {
+		h.down(0)
+	}
 	return it
+}
+
+// fix restores the order after the due time of item i changed.
+func (h itemHeap) fix(i int) {
+	if !h.down(i) {
+		h.up(i)
+	}
+}
+
+func (h itemHeap) up(i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if !h[i].due.Before(h[p].due) {
+			return
+		}
+		h[i], h[p] = h[p], h[i]
+		i = p
+	}
+}
+
+// down moves item i down; it reports whether it moved.
+func (h itemHeap) down(i int) bool {
+	start := i
+	for {
+		l := 2*i + 1
+		if l >= len(h) {
+			break
+		}
+		c := l
+		if r := l + 1; r < len(h) && h[r].due.Before(h[l].due) {
+			c = r
+		}
+		if !h[c].due.Before(h[i].due) {
+			break
+		}
+		h[i], h[c] = h[c], h[i]
+		i = c
+	}
+	return i > start
 }
