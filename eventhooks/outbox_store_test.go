@@ -316,3 +316,37 @@ func TestServiceIsolationManySlowHooks(t *testing.T) {
 		t.Errorf("%d attempts of hanging hooks under way, want at most 9", in)
 	}
 }
+
+// TestEngineFarRetriesWaitInTheStore: a retry hours away is not held in
+// memory, so it takes no room from deliveries due now; it is read in and
+// attempted when its time comes.
+func TestEngineFarRetriesWaitInTheStore(t *testing.T) {
+	t0 := time.Now().Truncate(time.Second)
+	clock := ehkNewClock(t0)
+	var failing atomic.Bool
+	failing.Store(true)
+	route := &ehkByHook{}
+	lg := &ehkFake{fn: route.fn}
+	e := ehkOpen(t, "", Options{Handlers: map[string]handler.Handler{"log": lg}, Now: clock.Now, Rand: ehkRandMax,
+		QueueCapacity: 3, Policy: delivery.Policy{Schedule: []time.Duration{0, 2 * time.Hour}, MaxAttempts: 5,
+			MaxAge: 72 * time.Hour, MaxRetryAfter: time.Hour}})
+	bad := e.hook(map[string]any{"source": "crud", "event": "consumers", "handler": "log"})
+	route.set(bad, func(context.Context, handler.Delivery) (handler.Result, error) {
+		if failing.Load() {
+			return handler.Result{}, ehkErrTransport
+		}
+		return handler.Result{Status: 200}, nil
+	})
+	for i := 0; i < 5; i++ {
+		e.consumer("early" + string(rune('a'+i)))
+	}
+	ehkWaitFor(t, "the failed first attempts", func() bool { return len(lg.all(bad)) == 5 })
+	e.idle() // the retries, two hours off, wait in the store only
+	good := e.hook(map[string]any{"source": "crud", "event": "consumers", "handler": "log"})
+	e.consumer("late")
+	ehkWaitFor(t, "the healthy hook's delivery", func() bool { return len(lg.delivered(good)) == 1 })
+
+	failing.Store(false)
+	clock.Advance(2*time.Hour + time.Minute)
+	ehkWaitFor(t, "the retries, read back when due", func() bool { return len(lg.delivered(bad)) == 6 })
+}

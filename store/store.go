@@ -72,8 +72,10 @@ type RangeQuery struct {
 	Index string
 	// Equal pins the index's first len(Equal) fields to these values.
 	Equal []any
-	// Below, when not nil, keeps only the rows whose next field (the first
-	// one not pinned) is strictly below it.
+	// From, when not nil, starts at the rows whose next field (the first
+	// one not pinned) is at least this value; Below, when not nil, keeps
+	// only the rows whose next field is strictly below it.
+	From  any
 	Below any
 	// Size is the page size (at least 1).
 	Size int

@@ -237,6 +237,21 @@ func (d *dispatcher) finish(it item) {
 	d.mu.Unlock()
 }
 
+// later forgets a pending delivery whose next attempt is far off, unless
+// it was hurried meanwhile (then it is queued at once); it reports whether
+// it forgot it.
+func (d *dispatcher) later(it item) bool {
+	d.mu.Lock()
+	if due, ok := d.rearm[it.id]; ok {
+		d.mu.Unlock()
+		d.again(it, due)
+		return false
+	}
+	delete(d.known, it.id)
+	d.mu.Unlock()
+	return true
+}
+
 // again queues the delivery for its next attempt.
 func (d *dispatcher) again(it item, due time.Time) {
 	d.mu.Lock()

@@ -75,10 +75,16 @@ type Engine struct {
 	newID    func() string
 	rnd      func(int64) int64
 
-	disp     *dispatcher
-	metrics  *metrics
-	outcome  chan outcome
-	held     atomic.Int64 // bytes of event data held for first attempts
+	disp    *dispatcher
+	metrics *metrics
+	outcome chan outcome
+	held    atomic.Int64 // bytes of event data held for first attempts
+	// later is when the first pending delivery left in the store beyond
+	// the load horizon comes due (Unix ns, 0: none), as the last fill saw;
+	// evicted is the earliest due time of a delivery sent back to the
+	// store since then (a retry far off).
+	later    atomic.Int64
+	evicted  atomic.Int64
 	payloads *payloadCache
 	stopping atomic.Bool
 	cursor   string // where the next fill reads the queue index
@@ -334,14 +340,23 @@ const payloadCacheSize = 4096
 // takes.
 const fillPage = 1000
 
+// loadHorizon bounds how far ahead pending deliveries are held in memory:
+// one due later (a retry hours away) waits in the store, and is read in
+// when its time nears. So deliveries far off never take the room of those
+// due now.
+const loadHorizon = time.Minute
+
 // fill reads pending deliveries from the store, in due order through the
-// queue index, into the dispatcher while it has room, from where the last
-// fill stopped. Deliveries it already holds are skipped by id, from the
-// index alone. When the queue has been read to its end, the next fill
-// starts over (deliveries written while the dispatcher was full may be
-// behind the cursor).
+// queue index, into the dispatcher while it has room: those due within the
+// load horizon, from where the last fill stopped. Deliveries it already
+// holds are skipped by id, from the index alone. When the queue has been
+// read up to the horizon, the next fill starts over (deliveries written
+// while the dispatcher was full may be behind the cursor), and the first
+// delivery beyond the horizon says when to read again.
 func (e *Engine) fill(ctx context.Context) error {
 	e.disp.overflowed.Store(false)
+	e.evicted.Store(0) // what the store holds now, this fill sees
+	horizon := unixMS(e.now().Add(loadHorizon))
 	for {
 		room := e.disp.room()
 		if room == 0 {
@@ -353,7 +368,7 @@ func (e *Engine) fill(ctx context.Context) error {
 		consumed := true
 		err := e.store.View(ctx, func(tx store.Tx) error {
 			page, err := tx.Range(Table, store.RangeQuery{Index: indexQueue, Equal: []any{StatusPending},
-				Size: fillPage, Offset: e.cursor, IDsOnly: true})
+				Below: horizon, Size: fillPage, Offset: e.cursor, IDsOnly: true})
 			if err != nil {
 				return err
 			}
@@ -378,6 +393,9 @@ func (e *Engine) fill(ctx context.Context) error {
 				}
 				items = append(items, record(full).item())
 			}
+			if consumed && next == "" {
+				return e.probeLater(tx, horizon)
+			}
 			return nil
 		})
 		if err != nil {
@@ -396,22 +414,55 @@ func (e *Engine) fill(ctx context.Context) error {
 	}
 }
 
+// probeLater records when the first pending delivery beyond the horizon
+// comes due.
+func (e *Engine) probeLater(tx store.Tx, horizon float64) error {
+	page, err := tx.Range(Table, store.RangeQuery{Index: indexQueue, Equal: []any{StatusPending},
+		From: horizon, Size: 1})
+	if err != nil {
+		return err
+	}
+	if len(page.Rows) == 0 {
+		e.later.Store(0)
+		return nil
+	}
+	e.later.Store(fromUnix(record(page.Rows[0]).orderTime()).UnixNano())
+	return nil
+}
+
+// evict notes a delivery sent back to the store, due at due.
+func (e *Engine) evict(due time.Time) {
+	ns := due.UnixNano()
+	for {
+		cur := e.evicted.Load()
+		if cur != 0 && cur <= ns || e.evicted.CompareAndSwap(cur, ns) {
+			return
+		}
+	}
+}
+
 // refillInterval is how often the engine checks whether deliveries left in
-// the store (the dispatcher was full) can be read in.
+// the store can be read in: after the dispatcher was full, or as those
+// beyond the load horizon come near.
 const refillInterval = 100 * time.Millisecond
 
-// refill reads pending deliveries in from the store once the dispatcher,
-// after overflowing, has room again.
+// refill reads pending deliveries in from the store when the dispatcher,
+// after overflowing, has room again, and when deliveries left for later
+// come within half the load horizon.
 func (e *Engine) refill(ctx context.Context) {
 	tick := time.NewTicker(refillInterval)
 	defer tick.Stop()
+	near := func(ns int64) bool {
+		return ns != 0 && !e.now().Add(loadHorizon/2).Before(time.Unix(0, ns))
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
 		}
-		if !e.disp.overflowed.Load() || !e.disp.roomFor() {
+		room := e.disp.overflowed.Load() && e.disp.roomFor()
+		if !room && !near(e.later.Load()) && !near(e.evicted.Load()) {
 			continue
 		}
 		if err := e.fill(ctx); err != nil && ctx.Err() == nil {

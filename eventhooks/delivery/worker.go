@@ -165,7 +165,12 @@ func (s *Engine) flush(batch []outcome) {
 		switch o.verdict.status {
 		case StatusPending:
 			s.metrics.deliveries.WithLabelValues(o.it.hook, outcomeRetried).Inc()
-			s.disp.again(o.it, now.Add(o.verdict.delay))
+			due := now.Add(o.verdict.delay)
+			if o.verdict.delay > loadHorizon && s.disp.later(o.it) {
+				s.evict(due) // far off: it waits in the store, and is read in when near
+				continue
+			}
+			s.disp.again(o.it, due)
 		case StatusDelivered:
 			s.metrics.deliveries.WithLabelValues(o.it.hook, outcomeDelivered).Inc()
 			s.disp.finish(o.it)

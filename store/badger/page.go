@@ -209,7 +209,7 @@ func (t *tx) Range(table string, q store.RangeQuery) (store.Page, error) {
 		return store.Page{}, fmt.Errorf("ranging %s: %q is not a sorted index", table, q.Index)
 	}
 	si := ti.Sorted[i]
-	if len(q.Equal) > len(si.Fields) || (q.Below != nil && len(q.Equal) >= len(si.Fields)) {
+	if len(q.Equal) > len(si.Fields) || ((q.Below != nil || q.From != nil) && len(q.Equal) >= len(si.Fields)) {
 		return store.Page{}, fmt.Errorf("ranging %s by %s: more values than fields", table, q.Index)
 	}
 	prefix := sortedPrefix(table, si.Name)
@@ -231,6 +231,15 @@ func (t *tx) Range(table string, q store.RangeQuery) (store.Page, error) {
 	start, err := offsetKey(q.Offset, prefix, len(si.Fields)-len(q.Equal)+1)
 	if err != nil {
 		return store.Page{}, err
+	}
+	if q.From != nil {
+		enc, err := sortValue(q.From)
+		if err != nil {
+			return store.Page{}, fmt.Errorf("ranging %s by %s: %w", table, q.Index, err)
+		}
+		if from := appendComponent(slices.Clone(prefix), enc); bytes.Compare(from, start) > 0 {
+			start = from
+		}
 	}
 	var page store.Page
 	it := t.txn.NewIterator(badger.IteratorOptions{Prefix: prefix})

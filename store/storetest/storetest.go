@@ -1890,6 +1890,10 @@ func testSortedIndex(t *testing.T, open Opener) {
 			[]string{"a", "e"}},
 		{"nothing", store.RangeQuery{Index: "status_due", Equal: []any{"gone"}, Size: 5}, nil},
 		{"by a reference", store.RangeQuery{Index: "consumer", Below: "c-c", Size: 5}, []string{"a", "b"}},
+		{"from a due time", store.RangeQuery{Index: "status_due", Equal: []any{"pending"}, From: 0.0, Size: 2},
+			[]string{"j", "a", "e", "c", "h"}},
+		{"from and below", store.RangeQuery{Index: "status_due", Equal: []any{"pending"}, From: -3.0, Below: 30.0, Size: 10},
+			[]string{"b", "j"}},
 		{"ids only", store.RangeQuery{Index: "status_due", Equal: []any{"pending"}, Below: 1.0, Size: 2, IDsOnly: true},
 			[]string{"f", "i", "b", "j"}},
 	}
