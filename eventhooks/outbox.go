@@ -12,7 +12,10 @@ import (
 // entity write, and writes one delivery per hook the change concerns into
 // that same transaction. The deliveries are queued once the write commits.
 func (s *Service) outbox(tx store.Tx, ch db.Change) (func(), error) {
-	snap := s.snap.Load()
+	snap, err := s.snapshotIn(tx)
+	if err != nil {
+		return nil, err
+	}
 	o := outboxWrite{s: s, tx: tx, w: s.engine.NewWriter(tx)}
 	name, op := ch.Entity.Name, ch.Operation
 	var data map[string]any // built once, for the first hook that wants it
@@ -34,6 +37,9 @@ func (s *Service) outbox(tx store.Tx, ch db.Change) (func(), error) {
 		o.add(h, handler.Event{Source: SourceDAOCRUD, Name: event, Data: payload()}, nil)
 	})
 	if name == hooksEntity {
+		if err := bumpGeneration(tx); err != nil {
+			return nil, err
+		}
 		s.ping(&o, ch)
 		if op == db.OpDelete {
 			if id, _ := ch.Row["id"].(string); id != "" {
@@ -56,6 +62,29 @@ func (s *Service) outbox(tx store.Tx, ch db.Change) (func(), error) {
 		return nil, err
 	}
 	return o.committed, nil
+}
+
+// snapshotIn returns the hooks as tx sees them: the current snapshot when
+// it is of tx's generation (nearly always), else one read in tx (a hook
+// was written since, or is being reloaded), kept for the writes that
+// follow at that generation.
+func (s *Service) snapshotIn(tx store.Tx) (*snapshot, error) {
+	gen, err := readGeneration(tx)
+	if err != nil {
+		return nil, err
+	}
+	if snap := s.snap.Load(); snap.gen == gen {
+		return snap, nil
+	}
+	if snap := s.txSnap.Load(); snap != nil && snap.gen == gen {
+		return snap, nil
+	}
+	snap, err := readSnapshot(tx, s.hooks)
+	if err != nil {
+		return nil, err
+	}
+	s.txSnap.Store(snap)
+	return snap, nil
 }
 
 // committed runs once the transaction has committed: the deliveries are

@@ -350,3 +350,50 @@ func TestEngineFarRetriesWaitInTheStore(t *testing.T) {
 	clock.Advance(2*time.Hour + time.Minute)
 	ehkWaitFor(t, "the retries, read back when due", func() bool { return len(lg.delivered(bad)) == 6 })
 }
+
+// TestOutboxHookCreatedDuringAWrite: a write of several changes (an
+// upstream deleted with its targets) during which a hook on targets is
+// created matches the hook for all its changes or for none, never for some.
+func TestOutboxHookCreatedDuringAWrite(t *testing.T) {
+	lg := &ehkFake{}
+	var paused, resume chan struct{}
+	var armed atomic.Bool
+	e := ehkOpen(t, "", Options{Handlers: map[string]handler.Handler{"log": lg}})
+	e.db.AddTxHook(func(_ store.Tx, ch db.Change) (func(), error) {
+		if ch.Entity.Name == "targets" && armed.CompareAndSwap(true, false) {
+			close(paused)
+			<-resume
+		}
+		return nil, nil
+	})
+	up, err := e.db.Insert(e.ctx, e.entity("upstreams"), map[string]any{"name": "up"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, target := range []string{"10.0.0.1:80", "10.0.0.2:80"} {
+		if _, err := e.db.Insert(e.ctx, e.entity("targets"), map[string]any{"target": target,
+			"upstream": map[string]any{"id": up["id"]}}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	paused, resume = make(chan struct{}), make(chan struct{})
+	armed.Store(true)
+	done := make(chan error, 1)
+	go func() {
+		done <- e.db.Delete(e.ctx, e.entity("upstreams"), up["id"].(string), nil)
+	}()
+	select {
+	case <-paused:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the delete never reached its first target")
+	}
+	hid := e.hook(map[string]any{"source": "crud", "event": "targets", "handler": "log"})
+	close(resume)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	e.idle()
+	if n := len(lg.delivered(hid)); n != 0 && n != 2 {
+		t.Errorf("%d target deletions delivered to the hook created during the write, want 0 or 2", n)
+	}
+}

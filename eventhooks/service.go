@@ -62,7 +62,8 @@ type Service struct {
 	bus      *events.Bus
 
 	snap    atomic.Pointer[snapshot]
-	reloads sync.Mutex // one reload at a time, so the last one wins
+	txSnap  atomic.Pointer[snapshot] // read by a write at another generation
+	reloads sync.Mutex               // one reload at a time, so the last one wins
 	filters *filters
 	engine  *delivery.Engine
 	unsub   func()
@@ -155,8 +156,15 @@ func (s *Service) liveHook(hookID string, snapshot map[string]any) (handler.Hook
 	if snapshot != nil && s.hooks != nil {
 		return hookFromRow(s.hooks, snapshot), true
 	}
-	if h, ok := s.snap.Load().byID[hookID]; ok {
+	snap := s.snap.Load()
+	if h, ok := snap.byID[hookID]; ok {
 		return h.Hook, true
+	}
+	// A write may have matched a hook the reload has not brought yet.
+	if ts := s.txSnap.Load(); ts != nil && ts.gen > snap.gen {
+		if h, ok := ts.byID[hookID]; ok {
+			return h.Hook, true
+		}
 	}
 	return handler.Hook{}, false
 }
