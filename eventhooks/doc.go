@@ -9,7 +9,7 @@
 //     inside its own transaction, Emit for other sources, and the Admin API
 //     operations (test, ping, delivery records, retry, redrive).
 //   - eventhooks/delivery is the delivery engine: the outbox rows, the
-//     queue and its workers, the retry policy, the recording of outcomes,
+//     per-hook queues and their attempts, the retry policy, the recording of outcomes,
 //     trimming and the engine's metrics.
 //   - eventhooks/handler holds the Handler contract and Kong's handlers
 //     (webhook, webhook-custom, log, lambda), with signing, egress checks

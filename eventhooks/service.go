@@ -51,7 +51,7 @@ type Options struct {
 // Service is the event hooks pipeline of one node: what the Admin API and
 // the node see. The hooks, their matching and filters live here; the
 // delivery engine (eventhooks/delivery) owns the outbox rows, the queue, the
-// workers and the records; the handlers (eventhooks/handler) deliver.
+// attempts and the records; the handlers (eventhooks/handler) deliver.
 type Service struct {
 	db       *db.DB
 	hooks    *schema.Entity

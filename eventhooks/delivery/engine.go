@@ -62,7 +62,7 @@ type Config struct {
 }
 
 // Engine is the delivery engine of one node: the outbox rows written in
-// each write's transaction, the dispatcher and its workers, the recorder
+// each write's transaction, the dispatcher and its attempts, the recorder
 // of outcomes, trimming, and the operations on delivery records.
 type Engine struct {
 	store    store.Store
