@@ -104,6 +104,9 @@ func (d *dispatcher) limit(q *hookQueue) int {
 	return d.maxInFlight
 }
 
+// keptQueueCap is the largest array a drained hook queue keeps for reuse.
+const keptQueueCap = 256
+
 // due counts q's due deliveries.
 func (q *hookQueue) due() int { return len(q.ready) - q.head }
 
@@ -113,6 +116,9 @@ func (q *hookQueue) take() item {
 	q.ready[q.head] = item{}
 	q.head++
 	if q.head == len(q.ready) {
+		if cap(q.ready) > keptQueueCap {
+			q.ready = nil // a burst's array is not kept for good
+		}
 		q.ready, q.head = q.ready[:0], 0
 	}
 	return it
