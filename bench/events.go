@@ -51,6 +51,15 @@ type EventsOptions struct {
 	// Sink makes the sink misbehave (FailRate, ResetRate, Delay...), to
 	// measure retries end to end; its secrets are set from Secret.
 	Sink SinkOptions
+	// HangingHooks and FailingHooks add hooks whose receivers never answer
+	// and answer 500, respectively: they get every event too, but are not
+	// counted, so the run measures how well the healthy hooks are isolated
+	// from them.
+	HangingHooks int
+	FailingHooks int
+	// Compare runs, after the node's run, the same scenario through an
+	// in-memory fire-and-forget pipeline (see MemoryResult).
+	Compare bool
 	// Timeout bounds each Admin API request (default 10s).
 	Timeout time.Duration
 	// Interval is the time between progress reports (default 1s).
@@ -124,6 +133,8 @@ func (o EventsOptions) withDefaults() (EventsOptions, error) {
 		return o, fmt.Errorf("--hooks: must be between 1 and 1000, got %d", o.Hooks)
 	case o.Rate < 0 || math.IsNaN(o.Rate) || math.IsInf(o.Rate, 0):
 		return o, fmt.Errorf("--rate: must be a positive number of writes per second, got %v", o.Rate)
+	case o.HangingHooks < 0 || o.FailingHooks < 0 || o.HangingHooks+o.FailingHooks > 100:
+		return o, fmt.Errorf("--hanging-hooks, --failing-hooks: between 0 and 100 in all")
 	case o.Writers < 0:
 		return o, fmt.Errorf("--writers: must be positive, got %d", o.Writers)
 	case o.Writes < 0:
@@ -217,6 +228,8 @@ type EventsResult struct {
 
 	Sink    SinkStats     `json:"sink"`
 	Cleanup EventsCleanup `json:"cleanup"`
+	// Memory is the in-memory pipeline's run (--compare).
+	Memory *MemoryResult `json:"memory,omitempty"`
 }
 
 // EventsCleanup says what the run removed from the node afterwards.
@@ -240,6 +253,8 @@ type eventsRun struct {
 	start   time.Time
 
 	hookIDs       []string
+	badHookIDs    []string
+	badSinks      []*Sink
 	probesWritten atomic.Int64
 	next          atomic.Int64 // the next write's sequence number
 
@@ -318,6 +333,17 @@ func RunEvents(ctx context.Context, opts EventsOptions) (*EventsResult, error) {
 		return nil, err
 	}
 	r.finish()
+	if opts.Compare && !r.res.Interrupted && r.res.Acknowledged > 0 {
+		r.notice("run %s: the same %d events through an in-memory pipeline", r.run, r.res.Acknowledged)
+		mem, err := r.runMemory(r.res.Acknowledged)
+		if err != nil {
+			return nil, err
+		}
+		if mem.DeliveriesPerSecond > 0 {
+			mem.Ratio = r.res.DeliveriesPerSecond / mem.DeliveriesPerSecond
+		}
+		r.res.Memory = mem
+	}
 	return &r.res, nil
 }
 
@@ -359,6 +385,27 @@ func (r *eventsRun) notice(format string, args ...any) {
 // setUp creates the hooks and waits until a write goes through every one
 // of them: then the node has them in effect and can reach the sink.
 func (r *eventsRun) setUp(ctx context.Context) error {
+	for _, bad := range []struct {
+		n    int
+		opts SinkOptions
+	}{{r.opts.HangingHooks, SinkOptions{Hang: true}}, {r.opts.FailingHooks, SinkOptions{Status: 500}}} {
+		if bad.n == 0 {
+			continue
+		}
+		sink, err := NewSink(r.opts.Listen, bad.opts)
+		if err != nil {
+			return fmt.Errorf("starting a misbehaving sink: %w", err)
+		}
+		go sink.Serve()
+		r.badSinks = append(r.badSinks, sink)
+		for i := 0; i < bad.n; i++ {
+			id, err := r.admin.createHook("http://"+reachableAddr(sink.Addr())+"/bad/"+r.run+"/"+strconv.Itoa(i), "")
+			if err != nil {
+				return err
+			}
+			r.badHookIDs = append(r.badHookIDs, id)
+		}
+	}
 	for i := 0; i < r.opts.Hooks; i++ {
 		id, err := r.admin.createHook(r.sinkURL+r.hookPath(i), r.opts.Secret)
 		if err != nil {

@@ -247,6 +247,14 @@ func (r *eventsRun) cleanUp() {
 			c.FirstError = err.Error()
 		}
 	}
+	for _, id := range r.badHookIDs {
+		if err := r.admin.deleteHook(id); err != nil {
+			fail(err)
+		}
+	}
+	for _, s := range r.badSinks {
+		_ = s.Close()
+	}
 	for _, id := range r.hookIDs {
 		if err := r.admin.deleteHook(id); err != nil {
 			fail(err)

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/portico-gw/portico/eventhooks"
+	"github.com/portico-gw/portico/eventhooks/handler"
 )
 
 // startSink starts a sink for one test and closes it at the end.
@@ -219,7 +219,7 @@ func TestSinkVerifiesPorticoSignatures(t *testing.T) {
 			standard: &SignatureCounts{Valid: 1}},
 		{name: "nothing checked", hookSecret: whsec},
 	}
-	wh := eventhooks.NewWebhook(eventhooks.WebhookOptions{})
+	wh := handler.NewWebhook(handler.WebhookOptions{})
 	defer wh.CloseIdleConnections()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -228,10 +228,10 @@ func TestSinkVerifiesPorticoSignatures(t *testing.T) {
 			if tt.hookSecret != "" {
 				cfg["secret"] = tt.hookSecret
 			}
-			_, err := wh.Deliver(context.Background(), eventhooks.Delivery{
+			_, err := wh.Deliver(context.Background(), handler.Delivery{
 				ID: "msg_1", Attempt: 1,
-				Hook: eventhooks.Hook{ID: "h1", Source: "crud", Event: "consumers", Handler: "webhook", Config: cfg},
-				Event: eventhooks.Event{Source: "crud", Name: "consumers", Data: map[string]any{
+				Hook: handler.Hook{ID: "h1", Source: "crud", Event: "consumers", Handler: "webhook", Config: cfg},
+				Event: handler.Event{Source: "crud", Name: "consumers", Data: map[string]any{
 					"operation": "create", "schema": "consumers",
 					"entity": map[string]any{"username": "ada", "created_at": time.Now().Unix()},
 				}},
@@ -261,7 +261,7 @@ func assertCounts(t *testing.T, scheme string, got, want *SignatureCounts) {
 // one header or byte at a time.
 func TestSinkRejectsForgedSignatures(t *testing.T) {
 	const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-	key, err := eventhooks.SigningKey(secret)
+	key, err := handler.SigningKey(secret)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,10 +269,10 @@ func TestSinkRejectsForgedSignatures(t *testing.T) {
 	now := time.Now().Unix()
 	signed := func(id string, ts int64, signedBody string) http.Header {
 		return http.Header{
-			"X-Kong-Signature":  {eventhooks.KongSignature(key, []byte(signedBody))},
+			"X-Kong-Signature":  {handler.KongSignature(key, []byte(signedBody))},
 			"Webhook-Id":        {id},
 			"Webhook-Timestamp": {strconv.FormatInt(ts, 10)},
-			"Webhook-Signature": {eventhooks.StandardSignature(key, id, ts, []byte(signedBody))},
+			"Webhook-Signature": {handler.StandardSignature(key, id, ts, []byte(signedBody))},
 		}
 	}
 	tests := []struct {

@@ -131,6 +131,9 @@ func Tables(reg *schema.Registry) []store.Table {
 				t.Foreign = append(t.Foreign, store.ForeignKey{Field: f.Name, Table: e.Name, Loose: true})
 			}
 		}
+		for _, si := range e.Sorted {
+			t.Sorted = append(t.Sorted, store.SortedIndex{Name: si.Name, Fields: si.Fields})
+		}
 		if e.Workspaceable && workspaces != nil {
 			workspaceTable(&t, workspaces.Name)
 		}

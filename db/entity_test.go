@@ -208,4 +208,9 @@ func TestTablesFromDeclarations(t *testing.T) {
 	if got := tables["rbac_users"].Unique; len(got) != 1 || strings.Join(got[0], ",") != db.FieldWorkspace+",name" {
 		t.Errorf("rbac_users unique sets %v, want [[ws_id name]]", got)
 	}
+	// An entity's sorted indexes become the table's.
+	got := tables["event_hook_deliveries"].Sorted
+	if len(got) != 1 || got[0].Name != "queue" || strings.Join(got[0].Fields, ",") != "status,t" {
+		t.Errorf("event_hook_deliveries sorted indexes %+v, want queue on (status, t)", got)
+	}
 }

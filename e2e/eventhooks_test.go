@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -717,6 +719,98 @@ func TestEventHooksDurability(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestEventHooksKillDuringWrites: a node killed (SIGKILL) at a random
+// moment while writers stream consumer creations, several times over: every
+// write that was acknowledged (201) is delivered after the restarts, each
+// under one webhook-id, however often it is delivered. A write cut short by
+// the kill may or may not be delivered: it was never acknowledged.
+func TestEventHooksKillDuringWrites(t *testing.T) {
+	t.Parallel()
+	const trials, writers = 8, 4
+	g := startGateway(t, "KONG_EVENT_HOOKS_MAX_ATTEMPTS=1000", "KONG_EVENT_HOOKS_RETRY_SCHEDULE=0s,50ms")
+	rcv := newHookReceiver(t)
+	createHook(t, g, map[string]any{"source": "crud", "event": "consumers", "handler": "webhook",
+		"config": map[string]any{"url": rcv.URL + "/hook"}})
+	rcv.waitFor(t, "ping", 1, isPingOp("create"))
+
+	client := &http.Client{Timeout: 5 * time.Second}
+	var mu sync.Mutex
+	var acked []string
+	rnd := mrand.New(mrand.NewPCG(uint64(time.Now().UnixNano()), 7))
+	for trial := 0; trial < trials; trial++ {
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		for w := 0; w < writers; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; ; i++ {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					name := fmt.Sprintf("kill-%d-%d-%d", trial, w, i)
+					resp, err := client.Post(g.adminURL("/consumers"), "application/json",
+						strings.NewReader(`{"username":"`+name+`"}`))
+					if err != nil {
+						return // the node is gone
+					}
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode == 201 {
+						mu.Lock()
+						acked = append(acked, name)
+						mu.Unlock()
+					}
+				}
+			}()
+		}
+		time.Sleep(time.Duration(20+rnd.IntN(400)) * time.Millisecond)
+		g.kill()
+		close(stop)
+		wg.Wait()
+		g.start()
+	}
+	mu.Lock()
+	want := slices.Clone(acked)
+	mu.Unlock()
+	if len(want) == 0 {
+		t.Fatal("no write was acknowledged")
+	}
+
+	idsOf := map[string]map[string]bool{}
+	var missing []string
+	ok := pollFor(60*time.Second, func() bool {
+		clear(idsOf)
+		for _, req := range rcv.matching(allOf(isHookEvent, hookRequest.accepted)) {
+			e, _ := req.JSON()["entity"].(map[string]any)
+			name, _ := e["username"].(string)
+			if idsOf[name] == nil {
+				idsOf[name] = map[string]bool{}
+			}
+			idsOf[name][req.Header.Get("Webhook-Id")] = true
+		}
+		missing = missing[:0]
+		for _, name := range want {
+			if idsOf[name] == nil {
+				missing = append(missing, name)
+			}
+		}
+		return len(missing) == 0
+	})
+	if !ok {
+		t.Fatalf("%d of %d acknowledged writes never delivered after %d kills, e.g. %v",
+			len(missing), len(want), trials, missing[:min(5, len(missing))])
+	}
+	for name, ids := range idsOf {
+		if len(ids) != 1 {
+			t.Errorf("%q delivered under %d webhook-ids, want 1: %v", name, len(ids), ids)
+		}
+	}
+	t.Logf("%d kills, %d acknowledged writes, all delivered", trials, len(want))
 }
 
 // ---------------------------------------------------------------------

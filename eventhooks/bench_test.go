@@ -9,6 +9,7 @@ import (
 
 	"github.com/portico-gw/portico/catalog"
 	"github.com/portico-gw/portico/db"
+	"github.com/portico-gw/portico/eventhooks/handler"
 	"github.com/portico-gw/portico/events"
 	"github.com/portico-gw/portico/schema"
 	"github.com/portico-gw/portico/store/badger"
@@ -17,9 +18,9 @@ import (
 // ehkNopHandler delivers at once and counts.
 type ehkNopHandler struct{ n atomic.Int64 }
 
-func (h *ehkNopHandler) Deliver(context.Context, Delivery) (Result, error) {
+func (h *ehkNopHandler) Deliver(context.Context, handler.Delivery) (handler.Result, error) {
 	h.n.Add(1)
-	return Result{Status: 200}, nil
+	return handler.Result{Status: 200}, nil
 }
 
 // ehkBenchDB opens an in-memory store and DB.
@@ -68,7 +69,7 @@ func BenchmarkOutboxWrite(b *testing.B) {
 			reg, d, bus := ehkBenchDB(b)
 			ctx := context.Background()
 			if tc.service {
-				svc := New(Options{DB: d, Bus: bus, Handlers: map[string]Handler{"log": &ehkNopHandler{}}})
+				svc := New(Options{DB: d, Bus: bus, Handlers: map[string]handler.Handler{"log": &ehkNopHandler{}}})
 				for i := 0; i < 10 && tc.matching >= 0; i++ {
 					event := "services"
 					if i < tc.matching {
@@ -104,7 +105,7 @@ func BenchmarkDeliveryThroughput(b *testing.B) {
 	reg, d, bus := ehkBenchDB(b)
 	ctx := context.Background()
 	h := &ehkNopHandler{}
-	svc := New(Options{DB: d, Bus: bus, Handlers: map[string]Handler{"log": h},
+	svc := New(Options{DB: d, Bus: bus, Handlers: map[string]handler.Handler{"log": h},
 		Workers: 16, MaxInFlight: 1 << 20})
 	if _, err := d.Insert(ctx, reg.Entity(hooksEntity),
 		map[string]any{"source": "crud", "event": "consumers", "handler": "log"}, nil); err != nil {
@@ -126,7 +127,7 @@ func BenchmarkDeliveryThroughput(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer svc.Stop()
-	for svc.disp.depth() > 0 || h.n.Load() < int64(b.N) {
+	for svc.engine.Depth() > 0 || h.n.Load() < int64(b.N) {
 		time.Sleep(100 * time.Microsecond)
 	}
 	elapsed := time.Since(start)

@@ -1,18 +1,21 @@
 // Package eventhooks implements Kong's event hooks with durable delivery.
 //
-// Sources (crud, dao:crud, and later balancer, rate-limiting ...) publish
-// their events into a Sources registry. Every entity write runs the outbox
-// TxHook inside its own store transaction: it matches the change against the
-// configured hooks (an immutable snapshot rebuilt whenever event_hooks
-// change), applies snooze/on_change, and writes one delivery row per
-// matching hook in the same transaction, so nothing acknowledged is lost.
-// After commit the new deliveries are queued in memory; at start the queue is
-// rebuilt from the store.
+// The package is in three rooms:
 //
-// A bounded pool of workers takes due deliveries (with a per-hook in-flight
-// cap, so one slow receiver cannot stall the others) and runs the hook's
-// Handler (webhook, log). Outcomes are recorded in batches: delivered,
-// retried on a schedule with jitter, or failed (kept as a dead letter).
-// Delivery records are listed and redriven through the Admin API and
-// trimmed by age.
+//   - eventhooks (this package) is what the node and the Admin API see: the
+//     Service, the Sources registry, the configured hooks (an immutable
+//     snapshot rebuilt whenever event_hooks change) and their matching,
+//     snooze/on_change, the outbox TxHook that every entity write runs
+//     inside its own transaction, Emit for other sources, and the Admin API
+//     operations (test, ping, delivery records, retry, redrive).
+//   - eventhooks/delivery is the delivery engine: the outbox rows, the
+//     per-hook queues and their attempts, the retry policy, the recording of outcomes,
+//     trimming and the engine's metrics.
+//   - eventhooks/handler holds the Handler contract and Kong's handlers
+//     (webhook, webhook-custom, log, lambda), with signing, egress checks
+//     and the write-time checks of templates and functions.
+//
+// A write's matching hooks get their delivery rows in the write's own
+// transaction, so nothing acknowledged is lost; after commit the engine
+// queues them.
 package eventhooks

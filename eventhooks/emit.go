@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/portico-gw/portico/eventhooks/handler"
 	"github.com/portico-gw/portico/store"
 )
 
@@ -37,11 +38,14 @@ func (s *Service) Emit(ctx context.Context, source, event string, data map[strin
 	}
 	var o *outboxWrite
 	err := s.db.Store().Update(ctx, func(tx store.Tx) error {
-		o = &outboxWrite{s: s, tx: tx}
+		o = &outboxWrite{s: s, tx: tx, w: s.engine.NewWriter(tx)}
 		for i, h := range matched {
-			o.add(h, Event{Source: source, Name: names[i], Data: data}, nil)
+			o.add(h, handler.Event{Source: source, Name: names[i], Data: data}, nil)
 		}
-		return o.err
+		if o.err != nil {
+			return o.err
+		}
+		return o.w.Close()
 	})
 	if err != nil {
 		return fmt.Errorf("event hooks: recording %s:%s: %w", source, event, err)

@@ -3,37 +3,44 @@ package eventhooks
 import (
 	"crypto/md5"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/portico-gw/portico/eventhooks/handler"
+	"github.com/portico-gw/portico/schema/entities"
+	"github.com/portico-gw/portico/store"
 )
 
 // filters apply Kong's snooze and on_change to the events of each hook:
 // snooze drops repeats inside a fixed window per hook+source+event; on_change
 // delivers only when the data's digest changed; both together deliver each
-// distinct payload at most once per window. The state is in memory, as
-// Kong's (a node cache): a restart forgets it.
+// distinct payload at most once per window.
+//
+// The state is a row per hook+source+event in WindowsTable, read and
+// written in the transaction of the write that owes the event: a write
+// that rolls back leaves no window, and two writes racing for one window
+// both touch its row, so the store makes the second wait for (retry after)
+// the first and see its window. Unlike Kong's node cache, the windows
+// survive a restart. A hook's rows go with it.
 type filters struct {
-	now     func() time.Time
-	mu      sync.Mutex
-	snoozed map[string]time.Time // key → end of its window
-	last    map[string]string    // key → last delivered digest
+	now func() time.Time
 }
 
-func newFilters(now func() time.Time) *filters {
-	return &filters{now: now, snoozed: map[string]time.Time{}, last: map[string]string{}}
-}
+// WindowsTable holds the snooze windows and on_change digests of hooks.
+const WindowsTable = entities.EventHookWindowsName
 
-// check decides whether h delivers ev. It changes nothing: commit, called
-// once the write that owes the event is durable, records the decision (so a
-// transaction that is retried or aborted does not open a window).
-func (f *filters) check(h *hookEntry, ev Event, unique []string) (pass bool, commit func()) {
+func newFilters(now func() time.Time) *filters { return &filters{now: now} }
+
+// check decides, in the write's transaction tx, whether h delivers ev, and
+// records the decision there when it does.
+func (f *filters) check(tx store.Tx, h *hookEntry, ev handler.Event, unique []string) (bool, error) {
 	if h.snooze == 0 && !h.onChange {
 		return true, nil
 	}
-	key := h.ID + ":" + ev.Source + ":" + ev.Name
 	var digest string
 	if h.onChange {
 		var ok bool
@@ -41,44 +48,75 @@ func (f *filters) check(h *hookEntry, ev Event, unique []string) (pass bool, com
 			return true, nil // Kong skips the filters for data it cannot digest
 		}
 	}
-	now := f.now()
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	key := h.ID + "|" + ev.Source + "|" + ev.Name
+	row, err := tx.Get(WindowsTable, key)
+	exists := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return false, fmt.Errorf("reading the snooze window of event hook %s: %w", h.ID, err)
+	}
+	if !exists {
+		row = store.Row{"id": key, "event_hook": map[string]any{"id": h.ID}}
+	}
+	now := float64(f.now().UnixMilli()) / 1000
+	until := now + float64(h.snooze)
 	switch {
 	case h.onChange && h.snooze > 0:
-		key += ":" + digest
-		if until, ok := f.snoozed[key]; ok && now.Before(until) {
+		// One window per distinct payload; expired ones are dropped as
+		// windows open, so the row holds the live ones only.
+		windows := map[string]any{}
+		if old, ok := row["digests"].(map[string]any); ok {
+			for d, u := range old {
+				if end, _ := u.(float64); end > now {
+					windows[d] = end
+				}
+			}
+		}
+		if _, open := windows[digest]; open {
 			return false, nil
 		}
-		return true, func() { f.openWindow(key, now, h.snooze) }
+		windows[digest] = until
+		row["digests"] = windows
 	case h.snooze > 0:
-		if until, ok := f.snoozed[key]; ok && now.Before(until) {
+		if end, _ := row["until"].(float64); end > now {
 			return false, nil
 		}
-		return true, func() { f.openWindow(key, now, h.snooze) }
+		row["until"] = until
 	default:
-		if f.last[key] == digest {
+		if last, _ := row["digest"].(string); exists && last == digest {
 			return false, nil
 		}
-		return true, func() {
-			f.mu.Lock()
-			f.last[key] = digest
-			f.mu.Unlock()
-		}
+		row["digest"] = digest
 	}
+	if exists {
+		err = tx.Update(WindowsTable, row)
+	} else {
+		err = tx.Insert(WindowsTable, row)
+	}
+	if err != nil {
+		return false, fmt.Errorf("writing the snooze window of event hook %s: %w", h.ID, err)
+	}
+	return true, nil
 }
 
-func (f *filters) openWindow(key string, from time.Time, seconds int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	// Expired windows are dropped as new ones open, so the map stays as
-	// small as the set of live windows.
-	for k, until := range f.snoozed {
-		if !from.Before(until) {
-			delete(f.snoozed, k)
+// forget deletes a deleted hook's windows, in the transaction that deletes
+// it.
+func (f *filters) forget(tx store.Tx, hookID string) error {
+	q := store.PageQuery{Size: 500, Foreign: &store.ForeignFilter{Field: "event_hook", ID: hookID}}
+	for {
+		page, err := tx.Page(WindowsTable, q)
+		if err != nil {
+			return err
 		}
+		for _, row := range page.Rows {
+			if err := tx.Delete(WindowsTable, row["id"].(string)); err != nil {
+				return err
+			}
+		}
+		if page.Offset == "" {
+			return nil
+		}
+		q.Offset = page.Offset
 	}
-	f.snoozed[key] = from.Add(time.Duration(seconds) * time.Second)
 }
 
 // Digest is Kong's event digest: the md5 of the data normalised as

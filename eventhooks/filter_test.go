@@ -1,11 +1,19 @@
 package eventhooks
 
 import (
+	"context"
 	"crypto/md5"
 	"encoding/hex"
+	"errors"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/portico-gw/portico/catalog"
+	"github.com/portico-gw/portico/db"
+	"github.com/portico-gw/portico/eventhooks/handler"
+	"github.com/portico-gw/portico/store"
+	"github.com/portico-gw/portico/store/badger"
 )
 
 // ehkClock is a settable clock for tests, safe for concurrent use.
@@ -127,10 +135,10 @@ func ehkRunFilterSteps(t *testing.T, h *hookEntry, steps []ehkFilterStep) {
 	t.Helper()
 	t0 := time.Unix(1_700_000_000, 0)
 	clock := ehkNewClock(t0)
-	f := newFilters(clock.Now)
+	f := ehkNewFilters(t, clock.Now)
 	for i, s := range steps {
 		clock.Set(t0.Add(s.at))
-		pass, commit := f.check(h, Event{Source: "crud", Name: "consumers", Data: s.data}, nil)
+		pass, commit := f.check(h, handler.Event{Source: "crud", Name: "consumers", Data: s.data}, nil)
 		if pass != s.want {
 			t.Errorf("step %d (t+%v, %v): pass = %v, want %v", i, s.at, s.data, pass, s.want)
 		}
@@ -145,7 +153,7 @@ func ehkRunFilterSteps(t *testing.T, h *hookEntry, steps []ehkFilterStep) {
 
 func TestFilterSnooze(t *testing.T) {
 	a := map[string]any{"some": "data"}
-	h := &hookEntry{Hook: Hook{ID: "h1"}, snooze: 60}
+	h := &hookEntry{Hook: handler.Hook{ID: "h1"}, snooze: 60}
 	t.Run("timeline from the reference", func(t *testing.T) {
 		ehkRunFilterSteps(t, h, []ehkFilterStep{
 			{at: 0, data: a, want: true},
@@ -166,10 +174,10 @@ func TestFilterSnooze(t *testing.T) {
 	})
 	t.Run("windows are per hook, source and event", func(t *testing.T) {
 		clock := ehkNewClock(time.Unix(1_700_000_000, 0))
-		f := newFilters(clock.Now)
-		h2 := &hookEntry{Hook: Hook{ID: "h2"}, snooze: 60}
-		ev := Event{Source: "crud", Name: "consumers", Data: a}
-		mustPass := func(h *hookEntry, ev Event, want bool) {
+		f := ehkNewFilters(t, clock.Now)
+		h2 := &hookEntry{Hook: handler.Hook{ID: "h2"}, snooze: 60}
+		ev := handler.Event{Source: "crud", Name: "consumers", Data: a}
+		mustPass := func(h *hookEntry, ev handler.Event, want bool) {
 			t.Helper()
 			pass, commit := f.check(h, ev, nil)
 			if pass != want {
@@ -182,25 +190,24 @@ func TestFilterSnooze(t *testing.T) {
 		mustPass(h, ev, true)
 		mustPass(h, ev, false)
 		mustPass(h2, ev, true)
-		mustPass(h, Event{Source: "crud", Name: "services", Data: a}, true)
-		mustPass(h, Event{Source: "dao:crud", Name: "consumers", Data: a}, true)
+		mustPass(h, handler.Event{Source: "crud", Name: "services", Data: a}, true)
+		mustPass(h, handler.Event{Source: "dao:crud", Name: "consumers", Data: a}, true)
 	})
 	t.Run("expired windows are forgotten", func(t *testing.T) {
 		clock := ehkNewClock(time.Unix(1_700_000_000, 0))
-		f := newFilters(clock.Now)
+		f := ehkNewFilters(t, clock.Now)
 		for i := 0; i < 100; i++ {
-			hi := &hookEntry{Hook: Hook{ID: "h" + string(rune('a'+i%26)) + string(rune('a'+i/26))}, snooze: 1}
-			_, commit := f.check(hi, Event{Source: "crud", Name: "consumers", Data: a}, nil)
+			hi := &hookEntry{Hook: handler.Hook{ID: "h" + string(rune('a'+i%26)) + string(rune('a'+i/26))}, snooze: 1}
+			_, commit := f.check(hi, handler.Event{Source: "crud", Name: "consumers", Data: a}, nil)
 			commit()
 		}
 		clock.Advance(2 * time.Second)
-		_, commit := f.check(h, Event{Source: "crud", Name: "consumers", Data: a}, nil)
+		_, commit := f.check(h, handler.Event{Source: "crud", Name: "consumers", Data: a}, nil)
 		commit()
-		f.mu.Lock()
-		n := len(f.snoozed)
-		f.mu.Unlock()
-		if n != 1 {
-			t.Errorf("%d snooze windows kept, want 1 (the live one)", n)
+		// One row per hook, source and event, whatever the number of
+		// windows it has opened.
+		if n := f.rows(); n != 101 {
+			t.Errorf("%d window rows, want 101 (one per hook)", n)
 		}
 	})
 }
@@ -208,7 +215,7 @@ func TestFilterSnooze(t *testing.T) {
 func TestFilterOnChange(t *testing.T) {
 	a := map[string]any{"some": "data"}
 	b := map[string]any{"some": "other data"}
-	h := &hookEntry{Hook: Hook{ID: "h1"}, onChange: true}
+	h := &hookEntry{Hook: handler.Hook{ID: "h1"}, onChange: true}
 	t.Run("A A B B A", func(t *testing.T) {
 		ehkRunFilterSteps(t, h, []ehkFilterStep{
 			{at: 0, data: a, want: true},
@@ -226,14 +233,14 @@ func TestFilterOnChange(t *testing.T) {
 	})
 	t.Run("unique fields decide what a change is", func(t *testing.T) {
 		clock := ehkNewClock(time.Unix(1_700_000_000, 0))
-		f := newFilters(clock.Now)
+		f := ehkNewFilters(t, clock.Now)
 		unique := []string{"consumer", "ip", "service"}
-		ev := func(rate float64, ip string) Event {
-			return Event{Source: "rate-limiting-advanced", Name: "rate-limit-exceeded",
+		ev := func(rate float64, ip string) handler.Event {
+			return handler.Event{Source: "rate-limiting-advanced", Name: "rate-limit-exceeded",
 				Data: map[string]any{"consumer": map[string]any{}, "ip": ip, "service": map[string]any{}, "rate": rate}}
 		}
 		for i, s := range []struct {
-			ev   Event
+			ev   handler.Event
 			want bool
 		}{
 			{ev(4, "10.0.0.1"), true},
@@ -250,8 +257,8 @@ func TestFilterOnChange(t *testing.T) {
 		}
 	})
 	t.Run("data that cannot be digested skips the filter", func(t *testing.T) {
-		f := newFilters(time.Now)
-		ev := Event{Source: "crud", Name: "consumers", Data: map[string]any{"x": make(chan int)}}
+		f := ehkNewFilters(t, time.Now)
+		ev := handler.Event{Source: "crud", Name: "consumers", Data: map[string]any{"x": make(chan int)}}
 		for i := 0; i < 2; i++ {
 			pass, commit := f.check(h, ev, nil)
 			if !pass || commit != nil {
@@ -264,7 +271,7 @@ func TestFilterOnChange(t *testing.T) {
 func TestFilterSnoozeAndOnChange(t *testing.T) {
 	a := map[string]any{"some": "data"}
 	b := map[string]any{"some": "other data"}
-	h := &hookEntry{Hook: Hook{ID: "h1"}, snooze: 60, onChange: true}
+	h := &hookEntry{Hook: handler.Hook{ID: "h1"}, snooze: 60, onChange: true}
 	ehkRunFilterSteps(t, h, []ehkFilterStep{
 		{at: 0, data: a, want: true},
 		{at: 1 * time.Second, data: a, want: false},
@@ -285,14 +292,14 @@ func TestFilterCheckWithoutCommit(t *testing.T) {
 		name string
 		h    *hookEntry
 	}{
-		{"snooze", &hookEntry{Hook: Hook{ID: "h1"}, snooze: 60}},
-		{"on_change", &hookEntry{Hook: Hook{ID: "h1"}, onChange: true}},
-		{"snooze+on_change", &hookEntry{Hook: Hook{ID: "h1"}, snooze: 60, onChange: true}},
+		{"snooze", &hookEntry{Hook: handler.Hook{ID: "h1"}, snooze: 60}},
+		{"on_change", &hookEntry{Hook: handler.Hook{ID: "h1"}, onChange: true}},
+		{"snooze+on_change", &hookEntry{Hook: handler.Hook{ID: "h1"}, snooze: 60, onChange: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clock := ehkNewClock(time.Unix(1_700_000_000, 0))
-			f := newFilters(clock.Now)
-			ev := Event{Source: "crud", Name: "consumers", Data: a}
+			f := ehkNewFilters(t, clock.Now)
+			ev := handler.Event{Source: "crud", Name: "consumers", Data: a}
 			// A write that was rolled back: checked, never committed.
 			for i := 0; i < 3; i++ {
 				pass, commit := f.check(tc.h, ev, nil)
@@ -301,11 +308,8 @@ func TestFilterCheckWithoutCommit(t *testing.T) {
 				}
 				clock.Advance(time.Second)
 			}
-			f.mu.Lock()
-			nw, nl := len(f.snoozed), len(f.last)
-			f.mu.Unlock()
-			if nw != 0 || nl != 0 {
-				t.Fatalf("after checks without commit: %d windows, %d digests; want none", nw, nl)
+			if n := f.rows(); n != 0 {
+				t.Fatalf("after checks without commit: %d window rows; want none", n)
 			}
 			// Now the write commits: the next identical event is dropped.
 			_, commit := f.check(tc.h, ev, nil)
@@ -316,7 +320,7 @@ func TestFilterCheckWithoutCommit(t *testing.T) {
 			// A different payload checked but rolled back leaves on_change's
 			// last digest at a.
 			if tc.h.onChange && tc.h.snooze == 0 {
-				if pass, _ := f.check(tc.h, Event{Source: "crud", Name: "consumers", Data: b}, nil); !pass {
+				if pass, _ := f.check(tc.h, handler.Event{Source: "crud", Name: "consumers", Data: b}, nil); !pass {
 					t.Fatalf("b did not pass")
 				}
 				if pass, _ := f.check(tc.h, ev, nil); pass {
@@ -326,10 +330,79 @@ func TestFilterCheckWithoutCommit(t *testing.T) {
 		})
 	}
 	t.Run("no filters", func(t *testing.T) {
-		f := newFilters(time.Now)
-		pass, commit := f.check(&hookEntry{Hook: Hook{ID: "h"}}, Event{Source: "crud", Name: "consumers", Data: a}, nil)
+		f := ehkNewFilters(t, time.Now)
+		pass, commit := f.check(&hookEntry{Hook: handler.Hook{ID: "h"}}, handler.Event{Source: "crud", Name: "consumers", Data: a}, nil)
 		if !pass || commit != nil {
 			t.Errorf("hook without filters: pass = %v, commit = %v; want pass without commit", pass, commit != nil)
 		}
 	})
+}
+
+// ehkFilters runs the filters over a store of their own.
+type ehkFilters struct {
+	t  testing.TB
+	f  *filters
+	st store.Store
+}
+
+func ehkNewFilters(t testing.TB, now func() time.Time) *ehkFilters {
+	t.Helper()
+	reg, _, err := catalog.Build([]string{"bundled"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := badger.Open("", db.Tables(reg), badger.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return &ehkFilters{t: t, f: newFilters(now), st: st}
+}
+
+var errEhkRollback = errors.New("rolled back")
+
+// check judges ev in a transaction that is rolled back, and returns the
+// verdict and, for an event that passes, a commit that judges it again in
+// a transaction that commits, as the write that owes it would.
+func (e *ehkFilters) check(h *hookEntry, ev handler.Event, unique []string) (bool, func()) {
+	e.t.Helper()
+	var pass bool
+	err := e.st.Update(context.Background(), func(tx store.Tx) error {
+		var err error
+		if pass, err = e.f.check(tx, h, ev, unique); err != nil {
+			return err
+		}
+		return errEhkRollback
+	})
+	if !errors.Is(err, errEhkRollback) {
+		e.t.Fatalf("check: %v", err)
+	}
+	if !pass || (h.snooze == 0 && !h.onChange) {
+		return pass, nil
+	}
+	if _, ok := Digest(ev.Data, unique); h.onChange && !ok {
+		return pass, nil // the filters do not apply: nothing to commit
+	}
+	return pass, func() {
+		e.t.Helper()
+		if err := e.st.Update(context.Background(), func(tx store.Tx) error {
+			_, err := e.f.check(tx, h, ev, unique)
+			return err
+		}); err != nil {
+			e.t.Fatalf("commit: %v", err)
+		}
+	}
+}
+
+// rows counts the window rows.
+func (e *ehkFilters) rows() int {
+	n := 0
+	if err := e.st.View(context.Background(), func(tx store.Tx) error {
+		page, err := tx.Page(WindowsTable, store.PageQuery{Size: 1000})
+		n = len(page.Rows)
+		return err
+	}); err != nil {
+		e.t.Fatal(err)
+	}
+	return n
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/portico-gw/portico/bench"
 	"github.com/portico-gw/portico/catalog"
 	"github.com/portico-gw/portico/db"
+	"github.com/portico-gw/portico/eventhooks/handler"
 	"github.com/portico-gw/portico/events"
 	"github.com/portico-gw/portico/luavm"
 	"github.com/portico-gw/portico/store/badger"
@@ -44,7 +45,7 @@ func BenchmarkWebhookPipeline(b *testing.B) {
 	}
 }
 
-func benchmarkPipeline(b *testing.B, handler string, config func(url string) map[string]any) {
+func benchmarkPipeline(b *testing.B, kind string, config func(url string) map[string]any) {
 	url := os.Getenv("PORTICO_BENCH_SINK")
 	if url == "" {
 		sink, err := bench.NewSink("127.0.0.1:0", bench.SinkOptions{})
@@ -74,14 +75,14 @@ func benchmarkPipeline(b *testing.B, handler string, config func(url string) map
 		b.Fatal(err)
 	}
 	b.Cleanup(vm.Close)
-	webhook := NewWebhook(WebhookOptions{})
-	handlers := map[string]Handler{"webhook": webhook, "webhook-custom": NewWebhookCustom(vm, webhook)}
-	counter := &countingHandler{next: handlers[handler]}
-	svc := New(Options{DB: d, Bus: bus, Handlers: map[string]Handler{handler: counter},
+	webhook := handler.NewWebhook(handler.WebhookOptions{})
+	handlers := map[string]handler.Handler{"webhook": webhook, "webhook-custom": handler.NewWebhookCustom(vm, webhook)}
+	counter := &countingHandler{next: handlers[kind]}
+	svc := New(Options{DB: d, Bus: bus, Handlers: map[string]handler.Handler{kind: counter},
 		Workers: 16, MaxInFlight: 16})
 	ctx := context.Background()
 	if _, err := d.Insert(ctx, reg.Entity(hooksEntity), map[string]any{"source": "crud", "event": "consumers",
-		"handler": handler, "config": config(url)}, nil); err != nil {
+		"handler": kind, "config": config(url)}, nil); err != nil {
 		b.Fatal(err)
 	}
 	if err := svc.reload(ctx); err != nil {
@@ -102,7 +103,7 @@ func benchmarkPipeline(b *testing.B, handler string, config func(url string) map
 		b.Fatal(err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for svc.disp.depth() > 0 || counter.ok.Load() < want {
+	for svc.engine.Depth() > 0 || counter.ok.Load() < want {
 		if time.Now().After(deadline) {
 			recs, _, _ := svc.Deliveries(ctx, hookID(b, d), "", 3, "")
 			b.Fatalf("%d of %d delivered after 10s; first records: %v", counter.ok.Load(), want, recs)
@@ -126,11 +127,11 @@ func hookID(b *testing.B, d *db.DB) string {
 
 // countingHandler counts the successful deliveries of the handler it wraps.
 type countingHandler struct {
-	next Handler
+	next handler.Handler
 	ok   atomic.Int64
 }
 
-func (c *countingHandler) Deliver(ctx context.Context, d Delivery) (Result, error) {
+func (c *countingHandler) Deliver(ctx context.Context, d handler.Delivery) (handler.Result, error) {
 	res, err := c.next.Deliver(ctx, d)
 	if err == nil {
 		c.ok.Add(1)

@@ -3,33 +3,29 @@ package eventhooks
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/portico-gw/portico/db"
+	"github.com/portico-gw/portico/eventhooks/delivery"
+	"github.com/portico-gw/portico/eventhooks/handler"
 	"github.com/portico-gw/portico/events"
 	"github.com/portico-gw/portico/schema"
-	"github.com/portico-gw/portico/store"
 )
 
 // Logger is what the pipeline logs through (the node's error log).
-type Logger interface {
-	Errorf(format string, args ...any)
-	Warnf(format string, args ...any)
-}
+type Logger = delivery.Logger
 
 // Options configure the event hooks service.
 type Options struct {
 	DB       *db.DB
 	Bus      *events.Bus
 	Sources  *Sources
-	Handlers map[string]Handler
-	Policy   Policy
+	Handlers map[string]handler.Handler
+	Policy   delivery.Policy
 	// Workers is the size of the delivery pool (default 16).
 	Workers int
 	// MaxInFlight caps concurrent deliveries per hook (default 4).
@@ -52,80 +48,51 @@ type Options struct {
 	Rand func(n int64) int64
 }
 
-// Service is the event hooks pipeline of one node.
+// Service is the event hooks pipeline of one node: what the Admin API and
+// the node see. The hooks, their matching and filters live here; the
+// delivery engine (eventhooks/delivery) owns the outbox rows, the queue, the
+// attempts and the records; the handlers (eventhooks/handler) deliver.
 type Service struct {
 	db       *db.DB
 	hooks    *schema.Entity
 	sources  *Sources
-	handlers map[string]Handler
-	policy   Policy
-	opts     Options
+	handlers map[string]handler.Handler
 	log      Logger
 	now      func() time.Time
-	newID    func() string
-	rnd      func(int64) int64
+	bus      *events.Bus
 
 	snap    atomic.Pointer[snapshot]
-	reloads sync.Mutex // one reload at a time, so the last one wins
+	txSnap  atomic.Pointer[snapshot] // read by a write at another generation
+	reloads sync.Mutex               // one reload at a time, so the last one wins
 	filters *filters
-	disp    *dispatcher
-	metrics *metrics
-	outcome chan outcome
-
-	stop     context.CancelFunc
-	running  sync.WaitGroup // dispatcher, trimmer
-	workers  sync.WaitGroup
-	recorded chan struct{}
-	unsub    func()
+	engine  *delivery.Engine
+	unsub   func()
 }
 
 // New builds the service and registers its write hook on the DB: from now
 // on every write owes its deliveries. Call Start to deliver them.
 func New(opts Options) *Service {
-	if opts.Workers <= 0 {
-		opts.Workers = 16
-	}
-	if opts.MaxInFlight <= 0 {
-		opts.MaxInFlight = 4
-	}
-	if opts.AttemptTimeout <= 0 {
-		opts.AttemptTimeout = 30 * time.Second
-	}
-	if opts.Retention <= 0 {
-		opts.Retention = 72 * time.Hour
-	}
-	if opts.QueueCapacity <= 0 {
-		opts.QueueCapacity = 100_000
-	}
-	if opts.Policy.MaxAttempts == 0 {
-		opts.Policy = DefaultPolicy()
-	}
 	if opts.Sources == nil {
 		opts.Sources = NewSources()
 	}
 	s := &Service{
 		db: opts.DB, hooks: opts.DB.Entity(hooksEntity), sources: opts.Sources,
-		handlers: opts.Handlers, policy: opts.Policy, opts: opts, log: opts.Log,
-		now: opts.Now, newID: opts.NewID, rnd: opts.Rand,
-		outcome: make(chan outcome, maxBatch),
+		handlers: opts.Handlers, log: opts.Log, now: opts.Now, bus: opts.Bus,
 	}
 	if s.now == nil {
 		s.now = time.Now
-	}
-	if s.newID == nil {
-		// Time-ordered ids list a hook's deliveries in the order they happened.
-		s.newID = func() string { return uuid.Must(uuid.NewV7()).String() }
-	}
-	if s.rnd == nil {
-		s.rnd = defaultRand
 	}
 	if s.log == nil {
 		s.log = nopLogger{}
 	}
 	s.snap.Store(newSnapshot(s.hooks, nil))
 	s.filters = newFilters(s.now)
-	s.disp = newDispatcher(s.now, opts.Workers, opts.MaxInFlight, opts.QueueCapacity)
-	s.metrics = newMetrics(opts.Metrics, s.disp)
+	s.engine = delivery.New(delivery.Config{
+		Store: opts.DB.Store(), Handlers: opts.Handlers, Resolve: s.liveHook, Policy: opts.Policy,
+		Workers: opts.Workers, MaxInFlight: opts.MaxInFlight, AttemptTimeout: opts.AttemptTimeout,
+		Retention: opts.Retention, QueueCapacity: opts.QueueCapacity, Metrics: opts.Metrics,
+		Log: opts.Log, Now: s.now, NewID: opts.NewID, Rand: opts.Rand,
+	})
 	s.sources.PublishCRUD(opts.DB.Registry())
 	s.sources.Publish(SourceBalancer, EventHealth, EventInfo{Fields: balancerFields})
 	opts.DB.AddTxHook(s.outbox)
@@ -145,8 +112,8 @@ func (s *Service) Start(ctx context.Context) error {
 	if err := s.reload(ctx); err != nil {
 		return err
 	}
-	if s.opts.Bus != nil {
-		s.unsub = s.opts.Bus.Subscribe(db.SourceCRUD, func(ev events.Event) {
+	if s.bus != nil {
+		s.unsub = s.bus.Subscribe(db.SourceCRUD, func(ev events.Event) {
 			if ev.Name == hooksEntity {
 				if err := s.reload(context.Background()); err != nil {
 					s.log.Errorf("event hooks: reloading hooks: %v", err)
@@ -154,44 +121,18 @@ func (s *Service) Start(ctx context.Context) error {
 			}
 		})
 	}
-	pending, err := s.pending(ctx)
-	if err != nil {
-		return err
-	}
-	s.disp.push(pending...)
-
-	runCtx, cancel := context.WithCancel(context.Background())
-	s.stop = cancel
-	s.recorded = make(chan struct{})
-	go func() { defer close(s.recorded); s.record() }()
-	for i := 0; i < s.opts.Workers; i++ {
-		s.workers.Add(1)
-		go func() { defer s.workers.Done(); s.work() }()
-	}
-	s.running.Add(3)
-	go func() { defer s.running.Done(); s.disp.run(runCtx) }()
-	go func() { defer s.running.Done(); s.trim(runCtx) }()
-	go func() { defer s.running.Done(); s.refill(runCtx) }()
-	return nil
+	return s.engine.Start(ctx)
 }
 
 // Stop stops taking deliveries, lets the attempts in flight finish (each
 // bounded by its timeout) and records their outcomes. Pending deliveries
 // stay in the store for the next start.
 func (s *Service) Stop() {
-	if s.stop == nil {
-		return
-	}
 	if s.unsub != nil {
 		s.unsub()
+		s.unsub = nil
 	}
-	s.stop()
-	s.running.Wait()
-	close(s.disp.work)
-	s.workers.Wait()
-	close(s.outcome)
-	<-s.recorded
-	s.stop = nil
+	s.engine.Stop()
 }
 
 // reload swaps in a fresh snapshot of the hooks. Reloads run one at a time:
@@ -208,84 +149,40 @@ func (s *Service) reload(ctx context.Context) error {
 	return nil
 }
 
-// pending reads every pending delivery from the store (at start).
-func (s *Service) pending(ctx context.Context) ([]item, error) {
-	var items []item
-	q := store.PageQuery{Size: 1000, Equal: map[string]any{"status": StatusPending}}
-	for {
-		page, err := s.page(ctx, q)
-		if err != nil {
-			return nil, fmt.Errorf("reading pending deliveries: %w", err)
-		}
-		for _, row := range page.Rows {
-			r := record(row)
-			items = append(items, item{id: r.str("id"), hook: r.hookID(),
-				due: fromUnix(r.num("next_attempt_at")), born: fromUnix(r.num("created_at"))})
-		}
-		if page.Offset == "" {
-			return items, nil
-		}
-		q.Offset = page.Offset
+// liveHook is the hook a delivery goes to: for a ping, the hook as the
+// write that pinged left it (even if since deleted); for an event, the
+// hook as configured now.
+func (s *Service) liveHook(hookID string, snapshot map[string]any) (handler.Hook, bool) {
+	if snapshot != nil && s.hooks != nil {
+		return hookFromRow(s.hooks, snapshot), true
 	}
-}
-
-// refillInterval is how often the service checks whether deliveries that
-// overflowed the dispatcher can be read back from the store.
-const refillInterval = time.Second
-
-// refill reads pending deliveries back from the store once the dispatcher,
-// after overflowing, has room again. Deliveries already held are ignored by
-// push, so reading them all again is safe.
-func (s *Service) refill(ctx context.Context) {
-	tick := time.NewTicker(refillInterval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		if !s.disp.overflowed.Load() || !s.disp.roomFor() {
-			continue
-		}
-		s.disp.overflowed.Store(false)
-		pending, err := s.pending(ctx)
-		if err != nil {
-			s.disp.overflowed.Store(true)
-			if ctx.Err() == nil {
-				s.log.Errorf("event hooks: reading overflowed deliveries back: %v", err)
-			}
-			continue
-		}
-		s.disp.push(pending...)
+	snap := s.snap.Load()
+	if h, ok := snap.byID[hookID]; ok {
+		return h.Hook, true
 	}
-}
-
-// page reads one page of delivery records.
-func (s *Service) page(ctx context.Context, q store.PageQuery) (store.Page, error) {
-	var page store.Page
-	err := s.db.Store().View(ctx, func(tx store.Tx) error {
-		var err error
-		page, err = tx.Page(DeliveriesTable, q)
-		return err
-	})
-	return page, err
+	// A write may have matched a hook the reload has not brought yet.
+	if ts := s.txSnap.Load(); ts != nil && ts.gen > snap.gen {
+		if h, ok := ts.byID[hookID]; ok {
+			return h.Hook, true
+		}
+	}
+	return handler.Hook{}, false
 }
 
 // ErrHookNotFound is returned for an unknown event hook id.
 var ErrHookNotFound = errors.New("event hook not found")
 
 // hook reads a hook from the store.
-func (s *Service) hook(ctx context.Context, id string) (Hook, map[string]any, error) {
+func (s *Service) hook(ctx context.Context, id string) (handler.Hook, map[string]any, error) {
 	if s.hooks == nil {
-		return Hook{}, nil, ErrHookNotFound
+		return handler.Hook{}, nil, ErrHookNotFound
 	}
 	row, err := s.db.Select(ctx, s.hooks, id, nil)
 	if err != nil {
-		return Hook{}, nil, err
+		return handler.Hook{}, nil, err
 	}
 	if row == nil {
-		return Hook{}, nil, ErrHookNotFound
+		return handler.Hook{}, nil, ErrHookNotFound
 	}
 	return hookFromRow(s.hooks, row), row, nil
 }

@@ -15,6 +15,8 @@ import (
 
 	"github.com/portico-gw/portico/catalog"
 	"github.com/portico-gw/portico/db"
+	"github.com/portico-gw/portico/eventhooks/delivery"
+	"github.com/portico-gw/portico/eventhooks/handler"
 	"github.com/portico-gw/portico/events"
 	"github.com/portico-gw/portico/schema"
 	"github.com/portico-gw/portico/store"
@@ -25,18 +27,18 @@ import (
 
 // ehkCall is one attempt a fake handler saw, with what it answered.
 type ehkCall struct {
-	D   Delivery
-	Res Result
+	D   handler.Delivery
+	Res handler.Result
 	Err error
 }
 
-// ehkFake is a Handler (and Pinger when pings is set) that records every
+// ehkFake is a handler.Handler (and handler.Pinger when pings is set) that records every
 // attempt. fn decides the answer; nil delivers.
 type ehkFake struct {
 	pings bool
 
 	mu       sync.Mutex
-	fn       func(ctx context.Context, d Delivery) (Result, error)
+	fn       func(ctx context.Context, d handler.Delivery) (handler.Result, error)
 	started  int
 	inflight int
 	maxIn    int
@@ -45,14 +47,14 @@ type ehkFake struct {
 
 func (f *ehkFake) Pings() bool { return f.pings }
 
-func (f *ehkFake) Deliver(ctx context.Context, d Delivery) (Result, error) {
+func (f *ehkFake) Deliver(ctx context.Context, d handler.Delivery) (handler.Result, error) {
 	f.mu.Lock()
 	f.started++
 	f.inflight++
 	f.maxIn = max(f.maxIn, f.inflight)
 	fn := f.fn
 	f.mu.Unlock()
-	res, err := Result{Status: 200}, error(nil)
+	res, err := handler.Result{Status: 200}, error(nil)
 	if fn != nil {
 		res, err = fn(ctx, d)
 	}
@@ -63,7 +65,7 @@ func (f *ehkFake) Deliver(ctx context.Context, d Delivery) (Result, error) {
 	return res, err
 }
 
-func (f *ehkFake) setFn(fn func(ctx context.Context, d Delivery) (Result, error)) {
+func (f *ehkFake) setFn(fn func(ctx context.Context, d handler.Delivery) (handler.Result, error)) {
 	f.mu.Lock()
 	f.fn = fn
 	f.mu.Unlock()
@@ -108,23 +110,23 @@ func (f *ehkFake) stats() (started, inflight, maxIn int) {
 }
 
 // ehkFailFirst fails the first n attempts of every delivery with a 503.
-func ehkFailFirst(n int) func(context.Context, Delivery) (Result, error) {
+func ehkFailFirst(n int) func(context.Context, handler.Delivery) (handler.Result, error) {
 	var mu sync.Mutex
 	seen := map[string]int{}
-	return func(_ context.Context, d Delivery) (Result, error) {
+	return func(_ context.Context, d handler.Delivery) (handler.Result, error) {
 		mu.Lock()
 		seen[d.ID]++
 		k := seen[d.ID]
 		mu.Unlock()
 		if k <= n {
-			return Result{Status: 503, Body: "busy"}, &StatusError{Status: 503}
+			return handler.Result{Status: 503, Body: "busy"}, &handler.StatusError{Status: 503}
 		}
-		return Result{Status: 200, Body: "ok"}, nil
+		return handler.Result{Status: 200, Body: "ok"}, nil
 	}
 }
 
-func ehkAlwaysFail(_ context.Context, _ Delivery) (Result, error) {
-	return Result{}, errors.New("connection refused")
+func ehkAlwaysFail(_ context.Context, _ handler.Delivery) (handler.Result, error) {
+	return handler.Result{}, errors.New("connection refused")
 }
 
 // ehkBlocker blocks attempts until released (or their timeout).
@@ -137,12 +139,12 @@ func ehkNewBlocker() *ehkBlocker { return &ehkBlocker{ch: make(chan struct{})} }
 
 func (b *ehkBlocker) release() { b.once.Do(func() { close(b.ch) }) }
 
-func (b *ehkBlocker) fn(ctx context.Context, _ Delivery) (Result, error) {
+func (b *ehkBlocker) fn(ctx context.Context, _ handler.Delivery) (handler.Result, error) {
 	select {
 	case <-b.ch:
-		return Result{Status: 200}, nil
+		return handler.Result{Status: 200}, nil
 	case <-ctx.Done():
-		return Result{}, ctx.Err()
+		return handler.Result{}, ctx.Err()
 	}
 }
 
@@ -161,8 +163,8 @@ type ehkEnv struct {
 }
 
 // ehkTestPolicy retries quickly.
-func ehkTestPolicy(maxAttempts int) Policy {
-	return Policy{Schedule: []time.Duration{0, 20 * time.Millisecond, 40 * time.Millisecond},
+func ehkTestPolicy(maxAttempts int) delivery.Policy {
+	return delivery.Policy{Schedule: []time.Duration{0, 20 * time.Millisecond, 40 * time.Millisecond},
 		MaxAttempts: maxAttempts, MaxRetryAfter: time.Second}
 }
 
@@ -240,7 +242,7 @@ func (e *ehkEnv) consumer(username string) map[string]any {
 // is finished and recorded.
 func (e *ehkEnv) idle() {
 	e.t.Helper()
-	ehkWaitFor(e.t, "the pipeline to drain", func() bool { return e.svc.disp.depth() == 0 })
+	ehkWaitFor(e.t, "the pipeline to drain", func() bool { return e.svc.engine.Depth() == 0 })
 }
 
 // records lists every delivery record of a hook.
@@ -270,7 +272,7 @@ func (e *ehkEnv) rows() int {
 		var page store.Page
 		err := e.st.View(e.ctx, func(tx store.Tx) error {
 			var err error
-			page, err = tx.Page(DeliveriesTable, q)
+			page, err = tx.Page(delivery.Table, q)
 			return err
 		})
 		if err != nil {
@@ -350,7 +352,7 @@ func ehkNoNulls(t testing.TB, v any, path string) {
 
 func TestServiceCrudEvents(t *testing.T) {
 	wh := &ehkFake{pings: true}
-	e := ehkOpen(t, "", Options{Handlers: map[string]Handler{"webhook": wh}})
+	e := ehkOpen(t, "", Options{Handlers: map[string]handler.Handler{"webhook": wh}})
 	url := map[string]any{"url": "http://x.test"}
 	onConsumers := e.hook(map[string]any{"source": "crud", "event": "consumers", "handler": "webhook", "config": url})
 	onCreate := e.hook(map[string]any{"source": "crud", "event": "consumers:create", "handler": "webhook", "config": url})
@@ -497,7 +499,7 @@ func TestServiceCrudEvents(t *testing.T) {
 func TestServicePings(t *testing.T) {
 	wh := &ehkFake{pings: true}
 	lg := &ehkFake{}
-	e := ehkOpen(t, "", Options{Handlers: map[string]Handler{"webhook": wh, "log": lg}})
+	e := ehkOpen(t, "", Options{Handlers: map[string]handler.Handler{"webhook": wh, "log": lg}})
 	hooks := e.entity(hooksEntity)
 
 	pingOf := func(t *testing.T, op string) ehkCall {
@@ -621,7 +623,7 @@ func TestServicePings(t *testing.T) {
 
 func TestServiceFailedWriteOwesNothing(t *testing.T) {
 	lg := &ehkFake{}
-	e := ehkOpen(t, "", Options{Handlers: map[string]Handler{"log": lg}})
+	e := ehkOpen(t, "", Options{Handlers: map[string]handler.Handler{"log": lg}})
 	hid := e.hook(map[string]any{"source": "crud", "handler": "log"})
 	var fail atomic.Bool
 	e.db.AddTxHook(func(store.Tx, db.Change) (func(), error) {
@@ -666,7 +668,7 @@ func TestServiceFailedWriteOwesNothing(t *testing.T) {
 // window: the next write's event is delivered.
 func TestOutboxRolledBackWriteOpensNoWindow(t *testing.T) {
 	lg := &ehkFake{}
-	e := ehkOpen(t, "", Options{Handlers: map[string]Handler{"log": lg}})
+	e := ehkOpen(t, "", Options{Handlers: map[string]handler.Handler{"log": lg}})
 	hid := e.hook(map[string]any{"source": "crud", "event": "consumers", "handler": "log", "snooze": 3600.0})
 	var fail atomic.Bool
 	e.db.AddTxHook(func(store.Tx, db.Change) (func(), error) {
@@ -697,7 +699,7 @@ func TestOutboxRolledBackWriteOpensNoWindow(t *testing.T) {
 
 func TestOutboxOnChangeIntegration(t *testing.T) {
 	lg := &ehkFake{}
-	e := ehkOpen(t, "", Options{Handlers: map[string]Handler{"log": lg}})
+	e := ehkOpen(t, "", Options{Handlers: map[string]handler.Handler{"log": lg}})
 	// on_change on crud data: every entity differs (id, username), so each
 	// create is a change.
 	hid := e.hook(map[string]any{"source": "crud", "event": "consumers", "handler": "log", "on_change": true})
@@ -713,7 +715,7 @@ func TestOutboxOnChangeIntegration(t *testing.T) {
 func TestServiceDeliveryRecords(t *testing.T) {
 	t.Run("delivered", func(t *testing.T) {
 		lg := &ehkFake{}
-		e := ehkOpen(t, "", Options{Handlers: map[string]Handler{"log": lg}})
+		e := ehkOpen(t, "", Options{Handlers: map[string]handler.Handler{"log": lg}})
 		hid := e.hook(map[string]any{"source": "crud", "event": "consumers", "handler": "log"})
 		e.consumer("ada")
 		recs := e.waitRecords(hid, 1, StatusDelivered)
@@ -746,7 +748,7 @@ func TestServiceDeliveryRecords(t *testing.T) {
 
 	t.Run("retried then delivered", func(t *testing.T) {
 		lg := &ehkFake{fn: ehkFailFirst(2)}
-		e := ehkOpen(t, "", Options{Handlers: map[string]Handler{"log": lg}})
+		e := ehkOpen(t, "", Options{Handlers: map[string]handler.Handler{"log": lg}})
 		hid := e.hook(map[string]any{"source": "crud", "event": "consumers", "handler": "log"})
 		e.consumer("ada")
 		r := e.waitRecords(hid, 1, StatusDelivered)[0]
@@ -782,10 +784,10 @@ func TestServiceDeliveryRecords(t *testing.T) {
 	})
 
 	t.Run("410 fails at once", func(t *testing.T) {
-		lg := &ehkFake{fn: func(context.Context, Delivery) (Result, error) {
-			return Result{Status: 410}, &StatusError{Status: 410}
+		lg := &ehkFake{fn: func(context.Context, handler.Delivery) (handler.Result, error) {
+			return handler.Result{Status: 410}, &handler.StatusError{Status: 410}
 		}}
-		e := ehkOpen(t, "", Options{Handlers: map[string]Handler{"log": lg}})
+		e := ehkOpen(t, "", Options{Handlers: map[string]handler.Handler{"log": lg}})
 		hid := e.hook(map[string]any{"source": "crud", "event": "consumers", "handler": "log"})
 		e.consumer("ada")
 		r := e.waitRecords(hid, 1, StatusFailed)[0]
@@ -796,7 +798,7 @@ func TestServiceDeliveryRecords(t *testing.T) {
 
 	t.Run("failed, redriven, retried", func(t *testing.T) {
 		lg := &ehkFake{fn: ehkAlwaysFail}
-		e := ehkOpen(t, "", Options{Handlers: map[string]Handler{"log": lg}, Policy: ehkTestPolicy(3)})
+		e := ehkOpen(t, "", Options{Handlers: map[string]handler.Handler{"log": lg}, Policy: ehkTestPolicy(3)})
 		hid := e.hook(map[string]any{"source": "crud", "event": "consumers", "handler": "log"})
 		e.consumer("ada")
 		r := e.waitRecords(hid, 1, StatusFailed)[0]
@@ -862,7 +864,7 @@ func TestServiceDeliveryRecords(t *testing.T) {
 
 	t.Run("many deliveries of many hooks", func(t *testing.T) {
 		lg := &ehkFake{fn: ehkFailFirst(1)}
-		e := ehkOpen(t, "", Options{Handlers: map[string]Handler{"log": lg}, Workers: 4, MaxInFlight: 2})
+		e := ehkOpen(t, "", Options{Handlers: map[string]handler.Handler{"log": lg}, Workers: 4, MaxInFlight: 2})
 		var hooks []string
 		for i := 0; i < 3; i++ {
 			hooks = append(hooks, e.hook(map[string]any{"source": "crud", "event": "consumers", "handler": "log"}))
@@ -895,18 +897,20 @@ func TestServiceDeliveryRecords(t *testing.T) {
 func TestServiceRestart(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		fn   func(*ehkBlocker) func(context.Context, Delivery) (Result, error)
+		fn   func(*ehkBlocker) func(context.Context, handler.Delivery) (handler.Result, error)
 	}{
-		{"failing", func(*ehkBlocker) func(context.Context, Delivery) (Result, error) { return ehkAlwaysFail }},
-		{"blocked", func(b *ehkBlocker) func(context.Context, Delivery) (Result, error) { return b.fn }},
+		{"failing", func(*ehkBlocker) func(context.Context, handler.Delivery) (handler.Result, error) {
+			return ehkAlwaysFail
+		}},
+		{"blocked", func(b *ehkBlocker) func(context.Context, handler.Delivery) (handler.Result, error) { return b.fn }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			blk := ehkNewBlocker()
 			defer blk.release()
 			f1 := &ehkFake{fn: tc.fn(blk)}
-			policy := Policy{Schedule: []time.Duration{0, 30 * time.Millisecond}, MaxAttempts: 1000, MaxRetryAfter: time.Second}
-			e1 := ehkOpen(t, dir, Options{Handlers: map[string]Handler{"log": f1}, Policy: policy,
+			policy := delivery.Policy{Schedule: []time.Duration{0, 30 * time.Millisecond}, MaxAttempts: 1000, MaxRetryAfter: time.Second}
+			e1 := ehkOpen(t, dir, Options{Handlers: map[string]handler.Handler{"log": f1}, Policy: policy,
 				AttemptTimeout: 200 * time.Millisecond})
 			hid := e1.hook(map[string]any{"source": "crud", "event": "consumers", "handler": "log"})
 			const n = 12
@@ -925,7 +929,7 @@ func TestServiceRestart(t *testing.T) {
 			}
 
 			f2 := &ehkFake{}
-			e2 := ehkOpen(t, dir, Options{Handlers: map[string]Handler{"log": f2}, Policy: policy})
+			e2 := ehkOpen(t, dir, Options{Handlers: map[string]handler.Handler{"log": f2}, Policy: policy})
 			recs := e2.waitRecords(hid, n, StatusDelivered)
 			e2.idle()
 			time.Sleep(50 * time.Millisecond)
@@ -962,24 +966,24 @@ func TestServiceRestart(t *testing.T) {
 // the webhook and log handlers to choose from).
 type ehkByHook struct {
 	mu  sync.Mutex
-	fns map[string]func(context.Context, Delivery) (Result, error)
+	fns map[string]func(context.Context, handler.Delivery) (handler.Result, error)
 }
 
-func (r *ehkByHook) set(hookID string, fn func(context.Context, Delivery) (Result, error)) {
+func (r *ehkByHook) set(hookID string, fn func(context.Context, handler.Delivery) (handler.Result, error)) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.fns == nil {
-		r.fns = map[string]func(context.Context, Delivery) (Result, error){}
+		r.fns = map[string]func(context.Context, handler.Delivery) (handler.Result, error){}
 	}
 	r.fns[hookID] = fn
 }
 
-func (r *ehkByHook) fn(ctx context.Context, d Delivery) (Result, error) {
+func (r *ehkByHook) fn(ctx context.Context, d handler.Delivery) (handler.Result, error) {
 	r.mu.Lock()
 	fn := r.fns[d.Hook.ID]
 	r.mu.Unlock()
 	if fn == nil {
-		return Result{Status: 200}, nil
+		return handler.Result{Status: 200}, nil
 	}
 	return fn(ctx, d)
 }
@@ -989,8 +993,8 @@ type ehkGauge struct {
 	started, inflight, maxIn atomic.Int64
 }
 
-func (g *ehkGauge) wrap(fn func(context.Context, Delivery) (Result, error)) func(context.Context, Delivery) (Result, error) {
-	return func(ctx context.Context, d Delivery) (Result, error) {
+func (g *ehkGauge) wrap(fn func(context.Context, handler.Delivery) (handler.Result, error)) func(context.Context, handler.Delivery) (handler.Result, error) {
+	return func(ctx context.Context, d handler.Delivery) (handler.Result, error) {
 		g.started.Add(1)
 		n := g.inflight.Add(1)
 		for {
@@ -1008,7 +1012,7 @@ func TestServiceIsolation(t *testing.T) {
 	blk := ehkNewBlocker()
 	route := &ehkByHook{}
 	lg := &ehkFake{fn: route.fn}
-	e := ehkOpen(t, "", Options{Handlers: map[string]Handler{"log": lg}, Workers: 4, MaxInFlight: 1})
+	e := ehkOpen(t, "", Options{Handlers: map[string]handler.Handler{"log": lg}, Workers: 4, MaxInFlight: 1})
 	t.Cleanup(blk.release) // runs before the env's Stop, which waits for attempts
 	slowHook := e.hook(map[string]any{"source": "crud", "event": "consumers", "handler": "log"})
 	fastHook := e.hook(map[string]any{"source": "crud", "event": "consumers", "handler": "log"})
@@ -1036,7 +1040,7 @@ func TestServiceIsolation(t *testing.T) {
 func TestServiceSecretsRedactedInCrudEvents(t *testing.T) {
 	wh := &ehkFake{pings: true}
 	lg := &ehkFake{}
-	e := ehkOpen(t, "", Options{Handlers: map[string]Handler{"webhook": wh, "log": lg}})
+	e := ehkOpen(t, "", Options{Handlers: map[string]handler.Handler{"webhook": wh, "log": lg}})
 	watch := e.hook(map[string]any{"source": "crud", "event": "event_hooks", "handler": "log"})
 	daoWatch := e.hook(map[string]any{"source": "dao:crud", "handler": "log"})
 	e.idle()
@@ -1078,7 +1082,7 @@ func TestServiceSecretsRedactedInCrudEvents(t *testing.T) {
 func TestServiceTestAndPing(t *testing.T) {
 	wh := &ehkFake{pings: true}
 	lg := &ehkFake{}
-	e := ehkOpen(t, "", Options{Handlers: map[string]Handler{"webhook": wh, "log": lg}})
+	e := ehkOpen(t, "", Options{Handlers: map[string]handler.Handler{"webhook": wh, "log": lg}})
 	hid := e.hook(map[string]any{"source": "crud", "event": "consumers", "handler": "webhook", "snooze": 3600.0,
 		"config": map[string]any{"url": "http://x.test"}})
 	lid := e.hook(map[string]any{"source": "crud", "event": "consumers", "handler": "log"})
@@ -1087,8 +1091,8 @@ func TestServiceTestAndPing(t *testing.T) {
 	rows := e.rows()
 
 	t.Run("test", func(t *testing.T) {
-		wh.setFn(func(context.Context, Delivery) (Result, error) {
-			return Result{Status: 200, Body: "ok", Headers: map[string]string{"X-Token": "t"}}, nil
+		wh.setFn(func(context.Context, handler.Delivery) (handler.Result, error) {
+			return handler.Result{Status: 200, Body: "ok", Headers: map[string]string{"X-Token": "t"}}, nil
 		})
 		in := map[string]any{"consumer": map[string]any{"username": "Jane Austen"}}
 		for i := 0; i < 2; i++ { // snooze is bypassed
@@ -1120,8 +1124,8 @@ func TestServiceTestAndPing(t *testing.T) {
 		}
 	})
 	t.Run("test with an error status", func(t *testing.T) {
-		wh.setFn(func(context.Context, Delivery) (Result, error) {
-			return Result{Status: 500, Body: "oops"}, &StatusError{Status: 500}
+		wh.setFn(func(context.Context, handler.Delivery) (handler.Result, error) {
+			return handler.Result{Status: 500, Body: "oops"}, &handler.StatusError{Status: 500}
 		})
 		res, err := e.svc.Test(e.ctx, hid, map[string]any{})
 		if err != nil {
@@ -1138,7 +1142,7 @@ func TestServiceTestAndPing(t *testing.T) {
 		}
 	})
 	t.Run("test on a log hook has no result", func(t *testing.T) {
-		lg.setFn(func(context.Context, Delivery) (Result, error) { return Result{}, nil })
+		lg.setFn(func(context.Context, handler.Delivery) (handler.Result, error) { return handler.Result{}, nil })
 		res, err := e.svc.Test(e.ctx, lid, map[string]any{"a": "b"})
 		if err != nil || res.Result != nil || res.Data["a"] != "b" {
 			t.Errorf("Test on log hook = %+v, %v", res, err)
@@ -1191,8 +1195,8 @@ func TestServiceTrim(t *testing.T) {
 	route := &ehkByHook{}
 	lg := &ehkFake{fn: route.fn}
 	e := ehkOpen(t, "", Options{
-		Handlers:  map[string]Handler{"log": lg},
-		Policy:    Policy{Schedule: []time.Duration{0}, MaxAttempts: 1, MaxRetryAfter: time.Second},
+		Handlers:  map[string]handler.Handler{"log": lg},
+		Policy:    delivery.Policy{Schedule: []time.Duration{0}, MaxAttempts: 1, MaxRetryAfter: time.Second},
 		Retention: time.Hour,
 		Now:       clock.Now,
 	})
@@ -1214,7 +1218,7 @@ func TestServiceTrim(t *testing.T) {
 	e.waitRecords(okHook, 2, StatusDelivered)
 	e.waitRecords(badHook, 2, StatusFailed)
 
-	if err := e.svc.trimOnce(e.ctx); err != nil {
+	if err := e.svc.engine.TrimOnce(e.ctx); err != nil {
 		t.Fatal(err)
 	}
 	username := func(r map[string]any) any {
@@ -1244,7 +1248,7 @@ func TestServiceTrim(t *testing.T) {
 	e.waitRecords(slowHook, 2, StatusDelivered)
 	e.idle()
 	clock.Advance(2 * time.Hour)
-	if err := e.svc.trimOnce(e.ctx); err != nil {
+	if err := e.svc.engine.TrimOnce(e.ctx); err != nil {
 		t.Fatal(err)
 	}
 	if n := e.rows(); n != 0 {
@@ -1254,8 +1258,8 @@ func TestServiceTrim(t *testing.T) {
 
 func TestServiceDeletedHookFailsPending(t *testing.T) {
 	lg := &ehkFake{fn: ehkAlwaysFail}
-	e := ehkOpen(t, "", Options{Handlers: map[string]Handler{"log": lg},
-		Policy: Policy{Schedule: []time.Duration{0, 100 * time.Millisecond}, MaxAttempts: 100, MaxRetryAfter: time.Second}})
+	e := ehkOpen(t, "", Options{Handlers: map[string]handler.Handler{"log": lg},
+		Policy: delivery.Policy{Schedule: []time.Duration{0, 100 * time.Millisecond}, MaxAttempts: 100, MaxRetryAfter: time.Second}})
 	hid := e.hook(map[string]any{"source": "crud", "event": "consumers", "handler": "log"})
 	e.consumer("ada")
 	ehkWaitFor(t, "a first attempt", func() bool { return len(lg.all(hid)) >= 1 })
@@ -1272,7 +1276,7 @@ func TestServiceDeletedHookFailsPending(t *testing.T) {
 }
 
 // The update ping must go to the hook as updated (Kong re-registers the hook
-// and then pings it): its Delivery.Hook must agree with the event_hooks it
+// and then pings it): its handler.Delivery.Hook must agree with the event_hooks it
 // carries. The ping is queued after commit but the hooks snapshot is only
 // reloaded afterwards, from the bus; a worker that takes the ping in between
 // delivers it to the old URL, with the old secret and headers.
@@ -1293,7 +1297,7 @@ func TestServiceUpdatePingUsesUpdatedHook(t *testing.T) {
 			}
 		})
 	}
-	e := ehkOpen(t, "", Options{Handlers: map[string]Handler{"webhook": wh}}, hold)
+	e := ehkOpen(t, "", Options{Handlers: map[string]handler.Handler{"webhook": wh}}, hold)
 	id := e.hook(map[string]any{"source": "crud", "event": "consumers", "handler": "webhook",
 		"config": map[string]any{"url": "http://old.test", "secret": "old-secret"}})
 	e.idle()
@@ -1330,7 +1334,7 @@ func TestServiceConcurrentHookWritesAllMatched(t *testing.T) {
 	const hooks = 16
 	for round := 0; round < 20; round++ {
 		lg := &ehkFake{}
-		e := ehkOpen(t, "", Options{Handlers: map[string]Handler{"log": lg}})
+		e := ehkOpen(t, "", Options{Handlers: map[string]handler.Handler{"log": lg}})
 		var wg sync.WaitGroup
 		for i := 0; i < hooks; i++ {
 			wg.Add(1)
@@ -1356,8 +1360,8 @@ func TestServiceConcurrentHookWritesAllMatched(t *testing.T) {
 // waiting for a later retry must go now, not at its old time.
 func TestServiceRetryPendingRunsNow(t *testing.T) {
 	lg := &ehkFake{fn: ehkAlwaysFail}
-	e := ehkOpen(t, "", Options{Handlers: map[string]Handler{"log": lg}, Rand: ehkRandMax,
-		Policy: Policy{Schedule: []time.Duration{0, time.Hour}, MaxAttempts: 5, MaxRetryAfter: time.Hour}})
+	e := ehkOpen(t, "", Options{Handlers: map[string]handler.Handler{"log": lg}, Rand: ehkRandMax,
+		Policy: delivery.Policy{Schedule: []time.Duration{0, time.Hour}, MaxAttempts: 5, MaxRetryAfter: time.Hour}})
 	hid := e.hook(map[string]any{"source": "crud", "event": "consumers", "handler": "log"})
 	e.consumer("ada")
 	var id string
@@ -1393,14 +1397,14 @@ func TestServiceRetryDuringAttempt(t *testing.T) {
 	blk := ehkNewBlocker()
 	var g ehkGauge
 	var calls atomic.Int64
-	lg := &ehkFake{fn: g.wrap(func(ctx context.Context, d Delivery) (Result, error) {
+	lg := &ehkFake{fn: g.wrap(func(ctx context.Context, d handler.Delivery) (handler.Result, error) {
 		if calls.Add(1) == 1 {
 			<-blk.ch
-			return Result{}, ehkErrTransport
+			return handler.Result{}, ehkErrTransport
 		}
-		return Result{Status: 200}, nil
+		return handler.Result{Status: 200}, nil
 	})}
-	e := ehkOpen(t, "", Options{Handlers: map[string]Handler{"log": lg}, Policy: ehkTestPolicy(1)})
+	e := ehkOpen(t, "", Options{Handlers: map[string]handler.Handler{"log": lg}, Policy: ehkTestPolicy(1)})
 	t.Cleanup(blk.release)
 	hid := e.hook(map[string]any{"source": "crud", "event": "consumers", "handler": "log"})
 	e.consumer("ada")
@@ -1436,7 +1440,7 @@ type ehkWatchTx struct {
 }
 
 func (t ehkWatchTx) Update(table string, row store.Row) error {
-	if table == DeliveriesTable && row["status"] == StatusFailed {
+	if table == delivery.Table && row["status"] == StatusFailed {
 		*t.failed = true
 	}
 	return t.Tx.Update(table, row)
@@ -1463,18 +1467,18 @@ func (s *ehkPausingStore) Update(ctx context.Context, fn func(tx store.Tx) error
 func TestServiceRetryRightAfterFailureRecorded(t *testing.T) {
 	var fail atomic.Bool
 	fail.Store(true)
-	lg := &ehkFake{fn: func(context.Context, Delivery) (Result, error) {
+	lg := &ehkFake{fn: func(context.Context, handler.Delivery) (handler.Result, error) {
 		if fail.Load() {
-			return Result{}, ehkErrTransport
+			return handler.Result{}, ehkErrTransport
 		}
-		return Result{Status: 200}, nil
+		return handler.Result{Status: 200}, nil
 	}}
 	var ps *ehkPausingStore
 	wrap := func(e *ehkEnv) {
 		ps = &ehkPausingStore{Store: e.st, paused: make(chan struct{}), resume: make(chan struct{})}
 		e.db = db.New(e.reg, ps, db.Options{Bus: e.bus})
 	}
-	e := ehkOpen(t, "", Options{Handlers: map[string]Handler{"log": lg}, Policy: ehkTestPolicy(1)}, wrap)
+	e := ehkOpen(t, "", Options{Handlers: map[string]handler.Handler{"log": lg}, Policy: ehkTestPolicy(1)}, wrap)
 	var once sync.Once
 	resume := func() { once.Do(func() { close(ps.resume) }) }
 	t.Cleanup(resume)
@@ -1511,13 +1515,13 @@ func TestServiceRetryDuringAttemptGetsFullBudget(t *testing.T) {
 	blk := ehkNewBlocker()
 	var g ehkGauge
 	var calls atomic.Int64
-	lg := &ehkFake{fn: g.wrap(func(ctx context.Context, d Delivery) (Result, error) {
+	lg := &ehkFake{fn: g.wrap(func(ctx context.Context, d handler.Delivery) (handler.Result, error) {
 		if calls.Add(1) == 1 {
 			<-blk.ch
 		}
-		return Result{}, ehkErrTransport
+		return handler.Result{}, ehkErrTransport
 	})}
-	e := ehkOpen(t, "", Options{Handlers: map[string]Handler{"log": lg}, Policy: ehkTestPolicy(3)})
+	e := ehkOpen(t, "", Options{Handlers: map[string]handler.Handler{"log": lg}, Policy: ehkTestPolicy(3)})
 	t.Cleanup(blk.release)
 	hid := e.hook(map[string]any{"source": "crud", "event": "consumers", "handler": "log"})
 	e.consumer("ada")
@@ -1546,19 +1550,24 @@ func TestServiceRetryDuringAttemptGetsFullBudget(t *testing.T) {
 // did not fit wait in the store and are read back when room frees up.
 func TestServiceQueueOverflowLosesNothing(t *testing.T) {
 	blk := ehkNewBlocker()
-	lg := &ehkFake{fn: func(ctx context.Context, d Delivery) (Result, error) {
+	lg := &ehkFake{fn: func(ctx context.Context, d handler.Delivery) (handler.Result, error) {
 		<-blk.ch
-		return Result{Status: 200}, nil
+		return handler.Result{Status: 200}, nil
 	}}
-	e := ehkOpen(t, "", Options{Handlers: map[string]Handler{"log": lg}, QueueCapacity: 2, MaxInFlight: 1})
+	e := ehkOpen(t, "", Options{Handlers: map[string]handler.Handler{"log": lg}, QueueCapacity: 2, MaxInFlight: 1})
 	t.Cleanup(blk.release)
 	hid := e.hook(map[string]any{"source": "crud", "event": "consumers", "handler": "log"})
 	for i := 0; i < 10; i++ {
 		e.consumer("user" + strconv.Itoa(i))
 	}
-	if got := e.svc.disp.depth(); got > 2 {
+	if got := e.svc.engine.Depth(); got > 2 {
 		t.Fatalf("the dispatcher holds %d deliveries, over its capacity of 2", got)
 	}
 	blk.release()
 	ehkWaitWithin(t, 10*time.Second, "all ten deliveries", func() bool { return len(lg.delivered(hid)) == 10 })
 }
+
+// ehkRandMax draws the top of [0, n): the longest jitter.
+func ehkRandMax(n int64) int64 { return n - 1 }
+
+var ehkErrTransport = errors.New("dial tcp: connection refused")

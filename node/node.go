@@ -25,6 +25,8 @@ import (
 	"github.com/portico-gw/portico/conf"
 	"github.com/portico-gw/portico/db"
 	"github.com/portico-gw/portico/eventhooks"
+	"github.com/portico-gw/portico/eventhooks/delivery"
+	"github.com/portico-gw/portico/eventhooks/handler"
 	"github.com/portico-gw/portico/events"
 	"github.com/portico-gw/portico/logger"
 	"github.com/portico-gw/portico/luavm"
@@ -62,7 +64,7 @@ type Node struct {
 	luaPlugins *luaplugins.Host
 	// webhookCustom renders webhook-custom templates; closed after the
 	// hooks stop.
-	webhookCustom *eventhooks.WebhookCustom
+	webhookCustom *handler.WebhookCustom
 	pluginEvents  *pluginEvents // events plugins emit; nil with event hooks off
 	metrics       *prometheus.Registry
 	status        *status.API
@@ -257,25 +259,25 @@ func open(ctx context.Context, cfg *conf.Config, log, adminLog *logger.Logger) (
 		return nil, fmt.Errorf("preparing the Lua sandbox: %w", err)
 	}
 	n.lua = vm
-	eventhooks.InstallValidation(reg, vm)
+	handler.InstallValidation(reg, vm)
 	if cfg.EventHooksEnabled {
-		webhook := eventhooks.NewWebhook(eventhooks.WebhookOptions{
+		webhook := handler.NewWebhook(handler.WebhookOptions{
 			ConnectTimeout: cfg.EventHooksConnectTimeout,
 			ReadTimeout:    cfg.EventHooksReadTimeout,
 			UserAgent:      "Portico/" + Version + " (event hooks)",
 			DenyPrivate:    cfg.EventHooksDenyPrivate,
 		})
-		n.webhookCustom = eventhooks.NewWebhookCustom(vm, webhook)
+		n.webhookCustom = handler.NewWebhookCustom(vm, webhook)
 		n.hooks = eventhooks.New(eventhooks.Options{
 			DB:  n.db,
 			Bus: n.bus,
-			Handlers: map[string]eventhooks.Handler{
+			Handlers: map[string]handler.Handler{
 				"webhook":        webhook,
 				"webhook-custom": n.webhookCustom,
-				"log":            eventhooks.NewLog(log, os.Getpid()),
-				"lambda":         eventhooks.NewLambda(vm, log, os.Getpid()),
+				"log":            handler.NewLog(log, os.Getpid()),
+				"lambda":         handler.NewLambda(vm, log, os.Getpid()),
 			},
-			Policy: eventhooks.Policy{
+			Policy: delivery.Policy{
 				Schedule:      cfg.EventHooksRetrySchedule,
 				MaxAttempts:   cfg.EventHooksMaxAttempts,
 				MaxAge:        cfg.EventHooksMaxAge,

@@ -67,6 +67,10 @@ type Entity struct {
 	// deliveries): no Admin API, no /schemas, no crud events. Their rows are
 	// written by their owner, straight to the store.
 	Internal bool
+	// Sorted lists the entity's ordered indexes, each a name and the
+	// fields whose values order the rows (the store's SortedIndex): how an
+	// internal table is read as a queue or by age without a full scan.
+	Sorted []SortedIndex
 
 	fields map[string]*Field
 	subs   map[string]*Subschema
@@ -302,4 +306,11 @@ func (e *Entity) TakeTransient(entity map[string]any) map[string]any {
 		delete(entity, f.Name)
 	}
 	return out
+}
+
+// SortedIndex is an ordered index of an entity's rows by the values of
+// Fields (see Entity.Sorted).
+type SortedIndex struct {
+	Name   string
+	Fields []string
 }

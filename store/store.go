@@ -52,6 +52,38 @@ type Table struct {
 	Foreign []ForeignKey
 	// Tagged says the row's "tags" array is indexed for tag filters and /tags.
 	Tagged bool
+	// Sorted lists ordered indexes, read with Tx.Range.
+	Sorted []SortedIndex
+}
+
+// SortedIndex lists a table's rows in the order of the values of Fields,
+// then by id. Every row is indexed: a missing field sorts as nil, below
+// booleans (false, true), numbers (numerically) and strings (bytewise); a
+// foreign key sorts by the referenced id. Such an index serves a due-time
+// queue or an age cut-off without reading the whole table.
+type SortedIndex struct {
+	Name   string
+	Fields []string
+}
+
+// RangeQuery selects rows through a sorted index, in the index's order.
+type RangeQuery struct {
+	// Index is the SortedIndex's name.
+	Index string
+	// Equal pins the index's first len(Equal) fields to these values.
+	Equal []any
+	// From, when not nil, starts at the rows whose next field (the first
+	// one not pinned) is at least this value; Below, when not nil, keeps
+	// only the rows whose next field is strictly below it.
+	From  any
+	Below any
+	// Size is the page size (at least 1).
+	Size int
+	// Offset is the token of the previous page, or "".
+	Offset string
+	// IDsOnly returns rows holding only their "id", read from the index
+	// alone: the caller fetches the rows it wants.
+	IDsOnly bool
 }
 
 // PageQuery selects one page of a table, in primary-key order.
@@ -140,6 +172,9 @@ type Tx interface {
 	Page(table string, q PageQuery) (Page, error)
 	// Tags returns one page of the tag index ordered by tag, entity, id.
 	Tags(q TagPageQuery) (TagPage, error)
+	// Range returns one page of rows through a sorted index (see
+	// RangeQuery). Errors: *OffsetError.
+	Range(table string, q RangeQuery) (Page, error)
 	// Marked reports whether a one-time job (an upgrade of stored rows)
 	// has been marked done; Mark marks it, durably with the transaction
 	// that completes it, so a job interrupted by a crash runs again.

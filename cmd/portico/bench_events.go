@@ -49,6 +49,9 @@ func runBenchEvents(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&opts.Sink.Delay, "delay", 0, "the sink holds every answer this long")
 	fs.DurationVar(&opts.Timeout, "timeout", bench.DefaultEventsTimeout, "bound on each Admin API request")
 	fs.DurationVar(&opts.Interval, "interval", time.Second, "time between progress lines")
+	fs.IntVar(&opts.HangingHooks, "hanging-hooks", 0, "also create this many hooks whose receiver never answers (not counted)")
+	fs.IntVar(&opts.FailingHooks, "failing-hooks", 0, "also create this many hooks whose receiver answers 500 (not counted)")
+	fs.BoolVar(&opts.Compare, "compare", false, "then run the same scenario through an in-memory fire-and-forget pipeline and compare")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	if code, ok := parseBenchFlags(fs, args, stderr); !ok {
 		return code
@@ -179,6 +182,11 @@ func printEventsResult(w io.Writer, r *bench.EventsResult) {
 	}
 	if sig := signatureLine(r.Sink); sig != "" {
 		fmt.Fprintf(w, "signatures: %s\n", sig[1:])
+	}
+	if m := r.Memory; m != nil {
+		fmt.Fprintf(w, "in memory:   %d of %d deliveries in %.2fs: %.0f deliveries/s, latency %s; %d lost, %d duplicated\n",
+			m.Deliveries, m.Expected, m.Seconds, m.DeliveriesPerSecond, m.Latency, m.Lost, m.Duplicated)
+		fmt.Fprintf(w, "ratio:       the node delivered %.2f× the in-memory pipeline's deliveries/s\n", m.Ratio)
 	}
 	fmt.Fprintf(w, "cleanup:     %d hooks and %d consumers deleted", r.Cleanup.Hooks, r.Cleanup.Consumers)
 	if r.Cleanup.Errors > 0 {

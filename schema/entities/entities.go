@@ -34,6 +34,8 @@ func All() []*schema.Entity {
 		CACertificates(),
 		EventHooks(),
 		EventHookDeliveries(),
+		EventHookPayloads(),
+		EventHookWindows(),
 		RBACUsers(),
 		Admins(),
 		RBACRoles(),

@@ -77,18 +77,28 @@ func EventHooks() *schema.Entity {
 	return e
 }
 
-// Kong's names of the event hooks entity, and Portico's of its deliveries.
+// Kong's names of the event hooks entity, and Portico's of its deliveries
+// and their payloads.
 const (
 	EventHooksName          = "event_hooks"
 	EventHookDeliveriesName = "event_hook_deliveries"
+	EventHookPayloadsName   = "event_hook_payloads"
+	EventHookWindowsName    = "event_hook_windows"
 )
 
+// EventHookDeliveriesQueue is the sorted index of event hook deliveries by
+// status and order time ("t": the due time of a pending delivery, the time
+// a finished one finished): the queue read in due order, and trimmed by
+// age.
+const EventHookDeliveriesQueue = "queue"
+
 // EventHookDeliveries is the table of the events owed to event hooks: the
-// outbox and the delivery records in one (eventhooks/delivery.go holds a
-// record's columns). It is internal: the event hooks pipeline writes it
-// straight to the store and serves it through its own endpoints. Records
-// reference their hook loosely (indexed, not enforced), so they outlive a
-// deleted hook until trimmed.
+// outbox and the delivery records in one (eventhooks/delivery/record.go
+// holds a record's columns), one small row per hook and event; the event's
+// data is in EventHookPayloads, once per write. It is internal: the event
+// hooks pipeline writes it straight to the store and serves it through its
+// own endpoints. Records reference their hook loosely (indexed, not
+// enforced), so they outlive a deleted hook until trimmed.
 func EventHookDeliveries() *schema.Entity {
 	return &schema.Entity{
 		Name:       EventHookDeliveriesName,
@@ -99,6 +109,21 @@ func EventHookDeliveries() *schema.Entity {
 			{Name: "event_hook", Type: schema.Foreign, Reference: EventHooksName, Loose: true},
 			{Name: "status", Type: schema.String, Required: true},
 		},
+		Sorted: []schema.SortedIndex{
+			{Name: EventHookDeliveriesQueue, Fields: []string{"status", "t"}},
+		},
+	}
+}
+
+// EventHookPayloads holds the data of the events owed to event hooks, one
+// row per event however many hooks it goes to; a payload lists the
+// deliveries that use it, and goes when the last of them is trimmed.
+func EventHookPayloads() *schema.Entity {
+	return &schema.Entity{
+		Name:       EventHookPayloadsName,
+		Internal:   true,
+		NoAdminAPI: true,
+		Fields:     []*schema.Field{schema.ID()},
 	}
 }
 
@@ -106,4 +131,20 @@ func EventHookDeliveries() *schema.Entity {
 func stringMap(name string, opts ...option) *schema.Field {
 	return with(&schema.Field{Name: name, Type: schema.Map,
 		Keys: &schema.Field{Type: schema.String}, Values: &schema.Field{Type: schema.String}}, opts...)
+}
+
+// EventHookWindows holds the snooze windows and on_change digests of event
+// hooks, one row per hook, source and event, written in the transaction of
+// the write whose event they judge (eventhooks/filter.go). Rows reference
+// their hook loosely, and go when it is deleted.
+func EventHookWindows() *schema.Entity {
+	return &schema.Entity{
+		Name:       EventHookWindowsName,
+		Internal:   true,
+		NoAdminAPI: true,
+		Fields: []*schema.Field{
+			schema.ID(),
+			{Name: "event_hook", Type: schema.Foreign, Reference: EventHooksName, Loose: true},
+		},
+	}
 }

@@ -214,6 +214,13 @@ func buildTables(tables []store.Table) (map[string]*tableInfo, error) {
 			}
 			ti.uniques = append(ti.uniques, u)
 		}
+		names := map[string]bool{}
+		for _, si := range t.Sorted {
+			if si.Name == "" || len(si.Fields) == 0 || names[si.Name] {
+				return nil, fmt.Errorf("declaring table %q: sorted index %q without a name, fields, or declared twice", t.Name, si.Name)
+			}
+			names[si.Name] = true
+		}
 		for _, fk := range t.Foreign {
 			if fk.Field == "" {
 				return nil, fmt.Errorf("declaring table %q: foreign key without field", t.Name)

@@ -10,6 +10,7 @@ package badger
 //	f|<table>|<field>|<parentID>|<childID>   → empty (foreign index: children of a parent)
 //	g|<table>|<id>                           → empty (reference guard, see below)
 //	t|<tag>|<table>|<id>                     → empty (tag index, Tagged tables only)
+//	s|<table>|<index>|<v1>|...|<vn>|<id>     → empty (sorted index, see sortValue)
 //	m|bootstrapped                           → "1"
 //	m|schema                                 → decimal key-layout version
 //
@@ -40,7 +41,10 @@ package badger
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
+	"fmt"
+	"math"
 	"strings"
 )
 
@@ -51,6 +55,7 @@ const (
 	kindGuard  = "g"
 	kindTag    = "t"
 	kindMeta   = "m"
+	kindSorted = "s"
 )
 
 // Escape bytes of the component encoding; see the package comment above.
@@ -181,3 +186,57 @@ func claimKey(name string) []byte { return makeKey(kindMeta, "claim", name) }
 
 // jobKey is the marker of a one-time job done (store.Tx.Mark).
 func jobKey(job string) []byte { return makeKey(kindMeta, "job", job) }
+
+func sortedPrefix(table, index string) []byte { return makeKey(kindSorted, table, index) }
+
+// Type tags of sorted index values, in their sort order.
+const (
+	sortNil    = 0x01
+	sortFalse  = 0x02
+	sortTrue   = 0x03
+	sortNumber = 0x04
+	sortString = 0x05
+)
+
+// sortValue encodes v for a sorted index so that the encodings compare
+// bytewise as the values do: a type tag (nil < booleans < numbers <
+// strings), then for numbers the float64 bits made sortable (the sign bit
+// flipped for positives, every bit for negatives), for strings their
+// bytes. A foreign key ({"id": ...}) is its id.
+func sortValue(v any) (string, error) {
+	switch x := v.(type) {
+	case nil:
+		return string([]byte{sortNil}), nil
+	case bool:
+		if x {
+			return string([]byte{sortTrue}), nil
+		}
+		return string([]byte{sortFalse}), nil
+	case string:
+		return "\x05" + x, nil
+	case map[string]any, map[string]string:
+		id, ok, err := refID(x)
+		if err != nil || !ok {
+			return "", fmt.Errorf("sorting by a reference: %v", err)
+		}
+		return "\x05" + id, nil
+	}
+	c, err := canonical(v)
+	if err != nil {
+		return "", err
+	}
+	f, ok := c.(float64)
+	if !ok {
+		return "", fmt.Errorf("cannot sort by a %T", v)
+	}
+	bits := math.Float64bits(f)
+	if bits&(1<<63) != 0 {
+		bits = ^bits
+	} else {
+		bits |= 1 << 63
+	}
+	var b [9]byte
+	b[0] = sortNumber
+	binary.BigEndian.PutUint64(b[1:], bits)
+	return string(b[:]), nil
+}

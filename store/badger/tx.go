@@ -289,6 +289,14 @@ func (t *tx) writeIndexes(ti *tableInfo, id string, idx *indexes, existing map[s
 			return fmt.Errorf("writing tag index of %s/%s: %w", ti.Name, id, err)
 		}
 	}
+	for _, k := range idx.sorted {
+		if has(k) {
+			continue
+		}
+		if err := t.txn.Set(k, nil); err != nil {
+			return fmt.Errorf("writing sorted index of %s/%s: %w", ti.Name, id, err)
+		}
+	}
 	return nil
 }
 
@@ -379,6 +387,7 @@ type indexes struct {
 	unique []uniqueEntry
 	refs   []refEntry
 	tags   [][]byte
+	sorted [][]byte
 }
 
 type uniqueEntry struct {
@@ -393,14 +402,15 @@ type refEntry struct {
 }
 
 func (x *indexes) keys() [][]byte {
-	keys := make([][]byte, 0, len(x.unique)+len(x.refs)+len(x.tags))
+	keys := make([][]byte, 0, len(x.unique)+len(x.refs)+len(x.tags)+len(x.sorted))
 	for _, u := range x.unique {
 		keys = append(keys, u.key)
 	}
 	for _, r := range x.refs {
 		keys = append(keys, r.key)
 	}
-	return append(keys, x.tags...)
+	keys = append(keys, x.tags...)
+	return append(keys, x.sorted...)
 }
 
 func (x *indexes) keySet() map[string]struct{} {
@@ -445,6 +455,17 @@ func buildIndexes(ti *tableInfo, id string, row store.Row) (*indexes, error) {
 			}
 			idx.tags = append(idx.tags, tagKey(tag, ti.Name, id))
 		}
+	}
+	for _, si := range ti.Sorted {
+		key := sortedPrefix(ti.Name, si.Name)
+		for _, f := range si.Fields {
+			v, err := sortValue(row[f])
+			if err != nil {
+				return nil, fmt.Errorf("indexing %s/%s: field %q: %w", ti.Name, id, f, err)
+			}
+			key = appendComponent(key, v)
+		}
+		idx.sorted = append(idx.sorted, appendComponent(key, id))
 	}
 	return idx, nil
 }

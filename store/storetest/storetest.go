@@ -63,7 +63,9 @@ func Tables() []store.Table {
 		// An untagged table: its "tags" field is plain data.
 		{Name: "notes"},
 		// Records that keep pointing at a consumer that may be gone.
-		{Name: "audits", Foreign: []store.ForeignKey{{Field: "consumer", Table: "consumers", Loose: true}}},
+		{Name: "audits", Foreign: []store.ForeignKey{{Field: "consumer", Table: "consumers", Loose: true}},
+			Sorted: []store.SortedIndex{{Name: "status_due", Fields: []string{"status", "due"}},
+				{Name: "consumer", Fields: []string{"consumer"}}}},
 	}
 }
 
@@ -111,6 +113,7 @@ func Run(t *testing.T, open Opener) {
 		{"Bootstrap", testBootstrap},
 		{"Marks", testMarks},
 		{"Claims", testClaims},
+		{"SortedIndex", testSortedIndex},
 		{"Closed", testClosed},
 	}
 	for _, tc := range tests {
@@ -1869,5 +1872,127 @@ func testClaims(t *testing.T, open Opener) {
 			t.Error("a view claimed a name")
 		}
 		return nil
+	})
+}
+
+// allRanges reads every page of q through a sorted index, checking the
+// page invariants as allPages does.
+func allRanges(t *testing.T, s store.Store, table string, q store.RangeQuery) []store.Row {
+	t.Helper()
+	var rows []store.Row
+	for pages := 0; ; pages++ {
+		if pages > 10000 {
+			t.Fatalf("ranging %s: no last page after %d pages", table, pages)
+		}
+		var p store.Page
+		mustView(t, s, func(tx store.Tx) error {
+			var err error
+			p, err = tx.Range(table, q)
+			return err
+		})
+		if len(p.Rows) > q.Size {
+			t.Fatalf("ranging %s: page of %d rows, size %d", table, len(p.Rows), q.Size)
+		}
+		rows = append(rows, p.Rows...)
+		if p.Offset == "" {
+			return rows
+		}
+		if len(p.Rows) != q.Size {
+			t.Fatalf("ranging %s: short page %d with an offset", table, pages)
+		}
+		q.Offset = p.Offset
+	}
+}
+
+// testSortedIndex: rows listed through a sorted index in the order of its
+// fields' values (nil, booleans, numbers numerically, strings bytewise),
+// then id; Equal pins leading fields, Below bounds the next one; updates
+// move a row's entry and deletes remove it.
+func testSortedIndex(t *testing.T, open Opener) {
+	s := open(t, Tables())
+	row := func(id string, status any, due any) store.Row {
+		r := store.Row{"id": id, "consumer": ref("c-" + id)}
+		if status != nil {
+			r["status"] = status
+		}
+		if due != nil {
+			r["due"] = due
+		}
+		return r
+	}
+	insert(t, s, "audits",
+		row("a", "pending", 30.0),
+		row("b", "pending", -2.5),
+		row("c", "pending", 1e9),
+		row("d", "done", 5.0),
+		row("e", "pending", 30.0),
+		row("f", "pending", nil),
+		row("g", nil, 1.0),
+		row("h", "pending", "text"),
+		row("i", "pending", true),
+		row("j", "pending", 0.0),
+	)
+	cases := []struct {
+		name string
+		q    store.RangeQuery
+		want []string
+	}{
+		{"whole index", store.RangeQuery{Index: "status_due", Size: 3},
+			[]string{"g", "d", "f", "i", "b", "j", "a", "e", "c", "h"}},
+		{"one status in due order", store.RangeQuery{Index: "status_due", Equal: []any{"pending"}, Size: 2},
+			[]string{"f", "i", "b", "j", "a", "e", "c", "h"}},
+		{"below a due time", store.RangeQuery{Index: "status_due", Equal: []any{"pending"}, Below: 30.0, Size: 2},
+			[]string{"f", "i", "b", "j"}},
+		{"pinned completely", store.RangeQuery{Index: "status_due", Equal: []any{"pending", 30.0}, Size: 1},
+			[]string{"a", "e"}},
+		{"nothing", store.RangeQuery{Index: "status_due", Equal: []any{"gone"}, Size: 5}, nil},
+		{"by a reference", store.RangeQuery{Index: "consumer", Below: "c-c", Size: 5}, []string{"a", "b"}},
+		{"from a due time", store.RangeQuery{Index: "status_due", Equal: []any{"pending"}, From: 0.0, Size: 2},
+			[]string{"j", "a", "e", "c", "h"}},
+		{"from and below", store.RangeQuery{Index: "status_due", Equal: []any{"pending"}, From: -3.0, Below: 30.0, Size: 10},
+			[]string{"b", "j"}},
+		{"ids only", store.RangeQuery{Index: "status_due", Equal: []any{"pending"}, Below: 1.0, Size: 2, IDsOnly: true},
+			[]string{"f", "i", "b", "j"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := ids(allRanges(t, s, "audits", tc.q))
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+	t.Run("update moves the entry, delete removes it", func(t *testing.T) {
+		mustUpdate(t, s, func(tx store.Tx) error {
+			if err := tx.Update("audits", row("a", "done", 1.0)); err != nil {
+				return err
+			}
+			return tx.Delete("audits", "b")
+		})
+		got := ids(allRanges(t, s, "audits", store.RangeQuery{Index: "status_due", Equal: []any{"pending"}, Below: 31.0, Size: 10}))
+		if want := "[f i j e]"; fmt.Sprint(got) != want {
+			t.Errorf("pending below 31: %v, want %v", got, want)
+		}
+		got = ids(allRanges(t, s, "audits", store.RangeQuery{Index: "status_due", Equal: []any{"done"}, Size: 10}))
+		if want := "[a d]"; fmt.Sprint(got) != want {
+			t.Errorf("done: %v, want %v", got, want)
+		}
+	})
+	t.Run("errors", func(t *testing.T) {
+		err := s.View(context.Background(), func(tx store.Tx) error {
+			_, err := tx.Range("audits", store.RangeQuery{Index: "nope", Size: 1})
+			return err
+		})
+		if err == nil {
+			t.Error("an undeclared index was accepted")
+		}
+		err = s.View(context.Background(), func(tx store.Tx) error {
+			_, err := tx.Range("audits", store.RangeQuery{Index: "status_due", Size: 1, Offset: "garbage!"})
+			return err
+		})
+		var oe *store.OffsetError
+		if !errors.As(err, &oe) {
+			t.Errorf("a bad offset gave %v, want an *store.OffsetError", err)
+		}
 	})
 }

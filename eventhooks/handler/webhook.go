@@ -1,4 +1,4 @@
-package eventhooks
+package handler
 
 import (
 	"bytes"
@@ -12,13 +12,13 @@ import (
 	"maps"
 	"net"
 	"net/http"
-	"net/http/httptrace"
 	"net/url"
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
 // WebhookOptions tune the webhook handler. Zero values take the defaults.
@@ -62,11 +62,13 @@ const (
 
 // Webhook is Kong's "webhook" handler: it POSTs the event as JSON to the
 // hook's config.url, signed when the hook has a secret. It is safe for
-// concurrent use; its connections are pooled per ssl_verify value.
+// concurrent use. Requests go through fasthttp clients (one per ssl_verify
+// value), which keep a pool of connections per receiver host: a request
+// costs no goroutine of its own and reuses its buffers.
 type Webhook struct {
 	opts     WebhookOptions
-	verify   *http.Client // ssl_verify = true
-	insecure *http.Client // ssl_verify = false, Kong's default
+	verify   *fasthttp.Client // ssl_verify = true
+	insecure *fasthttp.Client // ssl_verify = false, Kong's default
 	now      func() time.Time
 }
 
@@ -99,38 +101,36 @@ func NewWebhook(opts WebhookOptions) *Webhook {
 	}
 }
 
-func newWebhookClient(opts WebhookOptions, verify bool) *http.Client {
+// maxConnsPerHost bounds the connections to one receiver host; the
+// engine's per-hook cap keeps far fewer in use.
+const maxConnsPerHost = 1024
+
+func newWebhookClient(opts WebhookOptions, verify bool) *fasthttp.Client {
 	dialer := &net.Dialer{Timeout: opts.ConnectTimeout, KeepAlive: 30 * time.Second}
 	if opts.DenyPrivate {
 		dialer.Control = denyPrivate
 	}
-	var protocols http.Protocols
-	protocols.SetHTTP1(true) // HTTP/1.1 only, as Kong (lua-resty-http)
-	t := &http.Transport{
+	return &fasthttp.Client{
 		// No proxy: Kong's webhook does not read HTTP_PROXY either.
-		Proxy:       nil,
-		DialContext: dialer.DialContext,
-		TLSClientConfig: &tls.Config{
+		Dial: func(addr string) (net.Conn, error) { return dialer.Dial("tcp", addr) },
+		TLSConfig: &tls.Config{
 			// ssl_verify defaults to false in Kong's schema: a hook that
 			// did not ask for verification gets none.
 			InsecureSkipVerify: !verify, //nolint:gosec // the hook's ssl_verify
 			RootCAs:            opts.RootCAs,
 		},
-		TLSHandshakeTimeout:   opts.ConnectTimeout,
-		ResponseHeaderTimeout: opts.ReadTimeout,
-		MaxIdleConns:          512,
-		MaxIdleConnsPerHost:   64,
-		IdleConnTimeout:       90 * time.Second,
-		// The body is kept as the receiver sent it, and no gzip bomb can
-		// be expanded on our side.
-		DisableCompression: true,
-		Protocols:          &protocols,
-	}
-	return &http.Client{
-		Transport: t,
-		// A redirect is not followed (Kong does not either): the 3xx is
-		// the answer, and not a 2xx.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		NoDefaultUserAgentHeader: true,
+		MaxConnsPerHost:          maxConnsPerHost,
+		MaxIdleConnDuration:      90 * time.Second,
+		ReadTimeout:              opts.ReadTimeout,
+		WriteTimeout:             opts.ReadTimeout,
+		// An attempt is made once: the engine retries on its schedule.
+		MaxIdemponentCallAttempts: 1,
+		// The answer is read as a stream, so that only its kept part is
+		// buffered whatever its size.
+		StreamResponseBody: true,
+		// The path goes as configured.
+		DisablePathNormalizing: true,
 	}
 }
 
@@ -286,30 +286,46 @@ type webhookRequest struct {
 
 // send makes one attempt of r under the webhook's transport, deadlines,
 // signing and answer handling (see Deliver); id is the delivery's
-// webhook-id.
+// webhook-id. Deadlines: the connect timeout bounds connecting (DNS, TCP,
+// TLS); the read timeout bounds sending the request, then waiting for and
+// reading the answer; the caller's ctx deadline applies on top.
 func (w *Webhook) send(ctx context.Context, id string, r webhookRequest) (Result, error) {
-	// The attempt's own deadlines, one phase at a time (see attemptTimer).
-	reqCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	at := newAttemptTimer(w.opts, cancel)
-	defer at.stop()
-	reqCtx = httptrace.WithClientTrace(reqCtx, at.trace())
-
-	req, err := http.NewRequestWithContext(reqCtx, r.method, r.url, bytes.NewReader(r.body))
-	if err != nil { // not expected: the url was parsed above
-		return Result{}, errors.New("webhook: config.url: could not build a request for it")
-	}
+	req := fasthttp.AcquireRequest()
+	resp := fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer func() {
+		_ = resp.CloseBodyStream()
+		fasthttp.ReleaseResponse(resp)
+	}()
+	req.Header.DisableSpecialHeader() // every header as given, none made up
+	req.SetRequestURI(r.url)
+	req.Header.SetMethod(r.method)
+	host := ""
+	hasUA := false
 	for k, v := range r.headers {
-		if strings.EqualFold(k, "Host") {
-			req.Host = v
+		switch {
+		case strings.EqualFold(k, "Host"):
+			host = v
+			continue
+		case strings.EqualFold(k, "User-Agent"):
+			hasUA = true
+		case strings.EqualFold(k, "Content-Length"), strings.EqualFold(k, "Transfer-Encoding"),
+			strings.EqualFold(k, "Connection"):
+			continue // framing is ours
+		case r.contentType != "" && strings.EqualFold(k, "Content-Type"):
 			continue
 		}
 		req.Header.Set(k, v)
 	}
+	uri := req.URI()
+	if host == "" {
+		host = string(uri.Host())
+	}
+	req.Header.Set("Host", host)
 	if r.contentType != "" {
 		req.Header.Set("Content-Type", r.contentType)
 	}
-	if req.Header.Get("User-Agent") == "" {
+	if !hasUA {
 		req.Header.Set("User-Agent", w.opts.UserAgent)
 	}
 	// webhook-id and webhook-timestamp go with every delivery, so any
@@ -321,39 +337,56 @@ func (w *Webhook) send(ctx context.Context, id string, r webhookRequest) (Result
 		req.Header.Set(HeaderKongSignature, KongSignature(r.key, r.body))
 		req.Header.Set(HeaderWebhookSignature, StandardSignature(r.key, id, ts, r.body))
 	}
+	if len(r.body) > 0 || r.method == fasthttp.MethodPost || r.method == fasthttp.MethodPut || r.method == fasthttp.MethodPatch {
+		req.Header.Set("Content-Length", strconv.Itoa(len(r.body)))
+	}
+	req.SetBodyRaw(r.body)
 
 	client := w.insecure
 	if r.sslVerify {
 		client = w.verify
 	}
-	resp, err := client.Do(req)
+	// The whole exchange up to the answer's headers: connecting, sending,
+	// waiting (each bounded on its own by the client's timeouts).
+	timeout := w.opts.ConnectTimeout + 2*w.opts.ReadTimeout
+	callerBound := false
+	if dl, ok := ctx.Deadline(); ok {
+		if left := time.Until(dl); left < timeout {
+			timeout, callerBound = max(left, time.Millisecond), true
+		}
+	}
+	start := time.Now()
+	err := client.DoTimeout(req, resp, timeout)
 	if err != nil {
 		var denied *DeniedDestinationError
 		if errors.As(err, &denied) {
 			// The receiver's address will not change its nature: final.
 			return Result{}, &PermanentError{Err: fmt.Errorf("posting to %s: %w", r.shown, denied)}
 		}
-		return Result{}, w.transportError(ctx, r.shown, at, err)
+		return Result{}, w.transportError(ctx, r.shown, phaseWaiting, callerBound && time.Since(start) >= timeout, err)
 	}
-	defer resp.Body.Close()
 
-	at.enter(phaseReading)
 	res := Result{
-		Status:     resp.StatusCode,
-		Headers:    firstValues(resp.Header),
-		RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), w.now()),
+		Status:     resp.StatusCode(),
+		Headers:    firstValues(&resp.Header),
+		RetryAfter: parseRetryAfter(string(resp.Header.Peek("Retry-After")), w.now()),
 	}
-	b, err := readCapped(resp.Body, resp.ContentLength, w.opts.MaxResponseBody)
-	res.Body = string(b)
-	if err != nil {
-		return res, w.transportError(ctx, r.shown, at, err)
+	if body := resp.BodyStream(); body != nil {
+		b, err := readCapped(body, int64(resp.Header.ContentLength()), w.opts.MaxResponseBody)
+		res.Body = string(b)
+		if err != nil {
+			return res, w.transportError(ctx, r.shown, phaseReading, callerBound && ctx.Err() != nil, err)
+		}
+		// The rest is read and dropped, up to a bound, so that the
+		// connection can go back to the pool; a larger answer closes it.
+		_, _ = io.CopyN(io.Discard, body, maxDrain)
+	} else {
+		b := resp.Body()
+		res.Body = string(b[:min(len(b), w.opts.MaxResponseBody)])
 	}
-	// The rest is read and dropped, up to a bound, so that the connection
-	// can go back to the pool; a larger answer closes it instead.
-	_, _ = io.CopyN(io.Discard, resp.Body, maxDrain)
 
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return res, &StatusError{Status: resp.StatusCode}
+	if res.Status < 200 || res.Status > 299 {
+		return res, &StatusError{Status: res.Status}
 	}
 	return res, nil
 }
@@ -387,17 +420,18 @@ func readCapped(r io.Reader, length int64, limit int) ([]byte, error) {
 	return b, nil
 }
 
-// firstValues returns the first value of each header, under its canonical
-// name (as net/http parsed it).
-func firstValues(h http.Header) map[string]string {
-	if len(h) == 0 {
-		return nil
-	}
-	m := make(map[string]string, len(h))
-	for k, v := range h {
-		if len(v) > 0 {
-			m[k] = v[0]
+// firstValues returns the first value of each header of the answer, under
+// its canonical name.
+func firstValues(h *fasthttp.ResponseHeader) map[string]string {
+	m := make(map[string]string, h.Len())
+	for k, v := range h.All() {
+		name := http.CanonicalHeaderKey(string(k))
+		if _, ok := m[name]; !ok {
+			m[name] = string(v)
 		}
+	}
+	if len(m) == 0 {
+		return nil
 	}
 	return m
 }
@@ -436,71 +470,13 @@ func allDigits(s string) bool {
 	return s != ""
 }
 
-// The phases of an attempt, for its deadlines and its error messages.
+// The phases of an attempt, for its error messages.
 const (
 	phaseConnecting = iota // DNS, connect, TLS handshake
 	phaseSending           // writing the request
 	phaseWaiting           // waiting for the answer's headers
 	phaseReading           // reading the answer's body
 )
-
-// attemptTimer enforces one deadline per phase of an attempt: the connect
-// timeout while connecting, then the read timeout for sending, for the
-// answer's headers and for its body, each from the start of its phase. The
-// transport's own dial, TLS and response-header timeouts say the same; this
-// also bounds sending and the body, which net/http does not, so that a
-// receiver that stalls anywhere cannot hold a worker. The caller's ctx
-// deadline applies on top.
-type attemptTimer struct {
-	opts   WebhookOptions
-	cancel context.CancelFunc
-
-	mu      sync.Mutex
-	timer   *time.Timer
-	phase   int
-	expired bool // the timer fired, in phase
-}
-
-func newAttemptTimer(opts WebhookOptions, cancel context.CancelFunc) *attemptTimer {
-	at := &attemptTimer{opts: opts, cancel: cancel}
-	at.timer = time.AfterFunc(opts.ConnectTimeout, at.fire)
-	return at
-}
-
-func (at *attemptTimer) fire() {
-	at.mu.Lock()
-	at.expired = true
-	at.mu.Unlock()
-	at.cancel()
-}
-
-// enter starts phase p with its own deadline, unless the attempt has
-// already timed out.
-func (at *attemptTimer) enter(p int) {
-	at.mu.Lock()
-	defer at.mu.Unlock()
-	if at.expired || p <= at.phase {
-		return
-	}
-	at.phase = p
-	at.timer.Reset(at.opts.ReadTimeout)
-}
-
-func (at *attemptTimer) stop() { at.timer.Stop() }
-
-// state returns the phase the attempt is in, and whether its deadline fired.
-func (at *attemptTimer) state() (int, bool) {
-	at.mu.Lock()
-	defer at.mu.Unlock()
-	return at.phase, at.expired
-}
-
-func (at *attemptTimer) trace() *httptrace.ClientTrace {
-	return &httptrace.ClientTrace{
-		GotConn:      func(httptrace.GotConnInfo) { at.enter(phaseSending) },
-		WroteRequest: func(httptrace.WroteRequestInfo) { at.enter(phaseWaiting) },
-	}
-}
 
 // webhookError is a transport failure: "posting to <url>: <what failed>".
 // It unwraps to the underlying error (errors.Is(err, context.Canceled),
@@ -513,13 +489,27 @@ type webhookError struct {
 func (e *webhookError) Error() string { return e.msg }
 func (e *webhookError) Unwrap() error { return e.err }
 
-func (w *Webhook) transportError(ctx context.Context, shown string, at *attemptTimer, err error) error {
-	phase, expired := at.state()
+// transportError describes a failed exchange: phase is how far it got
+// (waiting: up to the answer's headers; reading: the body); callerExpired
+// says that the caller's deadline, not ours, ended it.
+func (w *Webhook) transportError(ctx context.Context, shown string, phase int, callerExpired bool, err error) error {
 	var what string
+	if errors.Is(err, fasthttp.ErrDialTimeout) {
+		phase = phaseConnecting
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Op == "dial" {
+		phase = phaseConnecting
+	}
 	switch {
-	case ctx.Err() != nil: // the caller's deadline or cancellation
-		what = describePhase(phase) + ": " + context.Cause(ctx).Error()
-	case expired || isTimeout(err):
+	case callerExpired || ctx.Err() != nil: // the caller's deadline or cancellation
+		cause := ctx.Err()
+		if cause == nil {
+			cause = context.DeadlineExceeded
+		}
+		what = describePhase(phase) + ": " + cause.Error()
+		err = cause
+	case isTimeout(err):
 		switch phase {
 		case phaseConnecting:
 			what = "connect: timed out after " + w.opts.ConnectTimeout.String()
@@ -553,8 +543,8 @@ func describePhase(phase int) string {
 }
 
 func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
+	var te interface{ Timeout() bool }
+	return errors.As(err, &te) && te.Timeout()
 }
 
 // describeError shortens a net/http error to what failed: "connect:
@@ -569,7 +559,7 @@ func describeError(err error) string {
 	if errors.As(err, &se) {
 		return se.Error()
 	}
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, fasthttp.ErrConnectionClosed) {
 		return "connection closed by the receiver"
 	}
 	var ue *url.Error

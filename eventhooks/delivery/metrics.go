@@ -1,4 +1,4 @@
-package eventhooks
+package delivery
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
@@ -46,7 +46,7 @@ func newMetrics(reg prometheus.Registerer, d *dispatcher) *metrics {
 	reg.MustRegister(m.deliveries, m.latency, m.enqueued, m.dropped,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "portico_event_hooks_queue_depth",
-			Help: "Deliveries pending: waiting for their time, for a worker, or in flight.",
+			Help: "Pending deliveries held in memory: waiting for their time (within a minute), for their turn, or in flight.",
 		}, func() float64 { return float64(d.depth()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "portico_event_hooks_queue_overflows_total",
@@ -54,7 +54,7 @@ func newMetrics(reg prometheus.Registerer, d *dispatcher) *metrics {
 		}, func() float64 { return float64(d.overflows.Load()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "portico_event_hooks_oldest_pending_seconds",
-			Help: "Age of the oldest pending delivery.",
+			Help: "Age of the oldest pending delivery held in memory.",
 		}, func() float64 { return d.oldestAge().Seconds() }),
 	)
 	return m

@@ -1,4 +1,4 @@
-package eventhooks
+package handler
 
 import (
 	"runtime"
@@ -9,6 +9,7 @@ import (
 	"github.com/portico-gw/portico/catalog"
 	"github.com/portico-gw/portico/luavm"
 	"github.com/portico-gw/portico/schema"
+	"github.com/portico-gw/portico/schema/entities"
 )
 
 func TestInstallValidation(t *testing.T) {
@@ -48,7 +49,7 @@ func TestInstallValidation(t *testing.T) {
 			}
 			defer vm.Close()
 			InstallValidation(reg, vm)
-			e := reg.Entity(hooksEntity)
+			e := reg.Entity(entities.EventHooksName)
 			entity, errs := e.PrepareInsert(tt.input, schema.Auto{})
 			if errs == nil {
 				errs = e.Validate(entity)
@@ -120,7 +121,7 @@ func TestInstallValidationKeepsDeclaredChecks(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer vm.Close()
-	e := reg.Entity(hooksEntity)
+	e := reg.Entity(entities.EventHooksName)
 	declared := schema.Check{Custom: &schema.CustomCheck{FieldSources: []string{"source"}, Fn: func(row map[string]any) string {
 		if row["source"] == "forbidden" {
 			return "source is forbidden"

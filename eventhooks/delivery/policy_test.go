@@ -1,4 +1,4 @@
-package eventhooks
+package delivery
 
 import (
 	"errors"
@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/portico-gw/portico/eventhooks/handler"
 )
 
 // ehkRandMin and ehkRandMax are deterministic jitter sources drawing the
@@ -46,7 +48,7 @@ func TestPolicyBackoffSchedule(t *testing.T) {
 					asked = n
 					return r.rnd(n)
 				}
-				v := p.decide(ehkErrTransport, Result{}, tc.made, now, now, rnd)
+				v := p.decide(ehkErrTransport, handler.Result{}, tc.made, now, now, rnd)
 				if v.status != StatusPending {
 					t.Fatalf("%s: status %q (%s), want pending", r.name, v.status, v.reason)
 				}
@@ -63,7 +65,7 @@ func TestPolicyBackoffSchedule(t *testing.T) {
 		d := DefaultPolicy()
 		d.MaxAttempts = 100
 		for _, made := range []int{7, 8, 20} {
-			v := d.decide(ehkErrTransport, Result{}, made, now, now, func(int64) int64 {
+			v := d.decide(ehkErrTransport, handler.Result{}, made, now, now, func(int64) int64 {
 				t.Fatalf("rand drawn for a flat step")
 				return 0
 			})
@@ -73,7 +75,7 @@ func TestPolicyBackoffSchedule(t *testing.T) {
 		}
 	})
 	t.Run("empty schedule retries at once", func(t *testing.T) {
-		v := Policy{MaxAttempts: 3}.decide(ehkErrTransport, Result{}, 1, now, now, ehkRandMax)
+		v := Policy{MaxAttempts: 3}.decide(ehkErrTransport, handler.Result{}, 1, now, now, ehkRandMax)
 		if v.status != StatusPending || v.delay != 0 {
 			t.Errorf("got %+v, want pending with no delay", v)
 		}
@@ -100,7 +102,7 @@ func TestPolicyDecide(t *testing.T) {
 		name       string
 		p          Policy
 		err        error
-		res        Result
+		res        handler.Result
 		made       int
 		since      time.Time
 		rnd        func(int64) int64
@@ -112,37 +114,37 @@ func TestPolicyDecide(t *testing.T) {
 		{name: "success on the last attempt", err: nil, made: 4, wantStatus: StatusDelivered},
 		{name: "success long after since", err: nil, made: 2, since: now.Add(-100 * time.Hour), wantStatus: StatusDelivered},
 		{name: "transport error retried", err: ehkErrTransport, made: 1, wantStatus: StatusPending, wantDelay: 5 * time.Second},
-		{name: "5xx retried", err: &StatusError{Status: 503}, res: Result{Status: 503}, made: 2,
+		{name: "5xx retried", err: &handler.StatusError{Status: 503}, res: handler.Result{Status: 503}, made: 2,
 			wantStatus: StatusPending, wantDelay: 5 * time.Minute},
-		{name: "4xx retried", err: &StatusError{Status: 404}, res: Result{Status: 404}, made: 1,
+		{name: "4xx retried", err: &handler.StatusError{Status: 404}, res: handler.Result{Status: 404}, made: 1,
 			wantStatus: StatusPending, wantDelay: 5 * time.Second},
 		{name: "max attempts", err: ehkErrTransport, made: 4, wantStatus: StatusFailed, wantReason: "4 attempts"},
 		{name: "beyond max attempts", err: ehkErrTransport, made: 9, wantStatus: StatusFailed, wantReason: "9 attempts"},
 		{name: "one before max attempts", err: ehkErrTransport, made: 3, wantStatus: StatusPending, wantDelay: 5 * time.Minute},
-		{name: "410 gone is not retried", err: &StatusError{Status: 410}, res: Result{Status: 410}, made: 1,
+		{name: "410 gone is not retried", err: &handler.StatusError{Status: 410}, res: handler.Result{Status: 410}, made: 1,
 			wantStatus: StatusFailed, wantReason: "410"},
-		{name: "410 wrapped", err: fmt.Errorf("posting: %w", &StatusError{Status: 410}), made: 1,
+		{name: "410 wrapped", err: fmt.Errorf("posting: %w", &handler.StatusError{Status: 410}), made: 1,
 			wantStatus: StatusFailed, wantReason: "410"},
-		{name: "410 with a Retry-After", err: &StatusError{Status: 410}, res: Result{Status: 410, RetryAfter: time.Minute},
+		{name: "410 with a Retry-After", err: &handler.StatusError{Status: 410}, res: handler.Result{Status: 410, RetryAfter: time.Minute},
 			made: 1, wantStatus: StatusFailed, wantReason: "410"},
-		{name: "permanent error is not retried", err: &PermanentError{Err: errors.New("bad url")}, made: 1,
+		{name: "permanent error is not retried", err: &handler.PermanentError{Err: errors.New("bad url")}, made: 1,
 			wantStatus: StatusFailed, wantReason: "not retried"},
-		{name: "permanent error wrapped", err: fmt.Errorf("webhook: %w", &PermanentError{Err: errors.New("bad url")}),
+		{name: "permanent error wrapped", err: fmt.Errorf("webhook: %w", &handler.PermanentError{Err: errors.New("bad url")}),
 			made: 1, wantStatus: StatusFailed, wantReason: "not retried"},
-		{name: "Retry-After longer than the step wins", err: &StatusError{Status: 429},
-			res: Result{Status: 429, RetryAfter: 2 * time.Minute}, made: 1, wantStatus: StatusPending, wantDelay: 2 * time.Minute},
-		{name: "Retry-After capped", err: &StatusError{Status: 503},
-			res: Result{Status: 503, RetryAfter: 48 * time.Hour}, made: 1, wantStatus: StatusPending, wantDelay: 10 * time.Minute},
-		{name: "Retry-After shorter than the step loses", err: &StatusError{Status: 503},
-			res: Result{Status: 503, RetryAfter: time.Second}, made: 2, wantStatus: StatusPending, wantDelay: 5 * time.Minute},
+		{name: "Retry-After longer than the step wins", err: &handler.StatusError{Status: 429},
+			res: handler.Result{Status: 429, RetryAfter: 2 * time.Minute}, made: 1, wantStatus: StatusPending, wantDelay: 2 * time.Minute},
+		{name: "Retry-After capped", err: &handler.StatusError{Status: 503},
+			res: handler.Result{Status: 503, RetryAfter: 48 * time.Hour}, made: 1, wantStatus: StatusPending, wantDelay: 10 * time.Minute},
+		{name: "Retry-After shorter than the step loses", err: &handler.StatusError{Status: 503},
+			res: handler.Result{Status: 503, RetryAfter: time.Second}, made: 2, wantStatus: StatusPending, wantDelay: 5 * time.Minute},
 		{name: "Retry-After on a transport error", err: ehkErrTransport,
-			res: Result{RetryAfter: 3 * time.Minute}, made: 1, wantStatus: StatusPending, wantDelay: 3 * time.Minute},
+			res: handler.Result{RetryAfter: 3 * time.Minute}, made: 1, wantStatus: StatusPending, wantDelay: 3 * time.Minute},
 		{name: "max age exceeded", err: ehkErrTransport, made: 2, since: now.Add(-59 * time.Minute),
 			wantStatus: StatusFailed, wantReason: "maximum age"},
 		{name: "max age not yet exceeded", err: ehkErrTransport, made: 2, since: now.Add(-50 * time.Minute),
 			wantStatus: StatusPending, wantDelay: 5 * time.Minute},
-		{name: "Retry-After past max age", err: &StatusError{Status: 503},
-			res: Result{Status: 503, RetryAfter: 10 * time.Minute}, made: 1, since: now.Add(-55 * time.Minute),
+		{name: "Retry-After past max age", err: &handler.StatusError{Status: 503},
+			res: handler.Result{Status: 503, RetryAfter: 10 * time.Minute}, made: 1, since: now.Add(-55 * time.Minute),
 			wantStatus: StatusFailed, wantReason: "maximum age"},
 		{name: "no max age", p: Policy{Schedule: p.Schedule, MaxAttempts: 4, MaxRetryAfter: time.Hour},
 			err: ehkErrTransport, made: 2, since: now.Add(-1000 * time.Hour), wantStatus: StatusPending, wantDelay: 5 * time.Minute},
@@ -183,8 +185,8 @@ func TestPolicyDecide(t *testing.T) {
 func TestPolicyRetryAfterNeverShortensTheStep(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
 	sched := []time.Duration{0, 5 * time.Second, 5 * time.Minute}
-	res := Result{Status: 429, RetryAfter: time.Hour}
-	err := &StatusError{Status: 429}
+	res := handler.Result{Status: 429, RetryAfter: time.Hour}
+	err := &handler.StatusError{Status: 429}
 	for _, tc := range []struct {
 		name     string
 		maxRA    time.Duration

@@ -1,4 +1,4 @@
-package eventhooks
+package handler
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/portico-gw/portico/luatemplate"
 	"github.com/portico-gw/portico/luavm"
 	"github.com/portico-gw/portico/schema"
+	"github.com/portico-gw/portico/schema/entities"
 )
 
 // msgTemplateCodeOff refuses template code blocks when untrusted_lua is off.
@@ -26,13 +27,13 @@ const msgTemplateCodeOff = "template code blocks ({% %}) are not allowed: 'untru
 // subschemas' declared ones and report at the field they judge. Call it
 // once, when the node assembles its registry, before serving.
 func InstallValidation(reg *schema.Registry, vm *luavm.VM) {
-	e := reg.Entity(hooksEntity)
+	e := reg.Entity(entities.EventHooksName)
 	if e == nil {
 		return
 	}
 	if sub := e.Subschema("lambda"); sub != nil {
 		sub.Checks = append(sub.Checks, configCheck("functions", func(v any) any {
-			return eachElement(v, func(src string) error { return vm.CheckFunction(hooksEntity, src) })
+			return eachElement(v, func(src string) error { return vm.CheckFunction(entities.EventHooksName, src) })
 		}))
 	}
 	if sub := e.Subschema("webhook-custom"); sub != nil {

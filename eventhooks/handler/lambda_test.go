@@ -1,4 +1,4 @@
-package eventhooks
+package handler
 
 import (
 	"context"

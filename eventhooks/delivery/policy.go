@@ -1,4 +1,4 @@
-package eventhooks
+package delivery
 
 import (
 	"errors"
@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/portico-gw/portico/eventhooks/handler"
 )
 
 // Policy decides what happens after a failed attempt.
@@ -41,15 +43,15 @@ type verdict struct {
 
 // decide applies the policy: made is the number of attempts made so far in
 // this run (including the one just made), since when the run started.
-func (p Policy) decide(err error, res Result, made int, since, now time.Time, rnd func(int64) int64) verdict {
+func (p Policy) decide(err error, res handler.Result, made int, since, now time.Time, rnd func(int64) int64) verdict {
 	if err == nil {
 		return verdict{status: StatusDelivered}
 	}
-	var pe *PermanentError
+	var pe *handler.PermanentError
 	if errors.As(err, &pe) {
 		return verdict{status: StatusFailed, reason: "not retried"}
 	}
-	var se *StatusError
+	var se *handler.StatusError
 	if errors.As(err, &se) && se.Status == http.StatusGone {
 		// 410: the receiver is gone for good; this delivery stops here.
 		return verdict{status: StatusFailed, reason: "receiver answered 410 Gone: not retried"}

@@ -1,4 +1,4 @@
-package eventhooks
+package delivery
 
 import (
 	"context"
@@ -8,10 +8,23 @@ import (
 	"time"
 )
 
+// ehkWork is where a test dispatcher's started deliveries go.
+var ehkWork = map[*dispatcher]chan item{}
+
+// ehkNewDispatcher returns a dispatcher whose started deliveries go to a
+// channel the test reads (ehkTake).
+func ehkNewDispatcher(now func() time.Time, slots, maxInFlight, capacity int) *dispatcher {
+	d := newDispatcher(now, slots, maxInFlight, capacity)
+	ch := make(chan item, 1024)
+	d.start = func(it item) { ch <- it }
+	ehkWork[d] = ch
+	return d
+}
+
 // ehkDispatcher runs a dispatcher until the test ends.
 func ehkDispatcher(t *testing.T, now func() time.Time, workers, maxInFlight int) *dispatcher {
 	t.Helper()
-	d := newDispatcher(now, workers, maxInFlight, 0)
+	d := ehkNewDispatcher(now, workers, maxInFlight, 0)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); d.run(ctx) }()
@@ -23,7 +36,7 @@ func ehkDispatcher(t *testing.T, now func() time.Time, workers, maxInFlight int)
 func ehkTake(t *testing.T, d *dispatcher) item {
 	t.Helper()
 	select {
-	case it := <-d.work:
+	case it := <-ehkWork[d]:
 		return it
 	case <-time.After(5 * time.Second):
 		t.Fatalf("no delivery handed out within 5s")
@@ -35,7 +48,7 @@ func ehkTake(t *testing.T, d *dispatcher) item {
 func ehkNone(t *testing.T, d *dispatcher, wait time.Duration) {
 	t.Helper()
 	select {
-	case it := <-d.work:
+	case it := <-ehkWork[d]:
 		t.Fatalf("unexpected delivery handed out: %s (hook %s)", it.id, it.hook)
 	case <-time.After(wait):
 	}
@@ -45,7 +58,7 @@ func TestDispatcherDueOrder(t *testing.T) {
 	t.Run("due items in due order", func(t *testing.T) {
 		t0 := time.Unix(1_700_000_000, 0)
 		clock := ehkNewClock(t0)
-		d := newDispatcher(clock.Now, 16, 100, 0)
+		d := ehkNewDispatcher(clock.Now, 16, 100, 0)
 		// Pushed before run starts, so one pass sees them all.
 		var items []item
 		for i, off := range []int{5, 1, 4, 2, 3, 0} {
@@ -107,7 +120,7 @@ func TestDispatcherDedupe(t *testing.T) {
 	if n := d.depth(); n != 1 {
 		t.Errorf("depth %d, want 1", n)
 	}
-	d.finish(it)
+	ehkDone(d, it)
 	if n := d.depth(); n != 0 {
 		t.Errorf("depth after finish %d, want 0", n)
 	}
@@ -140,17 +153,17 @@ func TestDispatcherPerHookCap(t *testing.T) {
 		a1, b1 = b1, a1
 	}
 	// A's a1 stays in flight (a blocked receiver); B goes on.
-	d.finish(b1)
+	ehkDone(d, b1)
 	b2 := ehkTake(t, d)
 	if b2.id != "b2" {
 		t.Fatalf("handed out %s after b1 finished, want b2", b2.id)
 	}
-	d.again(b2, time.Now()) // b2 failed: retried at once, but behind B's slot
+	ehkRetry(d, b2, time.Now()) // b2 failed: retried at once, but behind B's slot
 	next := ehkTake(t, d)
 	if next.hook != "B" {
 		t.Fatalf("handed out %s of hook %s while a1 is in flight, want one of hook B", next.id, next.hook)
 	}
-	d.finish(next)
+	ehkDone(d, next)
 	last := ehkTake(t, d)
 	if last.hook != "B" {
 		t.Fatalf("handed out %s of hook %s while a1 is in flight, want one of hook B", last.id, last.hook)
@@ -158,9 +171,9 @@ func TestDispatcherPerHookCap(t *testing.T) {
 	if got := fmt.Sprint(ehkSortedIDs(next, last)); got != "[b2 b3]" {
 		t.Errorf("B's remaining deliveries were %s, want b2 and b3", got)
 	}
-	d.finish(last)
+	ehkDone(d, last)
 	ehkNone(t, d, 50*time.Millisecond) // a2 still waits for a1
-	d.finish(a1)
+	ehkDone(d, a1)
 	if it := ehkTake(t, d); it.id != "a2" {
 		t.Errorf("handed out %s after a1 finished, want a2", it.id)
 	}
@@ -185,7 +198,7 @@ func TestDispatcherAgain(t *testing.T) {
 	d.push(item{id: "x", hook: "h", due: t0, born: t0})
 	it := ehkTake(t, d)
 	retryAt := t0.Add(30 * time.Second)
-	d.again(it, retryAt)
+	ehkRetry(d, it, retryAt)
 	ehkNone(t, d, 50*time.Millisecond)
 	if n := d.depth(); n != 1 {
 		t.Errorf("depth while waiting to retry %d, want 1", n)
@@ -198,7 +211,7 @@ func TestDispatcherAgain(t *testing.T) {
 	clock.Advance(31 * time.Second)
 	d.poke()
 	ehkNone(t, d, 50*time.Millisecond) // x is due but y holds h's only slot
-	d.finish(item{id: "y", hook: "h"})
+	ehkDone(d, item{id: "y", hook: "h"})
 	again := ehkTake(t, d)
 	if again.id != "x" || !again.due.Equal(retryAt) || !again.born.Equal(t0) {
 		t.Errorf("retried item %+v, want x due %v born %v", again, retryAt, t0)
@@ -227,17 +240,18 @@ func TestDispatcherGauges(t *testing.T) {
 	if age := d.oldestAge(); age != 15*time.Second {
 		t.Errorf("oldest after 5s %v, want 15s", age)
 	}
-	d.inflight["h"] = 1 // as if a had been handed out
+	ehkHold(d, "h") // as if a had been handed out
 	d.finish(item{id: "a", hook: "h"})
 	if n, age := d.depth(), d.oldestAge(); n != 2 || age != 10*time.Second {
 		t.Errorf("after a finished: depth %d, oldest %v; want 2, 10s", n, age)
 	}
-	d.inflight["h"] = 1
+	ehkHold(d, "h")
 	d.again(item{id: "b", hook: "h", born: t0.Add(-5 * time.Second)}, t0.Add(time.Hour))
 	if n := d.depth(); n != 2 {
 		t.Errorf("a retry is still pending: depth %d, want 2", n)
 	}
-	d.inflight["h"], d.inflight["k"] = 1, 1
+	ehkHold(d, "h")
+	ehkHold(d, "k")
 	d.finish(item{id: "b", hook: "h"})
 	d.finish(item{id: "c", hook: "k"})
 	if n, age := d.depth(), d.oldestAge(); n != 0 || age != 0 {
@@ -261,4 +275,76 @@ func TestDispatcherCapacity(t *testing.T) {
 	if d.roomFor() {
 		t.Fatal("a full dispatcher reports room")
 	}
+}
+
+// ehkHold counts an attempt of hook as under way.
+func ehkHold(d *dispatcher, hook string) {
+	d.mu.Lock()
+	d.queue(hook).inflight++
+	d.busy++
+	d.mu.Unlock()
+}
+
+// TestDispatcherIsolation: hooks whose receivers hang hold their own share
+// only. A failing hook gets one attempt at a time; when the shared slots
+// are all taken, a hook with nothing under way still starts one; hooks
+// with deliveries due take turns.
+func TestDispatcherIsolation(t *testing.T) {
+	now := time.Now()
+	due := func(id, hook string) item { return item{id: id, hook: hook, due: now, born: now} }
+
+	t.Run("a hook with nothing under way starts when the shared slots are taken", func(t *testing.T) {
+		d := ehkDispatcher(t, time.Now, 2, 4)
+		d.push(due("s1", "slow"), due("s2", "slow"), due("s3", "slow"))
+		ehkTake(t, d)
+		ehkTake(t, d)
+		ehkNone(t, d, 30*time.Millisecond) // both shared slots are slow's
+		d.push(due("f1", "fast"))
+		if it := ehkTake(t, d); it.id != "f1" {
+			t.Fatalf("handed out %s, want f1: the fast hook's own share", it.id)
+		}
+	})
+	t.Run("a failing hook gets one attempt at a time", func(t *testing.T) {
+		d := ehkDispatcher(t, time.Now, 16, 4)
+		d.push(due("b1", "bad"))
+		it := ehkTake(t, d)
+		ehkRetry(d, it, time.Now()) // it failed
+		d.push(due("b2", "bad"), due("b3", "bad"))
+		ehkTake(t, d)
+		ehkNone(t, d, 30*time.Millisecond)
+	})
+	t.Run("due hooks take turns", func(t *testing.T) {
+		d := ehkNewDispatcher(time.Now, 16, 4, 0)
+		var items []item
+		for i := 0; i < 3; i++ {
+			items = append(items, due(fmt.Sprint("a", i), "A"))
+		}
+		items = append(items, due("b0", "B"), due("c0", "C"))
+		d.push(items...)
+		d.mu.Lock()
+		got := d.next(time.Now(), nil)
+		d.mu.Unlock()
+		if len(got) != 5 {
+			t.Fatalf("started %d, want all 5", len(got))
+		}
+		hooks := map[string]bool{}
+		for _, it := range got[:3] {
+			hooks[it.hook] = true
+		}
+		if len(hooks) != 3 {
+			t.Errorf("first three started %v, want one of each hook", got[:3])
+		}
+	})
+}
+
+// ehkDone ends an attempt that delivered and records it.
+func ehkDone(d *dispatcher, it item) {
+	d.ended(it.hook, false)
+	d.finish(it)
+}
+
+// ehkRetry ends an attempt that failed and queues the next one.
+func ehkRetry(d *dispatcher, it item, due time.Time) {
+	d.ended(it.hook, true)
+	d.again(it, due)
 }
