@@ -134,6 +134,10 @@ func Tables(reg *schema.Registry) []store.Table {
 		for _, si := range e.Sorted {
 			t.Sorted = append(t.Sorted, store.SortedIndex{Name: si.Name, Fields: si.Fields})
 		}
+		if e.TTL {
+			// Rows by expiry, for the sweeper (rows without one sort first).
+			t.Sorted = append(t.Sorted, store.SortedIndex{Name: expiryIndex, Fields: []string{schema.FieldExpiresAt}})
+		}
 		if e.Workspaceable && workspaces != nil {
 			workspaceTable(&t, workspaces.Name)
 		}

@@ -16,6 +16,9 @@ import (
 // seconds left. As in Kong, a write without ttl leaves the row without an
 // expiry. Expired rows are deleted by DeleteExpired.
 
+// expiryIndex is the sorted index of a TTL entity's rows by expiry.
+const expiryIndex = "expiry"
+
 // maxTTL is the longest ttl Kong accepts (DAO_MAX_TTL).
 const maxTTL = 100000000
 
@@ -100,9 +103,11 @@ func (d *DB) DeleteExpired(ctx context.Context) (int, error) {
 		var expired []map[string]any
 		now := d.auto.Now()
 		err := d.store.View(ctx, func(tx store.Tx) error {
-			q := store.PageQuery{Size: 1000}
+			// Through the expiry index: rows with an expiry (any number
+			// sorts above the missing ones) that has passed.
+			q := store.RangeQuery{Index: expiryIndex, From: float64(0), Below: float64(now.Unix()) + 1, Size: 1000}
 			for {
-				page, err := tx.Page(e.Name, q)
+				page, err := tx.Range(e.Name, q)
 				if err != nil {
 					return err
 				}

@@ -186,6 +186,10 @@ func (s *ehkFlakyStore) Update(ctx context.Context, fn func(tx store.Tx) error) 
 		case s.tooBig.Load() && n > 1:
 			s.refused.Add(1)
 			return store.ErrTooBig
+		case s.tooBig.Load() && n == 1 && s.refused.Load() == 0:
+			// A lone outcome is held a moment so that the others, ending
+			// meanwhile, make the next batch one to split.
+			time.Sleep(50 * time.Millisecond)
 		}
 		return nil
 	})
