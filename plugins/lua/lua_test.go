@@ -310,8 +310,15 @@ func TestMisbehavingPlugin(t *testing.T) {
 		{"missing", "kong.request.get_everything is not supported"},
 		{"phase", "kong.response.get_raw_body: function cannot be called in access phase"},
 	}
+	// Allocation is checked under a deadline long enough for a slow
+	// (race-instrumented, loaded) machine to reach the memory limit first.
+	alloc := instanceOf(t, newHost(t, &buf, luaplugins.Options{Timeout: 20 * time.Second, MaxMemory: 4 << 20}), "misbehave", map[string]any{})
 	for _, tc := range cases {
 		t.Run(tc.mode, func(t *testing.T) {
+			in := in
+			if tc.mode == "alloc" {
+				in = alloc
+			}
 			pc := request(t, "GET / HTTP/1.1\nHost: h\nX-Mode: "+tc.mode+"\n\n")
 			err := in.(plugins.Accessor).Access(pc)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
