@@ -28,8 +28,10 @@ const purgesTable = "portico_purges"
 func purgeTable() store.Table { return store.Table{Name: purgesTable} }
 
 // firstPurgeBatch is how many dependents a batch deletes at first; it is
-// halved while a batch is still too big.
-const firstPurgeBatch = 1000
+// halved while a batch is still too big. Small batches are faster: every
+// index read in a write transaction sorts the transaction's pending
+// writes (badger), and each delete reads the indexes of its cascades.
+const firstPurgeBatch = 16
 
 // purge is a row being deleted with everything that goes with it.
 type purge struct {
@@ -49,15 +51,43 @@ func (d *DB) deleteOrPurge(ctx context.Context, fn func(w *writer) error, target
 	if !errors.Is(err, store.ErrTooBig) || target.id == "" {
 		return err
 	}
+	return d.startPurge(ctx, *target)
+}
+
+// startPurge records a purge and carries it out.
+func (d *DB) startPurge(ctx context.Context, target purge) error {
 	record := uuid.NewString()
-	err = d.store.Update(ctx, func(tx store.Tx) error {
+	err := d.store.Update(ctx, func(tx store.Tx) error {
 		return tx.Insert(purgesTable, store.Row{schema.FieldID: record, "entity": target.e.Name,
 			"target": target.id, "contents": target.contents})
 	})
 	if err != nil {
 		return fmt.Errorf("recording the purge of %s %s: %w", target.e.Name, target.id, err)
 	}
-	return d.finishPurge(ctx, record, *target)
+	return d.finishPurge(ctx, record, target)
+}
+
+// purgeAtOnce is how many entities a workspace may hold for its cascade
+// delete to be tried as one transaction; larger ones are purged in batches
+// from the start (a transaction that grows until the store refuses it
+// costs more than the batches).
+const purgeAtOnce = 1000
+
+// holdsMany reports whether workspace ws holds more than purgeAtOnce
+// entities, reading no more than that many index entries.
+func (d *DB) holdsMany(tx store.Tx, ws string) (bool, error) {
+	seen := 0
+	for _, e := range d.workspacedEntities() {
+		page, err := tx.Page(e.Name, store.PageQuery{Size: purgeAtOnce + 1 - seen,
+			Foreign: &store.ForeignFilter{Field: FieldWorkspace, ID: ws}})
+		if err != nil {
+			return false, err
+		}
+		if seen += len(page.Rows); seen > purgeAtOnce {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // finishPurge deletes p's dependents in batches until the rest fits one
@@ -92,23 +122,34 @@ func (d *DB) finishPurge(ctx context.Context, record string, p purge) error {
 		if !errors.Is(err, store.ErrTooBig) {
 			return err
 		}
-		if err := d.deleteDependents(ctx, p, &batch); err != nil {
-			return err
+		// Batches until the dependents run short, before the last
+		// transaction is tried again: a failed try costs a transaction's
+		// worth of work.
+		for {
+			n, err := d.deleteDependents(ctx, p, &batch)
+			if err != nil {
+				return err
+			}
+			if n < batch {
+				break
+			}
 		}
 	}
 }
 
-// deleteDependents deletes one batch of p's dependents, halving the batch
-// while it is too big; a single dependent too big for a transaction is
-// purged in turn.
-func (d *DB) deleteDependents(ctx context.Context, p purge, batch *int) error {
+// deleteDependents deletes one batch of p's dependents and says how many,
+// halving the batch while it is too big; a single dependent too big for a
+// transaction is purged in turn.
+func (d *DB) deleteDependents(ctx context.Context, p purge, batch *int) (int, error) {
 	for {
 		var single *purge
+		n := 0
 		err := d.write(ctx, func(w *writer) error {
 			e, rows, err := w.dependents(p, *batch)
 			if err != nil {
 				return err
 			}
+			n = len(rows)
 			if len(rows) == 1 {
 				single = &purge{e: e, id: row.String(rows[0], schema.FieldID)}
 			}
@@ -120,14 +161,16 @@ func (d *DB) deleteDependents(ctx context.Context, p purge, batch *int) error {
 			return nil
 		})
 		switch {
+		case err == nil:
+			return n, nil
 		case !errors.Is(err, store.ErrTooBig):
-			return err
+			return 0, err
 		case *batch > 1:
 			*batch /= 2
 		case single != nil:
-			return d.finishPurge(ctx, "", *single)
+			return 1, d.finishPurge(ctx, "", *single)
 		default:
-			return err
+			return 0, err
 		}
 	}
 }

@@ -311,6 +311,29 @@ func (d *DB) DeleteWorkspaceCascade(ctx context.Context, key string) error {
 		return nil
 	}
 	target := &purge{e: d.workspaces, contents: true}
+	// A workspace known to hold many entities is purged in batches at once.
+	var big *purge
+	err := d.store.View(ctx, func(tx store.Tx) error {
+		row, err := d.lookup(tx, d.workspaces, key, nil, "")
+		if err != nil || row == nil {
+			return err
+		}
+		id, _ := row[schema.FieldID].(string)
+		if def, err := d.defaultWorkspaceID(tx); err != nil || def == id {
+			return err // the transaction below refuses it
+		}
+		many, err := d.holdsMany(tx, id)
+		if many {
+			big = &purge{e: d.workspaces, id: id, contents: true}
+		}
+		return err
+	})
+	if err != nil {
+		return d.mapError(err)
+	}
+	if big != nil {
+		return d.startPurge(ctx, *big)
+	}
 	return d.deleteOrPurge(ctx, func(w *writer) error {
 		row, err := d.lookup(w.tx, d.workspaces, key, nil, "")
 		if err != nil || row == nil {
