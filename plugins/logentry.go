@@ -126,13 +126,13 @@ type LogField struct {
 // names. Repeated headers and query arguments become arrays, as in Kong.
 func (e *LogEntry) AppendJSON(b []byte) []byte {
 	b = append(b, `{"request":{"id":`...)
-	b = appendString(b, e.Request.ID)
+	b = AppendJSONString(b, e.Request.ID)
 	b = append(b, `,"method":`...)
-	b = appendString(b, e.Request.Method)
+	b = AppendJSONString(b, e.Request.Method)
 	b = append(b, `,"uri":`...)
-	b = appendString(b, e.Request.URI)
+	b = AppendJSONString(b, e.Request.URI)
 	b = append(b, `,"url":`...)
-	b = appendString(b, e.Request.URL)
+	b = AppendJSONString(b, e.Request.URL)
 	b = append(b, `,"size":`...)
 	b = strconv.AppendInt(b, e.Request.Size, 10)
 	b = append(b, `,"querystring":`...)
@@ -141,11 +141,11 @@ func (e *LogEntry) AppendJSON(b []byte) []byte {
 	b = appendFields(b, e.Request.Headers)
 	if t := e.Request.TLS; t != nil {
 		b = append(b, `,"tls":{"version":`...)
-		b = appendString(b, t.Version)
+		b = AppendJSONString(b, t.Version)
 		b = append(b, `,"cipher":`...)
-		b = appendString(b, t.Cipher)
+		b = AppendJSONString(b, t.Cipher)
 		b = append(b, `,"client_verify":`...)
-		b = appendString(b, t.ClientVerify)
+		b = AppendJSONString(b, t.ClientVerify)
 		b = append(b, '}')
 	}
 	b = append(b, `},"response":{"status":`...)
@@ -174,9 +174,9 @@ func (e *LogEntry) AppendJSON(b []byte) []byte {
 		b = append(b, ']')
 	}
 	b = append(b, `,"upstream_uri":`...)
-	b = appendString(b, e.UpstreamURI)
+	b = AppendJSONString(b, e.UpstreamURI)
 	b = append(b, `,"upstream_status":`...)
-	b = appendString(b, e.UpstreamStatus)
+	b = AppendJSONString(b, e.UpstreamStatus)
 	b = appendRow(b, `,"route":`, e.RouteJSON, e.Route.Row)
 	b = appendRow(b, `,"service":`, e.ServiceJSON, e.Service.Row)
 	if e.Consumer != nil {
@@ -185,26 +185,26 @@ func (e *LogEntry) AppendJSON(b []byte) []byte {
 	if e.Credential != nil {
 		b = append(b, `,"authenticated_entity":{"id":`...)
 		id, _ := e.Credential["id"].(string)
-		b = appendString(b, id)
+		b = AppendJSONString(b, id)
 		if c := credentialConsumer(e.Credential, e.Consumer); c != "" {
 			b = append(b, `,"consumer_id":`...)
-			b = appendString(b, c)
+			b = AppendJSONString(b, c)
 		}
 		b = append(b, '}')
 	}
 	b = append(b, `,"client_ip":`...)
-	b = appendString(b, e.ClientIP)
+	b = AppendJSONString(b, e.ClientIP)
 	b = append(b, `,"started_at":`...)
 	b = strconv.AppendInt(b, e.StartedAt, 10)
 	b = append(b, `,"source":`...)
-	b = appendString(b, e.Source)
+	b = AppendJSONString(b, e.Source)
 	if e.Workspace != "" {
 		b = append(b, `,"workspace":`...)
-		b = appendString(b, e.Workspace)
+		b = AppendJSONString(b, e.Workspace)
 	}
 	if e.WorkspaceName != "" {
 		b = append(b, `,"workspace_name":`...)
-		b = appendString(b, e.WorkspaceName)
+		b = AppendJSONString(b, e.WorkspaceName)
 	}
 	return append(b, '}')
 }
@@ -229,7 +229,7 @@ func credentialConsumer(cred, consumer map[string]any) string {
 
 func (t *LogTry) appendJSON(b []byte) []byte {
 	b = append(b, `{"ip":`...)
-	b = appendString(b, t.IP)
+	b = AppendJSONString(b, t.IP)
 	b = append(b, `,"port":`...)
 	b = strconv.AppendInt(b, int64(t.Port), 10)
 	b = append(b, `,"balancer_start":`...)
@@ -242,7 +242,7 @@ func (t *LogTry) appendJSON(b []byte) []byte {
 	b = strconv.AppendInt(b, t.BalancerLatencyNS, 10)
 	if t.State != "" {
 		b = append(b, `,"state":`...)
-		b = appendString(b, t.State)
+		b = AppendJSONString(b, t.State)
 	}
 	if t.Code != 0 {
 		b = append(b, `,"code":`...)
@@ -281,7 +281,7 @@ func appendFields(b []byte, fs []LogField) []byte {
 			b = append(b, ',')
 		}
 		first = false
-		b = appendString(b, fs[i].Name)
+		b = AppendJSONString(b, fs[i].Name)
 		b = append(b, ':')
 		n := 1
 		for j := i + 1; j < len(fs); j++ {
@@ -320,15 +320,15 @@ func (f *LogField) appendValue(b []byte) []byte {
 	if f.Flag {
 		return append(b, "true"...)
 	}
-	return appendString(b, f.Value)
+	return AppendJSONString(b, f.Value)
 }
 
 const hexDigits = "0123456789abcdef"
 
-// appendString writes s as a JSON string: quotes, backslashes and control
-// characters escaped, and invalid UTF-8 replaced by U+FFFD, as
-// encoding/json does (without its HTML escaping).
-func appendString(b []byte, s string) []byte {
+// AppendJSONString writes s as a JSON string: quotes, backslashes and
+// control characters escaped, invalid UTF-8 replaced by U+FFFD, as
+// encoding/json does (without its HTML escaping; "/" is not escaped).
+func AppendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {

@@ -132,7 +132,7 @@ func TestLogEntryStrings(t *testing.T) {
 		enc := json.NewEncoder(&want)
 		enc.SetEscapeHTML(false)
 		enc.Encode(s)
-		if got := appendString(nil, s); string(got) != string(bytes.TrimSpace(want.Bytes())) {
+		if got := AppendJSONString(nil, s); string(got) != string(bytes.TrimSpace(want.Bytes())) {
 			t.Errorf("%q: %s, want %s", s, got, bytes.TrimSpace(want.Bytes()))
 		}
 	}

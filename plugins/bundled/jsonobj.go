@@ -5,8 +5,9 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 	"unsafe"
+
+	"github.com/portico-gw/portico/plugins"
 )
 
 // jsonObject is a JSON object's members in order, their values kept as
@@ -236,42 +237,7 @@ func appendJSONBytes(dst, b []byte) []byte {
 
 // appendJSONString writes s as a JSON string ("/" unescaped, as the
 // transformers put it back).
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			dst = append(dst, c)
-			i++
-			continue
-		}
-		if c < utf8.RuneSelf {
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, `\u00`...)
-				dst = append(dst, "0123456789abcdef"[c>>4], "0123456789abcdef"[c&15])
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, `\ufffd`...)
-		} else {
-			dst = append(dst, s[i:i+size]...)
-		}
-		i += size
-	}
-	return append(dst, '"')
-}
+func appendJSONString(dst []byte, s string) []byte { return plugins.AppendJSONString(dst, s) }
 
 // jsonTypedValue is response-transformer's json_value: the configured text
 // as a JSON string, or cast to a number (nil when it is not one) or a
