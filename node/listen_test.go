@@ -80,6 +80,9 @@ func acceptQueueLen(t *testing.T, port int) int {
 	t.Helper()
 	ss, err := exec.LookPath("ss")
 	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("ss (iproute2) is required in CI")
+		}
 		t.Skip("ss (iproute2) is not installed")
 	}
 	out, err := exec.Command(ss, "-ltnH", "sport = :"+strconv.Itoa(port)).Output()
