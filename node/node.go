@@ -447,21 +447,16 @@ func open(ctx context.Context, cfg *conf.Config, log, adminLog *logger.Logger) (
 // recording the event is a durable write.
 func (n *Node) publishHealth(ev balancer.HealthEvent) {
 	n.log.Noticef("[healthcheck] (%s) %s target %s:%d (%s)", ev.UpstreamName, ev.Health, ev.IP, ev.Port, ev.Hostname)
-	if n.hooks == nil {
+	if n.pluginEvents == nil {
 		return
 	}
-	go func() {
-		err := n.hooks.Emit(context.Background(), eventhooks.SourceBalancer, eventhooks.EventHealth, map[string]any{
-			"upstream_id": ev.UpstreamID,
-			"ip":          ev.IP,
-			"port":        ev.Port,
-			"hostname":    ev.Hostname,
-			"health":      ev.Health,
-		})
-		if err != nil {
-			n.log.Errorf("%v", err)
-		}
-	}()
+	n.pluginEvents.Emit(eventhooks.SourceBalancer, eventhooks.EventHealth, map[string]any{
+		"upstream_id": ev.UpstreamID,
+		"ip":          ev.IP,
+		"port":        ev.Port,
+		"hostname":    ev.Hostname,
+		"health":      ev.Health,
+	})
 }
 
 // newServer prepares a server whose connections and requests are counted

@@ -13,11 +13,11 @@ import (
 // pluginEventsQueue bounds the plugin events waiting to be recorded.
 const pluginEventsQueue = 1024
 
-// pluginEvents carries the events plugins emit on the request's path (the
-// rate-limiting plugin's rate-limit-exceeded) to event hooks: a bounded
-// queue drained by one goroutine, so that recording an event (a durable
-// write) never holds a request. When the queue is full, events are dropped
-// and counted.
+// pluginEvents carries the events emitted on the request's path (the
+// rate-limiting plugin's rate-limit-exceeded, the balancer's health
+// transitions) to event hooks: a bounded queue drained by one goroutine,
+// so that recording an event (a durable write) never holds a request. When
+// the queue is full, events are dropped and counted.
 type pluginEvents struct {
 	hooks   *eventhooks.Service
 	log     *logger.Logger
