@@ -5,42 +5,16 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/portico-gw/portico/catalog"
 	"github.com/portico-gw/portico/db"
 	"github.com/portico-gw/portico/eventhooks/handler"
+	"github.com/portico-gw/portico/internal/testclock"
 	"github.com/portico-gw/portico/store"
 	"github.com/portico-gw/portico/store/badger"
 )
-
-// ehkClock is a settable clock for tests, safe for concurrent use.
-type ehkClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func ehkNewClock(t time.Time) *ehkClock { return &ehkClock{t: t} }
-
-func (c *ehkClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *ehkClock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
-
-func (c *ehkClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 func ehkMD5(s string) string {
 	sum := md5.Sum([]byte(s))
@@ -134,7 +108,7 @@ type ehkFilterStep struct {
 func ehkRunFilterSteps(t *testing.T, h *hookEntry, steps []ehkFilterStep) {
 	t.Helper()
 	t0 := time.Unix(1_700_000_000, 0)
-	clock := ehkNewClock(t0)
+	clock := testclock.New(t0)
 	f := ehkNewFilters(t, clock.Now)
 	for i, s := range steps {
 		clock.Set(t0.Add(s.at))
@@ -173,7 +147,7 @@ func TestFilterSnooze(t *testing.T) {
 		})
 	})
 	t.Run("windows are per hook, source and event", func(t *testing.T) {
-		clock := ehkNewClock(time.Unix(1_700_000_000, 0))
+		clock := testclock.New(time.Unix(1_700_000_000, 0))
 		f := ehkNewFilters(t, clock.Now)
 		h2 := &hookEntry{Hook: handler.Hook{ID: "h2"}, snooze: 60}
 		ev := handler.Event{Source: "crud", Name: "consumers", Data: a}
@@ -194,7 +168,7 @@ func TestFilterSnooze(t *testing.T) {
 		mustPass(h, handler.Event{Source: "dao:crud", Name: "consumers", Data: a}, true)
 	})
 	t.Run("expired windows are forgotten", func(t *testing.T) {
-		clock := ehkNewClock(time.Unix(1_700_000_000, 0))
+		clock := testclock.New(time.Unix(1_700_000_000, 0))
 		f := ehkNewFilters(t, clock.Now)
 		for i := 0; i < 100; i++ {
 			hi := &hookEntry{Hook: handler.Hook{ID: "h" + string(rune('a'+i%26)) + string(rune('a'+i/26))}, snooze: 1}
@@ -232,7 +206,7 @@ func TestFilterOnChange(t *testing.T) {
 		})
 	})
 	t.Run("unique fields decide what a change is", func(t *testing.T) {
-		clock := ehkNewClock(time.Unix(1_700_000_000, 0))
+		clock := testclock.New(time.Unix(1_700_000_000, 0))
 		f := ehkNewFilters(t, clock.Now)
 		unique := []string{"consumer", "ip", "service"}
 		ev := func(rate float64, ip string) handler.Event {
@@ -297,7 +271,7 @@ func TestFilterCheckWithoutCommit(t *testing.T) {
 		{"snooze+on_change", &hookEntry{Hook: handler.Hook{ID: "h1"}, snooze: 60, onChange: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			clock := ehkNewClock(time.Unix(1_700_000_000, 0))
+			clock := testclock.New(time.Unix(1_700_000_000, 0))
 			f := ehkNewFilters(t, clock.Now)
 			ev := handler.Event{Source: "crud", Name: "consumers", Data: a}
 			// A write that was rolled back: checked, never committed.

@@ -10,6 +10,7 @@ import (
 	"github.com/portico-gw/portico/db"
 	"github.com/portico-gw/portico/eventhooks/delivery"
 	"github.com/portico-gw/portico/eventhooks/handler"
+	"github.com/portico-gw/portico/internal/testclock"
 	"github.com/portico-gw/portico/store"
 )
 
@@ -40,7 +41,7 @@ func (e *ehkEnv) rowsOf(table string) []store.Row {
 // records show the data; trimming the last record takes the payload.
 func TestOutboxStoresDataOnce(t *testing.T) {
 	t0 := time.Now().Truncate(time.Second)
-	clock := ehkNewClock(t0)
+	clock := testclock.New(t0)
 	lg := &ehkFake{}
 	e := ehkOpen(t, "", Options{Handlers: map[string]handler.Handler{"log": lg}, Retention: time.Hour, Now: clock.Now})
 	h1 := e.hook(map[string]any{"source": "crud", "event": "consumers", "handler": "log"})
@@ -86,7 +87,7 @@ func TestOutboxStoresDataOnce(t *testing.T) {
 // deliveries is left.
 func TestOutboxTrimKeepsSharedPayload(t *testing.T) {
 	t0 := time.Now().Truncate(time.Second)
-	clock := ehkNewClock(t0)
+	clock := testclock.New(t0)
 	blk := ehkNewBlocker()
 	t.Cleanup(blk.release)
 	route := &ehkByHook{}
@@ -326,7 +327,7 @@ func TestServiceIsolationManySlowHooks(t *testing.T) {
 // attempted when its time comes.
 func TestEngineFarRetriesWaitInTheStore(t *testing.T) {
 	t0 := time.Now().Truncate(time.Second)
-	clock := ehkNewClock(t0)
+	clock := testclock.New(t0)
 	var failing atomic.Bool
 	failing.Store(true)
 	route := &ehkByHook{}

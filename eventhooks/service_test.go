@@ -18,6 +18,7 @@ import (
 	"github.com/portico-gw/portico/eventhooks/delivery"
 	"github.com/portico-gw/portico/eventhooks/handler"
 	"github.com/portico-gw/portico/events"
+	"github.com/portico-gw/portico/internal/testclock"
 	"github.com/portico-gw/portico/schema"
 	"github.com/portico-gw/portico/store"
 	"github.com/portico-gw/portico/store/badger"
@@ -1190,7 +1191,7 @@ func TestServiceTestAndPing(t *testing.T) {
 
 func TestServiceTrim(t *testing.T) {
 	t0 := time.Now().Truncate(time.Second)
-	clock := ehkNewClock(t0)
+	clock := testclock.New(t0)
 	blk := ehkNewBlocker()
 	route := &ehkByHook{}
 	lg := &ehkFake{fn: route.fn}

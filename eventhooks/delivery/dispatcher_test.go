@@ -6,6 +6,8 @@ import (
 	"sort"
 	"testing"
 	"time"
+
+	"github.com/portico-gw/portico/internal/testclock"
 )
 
 // ehkWork is where a test dispatcher's started deliveries go.
@@ -57,7 +59,7 @@ func ehkNone(t *testing.T, d *dispatcher, wait time.Duration) {
 func TestDispatcherDueOrder(t *testing.T) {
 	t.Run("due items in due order", func(t *testing.T) {
 		t0 := time.Unix(1_700_000_000, 0)
-		clock := ehkNewClock(t0)
+		clock := testclock.New(t0)
 		d := ehkNewDispatcher(clock.Now, 16, 100, 0)
 		// Pushed before run starts, so one pass sees them all.
 		var items []item
@@ -96,7 +98,7 @@ func TestDispatcherDueOrder(t *testing.T) {
 	})
 	t.Run("fake clock: an item is held until the clock reaches it", func(t *testing.T) {
 		t0 := time.Unix(1_700_000_000, 0)
-		clock := ehkNewClock(t0)
+		clock := testclock.New(t0)
 		d := ehkDispatcher(t, clock.Now, 4, 100)
 		d.push(item{id: "x", hook: "h", due: t0.Add(time.Hour), born: t0})
 		ehkNone(t, d, 50*time.Millisecond)
@@ -193,7 +195,7 @@ func ehkSortedIDs(items ...item) []string {
 
 func TestDispatcherAgain(t *testing.T) {
 	t0 := time.Unix(1_700_000_000, 0)
-	clock := ehkNewClock(t0)
+	clock := testclock.New(t0)
 	d := ehkDispatcher(t, clock.Now, 4, 1)
 	d.push(item{id: "x", hook: "h", due: t0, born: t0})
 	it := ehkTake(t, d)
@@ -220,7 +222,7 @@ func TestDispatcherAgain(t *testing.T) {
 
 func TestDispatcherGauges(t *testing.T) {
 	t0 := time.Unix(1_700_000_000, 0)
-	clock := ehkNewClock(t0)
+	clock := testclock.New(t0)
 	d := newDispatcher(clock.Now, 4, 4, 0)
 	if d.depth() != 0 || d.oldestAge() != 0 {
 		t.Fatalf("empty dispatcher: depth %d, oldest %v", d.depth(), d.oldestAge())
