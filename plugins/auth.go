@@ -1,6 +1,8 @@
 package plugins
 
 import (
+	"unsafe"
+
 	"github.com/valyala/fasthttp"
 
 	"github.com/portico-gw/portico/schema"
@@ -31,6 +33,17 @@ const (
 	HeaderAnonymous            = "X-Anonymous-Consumer"
 )
 
+// The same names as fasthttp stores them (normalized once), so that setting
+// them per request neither normalizes nor copies a name.
+var (
+	keyConsumerID           = fasthttp.AppendNormalizedHeaderKey(nil, HeaderConsumerID)
+	keyConsumerCustomID     = fasthttp.AppendNormalizedHeaderKey(nil, HeaderConsumerCustomID)
+	keyConsumerUsername     = fasthttp.AppendNormalizedHeaderKey(nil, HeaderConsumerUsername)
+	keyCredentialIdentifier = fasthttp.AppendNormalizedHeaderKey(nil, HeaderCredentialIdentifier)
+	keyAnonymous            = fasthttp.AppendNormalizedHeaderKey(nil, HeaderAnonymous)
+	valueTrue               = []byte("true")
+)
+
 // Authenticate records the consumer and credential a plugin authenticated
 // (kong.client.authenticate) and sets the upstream headers Kong's
 // authentication plugins set: the consumer's id, custom_id and username and
@@ -39,23 +52,26 @@ const (
 func (c *Context) Authenticate(consumer, credential map[string]any) {
 	c.Consumer, c.Credential = consumer, credential
 	h := &c.Request.Header
-	setOrClear(h, HeaderConsumerID, consumer, "id")
-	setOrClear(h, HeaderConsumerCustomID, consumer, "custom_id")
-	setOrClear(h, HeaderConsumerUsername, consumer, "username")
-	setOrClear(h, HeaderCredentialIdentifier, credential, "id")
+	setOrClear(h, keyConsumerID, consumer, "id")
+	setOrClear(h, keyConsumerCustomID, consumer, "custom_id")
+	setOrClear(h, keyConsumerUsername, consumer, "username")
+	setOrClear(h, keyCredentialIdentifier, credential, "id")
 	if credential != nil {
-		h.Del(HeaderAnonymous)
+		h.DelBytes(keyAnonymous)
 	} else {
-		h.Set(HeaderAnonymous, "true")
+		h.SetCanonical(keyAnonymous, valueTrue)
 	}
 }
 
-func setOrClear(h *fasthttp.RequestHeader, name string, row map[string]any, field string) {
+// setOrClear sets header key (normalized) to row[field], or removes it
+// when the row has no such value, so a client cannot pass its own.
+func setOrClear(h *fasthttp.RequestHeader, key []byte, row map[string]any, field string) {
 	if v, ok := row[field].(string); ok && v != "" {
-		h.Set(name, v)
+		// SetCanonical copies the value: a view of the row's string will do.
+		h.SetCanonical(key, unsafe.Slice(unsafe.StringData(v), len(v)))
 		return
 	}
-	h.Del(name)
+	h.DelBytes(key)
 }
 
 // Workspace is the workspace of the matched route (its ws_id), where Kong

@@ -292,12 +292,36 @@ func (st *rlState) add(name []byte, v float64) {
 	st.n++
 }
 
-// apply sets the headers on the answer.
+// apply sets the headers on the answer, replacing any the upstream sent.
+// Most answers have none, and then appending each header spares looking
+// for an earlier one of its name.
 func (st *rlState) apply(h *fasthttp.ResponseHeader) {
+	replace := hasRateLimitHeaders(h)
 	for i := range st.n {
 		st.buf = appendNumber(st.buf[:0], st.values[i])
-		h.SetCanonical(st.names[i], st.buf)
+		if replace {
+			h.SetCanonical(st.names[i], st.buf)
+		} else {
+			h.AddBytesKV(st.names[i], st.buf)
+		}
 	}
+}
+
+// hasRateLimitHeaders reports whether h holds a header that rate limiting
+// plugins set: X-RateLimit-*, RateLimit-* or Retry-After, in any case.
+func hasRateLimitHeaders(h *fasthttp.ResponseHeader) bool {
+	for k := range h.All() {
+		if hasPrefixFold(k, "x-ratelimit-") || hasPrefixFold(k, "ratelimit-") ||
+			len(k) == len("retry-after") && hasPrefixFold(k, "retry-after") {
+			return true
+		}
+	}
+	return false
+}
+
+// hasPrefixFold is bytes.HasPrefix ignoring case.
+func hasPrefixFold(b []byte, prefix string) bool {
+	return len(b) >= len(prefix) && strings.EqualFold(view(b[:len(prefix)]), prefix)
 }
 
 // appendNumber writes a header's number as Lua's tostring does: integers

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -122,6 +123,47 @@ func TestRateLimitingHeaders(t *testing.T) {
 			for k, want := range c.want {
 				if got[strings.ToLower(k)] != want {
 					t.Errorf("%s = %q; want %q (all: %v)", k, got[k], want, got)
+				}
+			}
+		})
+	}
+}
+
+// Headers of the plugin's names that the upstream sent are replaced, in
+// whatever case they came; the upstream's other headers stay.
+func TestRateLimitingHeadersReplaceUpstreams(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		upstream [][2]string
+		want     map[string][]string
+	}{
+		{"none from the upstream", [][2]string{{"X-Upstream", "1"}}, map[string][]string{
+			"X-Ratelimit-Limit-Minute": {"3"}, "Ratelimit-Remaining": {"2"}, "X-Upstream": {"1"}}},
+		{"the upstream's own limits", [][2]string{{"x-ratelimit-limit-minute", "99"}, {"RATELIMIT-REMAINING", "98"}}, map[string][]string{
+			"X-Ratelimit-Limit-Minute": {"3"}, "Ratelimit-Remaining": {"2"}}},
+		{"a Retry-After is the upstream's while the limit is not reached", [][2]string{{"Retry-After", "7"}}, map[string][]string{
+			"Retry-After": {"7"}, "Ratelimit-Limit": {"3"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newTestRateLimiter(t, map[string]any{"minute": 3.0}, &rlClock{t0})
+			pc := ipContext("10.0.0.1")
+			if err := h.Access(pc); err != nil {
+				t.Fatal(err)
+			}
+			pc.Response.SetStatusCode(200)
+			for _, kv := range tc.upstream {
+				pc.Response.Header.Add(kv[0], kv[1])
+			}
+			if err := h.HeaderFilter(pc); err != nil {
+				t.Fatal(err)
+			}
+			for name, want := range tc.want {
+				var got []string
+				for _, v := range pc.Response.Header.PeekAll(name) {
+					got = append(got, string(v))
+				}
+				if !slices.Equal(got, want) {
+					t.Errorf("%s: %q; want %q", name, got, want)
 				}
 			}
 		})
