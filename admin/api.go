@@ -43,8 +43,12 @@ type PluginInfo struct {
 type NodeInfo struct {
 	// KongVersion is the Kong Admin API version Portico implements; clients
 	// such as decK and go-kong choose their behaviour from it.
-	KongVersion    string
-	PorticoVersion string
+	KongVersion string
+	// Edition is GET / "edition" ("enterprise" or "community"), and
+	// ServerTokens the Server header ("kong/3.9.1.0-enterprise-edition"),
+	// both following KongVersion's shape.
+	Edition, ServerTokens string
+	PorticoVersion        string
 	Hostname       string
 	NodeID         string
 	PID            int
@@ -110,7 +114,7 @@ func New(opts Options) *API {
 		registry:   opts.Registry,
 		router:     router.New(),
 		roots:      map[string]bool{},
-		server:     []byte("kong/" + opts.Node.KongVersion),
+		server:     []byte(opts.Node.ServerTokens),
 	}
 	if a.log == nil {
 		a.log = discardLogger{}
