@@ -49,9 +49,9 @@ type NodeInfo struct {
 	// both following KongVersion's shape.
 	Edition, ServerTokens string
 	PorticoVersion        string
-	Hostname       string
-	NodeID         string
-	PID            int
+	Hostname              string
+	NodeID                string
+	PID                   int
 	// Configuration is the effective configuration with secrets masked.
 	Configuration map[string]any
 }
