@@ -140,6 +140,7 @@ func New(opts Options) *API {
 	a.routeWorkspaces()
 	a.routeMetrics(opts.Metrics)
 	a.routeProxyCache()
+	a.routeEnterprise()
 	sort.Strings(a.endpoints)
 	return a
 }
