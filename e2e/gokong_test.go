@@ -247,7 +247,9 @@ func coreCases(ctx context.Context, c *kong.Client, f fixtures) map[string]func(
 				return c.CACertificates.Update(ctx, &kong.CACertificate{ID: x.ID, Tags: kong.StringSlice(gkTag, "updated")})
 			},
 			updated: func(x *kong.CACertificate) bool { return len(x.Tags) == 2 },
-			list:    func(o *kong.ListOpt) ([]*kong.CACertificate, *kong.ListOpt, error) { return c.CACertificates.List(ctx, o) },
+			list: func(o *kong.ListOpt) ([]*kong.CACertificate, *kong.ListOpt, error) {
+				return c.CACertificates.List(ctx, o)
+			},
 			listAll: func() ([]*kong.CACertificate, error) { return c.CACertificates.ListAll(ctx) },
 			del:     func(k *string) error { return c.CACertificates.Delete(ctx, k) }, tagged: true,
 		}.exercise,
