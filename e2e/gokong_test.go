@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"math/big"
 	"net/http"
@@ -425,4 +426,206 @@ func gkCert(cn string, ca bool) (string, string) {
 	}
 	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
 		string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}))
+}
+
+// TestGoKongEnterprise: what go-kong reads of the node and the Enterprise
+// endpoints, with Kong Enterprise's version (the default) and Kong OSS's.
+func TestGoKongEnterprise(t *testing.T) {
+	for _, c := range []struct {
+		name, version, server string
+		enterprise            bool
+	}{
+		{"default", "3.9.1.0", "kong/3.9.1.0-enterprise-edition", true},
+		{"oss", "3.9.1", "kong/3.9.1", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var extra []string
+			if c.name == "oss" {
+				extra = append(extra, "KONG_KONG_VERSION="+c.version)
+			}
+			g := startGateway(t, extra...)
+			ctx := context.Background()
+			k := newKongClient(t, g)
+
+			info, err := k.Info.Get(ctx)
+			if err != nil || info.Version != c.version || info.Configuration == nil || info.Configuration.Database == "" {
+				t.Fatalf("info %+v, %v", info, err)
+			}
+			root, err := k.Root(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, err := kong.ParseSemanticVersion(kong.VersionFromInfo(root))
+			if err != nil || v.IsKongGatewayEnterprise() != c.enterprise || v.Major() != 3 || v.Minor() != 9 || v.Patch() != 1 {
+				t.Errorf("version %v (enterprise %v), %v", v, v.IsKongGatewayEnterprise(), err)
+			}
+			if server, err := k.Server(ctx); err != nil || server != c.server {
+				t.Errorf("Server %q, %v; want %q", server, err, c.server)
+			}
+			acl := root["plugins"].(map[string]any)["available_on_server"].(map[string]any)["acl"].(map[string]any)
+			if acl["version"] != c.version {
+				t.Errorf("acl plugin version %v, want %s", acl["version"], c.version)
+			}
+
+			// Schemas and validation, of entities and of plugins.
+			s, err := k.Schemas.Get(ctx, "services")
+			if err != nil || s["fields"] == nil {
+				t.Errorf("services schema %v, %v", s, err)
+			}
+			if ok, msg, err := k.Schemas.Validate(ctx, kong.EntityTypeServices, &kong.Service{Host: kong.String("example.com")}); !ok || err != nil {
+				t.Errorf("valid service: %v %q %v", ok, msg, err)
+			}
+			if ok, msg, err := k.Schemas.Validate(ctx, kong.EntityTypeRoutes, &kong.Route{Protocols: kong.StringSlice("http")}); ok || err != nil || !strings.Contains(msg, "must set one of") {
+				t.Errorf("invalid route: %v %q %v", ok, msg, err)
+			}
+			if ok, msg, err := k.Plugins.Validate(ctx, &kong.Plugin{Name: kong.String("key-auth")}); !ok || err != nil {
+				t.Errorf("valid plugin: %v %q %v", ok, msg, err)
+			}
+			if ok, msg, err := k.Plugins.Validate(ctx, &kong.Plugin{Name: kong.String("rate-limiting"), Config: kong.Configuration{"minute": "x"}}); ok || err != nil || msg == "" {
+				t.Errorf("invalid plugin: %v %q %v", ok, msg, err)
+			}
+			if ps, err := k.Plugins.GetFullSchema(ctx, kong.String("cors")); err != nil || ps["fields"] == nil {
+				t.Errorf("cors schema: %v", err)
+			}
+
+			// Targets hang on an upstream; SNIs on a certificate.
+			up, err := k.Upstreams.Create(ctx, &kong.Upstream{Name: kong.String("gk-up")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < 3; i++ {
+				if _, err := k.Targets.Create(ctx, up.Name, &kong.Target{Target: kong.String(fmt.Sprintf("10.0.0.%d:80", i+1)), Tags: kong.StringSlice(gkTag)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			page, next, err := k.Targets.List(ctx, up.ID, &kong.ListOpt{Size: 2})
+			if err != nil || len(page) != 2 || next == nil {
+				t.Fatalf("targets page %d, next %v, %v", len(page), next, err)
+			}
+			targets, err := k.Targets.ListAll(ctx, up.Name)
+			if err != nil || len(targets) != 3 {
+				t.Fatalf("targets %d, %v", len(targets), err)
+			}
+			if tg, err := k.Targets.Update(ctx, up.Name, targets[0].ID, &kong.Target{Target: targets[0].Target, Weight: kong.Int(5)}); err != nil || *tg.Weight != 5 {
+				t.Errorf("target update: %v", err)
+			}
+			if err := k.Targets.Delete(ctx, up.Name, targets[0].Target); err != nil {
+				t.Errorf("target delete by address: %v", err)
+			}
+			cert, key := gkCert("gk.example", false)
+			crt, err := k.Certificates.Create(ctx, &kong.Certificate{Cert: &cert, Key: &key})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sni, err := k.SNIs.Create(ctx, &kong.SNI{Name: kong.String("gk.example"), Certificate: &kong.Certificate{ID: crt.ID}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, err := k.SNIs.Get(ctx, kong.String("gk.example")); err != nil || *got.ID != *sni.ID {
+				t.Errorf("sni by name: %v", err)
+			}
+			if list, _, err := k.SNIs.ListForCertificate(ctx, crt.ID, nil); err != nil || len(list) != 1 {
+				t.Errorf("snis of certificate: %d, %v", len(list), err)
+			}
+
+			// RBAC: a role's endpoint permissions, a user's roles, admins.
+			role, err := k.RBACRoles.Create(ctx, &kong.RBACRole{Name: kong.String("gk-ops")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ep, err := k.RBACEndpointPermissions.Create(ctx, &kong.RBACEndpointPermission{
+				Role: role, Workspace: kong.String("default"), Endpoint: kong.String("/services"), Actions: kong.StringSlice("read", "update"),
+			})
+			if err != nil || len(ep.Actions) != 2 {
+				t.Fatalf("endpoint permission %+v, %v", ep, err)
+			}
+			if got, err := k.RBACEndpointPermissions.Get(ctx, role.Name, kong.String("default"), kong.String("/services")); err != nil || *got.Endpoint != "/services" {
+				t.Errorf("endpoint permission get: %+v %v", got, err)
+			}
+			ep.Actions, ep.Comment = kong.StringSlice("read"), kong.String("narrower")
+			if got, err := k.RBACEndpointPermissions.Update(ctx, ep); err != nil || len(got.Actions) != 1 {
+				t.Errorf("endpoint permission update: %+v %v", got, err)
+			}
+			if all, err := k.RBACEndpointPermissions.ListAllForRole(ctx, role.ID); err != nil || len(all) != 1 {
+				t.Errorf("endpoint permissions of role: %d, %v", len(all), err)
+			}
+			user, err := k.RBACUsers.Create(ctx, &kong.RBACUser{Name: kong.String("gk-bot"), UserToken: kong.String("gk-bot-token")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if roles, err := k.RBACUsers.AddRoles(ctx, user.Name, []*kong.RBACRole{role}); err != nil || len(roles) == 0 {
+				t.Errorf("add roles: %v %v", roles, err)
+			}
+			if roles, err := k.RBACUsers.ListRoles(ctx, user.Name); err != nil || len(roles) != 1 || *roles[0].Name != "gk-ops" {
+				t.Errorf("list roles: %v %v", roles, err)
+			}
+			if err := k.RBACEndpointPermissions.Delete(ctx, role.ID, kong.String("default"), kong.String("/services")); err != nil {
+				t.Errorf("endpoint permission delete: %v", err)
+			}
+			adm, err := k.Admins.Create(ctx, &kong.Admin{Username: kong.String("gk-admin"), Email: kong.String("gk@example.com")})
+			if err != nil || adm.ID == nil {
+				t.Fatalf("admin %+v, %v", adm, err)
+			}
+			if got, err := k.Admins.Get(ctx, kong.String("gk-admin")); err != nil || *got.ID != *adm.ID {
+				t.Errorf("admin get: %v", err)
+			}
+			if admins, _, err := k.Admins.List(ctx, nil); err != nil || len(admins) != 1 {
+				t.Errorf("admins list: %d, %v", len(admins), err)
+			}
+			if got, err := k.Admins.Update(ctx, &kong.Admin{ID: adm.ID, CustomID: kong.String("gk-1")}); err != nil || got.CustomID == nil || *got.CustomID != "gk-1" {
+				t.Errorf("admin update: %+v %v", got, err)
+			}
+			if err := k.Admins.Delete(ctx, adm.ID); err != nil {
+				t.Errorf("admin delete: %v", err)
+			}
+			if ok, err := k.Tags.Exists(ctx); err != nil || !ok {
+				t.Errorf("tags: %v %v", ok, err)
+			}
+
+			// The Enterprise collections Portico does not have read as
+			// unused, in the default workspace and through a bound client.
+			ws := newKongClient(t, g)
+			if _, err := k.Workspaces.Create(ctx, &kong.Workspace{Name: kong.String("gk-ws")}); err != nil {
+				t.Fatal(err)
+			}
+			ws.SetWorkspace("gk-ws")
+			for _, cl := range []*kong.Client{k, ws} {
+				if l, err := cl.ConsumerGroups.ListAll(ctx); err != nil || len(l) != 0 {
+					t.Errorf("consumer groups: %v %v", l, err)
+				}
+				if l, err := cl.Vaults.ListAll(ctx); err != nil || len(l) != 0 {
+					t.Errorf("vaults: %v %v", l, err)
+				}
+				if l, err := cl.Keys.ListAll(ctx); err != nil || len(l) != 0 {
+					t.Errorf("keys: %v %v", l, err)
+				}
+				if l, err := cl.KeySets.ListAll(ctx); err != nil || len(l) != 0 {
+					t.Errorf("key sets: %v %v", l, err)
+				}
+				if l, err := cl.Partials.ListAll(ctx); err != nil || len(l) != 0 {
+					t.Errorf("partials: %v %v", l, err)
+				}
+				if l, err := cl.Licenses.ListAll(ctx); err != nil || len(l) != 0 {
+					t.Errorf("licenses: %v %v", l, err)
+				}
+				if l, err := cl.MTLSAuths.ListAll(ctx); err != nil || len(l) != 0 {
+					t.Errorf("mtls-auths: %v %v", l, err)
+				}
+				if _, err := cl.ConsumerGroups.Get(ctx, kong.String("gold")); !kong.IsNotFoundErr(err) {
+					t.Errorf("consumer group get: %v, want not found", err)
+				}
+				_, err := cl.FilterChains.ListAll(ctx)
+				var apiErr *kong.APIError
+				if !errors.As(err, &apiErr) || apiErr.Code() != 400 {
+					t.Errorf("filter chains: %v, want 400 (no wasm)", err)
+				}
+				if _, err := cl.Vaults.Create(ctx, &kong.Vault{Name: kong.String("env"), Prefix: kong.String("my-env")}); !kong.IsForbiddenErr(err) {
+					t.Errorf("vault create: %v, want 403", err)
+				}
+			}
+			if l, err := ws.Services.ListAll(ctx); err != nil || len(l) != 0 {
+				t.Errorf("services of an empty workspace: %v %v", l, err)
+			}
+		})
+	}
 }
