@@ -43,11 +43,15 @@ type PluginInfo struct {
 type NodeInfo struct {
 	// KongVersion is the Kong Admin API version Portico implements; clients
 	// such as decK and go-kong choose their behaviour from it.
-	KongVersion    string
-	PorticoVersion string
-	Hostname       string
-	NodeID         string
-	PID            int
+	KongVersion string
+	// Edition is GET / "edition" ("enterprise" or "community"), and
+	// ServerTokens the Server header ("kong/3.9.1.0-enterprise-edition"),
+	// both following KongVersion's shape.
+	Edition, ServerTokens string
+	PorticoVersion        string
+	Hostname              string
+	NodeID                string
+	PID                   int
 	// Configuration is the effective configuration with secrets masked.
 	Configuration map[string]any
 }
@@ -110,7 +114,7 @@ func New(opts Options) *API {
 		registry:   opts.Registry,
 		router:     router.New(),
 		roots:      map[string]bool{},
-		server:     []byte("kong/" + opts.Node.KongVersion),
+		server:     []byte(opts.Node.ServerTokens),
 	}
 	if a.log == nil {
 		a.log = discardLogger{}
@@ -136,6 +140,7 @@ func New(opts Options) *API {
 	a.routeWorkspaces()
 	a.routeMetrics(opts.Metrics)
 	a.routeProxyCache()
+	a.routeEnterprise()
 	sort.Strings(a.endpoints)
 	return a
 }

@@ -42,7 +42,10 @@ import (
 )
 
 // testKongVersion is the Kong version the test node reports.
-const testKongVersion = "3.9.1"
+const (
+	testKongVersion  = "3.9.1.0"
+	testServerTokens = "kong/3.9.1.0-enterprise-edition"
+)
 
 // registries builds what a node with the default configuration serves.
 func registries(tb testing.TB) (*schema.Registry, *plugins.Registry) {
@@ -81,7 +84,7 @@ func newAPIWith(tb testing.TB, opts db.Options, adjust func(d *db.DB, o *Options
 	o := Options{
 		DB:      d,
 		Plugins: infos,
-		Node: NodeInfo{KongVersion: testKongVersion, PorticoVersion: "test", Hostname: "test",
+		Node: NodeInfo{KongVersion: testKongVersion, Edition: "enterprise", ServerTokens: testServerTokens, PorticoVersion: "test", Hostname: "test",
 			NodeID: "00000000-0000-4000-8000-000000000000"},
 	}
 	if adjust != nil {
@@ -380,7 +383,7 @@ func TestAdminHeaders(t *testing.T) {
 		{"POST", "/services", 400},
 	} {
 		r := h.do(tc.method, tc.path, "", nil).want(t, tc.status)
-		if got := r.header["Server"]; got != "kong/"+testKongVersion {
+		if got := r.header["Server"]; got != testServerTokens {
 			t.Errorf("%s %s: Server = %q", tc.method, tc.path, got)
 		}
 		if _, err := strconv.Atoi(r.header["X-Kong-Admin-Latency"]); err != nil {

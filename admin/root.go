@@ -15,7 +15,6 @@ import (
 // Kong's fixed strings for the node endpoints (kong/api/routes/kong.lua).
 const (
 	tagline            = "Welcome to kong"
-	edition            = "community"
 	luaVersion         = "gopher-lua 5.1"
 	msgNoEntity        = "No entity named '%s'"
 	msgNoPlugin        = "No plugin named '%s'"
@@ -71,7 +70,7 @@ func (a *API) root(ctx *fasthttp.RequestCtx) {
 		"tagline":         tagline,
 		"version":         a.node.KongVersion,
 		"portico_version": a.node.PorticoVersion,
-		"edition":         edition,
+		"edition":         a.node.Edition,
 		"hostname":        a.node.Hostname,
 		"node_id":         a.node.NodeID,
 		"lua_version":     luaVersion,

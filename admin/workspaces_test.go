@@ -83,7 +83,7 @@ func TestWorkspaceIsolation(t *testing.T) {
 	// Node information at /kong, with or without a workspace prefix, as
 	// Kong Enterprise serves it (decK reads the version there).
 	for _, path := range []string{"/kong", "/team-a/kong", "/default/kong"} {
-		if got := h.get(path).want(t, 200).obj(t); got["version"] != "3.9.1" || got["tagline"] != "Welcome to kong" {
+		if got := h.get(path).want(t, 200).obj(t); got["version"] != testKongVersion || got["tagline"] != "Welcome to kong" {
 			t.Errorf("%s = %s, want the node's information", path, js(got))
 		}
 	}

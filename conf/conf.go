@@ -197,7 +197,9 @@ type Config struct {
 
 	// KongVersion (kong_version) is the Kong version Portico reports to Admin
 	// API clients (GET / "version", the Server header), because tools such as
-	// decK decide what they may send from it. Default "3.9.1".
+	// decK decide what they may send from it. Default "3.9.1.0", Kong
+	// Enterprise's shape, so that clients use the Enterprise features Portico
+	// has; "3.9.1" reports Kong OSS (kongversion.go).
 	KongVersion string
 	// AdminMaxBodySize (admin_max_body_size) caps Admin API request bodies,
 	// in bytes; 0 means no limit. Default 10m: large enough for a declarative
@@ -516,7 +518,7 @@ var keys = []key{
 	{name: "client_body_buffer_size", kind: kindSize, field: func(c *Config) any { return &c.ClientBodyBufferSize }, min: 1},
 
 	{name: "kong_version", kind: kindString, field: func(c *Config) any { return &c.KongVersion }, check: version,
-		accepted: "a version such as 3.9.1"},
+		accepted: "a version such as 3.9.1.0 or 3.9.1"},
 	{name: "admin_max_body_size", kind: kindSize, field: func(c *Config) any { return &c.AdminMaxBodySize }},
 	{name: "event_hooks_enabled", kind: kindBool, field: func(c *Config) any { return &c.EventHooksEnabled }},
 	{name: "event_hooks_workers", kind: kindInt, field: func(c *Config) any { return &c.EventHooksWorkers }, min: 1, max: 1000},

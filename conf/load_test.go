@@ -84,7 +84,7 @@ func TestDefaults(t *testing.T) {
 		RealIPHeader:                 "X-Real-IP",
 		ClientMaxBodySize:            0,
 		ClientBodyBufferSize:         8 << 10,
-		KongVersion:                  "3.9.1",
+		KongVersion:                  "3.9.1.0",
 		AdminMaxBodySize:             10 << 20,
 		EventHooksEnabled:            true,
 
@@ -364,7 +364,7 @@ func TestInvalidValues(t *testing.T) {
 		{"trusted_ips", "10.0.0.0/33", "trusted_ips: invalid value '10.0.0.0/33'"},
 		{"real_ip_header", "X Real IP", "real_ip_header: invalid value 'X Real IP' (accepted: a header name or proxy_protocol)"},
 		{"real_ip_header", "", "real_ip_header: invalid value ''"},
-		{"kong_version", "3.9", "kong_version: invalid value '3.9' (accepted: a version such as 3.9.1)"},
+		{"kong_version", "3.9", "kong_version: invalid value '3.9' (accepted: a version such as 3.9.1.0 or 3.9.1)"},
 		{"kong_version", "latest", "kong_version: invalid value 'latest'"},
 		{"kong_version", "3.9.1-", "kong_version: invalid value '3.9.1-'"},
 
@@ -774,7 +774,7 @@ func TestEffectiveAndKongConfiguration(t *testing.T) {
 		"admin_listen":        []string{"127.0.0.1:8001 reuseport backlog=16384", "127.0.0.1:8444 ssl http2 reuseport backlog=16384"},
 		"mem_cache_size":      "128m",
 		"database":            "badger",
-		"kong_version":        "3.9.1",
+		"kong_version":        "3.9.1.0",
 
 		"event_hooks_workers":               16,
 		"event_hooks_connect_timeout":       "10s",
@@ -889,4 +889,26 @@ func FuzzLoadFile(f *testing.F) {
 		_ = c.KongConfiguration()
 		_ = c.Validate()
 	})
+}
+
+// TestKongVersionShapes: kong_version chooses the edition clients see and the
+// server tokens, as Kong Enterprise and Kong OSS print them.
+func TestKongVersionShapes(t *testing.T) {
+	for _, c := range []struct {
+		version, edition, tokens string
+	}{
+		{"3.9.1.0", "enterprise", "kong/3.9.1.0-enterprise-edition"},
+		{"3.9.1", "community", "kong/3.9.1"},
+		{"3.9.1.0-enterprise-edition", "enterprise", "kong/3.9.1.0-enterprise-edition"},
+		{"3.9.1-rc.1", "community", "kong/3.9.1-rc.1"},
+		{"3.9.1.2-rc.1", "enterprise", "kong/3.9.1.2-rc.1-enterprise-edition"},
+	} {
+		cfg := &Config{KongVersion: c.version}
+		if got := cfg.KongEdition(); got != c.edition {
+			t.Errorf("%s: edition %q, want %q", c.version, got, c.edition)
+		}
+		if got := cfg.KongServerTokens(); got != c.tokens {
+			t.Errorf("%s: server tokens %q, want %q", c.version, got, c.tokens)
+		}
+	}
 }

@@ -171,7 +171,10 @@ func TestNodeEndpoints(t *testing.T) {
 	g := startGateway(t, "KONG_PG_PASSWORD=hunter2")
 	r := g.get("/")
 	wantStatus(t, r, 200)
-	wantFields(t, r.body, map[string]any{"tagline": "Welcome to kong", "version": "3.9.1", "edition": "community"})
+	wantFields(t, r.body, map[string]any{"tagline": "Welcome to kong", "version": "3.9.1.0", "edition": "enterprise"})
+	if got := r.header.Get("Server"); got != "kong/3.9.1.0-enterprise-edition" {
+		t.Errorf("Server = %q", got)
+	}
 	for _, f := range []string{"hostname", "node_id", "portico_version", "configuration", "plugins", "lua_version"} {
 		if r.body[f] == nil {
 			t.Errorf("GET / lacks %s", f)

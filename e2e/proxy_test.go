@@ -125,7 +125,7 @@ func TestProxyRoutesWithCurl(t *testing.T) {
 	text := strings.ReplaceAll(string(out), "\r\n", "\n")
 	for _, want := range []string{
 		"HTTP/1.1 200", "X-Upstream-Path: /anything/request?x=1", "X-Upstream-Forwarded-For: 127.0.0.1",
-		"Via: 1.1 kong/3.9.1", "X-Kong-Upstream-Latency: ", "X-Kong-Proxy-Latency: ", "hello from upstream",
+		"Via: 1.1 kong/3.9.1.0-enterprise-edition", "X-Kong-Upstream-Latency: ", "X-Kong-Proxy-Latency: ", "hello from upstream",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("curl output lacks %q:\n%s", want, text)

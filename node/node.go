@@ -310,7 +310,7 @@ func open(ctx context.Context, cfg *conf.Config, log, adminLog *logger.Logger) (
 		guard = rbac.New(n.db, n.bus)
 	}
 	px, err := proxy.New(proxy.Options{
-		KongVersion:          cfg.KongVersion,
+		ServerTokens:         cfg.KongServerTokens(),
 		Store:                st,
 		Bus:                  n.bus,
 		Log:                  log,
@@ -363,7 +363,13 @@ func open(ctx context.Context, cfg *conf.Config, log, adminLog *logger.Logger) (
 	hostname, _ := os.Hostname()
 	var infos []admin.PluginInfo
 	for _, p := range enabled.All() {
-		infos = append(infos, admin.PluginInfo{Name: p.Name, Version: p.Version, Priority: p.Priority})
+		// Kong's own plugins report the node's version (VERSION =
+		// kong_meta.version), four numbers in Kong Enterprise.
+		v := p.Version
+		if v == "" {
+			v = cfg.KongVersion
+		}
+		infos = append(infos, admin.PluginInfo{Name: p.Name, Version: v, Priority: p.Priority})
 	}
 	api := admin.New(admin.Options{
 		DB:      n.db,
@@ -371,6 +377,8 @@ func open(ctx context.Context, cfg *conf.Config, log, adminLog *logger.Logger) (
 		Log:     adminLog,
 		Node: admin.NodeInfo{
 			KongVersion:    cfg.KongVersion,
+			Edition:        cfg.KongEdition(),
+			ServerTokens:   cfg.KongServerTokens(),
 			PorticoVersion: Version,
 			Hostname:       hostname,
 			NodeID:         nodeID,
@@ -466,7 +474,7 @@ func (n *Node) newServer(kind string, l conf.Listener, h fasthttp.RequestHandler
 	srv := &fasthttp.Server{
 		Handler:               conns.Handler(h),
 		ConnState:             conns.ConnState,
-		Name:                  "kong/" + n.cfg.KongVersion,
+		Name:                  n.cfg.KongServerTokens(),
 		NoDefaultServerHeader: true,
 		NoDefaultDate:         false,
 		ReadTimeout:           60 * time.Second,

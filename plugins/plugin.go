@@ -31,7 +31,8 @@ type Info struct {
 	// Name is the plugin's name as configured in plugin rows, e.g. "key-auth".
 	Name string
 	// Version is what Kong reports for the plugin (handler VERSION), shown by
-	// GET / under plugins.available_on_server.
+	// GET / under plugins.available_on_server; empty means the node's Kong
+	// version, as Kong's bundled plugins report.
 	Version string
 	// Priority orders execution: higher runs first (handler PRIORITY).
 	Priority int

@@ -27,8 +27,9 @@ import (
 
 // Options configure the proxy.
 type Options struct {
-	// KongVersion goes into the Server and Via headers ("kong/<version>").
-	KongVersion string
+	// ServerTokens goes into the Server and Via headers (Kong's
+	// _SERVER_TOKENS: "kong/3.9.1.0-enterprise-edition", "kong/3.9.1").
+	ServerTokens string
 	// Store is read for routes, services, upstreams, targets and
 	// certificates; Bus tells which writes change them.
 	Store store.Store
@@ -93,7 +94,7 @@ type Options struct {
 // Proxy is the proxy's request handler. It is safe for concurrent use.
 type Proxy struct {
 	opts       Options
-	serverName string // kong/<version>
+	serverName string // Kong's server tokens
 	headers    headerSet
 	upHeaders  headerSet
 	trusted    []netip.Prefix
@@ -125,7 +126,7 @@ type Proxy struct {
 func New(opts Options) (*Proxy, error) {
 	p := &Proxy{
 		opts:       opts,
-		serverName: "kong/" + opts.KongVersion,
+		serverName: opts.ServerTokens,
 		headers:    parseHeaders(opts.Headers),
 		upHeaders:  parseHeaders(opts.HeadersUpstream),
 		realIP:     []byte(opts.RealIPHeader),

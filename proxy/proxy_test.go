@@ -60,7 +60,7 @@ func newTestProxy(t testing.TB, tweak func(*Options)) *testProxy {
 	bus := &events.Bus{}
 	d, st := dbtest.Open(t, db.Options{Bus: bus})
 	opts := Options{
-		KongVersion:          "3.9.1",
+		ServerTokens:         "kong/3.9.1",
 		Store:                st,
 		Bus:                  bus,
 		Headers:              []string{"server_tokens", "latency_tokens", "X-Kong-Request-Id"},

@@ -12,9 +12,9 @@ import (
 	"github.com/portico-gw/portico/schema"
 )
 
-// version is what Kong 3.9 reports for each of its own bundled plugins
-// (handler VERSION = kong_meta.version).
-const version = "3.9.1"
+// Kong's bundled plugins report the node's own version (handler VERSION =
+// kong_meta.version): 3.9.1 in Kong OSS, 3.9.1.0 in Kong Enterprise. Their
+// Info.Version is left empty and the node reports its kong_version.
 
 // Register adds every bundled plugin to r.
 func Register(r *plugins.Registry) {
@@ -60,7 +60,6 @@ func Register(r *plugins.Registry) {
 func info(name string, priority int, fields []*schema.Field, checks ...schema.Check) plugins.Info {
 	return plugins.Info{
 		Name:     name,
-		Version:  version,
 		Priority: priority,
 		Schema:   &schema.Subschema{Name: name, Fields: fields, Checks: checks},
 	}

@@ -41,7 +41,8 @@ type Options struct {
 	TrustedIPs []string
 	// Configuration is kong.configuration (secrets masked).
 	Configuration map[string]any
-	// KongVersion is kong.version (default 3.9.1).
+	// KongVersion is kong.version (default 3.9.1.0, as kong_version);
+	// kong.version_num counts its first three numbers (3009001).
 	KongVersion string
 	// UntrustedLua, SandboxRequires and SandboxEnvironment are
 	// untrusted_lua, untrusted_lua_sandbox_requires and
@@ -80,7 +81,7 @@ func New(opts Options) (*Host, error) {
 		opts.PackagePath = DefaultPackagePath
 	}
 	if opts.KongVersion == "" {
-		opts.KongVersion = "3.9.1"
+		opts.KongVersion = "3.9.1.0"
 	}
 	h := &Host{opts: opts, files: map[string]*luavm.Chunk{}, loaded: map[string]*plugin{}}
 	for _, p := range strings.Split(opts.PackagePath, ";") {

@@ -208,7 +208,7 @@ func TestPDKRequest(t *testing.T) {
 		{"ip is_trusted", get, "return kong.ip.is_trusted('10.1.2.3'), kong.ip.is_trusted('1.2.3.4')", `[true,false]`},
 		{"router", get, "return kong.router.get_route().name, kong.router.get_service()", `["route-1"]`},
 		{"node", get, "return kong.node.get_id(), kong.node.get_hostname()", `["node-1","gw1"]`},
-		{"version", get, "return kong.version, kong.version_num", `["3.9.1",3009001]`},
+		{"version", get, "return kong.version, kong.version_num", `["3.9.1.0",3009001]`},
 		{"ctx", get, "kong.ctx.shared.x = 1 kong.ctx.plugin.y = 2 return kong.ctx.shared.x + kong.ctx.plugin.y", `[3]`},
 		{"table", get, "local t = kong.table.new(2, 0) t[1] = 1 kong.table.clear(t) return #t", `[0]`},
 		{"cache", get, "local n = 0 local function load(v) n = n + 1 return { v = v } end " +

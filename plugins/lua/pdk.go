@@ -195,7 +195,8 @@ func unsupported(L *lua.LState, full, why string) *lua.LTable {
 	return t
 }
 
-// versionNum is Kong's kong.version_num: 3.9.1 is 3009001.
+// versionNum is Kong's kong.version_num: 3.9.1 is 3009001, and so is Kong
+// Enterprise's 3.9.1.0 (its fourth number is not counted).
 func versionNum(v string) int {
 	var a, b, c int
 	fmt.Sscanf(v, "%d.%d.%d", &a, &b, &c)
