@@ -69,6 +69,13 @@ func newDeckEngine(t *testing.T, g *gateway, mode deckMode) *deckEngine {
 	return &deckEngine{t: t, client: client, version: version, dir: t.TempDir()}
 }
 
+// withT is the engine reporting to a subtest.
+func (d *deckEngine) withT(t *testing.T) *deckEngine {
+	c := *d
+	c.t = t
+	return &c
+}
+
 // deckRun is what one sync or diff did: the syncer's counts and the
 // changes it printed.
 type deckRun struct {
@@ -266,7 +273,93 @@ services:
   tls_verify: true
   client_certificate: {{.CertID}}
   ca_certificates: [{{.CAID}}]
+- name: zoo
+  url: https://zoo.internal:8443/v2
+  enabled: false
+  write_timeout: 15000
+  tags: [zoo]
+  plugins:
+  - name: jwt
+    config:
+      claims_to_verify: [exp]
+      key_claim_name: iss
+  - name: http-log
+    config:
+      http_endpoint: http://logs.internal:9000/bulk
+      method: PUT
+      headers:
+        x-log-source: portico
+      queue:
+        max_batch_size: 50
+        max_coalescing_delay: 2
+  - name: prometheus
+    config:
+      per_consumer: true
+      status_code_metrics: true
+  - name: response-ratelimiting
+    config:
+      limits:
+        sms:
+          minute: 10
+      policy: local
+  routes:
+  - name: zoo
+    paths: [/zoo]
+    protocols: [https]
+    snis: [api.example.com]
+    request_buffering: false
+    plugins:
+    - name: ip-restriction
+      config:
+        allow: [10.0.0.0/8, 192.168.1.1]
+        status: 403
+        message: not from here
+    - name: response-transformer
+      config:
+        remove:
+          headers: [x-powered-by]
+        add:
+          json: ["source:portico"]
+    - name: proxy-cache
+      config:
+        strategy: memory
+        content_type: [application/json]
+        cache_ttl: 30
+    - name: bot-detection
+      config:
+        deny: [curl]
+    - name: request-size-limiting
+      config:
+        allowed_payload_size: 10
+        size_unit: megabytes
+    - name: rate-limiting
+      config:
+        second: 10
+        policy: redis
+        redis:
+          host: redis.internal
+          port: 6379
+          timeout: 2000
+    - name: hmac-auth
+      config:
+        enforce_headers: [date]
+        algorithms: [hmac-sha256]
+    - name: file-log
+      config:
+        path: /tmp/zoo.log
+        reopen: true
+  - name: zoo-grpc
+    paths: [/zoo.Greeter/]
+    protocols: [grpc, grpcs]
 upstreams:
+- name: hashed
+  algorithm: consistent-hashing
+  hash_on: header
+  hash_on_header: x-user
+  hash_fallback: ip
+  host_header: backend.internal
+  healthchecks:
+    threshold: 25
 - name: billing-upstream
   algorithm: least-connections
   slots: 1000
@@ -317,6 +410,14 @@ consumers:
     config:
       second: 5
       policy: local
+- custom_id: carol-7
+  hmacauth_credentials:
+  - username: carol
+    secret: carol-hmac-secret
+  jwt_secrets:
+  - key: carol-issuer
+    algorithm: HS512
+    secret: carol-jwt-secret
 - username: bob
   keyauth_credentials:
   - key: bob-secret-key
@@ -407,7 +508,13 @@ func selfSignedPEM(t *testing.T, cn string, ca bool) (string, string) {
 // 4 routes, 6 plugins on routes/services/consumers + 2 global, 1 upstream,
 // 2 targets, 2 consumers, 2 key-auth, 1 basic-auth, 2 acls, 1 jwt,
 // 1 certificate, 2 SNIs, 1 CA certificate.
-const deckStateEntities = 3 + 3 + 5 + 2 + 1 + 2 + 2 + 2 + 1 + 2 + 1 + 1 + 2 + 1
+const deckStateEntities = 3 + 3 + 5 + 2 + 1 + 2 + 2 + 2 + 1 + 2 + 1 + 1 + 2 + 1 +
+	zooEntities
+
+// zooEntities are the rest of the file: a service with its 2 routes and 12
+// plugins (those that run on Portico: session and grpc-web do not yet), a hashed upstream, a consumer with a hmac-auth and a jwt
+// credential.
+const zooEntities = 1 + 2 + 12 + 1 + 1 + 2
 
 // decK's sync, diff and dump, through its own engine, against the real
 // binary: a sync leaves nothing to diff, a dump diffs clean, hand-made
@@ -421,6 +528,7 @@ func TestDeck(t *testing.T) {
 			full := d.writeFile("kong.yaml", deckState(t))
 
 			t.Run("sync into an empty gateway", func(t *testing.T) {
+				d := d.withT(t)
 				run := d.sync(false, full)
 				if run.creates != deckStateEntities || run.updates != 0 || run.deletes != 0 {
 					t.Fatalf("first sync: %s", run)
@@ -429,10 +537,12 @@ func TestDeck(t *testing.T) {
 			})
 
 			t.Run("a second sync is a no-op", func(t *testing.T) {
+				d := d.withT(t)
 				wantNoChanges(t, "second sync", d.sync(false, full))
 			})
 
 			t.Run("dump diffs clean", func(t *testing.T) {
+				d := d.withT(t)
 				dumped := d.dump("dump.yaml", nil)
 				wantNoChanges(t, "diff of the dump", d.sync(true, dumped))
 				raw, _ := os.ReadFile(dumped)
@@ -445,6 +555,7 @@ func TestDeck(t *testing.T) {
 			})
 
 			t.Run("drift is found and repaired", func(t *testing.T) {
+				d := d.withT(t)
 				wantStatus(t, g.sendJSON("PATCH", "/routes/order-by-id", map[string]any{"methods": []string{"GET"}}), 200)
 				keys := g.get("/consumers/bob/key-auth")
 				wantStatus(t, keys, 200)
@@ -474,6 +585,7 @@ func TestDeck(t *testing.T) {
 			})
 
 			t.Run("an empty file deletes everything", func(t *testing.T) {
+				d := d.withT(t)
 				empty := d.writeFile("empty.yaml", "_format_version: \"3.0\"\n")
 				run := d.sync(false, empty)
 				if run.deletes != deckStateEntities || run.creates != 0 || run.updates != 0 {
@@ -491,6 +603,7 @@ func TestDeck(t *testing.T) {
 			})
 
 			t.Run("select_tags limits what is managed", func(t *testing.T) {
+				d := d.withT(t)
 				// Entities decK does not manage: untagged, and tagged otherwise.
 				wantStatus(t, g.postJSON("/services", map[string]any{"name": "unmanaged", "url": "http://u.internal"}), 201)
 				wantStatus(t, g.postJSON("/consumers", map[string]any{"username": "other-team", "tags": []string{"team-b"}}), 201)
@@ -503,7 +616,7 @@ func TestDeck(t *testing.T) {
 				wantNoChanges(t, "diff of the tagged file", d.sync(true, tagged))
 				// Every managed entity carries both tags.
 				r := g.get("/services?tags=managed-by-deck,env-test")
-				if n := len(r.body["data"].([]any)); n != 3 {
+				if n := len(r.body["data"].([]any)); n != 4 {
 					t.Errorf("services with both tags: %d: %s", n, r.raw)
 				}
 				// The dump with the tags is the managed part only, and diffs clean.
