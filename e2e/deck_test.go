@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"math/big"
@@ -135,21 +136,7 @@ func (d *deckEngine) trySync(dry bool, files ...string) (deckRun, error) {
 	if err != nil {
 		return deckRun{}, fmt.Errorf("reading state files: %w", err)
 	}
-	var selectTags []string
-	if content.Info != nil {
-		selectTags = content.Info.SelectorTags
-	}
-	cfg := d.dumpConfig(selectTags)
-	current := d.currentState(ctx, cfg)
-	version, err := utils.ParseKongVersion(d.version)
-	if err != nil {
-		return deckRun{}, fmt.Errorf("parsing Kong version %q: %w", d.version, err)
-	}
-	raw, err := file.Get(ctx, content, file.RenderConfig{CurrentState: current, KongVersion: version}, cfg, d.client)
-	if err != nil {
-		return deckRun{}, fmt.Errorf("building the target state: %w", err)
-	}
-	target, err := state.Get(raw)
+	current, target, err := d.states(ctx, content)
 	if err != nil {
 		return deckRun{}, err
 	}
@@ -177,6 +164,75 @@ func (d *deckEngine) trySync(dry bool, files ...string) (deckRun, error) {
 		return run, utils.ErrArray{Errors: errs}
 	}
 	return run, nil
+}
+
+// states are the current state (the gateway's, within the file's
+// select_tags) and the target state the file describes.
+func (d *deckEngine) states(ctx context.Context, content *file.Content) (*state.KongState, *state.KongState, error) {
+	var selectTags []string
+	if content.Info != nil {
+		selectTags = content.Info.SelectorTags
+	}
+	cfg := d.dumpConfig(selectTags)
+	current := d.currentState(ctx, cfg)
+	version, err := utils.ParseKongVersion(d.version)
+	if err != nil {
+		return nil, nil, fmt.Errorf("parsing Kong version %q: %w", d.version, err)
+	}
+	raw, err := file.Get(ctx, content, file.RenderConfig{CurrentState: current, KongVersion: version}, cfg, d.client)
+	if err != nil {
+		return nil, nil, fmt.Errorf("building the target state: %w", err)
+	}
+	target, err := state.Get(raw)
+	if err != nil {
+		return nil, nil, fmt.Errorf("indexing the target state: %w", err)
+	}
+	return current, target, nil
+}
+
+// validateOnline is `deck gateway validate --online`: every entity of the
+// file posted to /schemas/{entity}/validate (decK's validate package). It
+// returns the entities Portico refused.
+func (d *deckEngine) validateOnline(path string) []string {
+	d.t.Helper()
+	ctx := context.Background()
+	content, err := file.GetContentFromFiles([]string{path}, false)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	_, target, err := d.states(ctx, content)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	collections := map[string]any{
+		// basicauth_credentials are left out: go-kong's BasicAuthOptions
+		// sends a "SkipHash": null that Kong refuses as an unknown field too.
+		"acls":            target.ACLGroups,
+		"ca_certificates": target.CACertificates, "certificates": target.Certificates,
+		"consumers": target.Consumers, "hmacauth_credentials": target.HMACAuths,
+		"jwt_secrets": target.JWTAuths, "keyauth_credentials": target.KeyAuths,
+		"plugins": target.Plugins, "routes": target.Routes, "snis": target.SNIs,
+		"services": target.Services, "targets": target.Targets, "upstreams": target.Upstreams,
+	}
+	var refused []string
+	for name, collection := range collections {
+		all, err := utils.CallGetAll(collection)
+		if err != nil {
+			d.t.Fatal(err)
+		}
+		for i := range all.Len() {
+			entity := all.Index(i).Interface()
+			req, err := d.client.NewRequest("POST", "/schemas/"+name+"/validate", nil, entity)
+			if err != nil {
+				d.t.Fatal(err)
+			}
+			if _, err := d.client.Do(ctx, req, nil); err != nil {
+				body, _ := json.Marshal(entity)
+				refused = append(refused, fmt.Sprintf("%s %s: %v", name, body, err))
+			}
+		}
+	}
+	return refused
 }
 
 // dump is `deck gateway dump -o file`: the gateway's state written as a
@@ -226,6 +282,7 @@ services:
     hosts: [api.example.com, '*.example.org']
     headers:
       x-version: ["1", "2"]
+      x-client: ["~*^mobile-(ios|android)$"]
     strip_path: false
     regex_priority: 10
     tags: [team-orders]
@@ -390,6 +447,10 @@ upstreams:
   - target: 10.0.0.2:8080
     weight: 50
     tags: [canary]
+  - target: 10.0.0.3:8000
+  - target: '[2001:db8::1]:8080'
+  - target: backend.internal:9000
+    weight: 0
 consumers:
 - username: alice
   custom_id: alice-1
@@ -513,8 +574,8 @@ const deckStateEntities = 3 + 3 + 5 + 2 + 1 + 2 + 2 + 2 + 1 + 2 + 1 + 1 + 2 + 1 
 
 // zooEntities are the rest of the file: a service with its 2 routes and 12
 // plugins (those that run on Portico: session and grpc-web do not yet), a hashed upstream, a consumer with a hmac-auth and a jwt
-// credential.
-const zooEntities = 1 + 2 + 12 + 1 + 1 + 2
+// credential, and 3 more targets (the default port, IPv6, a name; decK does not add a missing port as Kong does).
+const zooEntities = 1 + 2 + 12 + 1 + 1 + 2 + 3
 
 // decK's sync, diff and dump, through its own engine, against the real
 // binary: a sync leaves nothing to diff, a dump diffs clean, hand-made
@@ -526,6 +587,13 @@ func TestDeck(t *testing.T) {
 			g := startGateway(t, mode.settings...)
 			d := newDeckEngine(t, g, mode)
 			full := d.writeFile("kong.yaml", deckState(t))
+
+			t.Run("validate online", func(t *testing.T) {
+				d := d.withT(t)
+				for _, refused := range d.validateOnline(full) {
+					t.Error(refused)
+				}
+			})
 
 			t.Run("sync into an empty gateway", func(t *testing.T) {
 				d := d.withT(t)
