@@ -630,19 +630,27 @@ func TestDeck(t *testing.T) {
 				bobKey := keys.body["data"].([]any)[0].(map[string]any)["id"].(string)
 				wantStatus(t, g.do("DELETE", "/consumers/bob/key-auth/"+bobKey, "", ""), 204)
 				wantStatus(t, g.postJSON("/consumers", map[string]any{"username": "stray"}), 201)
+				var corsID string
+				for _, p := range g.get("/plugins").body["data"].([]any) {
+					if p := p.(map[string]any); p["name"] == "cors" {
+						corsID = p["id"].(string)
+					}
+				}
+				wantStatus(t, g.sendJSON("PATCH", "/plugins/"+corsID, map[string]any{"config": map[string]any{"max_age": 10}}), 200)
 
 				found := d.sync(true, full)
-				if found.creates != 1 || found.updates != 1 || found.deletes != 1 {
+				if found.creates != 1 || found.updates != 2 || found.deletes != 1 {
 					t.Fatalf("diff of the drift: %s", found)
 				}
 				// decK names a key-auth credential by the key's last characters.
-				for _, want := range []string{"route order-by-id", "key-auth t-key for consumer bob", "consumer stray"} {
+				for _, want := range []string{"route order-by-id", "key-auth t-key for consumer bob", "consumer stray",
+					"plugin cors (global)", `-    "max_age": 10`} {
 					if !strings.Contains(found.log, want) {
 						t.Errorf("diff does not name %q:\n%s", want, found.log)
 					}
 				}
 				repaired := d.sync(false, full)
-				if repaired.total() != 3 {
+				if repaired.total() != 4 {
 					t.Fatalf("repairing sync: %s", repaired)
 				}
 				wantNoChanges(t, "diff after repair", d.sync(true, full))
