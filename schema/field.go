@@ -99,8 +99,11 @@ type Field struct {
 	Encrypted     bool
 	// Sensitive marks secrets: they are hashed or masked, never logged.
 	Sensitive bool
-	// Legacy fields are accepted but not output by /schemas (Kong's `deprecation`).
-	Legacy bool
+	// Deprecation marks a field Kong still accepts and returns but will
+	// remove. /schemas shows the field with it, as Kong does: clients that
+	// fill a config from the schema (decK, go-kong) must know the field, or
+	// the null the Admin API returns for it diffs forever.
+	Deprecation *Deprecation
 	// WriteOnly fields are accepted on writes but never returned.
 	WriteOnly bool
 	// Transient fields are validated but not stored: the DAO turns them into
@@ -154,4 +157,13 @@ func Ints(ns ...int) []any {
 		out[i] = float64(n)
 	}
 	return out
+}
+
+// Deprecation is Kong's `deprecation` field property.
+type Deprecation struct {
+	Message          string
+	RemovalInVersion string
+	// OldDefault is the default the field had before it was deprecated (nil:
+	// none).
+	OldDefault any
 }

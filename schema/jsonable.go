@@ -26,9 +26,6 @@ func (e *Entity) SubschemaJSONable(name string) (map[string]any, bool) {
 func fieldsJSON(fields []*Field) []any {
 	out := make([]any, 0, len(fields))
 	for _, f := range fields {
-		if f.Legacy {
-			continue
-		}
 		out = append(out, map[string]any{f.Name: fieldJSON(f)})
 	}
 	return out
@@ -105,6 +102,13 @@ func fieldJSON(f *Field) map[string]any {
 	set("description", f.Description != "", f.Description)
 	set("referenceable", f.Referenceable, true)
 	set("encrypted", f.Encrypted, true)
+	if d := f.Deprecation; d != nil {
+		dep := map[string]any{"message": d.Message, "removal_in_version": d.RemovalInVersion}
+		if d.OldDefault != nil {
+			dep["old_default"] = d.OldDefault
+		}
+		m["deprecation"] = dep
+	}
 	return m
 }
 

@@ -359,6 +359,35 @@ func TestJSONable(t *testing.T) {
 	}
 }
 
+// A deprecated field stays in /schemas with Kong's deprecation notes:
+// clients filling configs from the schema must know every field the Admin
+// API returns.
+func TestJSONableDeprecatedField(t *testing.T) {
+	tests := []struct {
+		name  string
+		field *Field
+		want  string
+	}{
+		{"with an old default", &Field{Name: "queue_size", Type: Integer, Deprecation: &Deprecation{
+			Message: "use queue.max_batch_size", RemovalInVersion: "4.0", OldDefault: float64(1)}},
+			`{"queue_size":{"deprecation":{"message":"use queue.max_batch_size","old_default":1,"removal_in_version":"4.0"},"type":"integer"}}`},
+		{"without", &Field{Name: "old", Type: String, Deprecation: &Deprecation{Message: "gone", RemovalInVersion: "4.0"}},
+			`{"old":{"deprecation":{"message":"gone","removal_in_version":"4.0"},"type":"string"}}`},
+		{"not deprecated", &Field{Name: "name", Type: String}, `{"name":{"type":"string"}}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := json.Marshal(fieldsJSON([]*Field{tc.field}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(b) != "["+tc.want+"]" {
+				t.Errorf("fields = %s, want [%s]", b, tc.want)
+			}
+		})
+	}
+}
+
 func TestEntityChecks(t *testing.T) {
 	base := func(checks ...Check) *Entity {
 		return &Entity{Name: "pairs", Fields: []*Field{

@@ -28,8 +28,8 @@ const msgUserinfoAuth = "specifying both an 'Authorization' header and user info
 // httpLog is Kong's http-log (kong/plugins/http-log/schema.lua).
 //
 // retry_count, queue_size and flush_timeout are deprecated since 3.3 (the
-// queue record replaces them) and are kept as legacy fields: accepted, stored,
-// not advertised.
+// queue record replaces them): accepted, stored, and shown by /schemas with
+// Kong's deprecation notes.
 func httpLog() plugins.Info {
 	endpoint := required(urlField("http_endpoint"))
 	endpoint.Encrypted, endpoint.Referenceable = true, true
@@ -43,9 +43,15 @@ func httpLog() plugins.Info {
 			// Milliseconds.
 			&schema.Field{Name: "timeout", Type: schema.Number, Default: float64(10000)},
 			&schema.Field{Name: "keepalive", Type: schema.Number, Default: float64(60000)},
-			&schema.Field{Name: "retry_count", Type: schema.Integer, Legacy: true},
-			&schema.Field{Name: "queue_size", Type: schema.Integer, Legacy: true},
-			&schema.Field{Name: "flush_timeout", Type: schema.Number, Legacy: true},
+			&schema.Field{Name: "retry_count", Type: schema.Integer, Deprecation: &schema.Deprecation{
+				Message:          "http-log: config.retry_count no longer works, please use config.queue.max_retry_time instead",
+				RemovalInVersion: "4.0", OldDefault: float64(10)}},
+			&schema.Field{Name: "queue_size", Type: schema.Integer, Deprecation: &schema.Deprecation{
+				Message:          "http-log: config.queue_size is deprecated, please use config.queue.max_batch_size instead",
+				RemovalInVersion: "4.0", OldDefault: float64(1)}},
+			&schema.Field{Name: "flush_timeout", Type: schema.Number, Deprecation: &schema.Deprecation{
+				Message:          "http-log: config.flush_timeout is deprecated, please use config.queue.max_coalescing_delay instead",
+				RemovalInVersion: "4.0", OldDefault: float64(2)}},
 			&schema.Field{Name: "headers", Type: schema.Map, Keys: logHeaderName(),
 				Values: &schema.Field{Type: schema.String, Referenceable: true}},
 			queue(),
