@@ -1,0 +1,80 @@
+package declarative
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/portico-gw/portico/db"
+	"github.com/portico-gw/portico/schema"
+)
+
+// Export reads the entities of one workspace ("" is the default one) as a
+// declarative document, as Kong's db_export writes it: `_format_version`
+// "3.0", `_transform` false (values are as stored: a basic-auth password is
+// its hash), a top-level array per entity in load order, every field
+// (nulls included), references as ids. `_workspace` names a workspace
+// other than the default. Loading it again gives the same entities.
+func Export(ctx context.Context, d *db.DB, workspace string) (map[string]any, error) {
+	doc := map[string]any{keyFormatVersion: "3.0", keyTransform: false}
+	if ws := d.Workspaces(); ws != nil && workspace != "" && workspace != db.DefaultWorkspace {
+		w, found, err := d.LookupWorkspace(ctx, workspace)
+		if err != nil {
+			return nil, err
+		}
+		if !found {
+			return nil, fmt.Errorf("no workspace '%s'", workspace)
+		}
+		ctx = db.InWorkspace(ctx, w.ID)
+		doc[keyWorkspace] = w.Name
+	}
+	for _, e := range New(d.Registry()).Entities() {
+		rows, err := d.All(ctx, e, db.PageOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("exporting %s: %w", e.Name, err)
+		}
+		if len(rows) == 0 {
+			continue
+		}
+		list := make([]any, len(rows))
+		for i, row := range rows {
+			list[i] = exported(e, row)
+		}
+		doc[e.Name] = list
+	}
+	return doc, nil
+}
+
+// exported is a stored row as a file lists it: its schema's fields,
+// references as ids, without what the store keeps beside them (the
+// workspace, expiry) or what is listed elsewhere (a certificate's snis).
+func exported(e *schema.Entity, row map[string]any) map[string]any {
+	out := make(map[string]any, len(e.Fields))
+	for _, f := range e.Fields {
+		if f.Transient {
+			continue
+		}
+		v := row[f.Name]
+		if f.Type == schema.Foreign {
+			if id := db.RefID(v); id != "" {
+				v = id
+			} else {
+				v = nil
+			}
+		}
+		out[f.Name] = v
+	}
+	return out
+}
+
+// WriteYAML writes a document as YAML.
+func WriteYAML(w io.Writer, doc map[string]any) error {
+	enc := yaml.NewEncoder(w)
+	enc.SetIndent(2)
+	if err := enc.Encode(doc); err != nil {
+		return err
+	}
+	return enc.Close()
+}
