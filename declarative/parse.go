@@ -173,7 +173,8 @@ func (n *node) entryErrs(root LuaTable) LuaTable {
 	return n.parent.entryErrs(root).child(n.e.Name).child(n.index)
 }
 
-// ParseValue validates a decoded configuration (the JSON model).
+// ParseValue validates a decoded configuration (the JSON model). Like
+// Kong, it writes the ids it derives into doc's entries.
 func (p *Parser) ParseValue(doc map[string]any) (*Config, error) {
 	root := LuaTable{}
 	cfg := &Config{Transform: true}
@@ -245,10 +246,6 @@ func (p *Parser) ParseValue(doc map[string]any) (*Config, error) {
 	}
 	rows := p.uniqueness(all, root)
 	if len(root) > 0 {
-		// Ids generated are shown in the flattened errors, as Kong's are.
-		for _, n := range all {
-			n.orig[schema.FieldID] = n.id
-		}
 		return fail()
 	}
 	for _, e := range p.entities {
@@ -263,7 +260,7 @@ func (p *Parser) ParseValue(doc map[string]any) (*Config, error) {
 const placeholder = "00000000-0000-4000-8000-000000000000"
 
 var validationAuto = schema.Auto{
-	Now:   func() time.Time { return time.Unix(0, 0) },
+	Now:   func() time.Time { return time.Unix(1_600_000_000, 0) },
 	NewID: func() string { return placeholder },
 }
 
@@ -382,6 +379,9 @@ func (p *Parser) generateIDs(tops []*node) {
 				n.id = id
 			} else if key, ok := p.idKey(n); ok {
 				n.id = generateUUID(n.e.Name, key)
+				// Kong writes generated ids into the input: errors found
+				// later show them.
+				n.orig[schema.FieldID] = n.id
 			}
 			det(n.children)
 		}
@@ -618,3 +618,8 @@ func sortedKeys(m map[string]any) []string {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// GenerateID is the id Kong derives for an entity of this name from its
+// key (a cache key such as "targets:*:<upstream id>:10.0.0.1:80", or an
+// endpoint key such as a service's name).
+func GenerateID(entity, key string) string { return generateUUID(entity, key) }
