@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 
 	"go.yaml.in/yaml/v3"
 
@@ -73,8 +74,32 @@ func exported(e *schema.Entity, row map[string]any) map[string]any {
 func WriteYAML(w io.Writer, doc map[string]any) error {
 	enc := yaml.NewEncoder(w)
 	enc.SetIndent(2)
-	if err := enc.Encode(doc); err != nil {
+	if err := enc.Encode(integers(doc)); err != nil {
 		return err
 	}
 	return enc.Close()
+}
+
+// integers turns whole numbers into ints, so that YAML shows a timestamp
+// or a port as 1700000000 and 80, not 1.7e+09.
+func integers(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, x := range v {
+			out[k] = integers(x)
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, x := range v {
+			out[i] = integers(x)
+		}
+		return out
+	case float64:
+		if v == math.Trunc(v) && math.Abs(v) < 1<<53 {
+			return int64(v)
+		}
+	}
+	return v
 }
