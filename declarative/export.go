@@ -19,22 +19,61 @@ import (
 // (nulls included), references as ids. `_workspace` names a workspace
 // other than the default. Loading it again gives the same entities.
 func Export(ctx context.Context, d *db.DB, workspace string) (map[string]any, error) {
-	doc := map[string]any{keyFormatVersion: "3.0", keyTransform: false}
+	doc := map[string]any{}
+	err := export(ctx, d, workspace, func(key string, v any) error {
+		doc[key] = v
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return doc, nil
+}
+
+// WriteExport writes Export's document as YAML, an entity's rows at a
+// time (as Kong's db_export does), so a large store is not held twice.
+func WriteExport(ctx context.Context, d *db.DB, workspace string, w io.Writer) error {
+	return export(ctx, d, workspace, func(key string, v any) error {
+		if rows, ok := v.([]any); ok {
+			if _, err := io.WriteString(w, key+":\n"); err != nil {
+				return err
+			}
+			for _, row := range rows {
+				if err := WriteYAML(w, []any{row}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		return WriteYAML(w, map[string]any{key: v})
+	})
+}
+
+// export emits the document's top-level keys in order.
+func export(ctx context.Context, d *db.DB, workspace string, emit func(key string, v any) error) error {
+	if err := emit(keyFormatVersion, "3.0"); err != nil {
+		return err
+	}
+	if err := emit(keyTransform, false); err != nil {
+		return err
+	}
 	if ws := d.Workspaces(); ws != nil && workspace != "" && workspace != db.DefaultWorkspace {
 		w, found, err := d.LookupWorkspace(ctx, workspace)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if !found {
-			return nil, fmt.Errorf("no workspace '%s'", workspace)
+			return fmt.Errorf("no workspace '%s'", workspace)
 		}
 		ctx = db.InWorkspace(ctx, w.ID)
-		doc[keyWorkspace] = w.Name
+		if err := emit(keyWorkspace, w.Name); err != nil {
+			return err
+		}
 	}
 	for _, e := range New(d.Registry()).Entities() {
 		rows, err := d.All(ctx, e, db.PageOptions{})
 		if err != nil {
-			return nil, fmt.Errorf("exporting %s: %w", e.Name, err)
+			return fmt.Errorf("exporting %s: %w", e.Name, err)
 		}
 		if len(rows) == 0 {
 			continue
@@ -43,9 +82,11 @@ func Export(ctx context.Context, d *db.DB, workspace string) (map[string]any, er
 		for i, row := range rows {
 			list[i] = exported(e, row)
 		}
-		doc[e.Name] = list
+		if err := emit(e.Name, list); err != nil {
+			return err
+		}
 	}
-	return doc, nil
+	return nil
 }
 
 // exported is a stored row as a file lists it: its schema's fields,
@@ -71,7 +112,7 @@ func exported(e *schema.Entity, row map[string]any) map[string]any {
 }
 
 // WriteYAML writes a document as YAML.
-func WriteYAML(w io.Writer, doc map[string]any) error {
+func WriteYAML(w io.Writer, doc any) error {
 	enc := yaml.NewEncoder(w)
 	enc.SetIndent(2)
 	if err := enc.Encode(integers(doc)); err != nil {

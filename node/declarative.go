@@ -60,11 +60,7 @@ func (e *LoadError) Unwrap() error { return e.Err }
 // db_export`).
 func ExportConfig(ctx context.Context, cfg *conf.Config, workspace string, w io.Writer) error {
 	return withStore(ctx, cfg, func(d *db.DB) error {
-		doc, err := declarative.Export(ctx, d, workspace)
-		if err != nil {
-			return err
-		}
-		return declarative.WriteYAML(w, doc)
+		return declarative.WriteExport(ctx, d, workspace, w)
 	})
 }
 
