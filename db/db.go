@@ -216,6 +216,8 @@ type writer struct {
 	tx       store.Tx
 	changes  []Change
 	after    []func()
+	// raw writes take values as stored (BatchOptions.Raw).
+	raw bool
 }
 
 func (w *writer) record(ch Change) error {

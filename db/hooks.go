@@ -81,6 +81,8 @@ func (t writeTx) Delete(e *schema.Entity, row map[string]any) error { return t.w
 
 func (t writeTx) Claim(name string) error { return t.w.tx.Claim(name) }
 
+func (t writeTx) Transform() bool { return !t.w.raw }
+
 // findIndexed reads every row of e whose field (a reference or an Indexed
 // field) equals value, through the field's index, in every workspace.
 func findIndexed(tx store.Tx, e *schema.Entity, field, value string) ([]map[string]any, error) {

@@ -67,6 +67,10 @@ type Entity struct {
 	// deliveries): no Admin API, no /schemas, no crud events. Their rows are
 	// written by their owner, straight to the store.
 	Internal bool
+	// NoDeclarative entities are left out of declarative configuration
+	// files (Kong's db_export = false): RBAC users, roles and admins,
+	// whose secrets a file must not carry.
+	NoDeclarative bool
 	// Sorted lists the entity's ordered indexes, each a name and the
 	// fields whose values order the rows (the store's SortedIndex): how an
 	// internal table is read as a queue or by age without a full scan.

@@ -51,6 +51,10 @@ type WriteTx interface {
 	// salted hash) claims the value first, so two concurrent writes cannot
 	// both pass the check.
 	Claim(name string) error
+	// Transform reports whether the written values are input to transform
+	// (a password to hash): false when a declarative configuration says
+	// `_transform: false` and gives them as stored.
+	Transform() bool
 }
 
 // BeforeWriter rewrites or refuses a row before it is stored; old is nil on

@@ -55,6 +55,7 @@ const (
 // options are the flags the commands share.
 type options struct {
 	file, prefix  string
+	workspace     string // config db_export
 	timeout, wait int
 	args          []string // positional arguments
 }
@@ -72,6 +73,16 @@ func parseOptions(cmd string, args []string, stderr io.Writer) (options, bool) {
 		fs.IntVar(&o.timeout, "timeout", defaultQuitTimeout, "seconds before a forced shutdown")
 		fs.IntVar(&o.wait, "w", 0, "seconds to wait before the shutdown")
 		fs.IntVar(&o.wait, "wait", 0, "seconds to wait before the shutdown")
+	}
+	if cmd == "config" {
+		fs.StringVar(&o.workspace, "w", "", "workspace to export")
+		fs.StringVar(&o.workspace, "workspace", "", "workspace to export")
+		// `portico config db_import FILE -p DIR`: flags may follow.
+		var err error
+		if o.args, err = parseInterspersed(fs, args); err != nil {
+			return o, false
+		}
+		return o, true
 	}
 	if err := fs.Parse(args); err != nil {
 		return o, false
@@ -125,10 +136,15 @@ func cmdVersion(_ []string, stdout, _ io.Writer) int {
 	return 0
 }
 
+// cmdConfig prints the effective configuration, or runs one of Kong's
+// `kong config` subcommands on declarative files (config_declarative.go).
 func cmdConfig(args []string, stdout, stderr io.Writer) int {
-	_, cfg, _, code, ok := setup("config", args, stderr)
+	o, cfg, _, code, ok := setup("config", args, stderr)
 	if !ok {
 		return code
+	}
+	if len(o.args) > 0 {
+		return configSubcommand(o, cfg, stdout, stderr)
 	}
 	for _, kv := range cfg.Effective() {
 		fmt.Fprintf(stdout, "%s = %s\n", kv.Key, kv.Value)

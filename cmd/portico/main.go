@@ -45,6 +45,12 @@ The available commands are:
   prepare               Create the prefix directory tree and files.
   migrations bootstrap  Prepare the database for a new node.
   config                Print the effective configuration (secrets masked).
+  config db_import FILE Import a declarative configuration file (YAML or JSON) into
+                        the store of the prefix (the node must be stopped).
+  config db_export [FILE]
+                        Export the store into a declarative configuration file
+                        (default ./kong.yml; never overwritten; -w WORKSPACE).
+  config parse FILE     Parse and validate a declarative configuration file.
   version               Print the Portico and Kong Admin API versions.
   bench sink            Receive webhooks and count them (load testing).
 

@@ -67,15 +67,16 @@ func BasicAuthHashMatches(hash string, salted []byte) bool {
 // basicAuthPasswords hashes a basic-auth password before it is stored,
 // salted with the credential's consumer, as Kong's transformation does on
 // every write that gives a password. A write that leaves it out (a PATCH
-// of the username) keeps the stored hash, which arrives merged as it is.
+// of the username) keeps the stored hash, which arrives merged as it is;
+// a declarative import with `_transform: false` gives the hash itself.
 type basicAuthPasswords struct{}
 
-func (basicAuthPasswords) BeforeWrite(_ schema.WriteTx, row, old map[string]any) error {
+func (basicAuthPasswords) BeforeWrite(tx schema.WriteTx, row, old map[string]any) error {
 	password, ok := row["password"].(string)
 	if !ok {
 		return fmt.Errorf("a basic-auth credential without a password")
 	}
-	if old != nil && password == old["password"] {
+	if !tx.Transform() || old != nil && password == old["password"] {
 		return nil
 	}
 	row["password"] = HashBasicAuthPassword(refID(row["consumer"]), password)

@@ -74,10 +74,20 @@ func TestHashBasicAuthPassword(t *testing.T) {
 	}
 }
 
+// transformTx is a write whose values are input (or, with raw, stored
+// values, as in a declarative file with `_transform: false`).
+type transformTx struct {
+	schema.WriteTx
+	raw bool
+}
+
+func (t transformTx) Transform() bool { return !t.raw }
+
 func TestBasicAuthPasswordsHook(t *testing.T) {
 	h := basicAuthPasswords{}
+	var tx transformTx
 	row := map[string]any{"consumer": ref(testID2), "password": "kong"}
-	if err := h.BeforeWrite(nil, row, nil); err != nil {
+	if err := h.BeforeWrite(tx, row, nil); err != nil {
 		t.Fatal(err)
 	}
 	hash := HashBasicAuthPassword(testID2, "kong")
@@ -86,13 +96,18 @@ func TestBasicAuthPasswordsHook(t *testing.T) {
 	}
 	// A PATCH without a password merges the stored hash: kept as it is.
 	patched := map[string]any{"consumer": ref(testID2), "password": hash, "username": "new"}
-	if err := h.BeforeWrite(nil, patched, row); err != nil || patched["password"] != hash {
+	if err := h.BeforeWrite(tx, patched, row); err != nil || patched["password"] != hash {
 		t.Fatalf("rehashed: %v %v", patched["password"], err)
 	}
 	// A new password is hashed.
 	changed := map[string]any{"consumer": ref(testID2), "password": "other"}
-	if err := h.BeforeWrite(nil, changed, row); err != nil || changed["password"] != HashBasicAuthPassword(testID2, "other") {
+	if err := h.BeforeWrite(tx, changed, row); err != nil || changed["password"] != HashBasicAuthPassword(testID2, "other") {
 		t.Fatalf("not hashed: %v %v", changed["password"], err)
+	}
+	// Without transformation the value is the stored hash.
+	raw := map[string]any{"consumer": ref(testID2), "password": hash}
+	if err := h.BeforeWrite(transformTx{raw: true}, raw, nil); err != nil || raw["password"] != hash {
+		t.Fatalf("raw password changed: %v %v", raw["password"], err)
 	}
 }
 

@@ -30,6 +30,7 @@ const (
 // shows it. A token is unique across workspaces.
 func RBACUsers() *schema.Entity {
 	e := &schema.Entity{
+		NoDeclarative: true,
 		Name:          RBACUsersName,
 		Workspaceable: true,
 		AdminPath:     "rbac/users",
@@ -53,9 +54,10 @@ func RBACUsers() *schema.Entity {
 // API, tied to an RBAC user.
 func Admins() *schema.Entity {
 	return &schema.Entity{
-		Name:        AdminsName,
-		Behaviour:   adminUsers{},
-		EndpointKey: "username",
+		NoDeclarative: true,
+		Name:          AdminsName,
+		Behaviour:     adminUsers{},
+		EndpointKey:   "username",
 		// Kong answers POST /admins with 200 {"admin": {...}}.
 		CreatedEnvelope: "admin",
 		CreatedStatus:   200,
@@ -80,6 +82,7 @@ var RBACActions = []string{"read", "create", "update", "delete"}
 // permissions, per workspace.
 func RBACRoles() *schema.Entity {
 	return &schema.Entity{
+		NoDeclarative: true,
 		Name:          "rbac_roles",
 		AdminPath:     "rbac/roles",
 		Workspaceable: true,
@@ -116,7 +119,7 @@ func rolePermission(name string, key []string, described ...string) *schema.Enti
 		schema.CreatedAt(),
 		schema.UpdatedAt(),
 	)
-	return &schema.Entity{Name: name, NoAdminAPI: true, CacheKey: append([]string{"role"}, key...), Fields: fields}
+	return &schema.Entity{NoDeclarative: true, Name: name, NoAdminAPI: true, CacheKey: append([]string{"role"}, key...), Fields: fields}
 }
 
 // RBACRoleEndpoints is Kong Enterprise's rbac_role_endpoints: the actions a
@@ -137,9 +140,10 @@ func RBACRoleEntities() *schema.Entity {
 // a user may hold roles of several workspaces.
 func RBACUserRoles() *schema.Entity {
 	return &schema.Entity{
-		Name:       "rbac_user_roles",
-		NoAdminAPI: true,
-		CacheKey:   []string{"user", "role"},
+		NoDeclarative: true,
+		Name:          "rbac_user_roles",
+		NoAdminAPI:    true,
+		CacheKey:      []string{"user", "role"},
 		Fields: []*schema.Field{
 			schema.ID(),
 			{Name: "user", Type: schema.Foreign, Reference: RBACUsersName, Required: true, OnDelete: "cascade"},
