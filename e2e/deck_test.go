@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -256,6 +257,7 @@ func (d *deckEngine) validateOnline(path string) []string {
 		"consumers": target.Consumers, "hmacauth_credentials": target.HMACAuths,
 		"jwt_secrets": target.JWTAuths, "keyauth_credentials": target.KeyAuths,
 		"plugins": target.Plugins, "routes": target.Routes, "snis": target.SNIs,
+		"keys": target.Keys, "key_sets": target.KeySets,
 		"services": target.Services, "targets": target.Targets, "upstreams": target.Upstreams,
 	}
 	var refused []string
@@ -324,6 +326,27 @@ func wantNoChanges(t *testing.T, what string, run deckRun) {
 	}
 }
 
+// wantCleanDump fails when the diff of a dump finds anything to do but
+// decK's own echo of key sets: a dump that exports ids (decK's does when
+// the gateway holds basic-auth credentials) writes a key's whole key set
+// into its `set`, name and tags included, which decK then reads as changes
+// to the key against the gateway's `set: {id}` (Kong answers the same).
+func wantCleanDump(t *testing.T, what string, run deckRun) {
+	t.Helper()
+	echo := map[string]bool{`+    "name": "signing"`: true, `+    "tags": [`: true, `+      "managed-by-deck",`: true,
+		`+      "env-test"`: true, `+    ]`: true}
+	keys := strings.Count(run.log, "updating key ")
+	for _, line := range strings.Split(run.log, "\n") {
+		// Changed lines, not a PEM block's dashes.
+		if (strings.HasPrefix(line, "+ ") || strings.HasPrefix(line, "- ")) && !echo[line] {
+			keys = -1
+		}
+	}
+	if run.creates != 0 || run.deletes != 0 || run.updates != keys {
+		t.Fatalf("%s: %s", what, run)
+	}
+}
+
 // deckStateTemplate is a realistic decK state file: every entity decK
 // manages on open-source Kong, with the shapes that tend to diff (regex
 // paths, header maps, nested plugins, health checks, certificates).
@@ -384,6 +407,14 @@ services:
   protocol: http
   path: /billing
   read_timeout: 30000
+  plugins:
+  - name: rate-limiting
+    config:
+      minute: 60
+      policy: redis
+      redis_host: redis.legacy
+      redis_port: 6380
+      redis_timeout: 1000
   routes:
   - name: billing
     paths: [/billing]
@@ -579,6 +610,23 @@ ca_certificates:
 - id: {{.CAID}}
   cert: |
 {{.CA}}
+key_sets:
+- name: signing
+keys:
+- name: signing-jwk
+  kid: jwk-1
+  jwk: '{{.JWK}}'
+  set:
+    name: signing
+- name: signing-pem
+  kid: pem-1
+  set:
+    name: signing
+  pem:
+    private_key: |
+{{.KeyPrivate}}
+    public_key: |
+{{.KeyPublic}}
 `
 
 // deckState renders the state file for a workspace ("": none named);
@@ -591,6 +639,10 @@ func deckState(t *testing.T, workspace string, selectTags ...string) string {
 	indent := func(s string) string {
 		return "    " + strings.ReplaceAll(strings.TrimSpace(s), "\n", "\n    ")
 	}
+	jwk, private, public := signingKeys(t)
+	indent6 := func(s string) string {
+		return "      " + strings.ReplaceAll(strings.TrimSpace(s), "\n", "\n      ")
+	}
 	h := fnv.New64a()
 	h.Write([]byte(workspace))
 	suffix := fmt.Sprintf("%012x", h.Sum64()&0xffffffffffff)
@@ -601,11 +653,33 @@ func deckState(t *testing.T, workspace string, selectTags ...string) string {
 		"CertID":     "6f2ed4c3-5c39-4bd1-9c55-" + suffix,
 		"CAID":       "0b8e3a2f-7f4e-4e6b-a1f4-" + suffix,
 		"Cert":       indent(certPEM), "Key": indent(keyPEM), "CA": indent(caPEM),
+		"JWK": jwk, "KeyPrivate": indent6(private), "KeyPublic": indent6(public),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return b.String()
+}
+
+// signingKeys makes the file's keys: an EC public key as a JWK (kid
+// jwk-1), and another EC key pair in PEM.
+func signingKeys(t *testing.T) (jwk, private, public string) {
+	t.Helper()
+	a, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b64 := base64.RawURLEncoding.EncodeToString
+	raw, _ := json.Marshal(map[string]string{"kty": "EC", "crv": "P-256", "kid": "jwk-1", "use": "sig",
+		"x": b64(a.X.FillBytes(make([]byte, 32))), "y": b64(a.Y.FillBytes(make([]byte, 32)))})
+	b, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	privDER, _ := x509.MarshalPKCS8PrivateKey(b)
+	pubDER, _ := x509.MarshalPKIXPublicKey(&b.PublicKey)
+	return string(raw), string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: privDER})),
+		string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}))
 }
 
 // deckHeader starts a state file for a workspace ("": none named).
@@ -652,8 +726,9 @@ func selfSignedPEM(t *testing.T, cn string, ca bool) (string, string) {
 // deckStateEntities is how many entities deckState holds: 3 services,
 // 4 routes, 6 plugins on routes/services/consumers + 2 global, 1 upstream,
 // 2 targets, 2 consumers, 2 key-auth, 1 basic-auth, 2 acls, 1 jwt,
-// 1 certificate, 2 SNIs, 1 CA certificate.
-const deckStateEntities = 3 + 3 + 5 + 2 + 1 + 2 + 2 + 2 + 1 + 2 + 1 + 1 + 2 + 1 +
+// 1 certificate, 2 SNIs, 1 CA certificate, 1 key set with 2 keys, and a
+// rate-limiting plugin written with Kong's pre-3.6 flat redis_* fields.
+const deckStateEntities = 3 + 3 + 5 + 2 + 1 + 2 + 2 + 2 + 1 + 2 + 1 + 1 + 2 + 1 + 3 + 1 +
 	zooEntities
 
 // zooEntities are the rest of the file: a service with its 2 routes and 12
@@ -701,6 +776,16 @@ func TestDeck(t *testing.T) {
 					t.Fatalf("first sync: %s", run)
 				}
 				wantNoChanges(t, "diff after sync", d.sync(true, full))
+				// The flat redis_* fields went into config.redis, and are echoed.
+				var legacy map[string]any
+				for _, p := range g.get(at("/services/billing/plugins")).body["data"].([]any) {
+					legacy = p.(map[string]any)["config"].(map[string]any)
+				}
+				redis, _ := legacy["redis"].(map[string]any)
+				if redis["host"] != "redis.legacy" || redis["port"] != 6380.0 || redis["timeout"] != 1000.0 ||
+					legacy["redis_host"] != "redis.legacy" || legacy["redis_port"] != 6380.0 || legacy["redis_database"] != 0.0 {
+					t.Errorf("billing's rate-limiting config: %v", legacy)
+				}
 			})
 
 			t.Run("validate online", func(t *testing.T) {
@@ -718,10 +803,11 @@ func TestDeck(t *testing.T) {
 			t.Run("dump diffs clean", func(t *testing.T) {
 				d := d.withT(t)
 				dumped := d.dump("dump.yaml", ws, nil)
-				wantNoChanges(t, "diff of the dump", d.sync(true, dumped))
+				wantCleanDump(t, "diff of the dump", d.sync(true, dumped))
 				raw, _ := os.ReadFile(dumped)
 				for _, want := range []string{"order-by-id", `~/v1/orders/(?<id>\d+)$`, "alice-secret-key",
-					"billing-upstream", "10.0.0.2:8080", "api.example.com", "request-transformer"} {
+					"billing-upstream", "10.0.0.2:8080", "api.example.com", "request-transformer",
+					"signing-jwk", "kid: pem-1", "BEGIN PUBLIC KEY"} {
 					if !bytes.Contains(raw, []byte(want)) {
 						t.Errorf("dump lacks %q:\n%s", want, raw)
 					}
@@ -771,7 +857,7 @@ func TestDeck(t *testing.T) {
 						t.Errorf("dumped workspaces: %v", files)
 					}
 					for name, f := range files {
-						wantNoChanges(t, "diff of the dump of "+name, d.sync(true, f))
+						wantCleanDump(t, "diff of the dump of "+name, d.sync(true, f))
 					}
 					// Emptying team-b leaves the others as they were.
 					run = d.sync(false, d.writeFile("team-b-empty.yaml", deckHeader("team-b")))
@@ -829,7 +915,7 @@ func TestDeck(t *testing.T) {
 					t.Fatalf("sync of an empty file: %s", run)
 				}
 				for _, path := range []string{"/services", "/routes", "/plugins", "/consumers", "/upstreams",
-					"/certificates", "/snis", "/ca_certificates", "/key-auths", "/acls"} {
+					"/certificates", "/snis", "/ca_certificates", "/key-auths", "/acls", "/keys", "/key-sets"} {
 					r := g.get(at(path))
 					wantStatus(t, r, 200)
 					if n := len(r.body["data"].([]any)); n != 0 {
@@ -865,7 +951,7 @@ func TestDeck(t *testing.T) {
 				if bytes.Contains(raw, []byte("unmanaged")) || bytes.Contains(raw, []byte("other-team")) {
 					t.Errorf("tagged dump holds unmanaged entities:\n%s", raw)
 				}
-				wantNoChanges(t, "diff of the tagged dump", d.sync(true, dumped))
+				wantCleanDump(t, "diff of the tagged dump", d.sync(true, dumped))
 
 				// An empty tagged file deletes the managed entities only.
 				emptyTagged := d.writeFile("empty-tagged.yaml",
