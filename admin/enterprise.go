@@ -6,7 +6,7 @@ import (
 
 // Kong Enterprise's Admin API has collections for features Portico does not
 // have. go-kong and decK read them whenever the gateway reports Kong
-// Enterprise's version (a dump lists consumer groups, vaults, keys, key sets,
+// Enterprise's version (a dump lists consumer groups, vaults,
 // partials, licenses, mTLS and OAuth2 credentials, filter chains), and a
 // 404 there would read as a missing route rather than an unused feature. So
 // they are served as Kong Enterprise serves a feature nobody uses: collections
@@ -31,9 +31,6 @@ var unusedCollections = []struct {
 	{"consumer_groups", "/consumer_groups/{consumer_groups}/consumers", "consumers"},
 	{"consumers", "/consumers/{consumers}/consumer_groups", "consumer_groups"},
 	{"", "/vaults", "vaults"},
-	{"", "/keys", "keys"},
-	{"", "/key-sets", "key_sets"},
-	{"key_sets", "/key-sets/{key_sets}/keys", "keys"},
 	{"", "/partials", "partials"},
 	{"", "/licenses", "licenses"},
 	{"", "/mtls-auths", "mtls_auth_credentials"},

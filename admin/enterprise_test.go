@@ -24,8 +24,6 @@ func TestUnusedEnterpriseEndpoints(t *testing.T) {
 		{"GET", "/consumer_groups?size=0", nil, 400, ""},
 		{"GET", "/team-a/consumer_groups", nil, 200, ""},
 		{"GET", "/vaults", nil, 200, ""},
-		{"GET", "/keys", nil, 200, ""},
-		{"GET", "/key-sets", nil, 200, ""},
 		{"GET", "/partials", nil, 200, ""},
 		{"GET", "/licenses", nil, 200, ""},
 		{"GET", "/mtls-auths", nil, 200, ""},
@@ -39,10 +37,10 @@ func TestUnusedEnterpriseEndpoints(t *testing.T) {
 		{"GET", "/consumer_groups/gold", nil, 404, msgNotFound},
 		{"GET", "/consumer_groups/gold/consumers", nil, 404, msgNotFound},
 		{"GET", "/team-a/vaults/env", nil, 404, msgNotFound},
-		{"DELETE", "/keys/k1", nil, 204, ""},
+		{"DELETE", "/vaults/v1", nil, 204, ""},
 		{"POST", "/consumer_groups", map[string]any{"name": "gold"}, 403, msgUnlicensed},
 		{"PUT", "/vaults/env", map[string]any{"name": "env"}, 403, msgUnlicensed},
-		{"PATCH", "/team-a/key-sets/s", map[string]any{"name": "s"}, 403, msgUnlicensed},
+		{"PATCH", "/team-a/vaults/s", map[string]any{"name": "s"}, 403, msgUnlicensed},
 		{"POST", "/consumers/alice/mtls-auth", map[string]any{"subject_name": "x"}, 403, msgUnlicensed},
 		{"GET", "/filter-chains", nil, 400, msgWasmDisabled},
 		{"POST", "/services/svc/filter-chains", map[string]any{}, 400, msgWasmDisabled},
@@ -76,5 +74,5 @@ func TestUnusedEnterpriseEndpointsRBAC(t *testing.T) {
 	u.get("/consumer_groups").want(t, 403)
 	u.get("/vaults").want(t, 403)
 	h.get("/vaults").want(t, 200)
-	h.with(tokenHeader, "wrong").get("/keys").want(t, 401)
+	h.with(tokenHeader, "wrong").get("/vaults").want(t, 401)
 }

@@ -82,8 +82,12 @@ func (a *API) enterWorkspace(ctx *fasthttp.RequestCtx) bool {
 		}
 		return false
 	}
-	// Workspaces are managed from the default workspace only, as in Kong.
-	if next, _ := splitFirst(rest); ws.Name != db.DefaultWorkspace && string(next) == entities.WorkspacesName {
+	// Workspaces are managed from the default workspace only, as in Kong,
+	// but a workspace reads itself under its own prefix: go-kong (decK,
+	// the Ingress Controller) checks that one exists with
+	// GET /{ws}/workspaces/{ws}, which a workspace's RBAC user may do.
+	if next, after := splitFirst(rest); ws.Name != db.DefaultWorkspace && string(next) == entities.WorkspacesName &&
+		!readsItself(ctx, after, ws.Name, ws.ID) {
 		notFound(ctx)
 		return false
 	}
@@ -96,6 +100,18 @@ func (a *API) enterWorkspace(ctx *fasthttp.RequestCtx) bool {
 	}
 	ctx.Request.URI().SetPathBytes(rest)
 	return true
+}
+
+// readsItself reports whether a request under a workspace's prefix reads
+// that workspace: a GET of /workspaces/{name or id} or below (rest is the
+// path after /workspaces).
+func readsItself(ctx *fasthttp.RequestCtx, rest []byte, name, id string) bool {
+	if !ctx.IsGet() && !ctx.IsHead() {
+		return false
+	}
+	seg, _ := splitFirst(rest)
+	key, err := url.PathUnescape(string(seg))
+	return err == nil && (key == name || key == id)
 }
 
 // routeWorkspaces serves GET /workspaces/{workspace}/meta: how many

@@ -24,6 +24,9 @@ func TestWorkspaceEntity(t *testing.T) {
 	if def["name"] != "default" {
 		t.Fatalf("default workspace %s", js(def))
 	}
+	if self := h.get("/team-a/workspaces/team-a").want(t, 200).obj(t); self["id"] != ws["id"] {
+		t.Errorf("team-a under its prefix: %s", js(self))
+	}
 
 	runAPICases(t, h, []apiCase{
 		{"rename", "PATCH", "/workspaces/team-a", map[string]any{"name": "team-b"}, 400, "Cannot rename a workspace"},
@@ -34,6 +37,13 @@ func TestWorkspaceEntity(t *testing.T) {
 		{"encoded slash in the prefix", "GET", "/team%2Fa/consumers", nil, 404, "Workspace 'team/a' not found"},
 		{"no such endpoint under an unknown prefix", "GET", "/nowhere/nothing", nil, 404, "Not found"},
 		{"workspaces only from the default one", "GET", "/team-a/workspaces", nil, 404, "Not found"},
+		// go-kong's Workspaces.ExistsByName (decK, the Ingress Controller).
+		{"a workspace reads itself under its prefix", "GET", "/team-a/workspaces/team-a", nil, 200, nil},
+		{"by id", "GET", "/team-a/workspaces/" + ws["id"].(string), nil, 200, nil},
+		{"and its meta", "GET", "/team-a/workspaces/team-a/meta", nil, 200, nil},
+		{"not another workspace", "GET", "/team-a/workspaces/default", nil, 404, "Not found"},
+		{"nor writes itself", "PATCH", "/team-a/workspaces/team-a", map[string]any{"comment": "x"}, 404, "Not found"},
+		{"nor deletes itself", "DELETE", "/team-a/workspaces/team-a", nil, 404, "Not found"},
 		{"dot segments", "GET", "/team-a/../consumers", nil, 404, "Not found"},
 		{"encoded dot segments", "GET", "/team-a/%2e%2e/consumers", nil, 404, "Not found"},
 		{"dot segment after an endpoint", "GET", "/consumers/../rbac/users", nil, 404, "Not found"},

@@ -8,9 +8,11 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"hash/fnv"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -30,9 +32,8 @@ import (
 )
 
 // deckMode is one way decK may see Portico: the node's settings and the
-// workspace decK works in. OSS mode is Kong's open-source version format;
-// Enterprise mode (with `_workspace`) joins the table once Portico reports
-// Enterprise versions.
+// workspace the state files name (`_workspace`). OSS mode is Kong's
+// open-source version format; Enterprise mode is Portico's default.
 type deckMode struct {
 	name      string
 	settings  []string
@@ -41,18 +42,24 @@ type deckMode struct {
 
 var deckModes = []deckMode{
 	{name: "oss", settings: []string{"KONG_KONG_VERSION=3.9.1"}},
+	{name: "enterprise"},
+	{name: "enterprise-workspace", workspace: "team-a"},
 }
 
 // deckEngine drives go-database-reconciler as `deck gateway sync|diff|dump`
-// do (decK's cmd/common.go syncMain and cmd/gateway_dump.go).
+// do (decK's cmd/common.go syncMain and cmd/gateway_dump.go), workspaces
+// included: the one a file names is checked (and created by a sync when
+// missing) through the root client, and worked in through a client bound
+// to it.
 type deckEngine struct {
 	t       *testing.T
-	client  *kong.Client
+	root    *kong.Client
+	address string
 	version string
 	dir     string
 }
 
-func newDeckEngine(t *testing.T, g *gateway, mode deckMode) *deckEngine {
+func newDeckEngine(t *testing.T, g *gateway) *deckEngine {
 	t.Helper()
 	root, err := utils.GetKongClient(utils.KongClientConfig{Address: g.adminURL("")})
 	if err != nil {
@@ -63,11 +70,7 @@ func newDeckEngine(t *testing.T, g *gateway, mode deckMode) *deckEngine {
 		t.Fatalf("GET /: %v", err)
 	}
 	version, _ := info["version"].(string)
-	client, err := utils.GetKongClient(utils.KongClientConfig{Address: g.adminURL(""), Workspace: mode.workspace})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &deckEngine{t: t, client: client, version: version, dir: t.TempDir()}
+	return &deckEngine{t: t, root: root, address: g.adminURL(""), version: version, dir: t.TempDir()}
 }
 
 // withT is the engine reporting to a subtest.
@@ -75,6 +78,24 @@ func (d *deckEngine) withT(t *testing.T) *deckEngine {
 	c := *d
 	c.t = t
 	return &c
+}
+
+// client is decK's client for a workspace ("" is the default one).
+func (d *deckEngine) client(workspace string) *kong.Client {
+	d.t.Helper()
+	c, err := utils.GetKongClient(utils.KongClientConfig{Address: d.address, Workspace: workspace})
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	return c
+}
+
+// workspaceExists is decK's check: go-kong asks GET /{ws}/workspaces/{ws}.
+func (d *deckEngine) workspaceExists(workspace string) (bool, error) {
+	if workspace == "" {
+		return true, nil
+	}
+	return d.root.Workspaces.ExistsByName(context.Background(), &workspace)
 }
 
 // deckRun is what one sync or diff did: the syncer's counts and the
@@ -106,18 +127,17 @@ func (d *deckEngine) dumpConfig(selectTags []string) dump.Config {
 	return dump.Config{SelectorTags: selectTags, IsConsumerGroupScopedPluginSupported: true}
 }
 
-// currentState reads the gateway as decK's fetchCurrentState does.
-func (d *deckEngine) currentState(ctx context.Context, cfg dump.Config) *state.KongState {
-	d.t.Helper()
-	raw, err := dump.Get(ctx, d.client, cfg)
+// currentState reads a workspace as decK's fetchCurrentState does.
+func (d *deckEngine) currentState(ctx context.Context, client *kong.Client, cfg dump.Config) (*state.KongState, error) {
+	raw, err := dump.Get(ctx, client, cfg)
 	if err != nil {
-		d.t.Fatalf("reading the current state: %v", err)
+		return nil, fmt.Errorf("reading the current state: %w", err)
 	}
 	current, err := state.Get(raw)
 	if err != nil {
-		d.t.Fatalf("building the current state: %v", err)
+		return nil, fmt.Errorf("building the current state: %w", err)
 	}
-	return current
+	return current, nil
 }
 
 // sync is `deck gateway sync` (dry: `deck gateway diff`) of state files.
@@ -136,10 +156,6 @@ func (d *deckEngine) trySync(dry bool, files ...string) (deckRun, error) {
 	if err != nil {
 		return deckRun{}, fmt.Errorf("reading state files: %w", err)
 	}
-	current, target, err := d.states(ctx, content)
-	if err != nil {
-		return deckRun{}, err
-	}
 	var mu sync.Mutex
 	var log strings.Builder
 	printer := func(a ...any) {
@@ -147,8 +163,27 @@ func (d *deckEngine) trySync(dry bool, files ...string) (deckRun, error) {
 		defer mu.Unlock()
 		fmt.Fprintln(&log, a...)
 	}
+	// A workspace the file names but the gateway lacks is created by a
+	// sync (and announced by a diff), from an empty current state.
+	exists, err := d.workspaceExists(content.Workspace)
+	if err != nil {
+		return deckRun{}, fmt.Errorf("checking workspace %q: %w", content.Workspace, err)
+	}
+	client := d.client(content.Workspace)
+	current, target, err := d.states(ctx, client, content, exists)
+	if err != nil {
+		return deckRun{}, err
+	}
+	if !exists {
+		printer("Creating workspace", content.Workspace)
+		if !dry {
+			if _, err := d.root.Workspaces.Create(ctx, &kong.Workspace{Name: &content.Workspace}); err != nil {
+				return deckRun{}, fmt.Errorf("creating workspace %q: %w", content.Workspace, err)
+			}
+		}
+	}
 	syncer, err := diff.NewSyncer(diff.SyncerOpts{
-		CurrentState: current, TargetState: target, KongClient: d.client,
+		CurrentState: current, TargetState: target, KongClient: client,
 		NoMaskValues: true, SilenceWarnings: true,
 		CreatePrintln: printer, UpdatePrintln: printer, DeletePrintln: printer,
 	})
@@ -166,20 +201,29 @@ func (d *deckEngine) trySync(dry bool, files ...string) (deckRun, error) {
 	return run, nil
 }
 
-// states are the current state (the gateway's, within the file's
-// select_tags) and the target state the file describes.
-func (d *deckEngine) states(ctx context.Context, content *file.Content) (*state.KongState, *state.KongState, error) {
+// states are the current state (the workspace's, within the file's
+// select_tags; empty when the workspace does not exist yet) and the target
+// state the file describes.
+func (d *deckEngine) states(ctx context.Context, client *kong.Client, content *file.Content, exists bool) (*state.KongState, *state.KongState, error) {
 	var selectTags []string
 	if content.Info != nil {
 		selectTags = content.Info.SelectorTags
 	}
 	cfg := d.dumpConfig(selectTags)
-	current := d.currentState(ctx, cfg)
+	current, err := state.NewKongState()
+	if err != nil {
+		return nil, nil, err
+	}
+	if exists {
+		if current, err = d.currentState(ctx, client, cfg); err != nil {
+			return nil, nil, err
+		}
+	}
 	version, err := utils.ParseKongVersion(d.version)
 	if err != nil {
 		return nil, nil, fmt.Errorf("parsing Kong version %q: %w", d.version, err)
 	}
-	raw, err := file.Get(ctx, content, file.RenderConfig{CurrentState: current, KongVersion: version}, cfg, d.client)
+	raw, err := file.Get(ctx, content, file.RenderConfig{CurrentState: current, KongVersion: version}, cfg, client)
 	if err != nil {
 		return nil, nil, fmt.Errorf("building the target state: %w", err)
 	}
@@ -200,7 +244,8 @@ func (d *deckEngine) validateOnline(path string) []string {
 	if err != nil {
 		d.t.Fatal(err)
 	}
-	_, target, err := d.states(ctx, content)
+	client := d.client(content.Workspace)
+	_, target, err := d.states(ctx, client, content, true)
 	if err != nil {
 		d.t.Fatal(err)
 	}
@@ -212,6 +257,7 @@ func (d *deckEngine) validateOnline(path string) []string {
 		"consumers": target.Consumers, "hmacauth_credentials": target.HMACAuths,
 		"jwt_secrets": target.JWTAuths, "keyauth_credentials": target.KeyAuths,
 		"plugins": target.Plugins, "routes": target.Routes, "snis": target.SNIs,
+		"keys": target.Keys, "key_sets": target.KeySets,
 		"services": target.Services, "targets": target.Targets, "upstreams": target.Upstreams,
 	}
 	var refused []string
@@ -222,11 +268,11 @@ func (d *deckEngine) validateOnline(path string) []string {
 		}
 		for i := range all.Len() {
 			entity := all.Index(i).Interface()
-			req, err := d.client.NewRequest("POST", "/schemas/"+name+"/validate", nil, entity)
+			req, err := client.NewRequest("POST", "/schemas/"+name+"/validate", nil, entity)
 			if err != nil {
 				d.t.Fatal(err)
 			}
-			if _, err := d.client.Do(ctx, req, nil); err != nil {
+			if _, err := client.Do(ctx, req, nil); err != nil {
 				body, _ := json.Marshal(entity)
 				refused = append(refused, fmt.Sprintf("%s %s: %v", name, body, err))
 			}
@@ -235,19 +281,41 @@ func (d *deckEngine) validateOnline(path string) []string {
 	return refused
 }
 
-// dump is `deck gateway dump -o file`: the gateway's state written as a
-// decK file.
-func (d *deckEngine) dump(name string, selectTags []string) string {
+// dump is `deck gateway dump --workspace ws -o file`: a workspace's state
+// ("" the default one) written as a decK file, which names the workspace.
+func (d *deckEngine) dump(name, workspace string, selectTags []string) string {
 	d.t.Helper()
-	current := d.currentState(context.Background(), d.dumpConfig(selectTags))
+	ctx := context.Background()
+	if exists, err := d.workspaceExists(workspace); err != nil || !exists {
+		d.t.Fatalf("workspace %q does not exist (%v)", workspace, err)
+	}
+	current, err := d.currentState(ctx, d.client(workspace), d.dumpConfig(selectTags))
+	if err != nil {
+		d.t.Fatal(err)
+	}
 	path := filepath.Join(d.dir, name)
-	err := file.KongStateToFile(current, file.WriteConfig{
-		SelectTags: selectTags, Filename: path, FileFormat: file.YAML, KongVersion: d.version,
+	err = file.KongStateToFile(current, file.WriteConfig{
+		SelectTags: selectTags, Workspace: workspace, Filename: path, FileFormat: file.YAML, KongVersion: d.version,
 	})
 	if err != nil {
 		d.t.Fatalf("dumping: %v", err)
 	}
 	return path
+}
+
+// dumpAll is `deck gateway dump --all-workspaces`: a file per workspace,
+// named after it.
+func (d *deckEngine) dumpAll() map[string]string {
+	d.t.Helper()
+	workspaces, err := d.root.Workspaces.ListAll(context.Background())
+	if err != nil {
+		d.t.Fatalf("listing workspaces: %v", err)
+	}
+	files := map[string]string{}
+	for _, ws := range workspaces {
+		files[*ws.Name] = d.dump(*ws.Name+".yaml", *ws.Name, nil)
+	}
+	return files
 }
 
 // wantNoChanges fails when a diff finds anything to do.
@@ -258,10 +326,34 @@ func wantNoChanges(t *testing.T, what string, run deckRun) {
 	}
 }
 
+// wantCleanDump fails when the diff of a dump finds anything to do but
+// decK's own echo of key sets: a dump that exports ids (decK's does when
+// the gateway holds basic-auth credentials) writes a key's whole key set
+// into its `set`, name and tags included, which decK then reads as changes
+// to the key against the gateway's `set: {id}` (Kong answers the same).
+func wantCleanDump(t *testing.T, what string, run deckRun) {
+	t.Helper()
+	echo := map[string]bool{`+    "name": "signing"`: true, `+    "tags": [`: true, `+      "managed-by-deck",`: true,
+		`+      "env-test"`: true, `+    ]`: true}
+	keys := strings.Count(run.log, "updating key ")
+	for _, line := range strings.Split(run.log, "\n") {
+		// Changed lines, not a PEM block's dashes.
+		if (strings.HasPrefix(line, "+ ") || strings.HasPrefix(line, "- ")) && !echo[line] {
+			keys = -1
+		}
+	}
+	if run.creates != 0 || run.deletes != 0 || run.updates != keys {
+		t.Fatalf("%s: %s", what, run)
+	}
+}
+
 // deckStateTemplate is a realistic decK state file: every entity decK
 // manages on open-source Kong, with the shapes that tend to diff (regex
 // paths, header maps, nested plugins, health checks, certificates).
 const deckStateTemplate = `_format_version: "3.0"
+{{- if .Workspace}}
+_workspace: {{.Workspace}}
+{{- end}}
 {{- if .SelectTags}}
 _info:
   select_tags:
@@ -315,6 +407,14 @@ services:
   protocol: http
   path: /billing
   read_timeout: 30000
+  plugins:
+  - name: rate-limiting
+    config:
+      minute: 60
+      policy: redis
+      redis_host: redis.legacy
+      redis_port: 6380
+      redis_timeout: 1000
   routes:
   - name: billing
     paths: [/billing]
@@ -510,27 +610,85 @@ ca_certificates:
 - id: {{.CAID}}
   cert: |
 {{.CA}}
+key_sets:
+- name: signing
+keys:
+- name: signing-jwk
+  kid: jwk-1
+  jwk: '{{.JWK}}'
+  set:
+    name: signing
+- name: signing-pem
+  kid: pem-1
+  set:
+    name: signing
+  pem:
+    private_key: |
+{{.KeyPrivate}}
+    public_key: |
+{{.KeyPublic}}
 `
 
-// deckState renders the state file; selectTags adds _info.select_tags.
-func deckState(t *testing.T, selectTags ...string) string {
+// deckState renders the state file for a workspace ("": none named);
+// selectTags adds _info.select_tags. Ids are global in Kong, so the
+// certificates' fixed ids differ per workspace.
+func deckState(t *testing.T, workspace string, selectTags ...string) string {
 	t.Helper()
 	certPEM, keyPEM := selfSignedPEM(t, "api.example.com", false)
 	caPEM, _ := selfSignedPEM(t, "Portico Test CA", true)
 	indent := func(s string) string {
 		return "    " + strings.ReplaceAll(strings.TrimSpace(s), "\n", "\n    ")
 	}
+	jwk, private, public := signingKeys(t)
+	indent6 := func(s string) string {
+		return "      " + strings.ReplaceAll(strings.TrimSpace(s), "\n", "\n      ")
+	}
+	h := fnv.New64a()
+	h.Write([]byte(workspace))
+	suffix := fmt.Sprintf("%012x", h.Sum64()&0xffffffffffff)
 	var b bytes.Buffer
 	err := template.Must(template.New("state").Parse(deckStateTemplate)).Execute(&b, map[string]any{
+		"Workspace":  workspace,
 		"SelectTags": selectTags,
-		"CertID":     "6f2ed4c3-5c39-4bd1-9c55-8f3c8e9b8a01",
-		"CAID":       "0b8e3a2f-7f4e-4e6b-a1f4-1d2c3b4a5f60",
+		"CertID":     "6f2ed4c3-5c39-4bd1-9c55-" + suffix,
+		"CAID":       "0b8e3a2f-7f4e-4e6b-a1f4-" + suffix,
 		"Cert":       indent(certPEM), "Key": indent(keyPEM), "CA": indent(caPEM),
+		"JWK": jwk, "KeyPrivate": indent6(private), "KeyPublic": indent6(public),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return b.String()
+}
+
+// signingKeys makes the file's keys: an EC public key as a JWK (kid
+// jwk-1), and another EC key pair in PEM.
+func signingKeys(t *testing.T) (jwk, private, public string) {
+	t.Helper()
+	a, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b64 := base64.RawURLEncoding.EncodeToString
+	raw, _ := json.Marshal(map[string]string{"kty": "EC", "crv": "P-256", "kid": "jwk-1", "use": "sig",
+		"x": b64(a.X.FillBytes(make([]byte, 32))), "y": b64(a.Y.FillBytes(make([]byte, 32)))})
+	b, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	privDER, _ := x509.MarshalPKCS8PrivateKey(b)
+	pubDER, _ := x509.MarshalPKIXPublicKey(&b.PublicKey)
+	return string(raw), string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: privDER})),
+		string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}))
+}
+
+// deckHeader starts a state file for a workspace ("": none named).
+func deckHeader(workspace string) string {
+	h := "_format_version: \"3.0\"\n"
+	if workspace != "" {
+		h += "_workspace: " + workspace + "\n"
+	}
+	return h
 }
 
 // selfSignedPEM makes a certificate (a CA one with ca) and its key.
@@ -568,8 +726,9 @@ func selfSignedPEM(t *testing.T, cn string, ca bool) (string, string) {
 // deckStateEntities is how many entities deckState holds: 3 services,
 // 4 routes, 6 plugins on routes/services/consumers + 2 global, 1 upstream,
 // 2 targets, 2 consumers, 2 key-auth, 1 basic-auth, 2 acls, 1 jwt,
-// 1 certificate, 2 SNIs, 1 CA certificate.
-const deckStateEntities = 3 + 3 + 5 + 2 + 1 + 2 + 2 + 2 + 1 + 2 + 1 + 1 + 2 + 1 +
+// 1 certificate, 2 SNIs, 1 CA certificate, 1 key set with 2 keys, and a
+// rate-limiting plugin written with Kong's pre-3.6 flat redis_* fields.
+const deckStateEntities = 3 + 3 + 5 + 2 + 1 + 2 + 2 + 2 + 1 + 2 + 1 + 1 + 2 + 1 + 3 + 1 +
 	zooEntities
 
 // zooEntities are the rest of the file: a service with its 2 routes and 12
@@ -578,30 +737,62 @@ const deckStateEntities = 3 + 3 + 5 + 2 + 1 + 2 + 2 + 2 + 1 + 2 + 1 + 1 + 2 + 1 
 const zooEntities = 1 + 2 + 12 + 1 + 1 + 2 + 3
 
 // decK's sync, diff and dump, through its own engine, against the real
-// binary: a sync leaves nothing to diff, a dump diffs clean, hand-made
-// drift is found and repaired, select_tags bounds what is managed, an empty
-// file deletes everything.
+// binary, as Kong OSS, as Kong Enterprise, and in a workspace the file names:
+// a sync leaves nothing to diff, a dump diffs clean, hand-made drift is found
+// and repaired, select_tags bounds what is managed, an empty file deletes
+// everything. In a workspace, decK creates it, the default workspace is left
+// alone, and another workspace holds the same names independently.
 func TestDeck(t *testing.T) {
 	for _, mode := range deckModes {
 		t.Run(mode.name, func(t *testing.T) {
 			g := startGateway(t, mode.settings...)
-			d := newDeckEngine(t, g, mode)
-			full := d.writeFile("kong.yaml", deckState(t))
+			d := newDeckEngine(t, g)
+			ws := mode.workspace
+			// at is an Admin API path in the mode's workspace.
+			at := func(path string) string {
+				if ws == "" {
+					return path
+				}
+				return "/" + ws + path
+			}
+			full := d.writeFile("kong.yaml", deckState(t, ws))
+			if ws != "" {
+				// Something decK must leave alone in the default workspace.
+				wantStatus(t, g.postJSON("/services", map[string]any{"name": "orders", "url": "http://default.internal"}), 201)
+			}
+
+			t.Run("sync into an empty gateway", func(t *testing.T) {
+				d := d.withT(t)
+				if ws != "" {
+					wantStatus(t, g.get(at("/services")), 404)
+					announced := d.sync(true, full)
+					if !strings.Contains(announced.log, "Creating workspace "+ws) {
+						t.Errorf("diff does not announce the workspace:\n%s", announced.log)
+					}
+					wantStatus(t, g.get(at("/services")), 404)
+				}
+				run := d.sync(false, full)
+				if run.creates != deckStateEntities || run.updates != 0 || run.deletes != 0 {
+					t.Fatalf("first sync: %s", run)
+				}
+				wantNoChanges(t, "diff after sync", d.sync(true, full))
+				// The flat redis_* fields went into config.redis, and are echoed.
+				var legacy map[string]any
+				for _, p := range g.get(at("/services/billing/plugins")).body["data"].([]any) {
+					legacy = p.(map[string]any)["config"].(map[string]any)
+				}
+				redis, _ := legacy["redis"].(map[string]any)
+				if redis["host"] != "redis.legacy" || redis["port"] != 6380.0 || redis["timeout"] != 1000.0 ||
+					legacy["redis_host"] != "redis.legacy" || legacy["redis_port"] != 6380.0 || legacy["redis_database"] != 0.0 {
+					t.Errorf("billing's rate-limiting config: %v", legacy)
+				}
+			})
 
 			t.Run("validate online", func(t *testing.T) {
 				d := d.withT(t)
 				for _, refused := range d.validateOnline(full) {
 					t.Error(refused)
 				}
-			})
-
-			t.Run("sync into an empty gateway", func(t *testing.T) {
-				d := d.withT(t)
-				run := d.sync(false, full)
-				if run.creates != deckStateEntities || run.updates != 0 || run.deletes != 0 {
-					t.Fatalf("first sync: %s", run)
-				}
-				wantNoChanges(t, "diff after sync", d.sync(true, full))
 			})
 
 			t.Run("a second sync is a no-op", func(t *testing.T) {
@@ -611,32 +802,88 @@ func TestDeck(t *testing.T) {
 
 			t.Run("dump diffs clean", func(t *testing.T) {
 				d := d.withT(t)
-				dumped := d.dump("dump.yaml", nil)
-				wantNoChanges(t, "diff of the dump", d.sync(true, dumped))
+				dumped := d.dump("dump.yaml", ws, nil)
+				wantCleanDump(t, "diff of the dump", d.sync(true, dumped))
 				raw, _ := os.ReadFile(dumped)
 				for _, want := range []string{"order-by-id", `~/v1/orders/(?<id>\d+)$`, "alice-secret-key",
-					"billing-upstream", "10.0.0.2:8080", "api.example.com", "request-transformer"} {
+					"billing-upstream", "10.0.0.2:8080", "api.example.com", "request-transformer",
+					"signing-jwk", "kid: pem-1", "BEGIN PUBLIC KEY"} {
 					if !bytes.Contains(raw, []byte(want)) {
 						t.Errorf("dump lacks %q:\n%s", want, raw)
 					}
 				}
+				if ws != "" && !bytes.Contains(raw, []byte("_workspace: "+ws)) {
+					t.Errorf("dump does not name its workspace:\n%s", raw)
+				}
 			})
+
+			if ws != "" {
+				t.Run("the default workspace is untouched", func(t *testing.T) {
+					services := g.get("/services").body["data"].([]any)
+					if len(services) != 1 || services[0].(map[string]any)["host"] != "default.internal" {
+						t.Errorf("default workspace's services: %v", services)
+					}
+					for _, path := range []string{"/routes", "/consumers", "/plugins", "/upstreams", "/certificates"} {
+						if n := len(g.get(path).body["data"].([]any)); n != 0 {
+							t.Errorf("default workspace %s holds %d rows", path, n)
+						}
+					}
+					if g.get(at("/services/orders")).body["id"] == g.get("/services/orders").body["id"] {
+						t.Error("one service row answers in both workspaces")
+					}
+				})
+
+				t.Run("another workspace holds the same names", func(t *testing.T) {
+					d := d.withT(t)
+					other := d.writeFile("team-b.yaml", deckState(t, "team-b"))
+					run := d.sync(false, other)
+					if run.creates != deckStateEntities || run.total() != run.creates {
+						t.Fatalf("sync into team-b: %s", run)
+					}
+					wantNoChanges(t, "diff of team-b", d.sync(true, other))
+					wantNoChanges(t, "diff of "+ws+" after team-b's sync", d.sync(true, full))
+					for _, path := range []string{"/services/orders", "/routes/order-by-id", "/consumers/alice", "/upstreams/hashed"} {
+						a, b := g.get(at(path)), g.get("/team-b"+path)
+						wantStatus(t, a, 200)
+						wantStatus(t, b, 200)
+						if a.body["id"] == b.body["id"] {
+							t.Errorf("%s: one row in both workspaces", path)
+						}
+					}
+					// decK's --all-workspaces dump: a file per workspace, each
+					// diffing clean against its own workspace.
+					files := d.dumpAll()
+					if len(files) != 3 {
+						t.Errorf("dumped workspaces: %v", files)
+					}
+					for name, f := range files {
+						wantCleanDump(t, "diff of the dump of "+name, d.sync(true, f))
+					}
+					// Emptying team-b leaves the others as they were.
+					run = d.sync(false, d.writeFile("team-b-empty.yaml", deckHeader("team-b")))
+					if run.deletes != deckStateEntities || run.total() != run.deletes {
+						t.Fatalf("emptying team-b: %s", run)
+					}
+					wantNoChanges(t, "diff of "+ws+" after emptying team-b", d.sync(true, full))
+					wantStatus(t, g.get("/services/orders"), 200)
+				})
+			}
 
 			t.Run("drift is found and repaired", func(t *testing.T) {
 				d := d.withT(t)
-				wantStatus(t, g.sendJSON("PATCH", "/routes/order-by-id", map[string]any{"methods": []string{"GET"}}), 200)
-				keys := g.get("/consumers/bob/key-auth")
+				wantStatus(t, g.sendJSON("PATCH", at("/routes/order-by-id"), map[string]any{"methods": []string{"GET"}}), 200)
+				keys := g.get(at("/consumers/bob/key-auth"))
 				wantStatus(t, keys, 200)
 				bobKey := keys.body["data"].([]any)[0].(map[string]any)["id"].(string)
-				wantStatus(t, g.do("DELETE", "/consumers/bob/key-auth/"+bobKey, "", ""), 204)
-				wantStatus(t, g.postJSON("/consumers", map[string]any{"username": "stray"}), 201)
+				wantStatus(t, g.do("DELETE", at("/consumers/bob/key-auth/"+bobKey), "", ""), 204)
+				wantStatus(t, g.postJSON(at("/consumers"), map[string]any{"username": "stray"}), 201)
 				var corsID string
-				for _, p := range g.get("/plugins").body["data"].([]any) {
+				for _, p := range g.get(at("/plugins")).body["data"].([]any) {
 					if p := p.(map[string]any); p["name"] == "cors" {
 						corsID = p["id"].(string)
 					}
 				}
-				wantStatus(t, g.sendJSON("PATCH", "/plugins/"+corsID, map[string]any{"config": map[string]any{"max_age": 10}}), 200)
+				wantStatus(t, g.sendJSON("PATCH", at("/plugins/"+corsID), map[string]any{"config": map[string]any{"max_age": 10}}), 200)
 
 				found := d.sync(true, full)
 				if found.creates != 1 || found.updates != 2 || found.deletes != 1 {
@@ -654,64 +901,67 @@ func TestDeck(t *testing.T) {
 					t.Fatalf("repairing sync: %s", repaired)
 				}
 				wantNoChanges(t, "diff after repair", d.sync(true, full))
-				wantStatus(t, g.get("/consumers/stray"), 404)
-				if r := g.get("/routes/order-by-id"); fmt.Sprint(r.body["methods"]) != "[GET DELETE]" {
+				wantStatus(t, g.get(at("/consumers/stray")), 404)
+				if r := g.get(at("/routes/order-by-id")); fmt.Sprint(r.body["methods"]) != "[GET DELETE]" {
 					t.Errorf("route's methods after repair: %s", r.raw)
 				}
 			})
 
 			t.Run("an empty file deletes everything", func(t *testing.T) {
 				d := d.withT(t)
-				empty := d.writeFile("empty.yaml", "_format_version: \"3.0\"\n")
+				empty := d.writeFile("empty.yaml", deckHeader(ws))
 				run := d.sync(false, empty)
 				if run.deletes != deckStateEntities || run.creates != 0 || run.updates != 0 {
 					t.Fatalf("sync of an empty file: %s", run)
 				}
 				for _, path := range []string{"/services", "/routes", "/plugins", "/consumers", "/upstreams",
-					"/certificates", "/snis", "/ca_certificates", "/key-auths", "/acls"} {
-					r := g.get(path)
+					"/certificates", "/snis", "/ca_certificates", "/key-auths", "/acls", "/keys", "/key-sets"} {
+					r := g.get(at(path))
 					wantStatus(t, r, 200)
 					if n := len(r.body["data"].([]any)); n != 0 {
 						t.Errorf("%s still holds %d rows: %s", path, n, r.raw)
 					}
 				}
 				wantNoChanges(t, "diff after deleting", d.sync(true, empty))
+				if ws != "" {
+					wantStatus(t, g.get("/services/orders"), 200)
+				}
 			})
 
 			t.Run("select_tags limits what is managed", func(t *testing.T) {
 				d := d.withT(t)
 				// Entities decK does not manage: untagged, and tagged otherwise.
-				wantStatus(t, g.postJSON("/services", map[string]any{"name": "unmanaged", "url": "http://u.internal"}), 201)
-				wantStatus(t, g.postJSON("/consumers", map[string]any{"username": "other-team", "tags": []string{"team-b"}}), 201)
+				wantStatus(t, g.postJSON(at("/services"), map[string]any{"name": "unmanaged", "url": "http://u.internal"}), 201)
+				wantStatus(t, g.postJSON(at("/consumers"), map[string]any{"username": "other-team", "tags": []string{"team-b"}}), 201)
 
-				tagged := d.writeFile("tagged.yaml", deckState(t, "managed-by-deck", "env-test"))
+				tagged := d.writeFile("tagged.yaml", deckState(t, ws, "managed-by-deck", "env-test"))
 				run := d.sync(false, tagged)
 				if run.creates != deckStateEntities || run.total() != run.creates {
 					t.Fatalf("tagged sync: %s", run)
 				}
 				wantNoChanges(t, "diff of the tagged file", d.sync(true, tagged))
 				// Every managed entity carries both tags.
-				r := g.get("/services?tags=managed-by-deck,env-test")
+				r := g.get(at("/services?tags=managed-by-deck,env-test"))
 				if n := len(r.body["data"].([]any)); n != 4 {
 					t.Errorf("services with both tags: %d: %s", n, r.raw)
 				}
 				// The dump with the tags is the managed part only, and diffs clean.
-				dumped := d.dump("tagged-dump.yaml", []string{"managed-by-deck", "env-test"})
+				dumped := d.dump("tagged-dump.yaml", ws, []string{"managed-by-deck", "env-test"})
 				raw, _ := os.ReadFile(dumped)
 				if bytes.Contains(raw, []byte("unmanaged")) || bytes.Contains(raw, []byte("other-team")) {
 					t.Errorf("tagged dump holds unmanaged entities:\n%s", raw)
 				}
-				wantNoChanges(t, "diff of the tagged dump", d.sync(true, dumped))
+				wantCleanDump(t, "diff of the tagged dump", d.sync(true, dumped))
 
 				// An empty tagged file deletes the managed entities only.
 				emptyTagged := d.writeFile("empty-tagged.yaml",
-					"_format_version: \"3.0\"\n_info:\n  select_tags: [managed-by-deck, env-test]\n")
+					deckHeader(ws)+"_info:\n  select_tags: [managed-by-deck, env-test]\n")
 				run = d.sync(false, emptyTagged)
 				if run.deletes != deckStateEntities || run.total() != run.deletes {
 					t.Fatalf("sync of an empty tagged file: %s", run)
 				}
-				wantStatus(t, g.get("/services/unmanaged"), 200)
-				wantStatus(t, g.get("/consumers/other-team"), 200)
+				wantStatus(t, g.get(at("/services/unmanaged")), 200)
+				wantStatus(t, g.get(at("/consumers/other-team")), 200)
 			})
 		})
 	}
@@ -727,7 +977,7 @@ func TestDeckScale(t *testing.T) {
 	}
 	mode := deckModes[0]
 	g := startGateway(t, mode.settings...)
-	d := newDeckEngine(t, g, mode)
+	d := newDeckEngine(t, g)
 	content, entities := deckScaleState(n)
 	path := d.writeFile("scale.yaml", content)
 
@@ -742,7 +992,7 @@ func TestDeckScale(t *testing.T) {
 	noopTime := time.Since(start)
 	wantNoChanges(t, "second sync", again)
 	start = time.Now()
-	d.dump("scale-dump.yaml", nil)
+	d.dump("scale-dump.yaml", "", nil)
 	dumpTime := time.Since(start)
 	t.Logf("%d entities: sync %v (%.0f entities/s), no-op sync %v, dump %v",
 		entities, syncTime.Round(time.Millisecond), float64(entities)/syncTime.Seconds(),

@@ -139,6 +139,7 @@ type fixtures struct {
 	service  *kong.Service
 	consumer *kong.Consumer
 	upstream *kong.Upstream
+	keySet   *kong.KeySet
 }
 
 // coreCases are go-kong's services over Portico's entities.
@@ -253,6 +254,39 @@ func coreCases(ctx context.Context, c *kong.Client, f fixtures) map[string]func(
 			},
 			listAll: func() ([]*kong.CACertificate, error) { return c.CACertificates.ListAll(ctx) },
 			del:     func(k *string) error { return c.CACertificates.Delete(ctx, k) }, tagged: true,
+		}.exercise,
+		"key_sets": crud[kong.KeySet]{
+			create: func(i int, id *string) (*kong.KeySet, error) {
+				return c.KeySets.Create(ctx, &kong.KeySet{ID: id, Name: name("set", i), Tags: tags})
+			},
+			id: func(x *kong.KeySet) *string { return x.ID }, key: func(x *kong.KeySet) *string { return x.Name },
+			get: func(k *string) (*kong.KeySet, error) { return c.KeySets.Get(ctx, k) },
+			update: func(x *kong.KeySet) (*kong.KeySet, error) {
+				return c.KeySets.Update(ctx, &kong.KeySet{ID: x.ID, Name: kong.String("gk-set-renamed")})
+			},
+			updated: func(x *kong.KeySet) bool { return *x.Name == "gk-set-renamed" },
+			list:    func(o *kong.ListOpt) ([]*kong.KeySet, *kong.ListOpt, error) { return c.KeySets.List(ctx, o) },
+			listAll: func() ([]*kong.KeySet, error) { return c.KeySets.ListAll(ctx) },
+			del:     func(k *string) error { return c.KeySets.Delete(ctx, k) }, tagged: true,
+		}.exercise,
+		"keys": crud[kong.Key]{
+			create: func(i int, id *string) (*kong.Key, error) {
+				k := &kong.Key{ID: id, Name: name("key", i), KID: name("kid", i), Tags: tags,
+					PEM: &kong.PEM{PublicKey: kong.String(gkPublicKey())}}
+				if i == 1 {
+					k.Set = &kong.KeySet{ID: f.keySet.ID}
+				}
+				return c.Keys.Create(ctx, k)
+			},
+			id: func(x *kong.Key) *string { return x.ID }, key: func(x *kong.Key) *string { return x.Name },
+			get: func(k *string) (*kong.Key, error) { return c.Keys.Get(ctx, k) },
+			update: func(x *kong.Key) (*kong.Key, error) {
+				return c.Keys.Update(ctx, &kong.Key{ID: x.ID, KID: kong.String("gk-kid-new")})
+			},
+			updated: func(x *kong.Key) bool { return *x.KID == "gk-kid-new" && x.PEM != nil && x.PEM.PublicKey != nil },
+			list:    func(o *kong.ListOpt) ([]*kong.Key, *kong.ListOpt, error) { return c.Keys.List(ctx, o) },
+			listAll: func() ([]*kong.Key, error) { return c.Keys.ListAll(ctx) },
+			del:     func(k *string) error { return c.Keys.Delete(ctx, k) }, tagged: true,
 		}.exercise,
 		"key-auth": crud[kong.KeyAuth]{
 			create: func(i int, id *string) (*kong.KeyAuth, error) {
@@ -391,13 +425,30 @@ func TestGoKongEntities(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for name, run := range coreCases(ctx, c, fixtures{service: svc, consumer: cons}) {
+		set, err := c.KeySets.Create(ctx, &kong.KeySet{Name: kong.String("gk-keys")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, run := range coreCases(ctx, c, fixtures{service: svc, consumer: cons, keySet: set}) {
 			if ws != "" && name == "workspaces" {
 				continue
 			}
 			t.Run(strings.TrimPrefix(ws+"/"+name, "/"), run)
 		}
 	}
+}
+
+// gkPublicKey returns a new EC public key in PEM.
+func gkPublicKey() string {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	if err != nil {
+		panic(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
 }
 
 // gkCert returns a PEM certificate for cn (a CA when ca) and its key.

@@ -80,12 +80,25 @@ type Entity struct {
 	subs   map[string]*Subschema
 }
 
-// Shorthand is an input-only field that expands into others.
+// Shorthand is an input-only field that expands into others (Kong's
+// shorthand_fields), declared by an entity or by a record field.
 type Shorthand struct {
 	Name string
 	Type Type
+	// AllowEmpty is Kong's len_min = 0 on a string shorthand.
+	AllowEmpty bool
 	// Expand returns the fields to set, or a Kong-style message on bad input.
+	// A record's shorthand may leave it nil and name ReplacedWith instead.
 	Expand func(v any) (map[string]any, error)
+	// ReplacedWith is the path, from the record or entity declaring the
+	// shorthand, of the field it stands for (Kong's
+	// deprecation.replaced_with): without Expand the value is written there.
+	ReplacedWith []string
+	// Deprecation marks a shorthand Kong keeps for older clients: the field
+	// it stands for wins when both are given (and a different value of both
+	// is refused), and reads echo that field's value under the shorthand's
+	// name, as Kong does (a record's shorthands only).
+	Deprecation *Deprecation
 }
 
 // Subschema specialises an entity for one value of its SubschemaKey: plugin

@@ -78,6 +78,9 @@ type Field struct {
 	Keys     *Field   // map
 	Values   *Field   // map
 	Fields   []*Field // record
+	// Shorthands are a record's input-only fields (Kong's shorthand_fields
+	// inside a record, e.g. rate-limiting's config.redis_host).
+	Shorthands []Shorthand
 	// KeyedErrors reports a map value's error under its key
 	// (config.payload.text) instead of on the whole map as Kong does, where
 	// naming the entry matters (webhook-custom templates).

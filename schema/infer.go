@@ -39,10 +39,12 @@ func (e *Entity) InferUpdate(input, existing map[string]any) map[string]any {
 	return out
 }
 
-func (e *Entity) shorthand(name string) *Shorthand {
-	for i := range e.Shorthands {
-		if e.Shorthands[i].Name == name {
-			return &e.Shorthands[i]
+func (e *Entity) shorthand(name string) *Shorthand { return shorthandNamed(e.Shorthands, name) }
+
+func shorthandNamed(shorthands []Shorthand, name string) *Shorthand {
+	for i := range shorthands {
+		if shorthands[i].Name == name {
+			return &shorthands[i]
 		}
 	}
 	return nil
@@ -100,6 +102,8 @@ func inferValue(f *Field, v any) any {
 			for k, x := range m {
 				if sub := f.Field(k); sub != nil {
 					out[k] = inferValue(sub, x)
+				} else if sh := shorthandNamed(f.Shorthands, k); sh != nil {
+					out[k] = inferValue(&Field{Type: sh.Type}, x)
 				} else {
 					out[k] = x
 				}

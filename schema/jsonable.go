@@ -96,6 +96,9 @@ func fieldJSON(f *Field) map[string]any {
 	}
 	if f.Type == Record {
 		m["fields"] = fieldsJSON(f.Fields)
+		if len(f.Shorthands) > 0 {
+			m["shorthand_fields"] = shorthandsJSON(f.Shorthands)
+		}
 	}
 	set("reference", f.Reference != "", f.Reference)
 	set("on_delete", f.OnDelete != "", f.OnDelete)

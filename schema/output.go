@@ -59,7 +59,9 @@ func outputValue(f *Field, v any) any {
 	switch f.Type {
 	case Record:
 		if m, ok := v.(map[string]any); ok {
-			return outputRecord(f.Fields, m)
+			out := outputRecord(f.Fields, m)
+			echoShorthands(f.Shorthands, out)
+			return out
 		}
 	case Array, Set:
 		if a, ok := v.([]any); ok {

@@ -56,7 +56,7 @@ type Auto struct {
 // expanded, defaults and auto fields (id, created_at, updated_at) filled,
 // derived fields computed. Shorthand errors are returned as Errors.
 func (e *Entity) PrepareInsert(input map[string]any, auto Auto) (map[string]any, Errors) {
-	out, errs := e.expandShorthands(input)
+	out, errs := e.expandShorthands(input, nil)
 	if errs != nil {
 		return nil, errs
 	}
@@ -91,7 +91,7 @@ func (e *Entity) PrepareUpsert(input map[string]any, existing map[string]any, au
 // top-level fields are replaced, records merged recursively, updated_at
 // refreshed. Immutable fields that change are reported.
 func (e *Entity) PrepareUpdate(existing, input map[string]any, auto Auto) (map[string]any, Errors) {
-	patch, errs := e.expandShorthands(input)
+	patch, errs := e.expandShorthands(input, existing)
 	if errs != nil {
 		return nil, errs
 	}
@@ -180,7 +180,25 @@ func (e *Entity) subschemaOf(entity map[string]any) *Subschema {
 	return nil
 }
 
-func (e *Entity) expandShorthands(input map[string]any) (map[string]any, Errors) {
+// expandShorthands expands the entity's shorthands, then those of its
+// records, with the fields of the subschema the input names (else the
+// existing row's, for a partial update).
+func (e *Entity) expandShorthands(input, existing map[string]any) (map[string]any, Errors) {
+	out, errs := e.expandEntityShorthands(input)
+	if errs != nil {
+		return nil, errs
+	}
+	sub := e.subschemaOf(out)
+	if _, named := out[e.SubschemaKey]; !named && existing != nil {
+		sub = e.subschemaOf(existing)
+	}
+	if errs := expandRecordShorthands(e.fieldsFor(sub), out); errs != nil {
+		return nil, errs
+	}
+	return out, nil
+}
+
+func (e *Entity) expandEntityShorthands(input map[string]any) (map[string]any, Errors) {
 	out := Copy(input).(map[string]any)
 	primaryKeysOnly(e.Fields, out)
 	for _, sh := range e.Shorthands {

@@ -36,10 +36,8 @@ const (
 const syncRateRealtime = -1
 
 // rateLimiting is Kong's rate-limiting (kong/plugins/rate-limiting/schema.lua).
-//
 // Kong still accepts the pre-3.6 flat redis_* options as deprecated
-// shorthands of config.redis.*; the schema engine has no shorthand fields
-// inside records, so they are refused as unknown for now.
+// shorthands of config.redis.* (redisShorthands).
 func rateLimiting() plugins.Info {
 	fields := []*schema.Field{}
 	for _, p := range ratePeriods {
@@ -80,7 +78,7 @@ func rateLimiting() plugins.Info {
 		return newRateLimiter(conf, local, clients, unixNow)
 	}, info("rate-limiting", 910, []*schema.Field{
 		protocolsHTTP(),
-		withValidator(config(fields...), validateRateLimitingConfig),
+		withShorthands(withValidator(config(fields...), validateRateLimitingConfig), redisShorthands("rate-limiting")),
 	}, checks...))
 	i.Events = []plugins.Event{{
 		Source: eventSourceRateLimiting, Name: eventRateLimitExceeded,

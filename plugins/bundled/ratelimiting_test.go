@@ -416,6 +416,52 @@ func TestRateLimitingPolicyValidation(t *testing.T) {
 	}
 }
 
+// TestRateLimitingRedisShorthands: both rate limiting plugins take Kong's
+// deprecated flat redis_* options into config.redis, refuse them when they
+// contradict it, and echo them on reads.
+func TestRateLimitingRedisShorthands(t *testing.T) {
+	e, _ := installed(t)
+	flat := map[string]any{"redis_host": "redis.internal", "redis_port": 6380.0, "redis_password": "",
+		"redis_username": "u", "redis_ssl": true, "redis_ssl_verify": true, "redis_server_name": "redis.example",
+		"redis_timeout": 1500.0, "redis_database": 2.0}
+	wantRedis := map[string]any{"host": "redis.internal", "port": 6380.0, "password": "", "username": "u", "ssl": true,
+		"ssl_verify": true, "server_name": "redis.example", "timeout": 1500.0, "database": 2.0}
+	for _, name := range []string{"rate-limiting", "response-ratelimiting"} {
+		t.Run(name, func(t *testing.T) {
+			conf := map[string]any{"policy": "redis"}
+			if name == "rate-limiting" {
+				conf["minute"] = 5.0
+			} else {
+				conf["limits"] = map[string]any{"video": map[string]any{"minute": 5.0}}
+			}
+			for k, v := range flat {
+				conf[k] = v
+			}
+			row, errs := insert(t, e, map[string]any{"name": name, "config": conf})
+			if errs != nil {
+				t.Fatalf("flat redis options refused: %v", errs.Flatten())
+			}
+			stored := row["config"].(map[string]any)
+			if !reflect.DeepEqual(stored["redis"], wantRedis) || stored["redis_host"] != nil {
+				t.Errorf("stored config.redis = %v (redis_host %v)", stored["redis"], stored["redis_host"])
+			}
+			out := e.Output(row)["config"].(map[string]any)
+			for k, v := range flat {
+				if out[k] != v {
+					t.Errorf("output config.%s = %v, want %v", k, out[k], v)
+				}
+			}
+			conf["redis"] = map[string]any{"host": "other.internal"}
+			_, errs = e.PrepareInsert(map[string]any{"name": name, "config": conf}, testAuto)
+			want := []string{"config.redis_host: both deprecated and new field are used but their values mismatch: " +
+				"redis_host = redis.internal vs redis.host = other.internal"}
+			if got := errs.Flatten(); !reflect.DeepEqual(got, want) {
+				t.Errorf("contradicting options: %q, want %q", got, want)
+			}
+		})
+	}
+}
+
 func newTestResponseLimiter(t testing.TB, conf map[string]any, clock *rlClock) *responseLimiter {
 	t.Helper()
 	h, err := newResponseLimiter(conf, ratelimit.NewLocal(clock.Now), ratelimit.NewClients(), clock.Now)

@@ -2,6 +2,7 @@ package bundled
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/portico-gw/portico/internal/row"
@@ -11,23 +12,53 @@ import (
 )
 
 // redisConfig is Kong 3.9's shared redis record (kong/tools/redis/schema.lua
-// config_schema), used by rate-limiting and response-ratelimiting.
-//
-// Kong declares password with len_min = 0 so that "" is accepted; the schema
-// engine cannot express an explicit zero minimum yet (a zero LenMin means
-// "unset" and empty strings are refused).
+// config_schema), used by rate-limiting and response-ratelimiting. Kong
+// declares password with len_min = 0: "" is accepted.
 func redisConfig() *schema.Field {
 	return record("redis",
 		host("host"),
 		withDefault(port("port"), float64(6379)),
 		withDefault(timeout("timeout"), float64(2000)),
 		&schema.Field{Name: "username", Type: schema.String, Referenceable: true},
-		&schema.Field{Name: "password", Type: schema.String, Encrypted: true, Referenceable: true},
+		&schema.Field{Name: "password", Type: schema.String, Encrypted: true, Referenceable: true, AllowEmpty: true},
 		&schema.Field{Name: "database", Type: schema.Integer, Default: float64(0)},
 		&schema.Field{Name: "ssl", Type: schema.Boolean, Default: false},
 		&schema.Field{Name: "ssl_verify", Type: schema.Boolean, Default: false},
 		sni("server_name"),
 	)
+}
+
+// redisShorthands are the pre-3.6 flat redis_* options Kong 3.9 still
+// accepts in rate-limiting's and response-ratelimiting's config, as
+// deprecated shorthands of config.redis.* (shorthand_fields in their
+// schema.lua): written into the record, echoed back on reads.
+func redisShorthands(plugin string) []schema.Shorthand {
+	var out []schema.Shorthand
+	for _, f := range []struct {
+		name       string
+		typ        schema.Type
+		allowEmpty bool
+	}{
+		{"host", schema.String, false}, {"port", schema.Integer, false}, {"password", schema.String, true},
+		{"username", schema.String, false}, {"ssl", schema.Boolean, false}, {"ssl_verify", schema.Boolean, false},
+		{"server_name", schema.String, false}, {"timeout", schema.Integer, false}, {"database", schema.Integer, false},
+	} {
+		out = append(out, schema.Shorthand{
+			Name: "redis_" + f.name, Type: f.typ, AllowEmpty: f.allowEmpty,
+			ReplacedWith: []string{"redis", f.name},
+			Deprecation: &schema.Deprecation{
+				Message:          fmt.Sprintf("%s: config.redis_%s is deprecated, please use config.redis.%s instead", plugin, f.name, f.name),
+				RemovalInVersion: "4.0",
+			},
+		})
+	}
+	return out
+}
+
+// withShorthands gives a record its shorthand fields and returns it.
+func withShorthands(f *schema.Field, shorthands []schema.Shorthand) *schema.Field {
+	f.Shorthands = shorthands
+	return f
 }
 
 // redisPolicyChecks are the entity checks both rate limiting plugins declare:

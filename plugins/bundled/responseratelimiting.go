@@ -26,8 +26,8 @@ import (
 const msgLimitOrder = "the limit for %s(%.1f) cannot be lower than the limit for %s(%.1f)"
 
 // responseRateLimiting is Kong's response-ratelimiting
-// (kong/plugins/response-ratelimiting/schema.lua). As for rate-limiting, the
-// deprecated flat redis_* shorthands are not accepted yet.
+// (kong/plugins/response-ratelimiting/schema.lua), with the deprecated flat
+// redis_* shorthands as for rate-limiting.
 func responseRateLimiting() plugins.Info {
 	limit := []*schema.Field{}
 	for _, p := range ratePeriods {
@@ -38,7 +38,7 @@ func responseRateLimiting() plugins.Info {
 		return newResponseLimiter(conf, local, clients, unixNow)
 	}, info("response-ratelimiting", 900, []*schema.Field{
 		protocolsHTTP(),
-		config(
+		withShorthands(config(
 			// Response header the upstream uses to increment the counters.
 			&schema.Field{Name: "header_name", Type: schema.String, Default: "x-kong-limit"},
 			&schema.Field{Name: "limit_by", Type: schema.String, Default: "consumer", OneOf: schema.Strings("consumer", "credential", "ip")},
@@ -52,7 +52,7 @@ func responseRateLimiting() plugins.Info {
 				Keys: &schema.Field{Type: schema.String},
 				Values: &schema.Field{Type: schema.Record, Required: true, Fields: limit,
 					Validator: validateResponseLimit}},
-		),
+		), redisShorthands("response-ratelimiting")),
 	}, redisPolicyChecks()...))
 }
 

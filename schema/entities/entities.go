@@ -32,6 +32,8 @@ func All() []*schema.Entity {
 		Targets(),
 		SNIs(),
 		CACertificates(),
+		KeySets(),
+		Keys(),
 		EventHooks(),
 		EventHookDeliveries(),
 		EventHookPayloads(),

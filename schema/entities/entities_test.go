@@ -168,7 +168,7 @@ func selfSigned(t *testing.T, key crypto.Signer, isCA bool, notAfter time.Time) 
 func TestAll(t *testing.T) {
 	want := []string{"workspaces", "certificates", "services", "routes", "consumers", "plugins",
 		"keyauth_credentials", "basicauth_credentials", "acls", "jwt_secrets", "hmacauth_credentials", "upstreams", "targets",
-		"snis", "ca_certificates", "event_hooks", "event_hook_deliveries", "event_hook_payloads", "event_hook_windows",
+		"snis", "ca_certificates", "key_sets", "keys", "event_hooks", "event_hook_deliveries", "event_hook_payloads", "event_hook_windows",
 		"rbac_users", "admins",
 		"rbac_roles", "rbac_role_endpoints", "rbac_role_entities", "rbac_user_roles"}
 	all := All()

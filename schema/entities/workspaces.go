@@ -15,6 +15,10 @@ var ReservedWorkspaceNames = []string{
 	"ca-certificates", "timers", "config", "cache", "debug", "clustering", "kong",
 	// The collections of the plugins' credential entities.
 	"key-auths", "basic-auths", "acls", "jwts", "hmac-auths",
+	// Kong Enterprise's collections served as unused, and Kong's filter
+	// chains (admin/enterprise.go).
+	"key-sets", "consumer_groups", "partials", "licenses", "mtls-auths", "oauth2", "oauth2_tokens",
+	"degraphql_routes", "graphql-rate-limiting-advanced", "filter-chains",
 }
 
 // WorkspacesName is Kong's name of the workspaces entity.
