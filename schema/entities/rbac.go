@@ -153,8 +153,9 @@ func RBACUserRoles() *schema.Entity {
 	}
 }
 
-// TokenCost is the bcrypt cost of stored RBAC tokens.
-const TokenCost = 10
+// TokenCost is the bcrypt cost of stored RBAC tokens. Only tests change
+// it: under the race detector a cost of 10 takes seconds per token.
+var TokenCost = 10
 
 // tokenIdentLen is how many hex digits of a token's SHA-256 are stored to
 // find its user: enough to narrow the bcrypt checks to one or two rows,
