@@ -26,6 +26,8 @@ type tx struct {
 	// done is set when the function owning tx returns: badger panics on some
 	// uses of a discarded transaction, so a leaked tx must fail politely.
 	done bool
+	// bigValue says a value written may go to the value log (sync.go).
+	bigValue bool
 }
 
 func (t *tx) table(name string) (*tableInfo, error) {
@@ -214,6 +216,9 @@ func (t *tx) put(ti *tableInfo, id string, row store.Row, oldIdx *indexes) error
 			}
 		}
 		existing = oldIdx.keySet()
+	}
+	if len(data) >= valueLogMin {
+		t.bigValue = true
 	}
 	if err := t.txn.Set(rowKey(table, id), data); err != nil {
 		return fmt.Errorf("writing row %s/%s: %w", table, id, err)
