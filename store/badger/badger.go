@@ -92,6 +92,8 @@ type tableInfo struct {
 	store.Table
 	uniques []uniqueSet
 	fks     map[string]store.ForeignKey // by field
+	// sortedPrefixes are the key prefixes of the Sorted indexes, in order.
+	sortedPrefixes [][]byte
 	// children lists the foreign keys of any table that point at this one,
 	// which Delete must check.
 	children []childRef
@@ -232,6 +234,7 @@ func buildTables(tables []store.Table) (map[string]*tableInfo, error) {
 				return nil, fmt.Errorf("declaring table %q: sorted index %q without a name, fields, or declared twice", t.Name, si.Name)
 			}
 			names[si.Name] = true
+			ti.sortedPrefixes = append(ti.sortedPrefixes, sortedPrefix(t.Name, si.Name))
 		}
 		for _, fk := range t.Foreign {
 			if fk.Field == "" {
