@@ -241,14 +241,18 @@ func (w *Writer) Add(hookID, handlerName string, ev handler.Event, shared bool, 
 			w.shared = p
 		}
 	}
-	id := w.e.newID()
-	rec := newRecord(id, hookID, handlerName, p.id, ev, now, snapshot)
-	if err := w.tx.Insert(Table, rec); err != nil {
+	d := newDelivery{id: w.e.newID(), hookID: hookID, handler: handlerName, source: ev.Source, event: ev.Name,
+		payload: p.id, at: unixMS(now), snapshot: snapshot}
+	data, err := d.encode(make([]byte, 0, d.size()))
+	if err != nil {
 		return fmt.Errorf("writing delivery for event hook %s: %w", hookID, err)
 	}
-	p.deliveries = append(p.deliveries, id)
+	if err := w.tx.InsertEncoded(Table, store.EncodedRow{ID: d.id, JSON: data, Fields: &d}); err != nil {
+		return fmt.Errorf("writing delivery for event hook %s: %w", hookID, err)
+	}
+	p.deliveries = append(p.deliveries, d.id)
 	// The first attempt needs no read of the record: it goes with the item.
-	w.items = append(w.items, item{id: id, hook: hookID, due: now, born: now, meta: rec.meta(), data: p.data, size: len(p.raw)})
+	w.items = append(w.items, item{id: d.id, hook: hookID, due: now, born: now, meta: d.meta(), data: p.data, size: len(p.raw)})
 	return nil
 }
 
@@ -256,7 +260,8 @@ func (w *Writer) Add(hookID, handlerName string, ev handler.Event, shared bool, 
 func (w *Writer) Close() error {
 	now := w.e.now()
 	for _, p := range w.payloads {
-		if err := w.tx.Insert(PayloadTable, newPayload(p.id, p.raw, p.deliveries, now)); err != nil {
+		row := store.EncodedRow{ID: p.id, JSON: encodePayload(p, now), Fields: noFields{}}
+		if err := w.tx.InsertEncoded(PayloadTable, row); err != nil {
 			return fmt.Errorf("writing an event's payload: %w", err)
 		}
 	}

@@ -1,10 +1,8 @@
 package delivery
 
 import (
-	"encoding/json"
 	"time"
 
-	"github.com/portico-gw/portico/eventhooks/handler"
 	"github.com/portico-gw/portico/schema/entities"
 )
 
@@ -55,36 +53,6 @@ type Attempt struct {
 //	created_at, updated_at, next_attempt_at
 //	hook             for pings, the hook as the write that pinged left it
 type record map[string]any
-
-// newRecord is a new delivery's row. It holds only what differs from the
-// defaults (no attempts, retry_from 0, since, updated_at and
-// next_attempt_at equal to created_at), which the readers fill in.
-func newRecord(id, hookID, handlerName, payloadID string, ev handler.Event, now time.Time, snapshot map[string]any) record {
-	at := unixMS(now)
-	r := record{
-		"id":         id,
-		"event_hook": map[string]any{"id": hookID},
-		"handler":    handlerName,
-		"source":     ev.Source,
-		"event":      ev.Name,
-		"payload":    payloadID,
-		"status":     StatusPending,
-		"created_at": at,
-		"t":          at,
-	}
-	if snapshot != nil {
-		// Pings of a deleted hook must still reach its receiver: they carry
-		// the hook as it was.
-		r["hook"] = snapshot
-	}
-	return r
-}
-
-// newPayload is a PayloadTable row: the event's data, encoded once, and the
-// deliveries that use it.
-func newPayload(id string, raw json.RawMessage, deliveries []string, now time.Time) map[string]any {
-	return map[string]any{"id": id, "data": raw, "deliveries": deliveries, "created_at": unixMS(now)}
-}
 
 func unixMS(t time.Time) float64 { return float64(t.UnixMilli()) / 1000 }
 

@@ -80,6 +80,9 @@ type Store struct {
 	closed   bool
 	inflight sync.WaitGroup
 
+	// sync makes commits durable in groups (sync.go); nil in memory.
+	sync *syncer
+
 	stopGC chan struct{}
 	gcDone chan struct{}
 }
@@ -89,6 +92,8 @@ type tableInfo struct {
 	store.Table
 	uniques []uniqueSet
 	fks     map[string]store.ForeignKey // by field
+	// sortedPrefixes are the key prefixes of the Sorted indexes, in order.
+	sortedPrefixes [][]byte
 	// children lists the foreign keys of any table that point at this one,
 	// which Delete must check.
 	children []childRef
@@ -128,7 +133,14 @@ func Open(dir string, tables []store.Table, opts Options) (*Store, error) {
 		stopGC: make(chan struct{}),
 		gcDone: make(chan struct{}),
 	}
+	if !opts.InMemory {
+		if s.sync, err = newSyncer(dir); err != nil {
+			_ = db.Close()
+			return nil, err
+		}
+	}
 	if err := s.checkSchema(); err != nil {
+		s.closeSyncer()
 		_ = db.Close()
 		return nil, err
 	}
@@ -162,8 +174,10 @@ func badgerOptions(dir string, opts Options, logf func(level, msg string)) badge
 	}
 	return badger.DefaultOptions(dir).
 		WithInMemory(opts.InMemory).
-		// Update must be durable when it returns, even across kill -9.
-		WithSyncWrites(true).
+		// Update must be durable when it returns, even across kill -9 and
+		// power loss: the store syncs after commits, in groups (sync.go),
+		// because badger's own SyncWrites syncs once per transaction.
+		WithSyncWrites(false).
 		WithNumVersionsToKeep(1).
 		WithMemTableSize(memTable).
 		WithNumMemtables(3).
@@ -220,6 +234,7 @@ func buildTables(tables []store.Table) (map[string]*tableInfo, error) {
 				return nil, fmt.Errorf("declaring table %q: sorted index %q without a name, fields, or declared twice", t.Name, si.Name)
 			}
 			names[si.Name] = true
+			ti.sortedPrefixes = append(ti.sortedPrefixes, sortedPrefix(t.Name, si.Name))
 		}
 		for _, fk := range t.Foreign {
 			if fk.Field == "" {
@@ -250,7 +265,7 @@ func buildTables(tables []store.Table) (map[string]*tableInfo, error) {
 // checkSchema records the key-layout version in a new store and refuses one
 // written by a newer layout.
 func (s *Store) checkSchema() error {
-	return s.db.Update(func(txn *badger.Txn) error {
+	err := s.db.Update(func(txn *badger.Txn) error {
 		item, err := txn.Get(metaSchema)
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			return txn.Set(metaSchema, []byte(strconv.Itoa(schemaVersion)))
@@ -271,6 +286,10 @@ func (s *Store) checkSchema() error {
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	return s.durable(false)
 }
 
 // enter registers a running call, or fails after Close.
@@ -333,7 +352,25 @@ func (s *Store) tryUpdate(fn func(tx store.Tx) error) (err error, conflict bool)
 		}
 		return fmt.Errorf("committing transaction: %w", err), false
 	}
-	return nil, false
+	return s.durable(t.bigValue), false
+}
+
+// durable returns once the commits completed so far are on disk; bigValue
+// says one of them wrote a value that may be in the value log.
+func (s *Store) durable(bigValue bool) error {
+	if s.sync == nil {
+		return nil
+	}
+	if bigValue {
+		s.sync.vlogDirty.Store(true)
+	}
+	return s.sync.wait()
+}
+
+func (s *Store) closeSyncer() {
+	if s.sync != nil {
+		s.sync.close()
+	}
 }
 
 // View implements store.Store.
@@ -393,7 +430,9 @@ func (s *Store) Close() error {
 	s.inflight.Wait()
 	close(s.stopGC)
 	<-s.gcDone
-	if err := s.db.Close(); err != nil {
+	err := s.db.Close()
+	s.closeSyncer()
+	if err != nil {
 		return fmt.Errorf("closing badger store: %w", err)
 	}
 	return nil

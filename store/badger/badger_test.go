@@ -355,7 +355,7 @@ func TestCloseWaitsForTransactions(t *testing.T) {
 // TestKillDurability kills a writer process with SIGKILL and checks that
 // every insert whose Update had returned survives. (The page cache survives
 // a process kill, so this checks that Update waits for the write; the
-// SyncWrites option covers the machine crashing.)
+// group sync covers the machine crashing: TestGroupSync.)
 func TestKillDurability(t *testing.T) {
 	if dir := os.Getenv("PORTICO_BADGER_KILL_DIR"); dir != "" {
 		killHelper(dir)

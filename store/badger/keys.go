@@ -82,6 +82,21 @@ func appendComponent(b []byte, s string) []byte {
 	return append(b, escByte, escTermB)
 }
 
+// appendComponentBytes is appendComponent of a byte slice.
+func appendComponentBytes(b, s []byte) []byte {
+	for {
+		i := bytes.IndexByte(s, escByte)
+		if i < 0 {
+			b = append(b, s...)
+			break
+		}
+		b = append(b, s[:i]...)
+		b = append(b, escByte, escNUL)
+		s = s[i+1:]
+	}
+	return append(b, escByte, escTermB)
+}
+
 // makeKey encodes a whole tuple. The result of a shorter tuple is a prefix of
 // every key that extends it, which is how prefix scans are built.
 func makeKey(parts ...string) []byte {
@@ -239,4 +254,30 @@ func sortValue(v any) (string, error) {
 	b[0] = sortNumber
 	binary.BigEndian.PutUint64(b[1:], bits)
 	return string(b[:]), nil
+}
+
+// appendSortValue appends sortValue(v) to b as one component, without the
+// intermediate string for the common types (index entries are written on
+// every delivery).
+func appendSortValue(b []byte, v any) ([]byte, error) {
+	switch x := v.(type) {
+	case string:
+		return appendComponent(append(b, sortString), x), nil
+	case float64:
+		bits := math.Float64bits(x)
+		if bits&(1<<63) != 0 {
+			bits = ^bits
+		} else {
+			bits |= 1 << 63
+		}
+		var enc [9]byte
+		enc[0] = sortNumber
+		binary.BigEndian.PutUint64(enc[1:], bits)
+		return appendComponentBytes(b, enc[:]), nil
+	}
+	enc, err := sortValue(v)
+	if err != nil {
+		return nil, err
+	}
+	return appendComponent(b, enc), nil
 }

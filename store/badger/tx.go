@@ -26,6 +26,8 @@ type tx struct {
 	// done is set when the function owning tx returns: badger panics on some
 	// uses of a discarded transaction, so a leaked tx must fail politely.
 	done bool
+	// bigValue says a value written may go to the value log (sync.go).
+	bigValue bool
 }
 
 func (t *tx) table(name string) (*tableInfo, error) {
@@ -165,6 +167,36 @@ func (t *tx) Insert(table string, row store.Row) error {
 	return t.put(ti, id, row, nil)
 }
 
+// InsertEncoded implements store.Tx: Insert without the id's check, the
+// row's encoding or its decoding for the indexes.
+func (t *tx) InsertEncoded(table string, row store.EncodedRow) error {
+	ti, err := t.writable(table)
+	if err != nil {
+		return err
+	}
+	id := row.ID
+	if id == "" || !utf8.ValidString(id) { // see rowID
+		return fmt.Errorf("writing %s row: id %q must be a non-empty UTF-8 string", table, id)
+	}
+	if len(row.JSON) < 2 || row.JSON[0] != '{' {
+		return fmt.Errorf("writing %s row %s: the encoded row is not a JSON object", table, id)
+	}
+	idx, err := buildIndexesOf(ti, id, row.Fields.Field)
+	if err != nil {
+		return err
+	}
+	if err := t.checkConstraints(ti, id, row.Fields.Field, idx); err != nil {
+		return err
+	}
+	if len(row.JSON) >= valueLogMin {
+		t.bigValue = true
+	}
+	if err := t.txn.Set(rowKey(table, id), row.JSON); err != nil {
+		return fmt.Errorf("writing row %s/%s: %w", table, id, err)
+	}
+	return t.writeIndexes(ti, id, idx, nil)
+}
+
 // Update implements store.Tx.
 func (t *tx) Update(table string, row store.Row) error {
 	ti, err := t.writable(table)
@@ -195,7 +227,7 @@ func (t *tx) put(ti *tableInfo, id string, row store.Row, oldIdx *indexes) error
 	if err != nil {
 		return err
 	}
-	if err := t.checkConstraints(ti, id, row, idx); err != nil {
+	if err := t.checkConstraints(ti, id, func(f string) any { return row[f] }, idx); err != nil {
 		return err
 	}
 	data, err := json.Marshal(row)
@@ -215,6 +247,9 @@ func (t *tx) put(ti *tableInfo, id string, row store.Row, oldIdx *indexes) error
 		}
 		existing = oldIdx.keySet()
 	}
+	if len(data) >= valueLogMin {
+		t.bigValue = true
+	}
 	if err := t.txn.Set(rowKey(table, id), data); err != nil {
 		return fmt.Errorf("writing row %s/%s: %w", table, id, err)
 	}
@@ -223,7 +258,7 @@ func (t *tx) put(ti *tableInfo, id string, row store.Row, oldIdx *indexes) error
 
 // checkConstraints verifies the unique and foreign-key constraints of a row
 // about to be written as id.
-func (t *tx) checkConstraints(ti *tableInfo, id string, row store.Row, idx *indexes) error {
+func (t *tx) checkConstraints(ti *tableInfo, id string, field func(string) any, idx *indexes) error {
 	for _, u := range idx.unique {
 		owner, found, err := t.uniqueOwner(u.key)
 		if err != nil {
@@ -232,7 +267,7 @@ func (t *tx) checkConstraints(ti *tableInfo, id string, row store.Row, idx *inde
 		if found && owner != id {
 			values := make([]any, len(u.set.fields))
 			for i, f := range u.set.fields {
-				values[i] = row[f]
+				values[i] = field(f)
 			}
 			return &store.UniqueError{Table: ti.Name, Fields: slices.Clone(u.set.fields), Values: values}
 		}
@@ -425,9 +460,14 @@ func (x *indexes) keySet() map[string]struct{} {
 // buildIndexes computes the index entries of row. It fails on references and
 // tags of the wrong shape, before anything is written.
 func buildIndexes(ti *tableInfo, id string, row store.Row) (*indexes, error) {
+	return buildIndexesOf(ti, id, func(f string) any { return row[f] })
+}
+
+// buildIndexesOf is buildIndexes reading the row's fields through field.
+func buildIndexesOf(ti *tableInfo, id string, field func(string) any) (*indexes, error) {
 	idx := &indexes{}
 	for _, set := range ti.uniques {
-		key, ok, err := uniqueKey(ti, set, func(_ int, f string) any { return row[f] })
+		key, ok, err := uniqueKey(ti, set, func(_ int, f string) any { return field(f) })
 		if err != nil {
 			return nil, fmt.Errorf("indexing %s/%s: %w", ti.Name, id, err)
 		}
@@ -436,7 +476,7 @@ func buildIndexes(ti *tableInfo, id string, row store.Row) (*indexes, error) {
 		}
 	}
 	for _, fk := range ti.Foreign {
-		parentID, ok, err := refID(row[fk.Field])
+		parentID, ok, err := refID(field(fk.Field))
 		if err != nil {
 			return nil, fmt.Errorf("indexing %s/%s: field %q: %w", ti.Name, id, fk.Field, err)
 		}
@@ -445,7 +485,7 @@ func buildIndexes(ti *tableInfo, id string, row store.Row) (*indexes, error) {
 		}
 	}
 	if ti.Tagged {
-		tags, err := rowTags(row["tags"])
+		tags, err := rowTags(field("tags"))
 		if err != nil {
 			return nil, fmt.Errorf("indexing %s/%s: %w", ti.Name, id, err)
 		}
@@ -456,14 +496,15 @@ func buildIndexes(ti *tableInfo, id string, row store.Row) (*indexes, error) {
 			idx.tags = append(idx.tags, tagKey(tag, ti.Name, id))
 		}
 	}
-	for _, si := range ti.Sorted {
-		key := sortedPrefix(ti.Name, si.Name)
+	for i, si := range ti.Sorted {
+		prefix := ti.sortedPrefixes[i]
+		key := make([]byte, 0, len(prefix)+2*len(id)+24*len(si.Fields)+8)
+		key = append(key, prefix...)
 		for _, f := range si.Fields {
-			v, err := sortValue(row[f])
-			if err != nil {
+			var err error
+			if key, err = appendSortValue(key, field(f)); err != nil {
 				return nil, fmt.Errorf("indexing %s/%s: field %q: %w", ti.Name, id, f, err)
 			}
-			key = appendComponent(key, v)
 		}
 		idx.sorted = append(idx.sorted, appendComponent(key, id))
 	}
