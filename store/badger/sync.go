@@ -175,16 +175,37 @@ func (l *logFiles) sync() error {
 				return fmt.Errorf("syncing %s: %w", l.f.Name(), err)
 			}
 		}
-		if _, err := os.Stat(l.name(l.id + 1)); err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil
-			}
-			return fmt.Errorf("looking for %s: %w", l.name(l.id+1), err)
+		next, err := l.next()
+		if err != nil || next < 0 {
+			return err
 		}
-		// Badger rotated to the next file: it may hold later commits.
+		// Badger rotated to a later file: it may hold later commits. Files
+		// in between that are gone were flushed to synced tables.
 		l.close()
-		l.id++
+		l.id = next
 	}
+}
+
+// next is the lowest-numbered file after the current one, or -1. The
+// directory is listed rather than the next number looked up because
+// between two syncs badger may have rotated twice and already flushed and
+// deleted the file in between.
+func (l *logFiles) next() (int, error) {
+	entries, err := os.ReadDir(l.dir)
+	if err != nil {
+		return -1, fmt.Errorf("listing the store's log files: %w", err)
+	}
+	next := -1
+	for _, e := range entries {
+		num, ok := strings.CutSuffix(e.Name(), l.ext)
+		if !ok {
+			continue
+		}
+		if id, err := strconv.Atoi(num); err == nil && id > l.id && (next < 0 || id < next) {
+			next = id
+		}
+	}
+	return next, nil
 }
 
 func (l *logFiles) close() {

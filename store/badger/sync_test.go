@@ -72,6 +72,40 @@ func TestGroupSyncFollowsRotation(t *testing.T) {
 	}
 }
 
+// A sync reaches the newest log even when the file after the one synced
+// last is already gone (badger rotated twice and flushed the middle one).
+func TestGroupSyncSkipsFlushedLogs(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		present []int
+		from    int
+		want    int
+	}{
+		{"no rotation", []int{1}, 1, 1},
+		{"one rotation", []int{1, 2}, 1, 2},
+		{"the next one flushed", []int{1, 3}, 1, 3},
+		{"the synced one flushed too", []int{4, 6}, 1, 6},
+		{"nothing yet", nil, 0, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			l := logFiles{dir: dir, ext: ".mem", digits: 5, id: tc.from}
+			for _, id := range tc.present {
+				if err := os.WriteFile(l.name(id), []byte("wal"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			defer l.close()
+			if err := l.sync(); err != nil {
+				t.Fatal(err)
+			}
+			if l.id != tc.want {
+				t.Fatalf("synced up to %d, want %d", l.id, tc.want)
+			}
+		})
+	}
+}
+
 // Concurrent commits share syncs, and every Update still returns after a
 // sync that followed its commit.
 func TestGroupSyncShared(t *testing.T) {
