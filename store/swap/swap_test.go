@@ -51,8 +51,8 @@ func (f *fake) View(_ context.Context, fn func(store.Tx) error) error {
 }
 
 func (f *fake) Bootstrapped(context.Context) (bool, error) { return true, f.use() }
-func (f *fake) Bootstrap(context.Context) error             { return f.use() }
-func (f *fake) Close() error                                { f.closed.Store(true); return nil }
+func (f *fake) Bootstrap(context.Context) error            { return f.use() }
+func (f *fake) Close() error                               { f.closed.Store(true); return nil }
 
 func TestSwap(t *testing.T) {
 	ctx := context.Background()
