@@ -380,7 +380,7 @@ func open(ctx context.Context, cfg *conf.Config, log, adminLog *logger.Logger) (
 	}
 	reporter := status.NewReporter(status.Options{
 		ConfigurationHash: configHash,
-		Servers: n.connections,
+		Servers:           n.connections,
 		Reachable: func(ctx context.Context) error {
 			return st.View(ctx, func(store.Tx) error { return nil })
 		},
