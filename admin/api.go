@@ -22,6 +22,7 @@ import (
 	"github.com/portico-gw/portico/internal/requestid"
 
 	"github.com/portico-gw/portico/db"
+	"github.com/portico-gw/portico/dbless"
 	"github.com/portico-gw/portico/eventhooks"
 	"github.com/portico-gw/portico/plugins"
 	"github.com/portico-gw/portico/rbac"
@@ -79,6 +80,9 @@ type Options struct {
 	// Registry is the node's enabled plugin types: plugins with endpoints
 	// of their own (proxy-cache) are served through it.
 	Registry *plugins.Registry
+	// Config is a DB-less node's configuration (GET and POST /config);
+	// nil with a database.
+	Config *dbless.Manager
 }
 
 // API is the Admin API handler. It is safe for concurrent use.
@@ -94,6 +98,7 @@ type API struct {
 	rbac       *rbac.Authenticator
 	rbacHeader string
 	registry   *plugins.Registry
+	config     *dbless.Manager
 	endpoints  []string
 	roots      map[string]bool // first path segments of the endpoints
 	server     []byte          // the Server header value
@@ -112,6 +117,7 @@ func New(opts Options) *API {
 		rbac:       opts.RBAC,
 		rbacHeader: opts.RBACHeader,
 		registry:   opts.Registry,
+		config:     opts.Config,
 		router:     router.New(),
 		roots:      map[string]bool{},
 		server:     []byte(opts.Node.ServerTokens),
@@ -133,6 +139,7 @@ func New(opts Options) *API {
 	}
 	r.PanicHandler = a.recoverPanic
 	a.routeSpecial()
+	a.routeConfig()
 	a.routeEntities()
 	a.routeUpstreams()
 	a.routeEventHooks()

@@ -25,7 +25,6 @@ var pending = map[string]string{}
 // the key.
 var refusedValues = []struct{ key, value string }{
 	{"database", "postgres"},
-	{"database", "off"},
 	{"ssl_cipher_suite", "fips"},
 	{"ssl_cipher_suite", "custom"},
 	{"enforce_rbac", "both"},

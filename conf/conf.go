@@ -72,9 +72,24 @@ type Config struct {
 	AdminGUIListen string
 
 	// Database (database) names the storage engine: "badger" (default, an
-	// embedded store under the prefix), "postgres" or "off". Only badger is
-	// available in this build; Validate refuses the others.
+	// embedded store under the prefix), "postgres" or "off" (Kong's DB-less
+	// mode: the configuration lives in memory, loaded from
+	// declarative_config or POST /config). Validate refuses postgres.
 	Database string
+	// DeclarativeConfig (declarative_config) is the declarative
+	// configuration file (YAML or JSON) a DB-less node loads at start.
+	// Default none: the node starts empty. A path relative to the directory
+	// Portico starts in.
+	DeclarativeConfig string
+	// DeclarativeConfigString (declarative_config_string) is a declarative
+	// configuration given as text, loaded at start like declarative_config
+	// (at most one of the two). A secret: printed as "******".
+	DeclarativeConfigString string
+	// LMDBEnvironmentPath (lmdb_environment_path) and LMDBMapSize
+	// (lmdb_map_size) are accepted so that Kong files load, and ignored: a
+	// DB-less configuration lives in Portico's memory, not in LMDB.
+	LMDBEnvironmentPath string
+	LMDBMapSize         string
 	// PGHost (pg_host) is the PostgreSQL host. Default "127.0.0.1". Read and
 	// kept for the PostgreSQL engine to come; unused by badger.
 	PGHost string
@@ -378,8 +393,10 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("database: 'postgres' is not available in this build of Portico yet "+
 			"(the pg_* settings are read but unused); set database = badger"))
 	case "off":
-		errs = append(errs, errors.New("database: 'off' (DB-less mode with a declarative configuration) is not "+
-			"supported by Portico yet; set database = badger"))
+		if c.DeclarativeConfig != "" && c.DeclarativeConfigString != "" {
+			errs = append(errs, errors.New("declarative_config: declarative_config and declarative_config_string "+
+				"are both set; set one of them"))
+		}
 	default:
 		errs = append(errs, fmt.Errorf("database: invalid value '%s' (accepted: badger, postgres, off)", c.Database))
 	}
@@ -471,6 +488,12 @@ var keys = []key{
 		ignored: "admin_gui_listen is ignored: Portico does not serve Kong Manager"},
 
 	{name: "database", kind: kindEnum, field: func(c *Config) any { return &c.Database }, enum: []string{"badger", "postgres", "off"}},
+	{name: "declarative_config", kind: kindString, field: func(c *Config) any { return &c.DeclarativeConfig }},
+	{name: "declarative_config_string", kind: kindString, field: func(c *Config) any { return &c.DeclarativeConfigString }, secret: true},
+	{name: "lmdb_environment_path", kind: kindString, field: func(c *Config) any { return &c.LMDBEnvironmentPath },
+		ignored: "lmdb_environment_path is ignored: Portico keeps a DB-less configuration in memory, not in LMDB"},
+	{name: "lmdb_map_size", kind: kindString, field: func(c *Config) any { return &c.LMDBMapSize },
+		ignored: "lmdb_map_size is ignored: Portico keeps a DB-less configuration in memory, not in LMDB"},
 	{name: "pg_host", kind: kindString, field: func(c *Config) any { return &c.PGHost }, ignored: pgIgnored("pg_host")},
 	{name: "pg_port", kind: kindInt, field: func(c *Config) any { return &c.PGPort }, min: 1, max: 65535, ignored: pgIgnored("pg_port")},
 	{name: "pg_user", kind: kindString, field: func(c *Config) any { return &c.PGUser }, ignored: pgIgnored("pg_user")},

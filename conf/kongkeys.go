@@ -18,7 +18,7 @@ var kongKeys = func() map[string]bool {
 		cluster_cert cluster_cert_key cluster_mtls cluster_ca_cert cluster_server_name
 		cluster_data_plane_purge_delay cluster_ocsp cluster_max_payload cluster_use_proxy
 		cluster_dp_labels cluster_rpc cluster_rpc_sync cluster_full_sync_threshold cluster_cjson
-		role lmdb_environment_path lmdb_map_size worker_events_max_payload
+		role worker_events_max_payload
 		  client_ssl client_ssl_cert client_ssl_cert_key ssl_ciphers
 		 ssl_prefer_server_ciphers ssl_dhparam ssl_session_tickets
 		ssl_session_timeout ssl_session_cache_size admin_ssl_cert admin_ssl_cert_key
@@ -33,7 +33,6 @@ var kongKeys = func() map[string]bool {
 		pg_ro_user pg_ro_password pg_ro_database pg_ro_schema pg_ro_ssl pg_ro_ssl_required
 		pg_ro_ssl_verify pg_ro_ssl_version pg_ro_max_concurrent_queries
 		pg_ro_semaphore_timeout pg_ro_keepalive_timeout pg_ro_pool_size pg_ro_backlog
-		declarative_config declarative_config_string
 		db_update_frequency db_update_propagation db_cache_ttl db_cache_neg_ttl
 		db_resurrect_ttl db_cache_warmup_entities
 		dns_resolver dns_hostsfile dns_order dns_valid_ttl dns_stale_ttl dns_cache_size

@@ -30,6 +30,9 @@ type Batch struct{ w *writer }
 func (d *DB) Batch(ctx context.Context, opts BatchOptions, fn func(b *Batch) error) error {
 	return d.write(ctx, func(w *writer) error {
 		w.raw = opts.Raw
+		if d.readOnly {
+			w.refuse = errors.New("writing a batch: the database is read-only")
+		}
 		return fn(&Batch{w: w})
 	})
 }

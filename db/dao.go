@@ -213,6 +213,9 @@ func (d *DB) Insert(ctx context.Context, e *schema.Entity, input map[string]any,
 		return nil, err
 	}
 	d.setExpiry(e, entity, ttl)
+	if err := d.unsupported("create", e, ""); err != nil {
+		return nil, err
+	}
 	var stored map[string]any
 	err = d.write(ctx, func(w *writer) error {
 		// Hooks change the row (a token becomes its hash): a transaction
@@ -274,6 +277,7 @@ func (d *DB) Update(ctx context.Context, e *schema.Entity, key string, input map
 	}
 	var entity map[string]any
 	err = d.write(ctx, func(w *writer) error {
+		w.refuse = d.unsupported("update", e, key)
 		existing, err := w.lookup(e, key, scope)
 		if err != nil {
 			return err
@@ -330,6 +334,7 @@ func (d *DB) Upsert(ctx context.Context, e *schema.Entity, key string, input map
 	var entity map[string]any
 	created := false
 	err = d.write(ctx, func(w *writer) error {
+		w.refuse = d.unsupported("create or update", e, key)
 		existing, err := w.lookup(e, key, keyScope)
 		if err != nil {
 			return err
@@ -381,6 +386,7 @@ func (d *DB) UpsertReferenced(ctx context.Context, e *schema.Entity, key, field 
 	parent := d.reg.Entity(f.Reference)
 	var entity map[string]any
 	err := d.write(ctx, func(w *writer) error {
+		w.refuse = d.unsupported("create or update", parent, "")
 		child, err := w.lookup(e, key, nil)
 		if err != nil {
 			return err
@@ -423,6 +429,7 @@ func (d *DB) UpsertReferenced(ctx context.Context, e *schema.Entity, key, field 
 func (d *DB) Delete(ctx context.Context, e *schema.Entity, key string, scope *Scope) error {
 	target := &purge{e: e}
 	return d.deleteOrPurge(ctx, func(w *writer) error {
+		w.refuse = d.unsupported("remove", e, key)
 		existing, err := w.lookup(e, key, scope)
 		if err != nil || existing == nil {
 			return err
@@ -433,6 +440,9 @@ func (d *DB) Delete(ctx context.Context, e *schema.Entity, key string, scope *Sc
 }
 
 func (w *writer) delete(e *schema.Entity, row map[string]any) error {
+	if w.refuse != nil {
+		return w.refuse
+	}
 	if g, ok := e.Behaviour.(schema.BeforeDeleter); ok {
 		if err := g.BeforeDelete(w.hookTx(), row); err != nil {
 			return err

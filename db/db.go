@@ -65,6 +65,7 @@ type DB struct {
 	workspaces *schema.Entity
 	defaultWS  defaultWorkspace
 	wsCache    workspaceCache
+	readOnly   bool
 }
 
 type reference struct {
@@ -82,12 +83,17 @@ type Options struct {
 	// CacheSize is the byte budget of the entity cache in front of Select
 	// (Kong's mem_cache_size); 0 turns it off.
 	CacheSize int64
+	// ReadOnly refuses every write with Kong's DB-less answer ("cannot
+	// create 'services' entities when not using a database", 405), after
+	// the lookups and validation Kong makes first: the configuration of a
+	// DB-less node changes only as a whole (POST /config).
+	ReadOnly bool
 }
 
 // New returns a DB over st serving the registry's entities.
 func New(reg *schema.Registry, st store.Store, opts Options) *DB {
 	d := &DB{reg: reg, store: st, bus: opts.Bus, children: map[string][]reference{}, workspaces: reg.Workspaces(),
-		cache: newRowCache(opts.CacheSize)}
+		cache: newRowCache(opts.CacheSize), readOnly: opts.ReadOnly}
 	d.auto = schema.Auto{Now: opts.Now, NewID: opts.NewID}
 	if d.auto.Now == nil {
 		d.auto.Now = time.Now
@@ -218,6 +224,8 @@ type writer struct {
 	after    []func()
 	// raw writes take values as stored (BatchOptions.Raw).
 	raw bool
+	// refuse, when set (a read-only DB), is returned instead of writing.
+	refuse error
 }
 
 func (w *writer) record(ch Change) error {
@@ -233,6 +241,33 @@ func (w *writer) record(ch Change) error {
 	w.changes = append(w.changes, ch)
 	return nil
 }
+
+// Invalidate drops everything the DB caches of the store's contents (rows,
+// workspaces, the default workspace's id): the store's engine was replaced
+// under it (DB-less mode's POST /config).
+func (d *DB) Invalidate() {
+	d.committed()
+	d.wsCache.invalidate()
+	d.defaultWS.id.Store(nil)
+}
+
+// unsupported is Kong's refusal of a write on a read-only DB (the off
+// strategy's operation_unsupported), or nil when d takes writes. key
+// names the entity by an endpoint key ("by 'name'") unless it is an id.
+func (d *DB) unsupported(op string, e *schema.Entity, key string) error {
+	if !d.readOnly {
+		return nil
+	}
+	by := ""
+	if key != "" && !schema.IsUUID(key) && e.EndpointKey != "" {
+		by = fmt.Sprintf(" by '%s'", e.EndpointKey)
+	}
+	return &Error{Code: CodeOperationUnsupported, Name: codeNameOperationUnsupported,
+		Message: fmt.Sprintf("cannot %s '%s' entities%s when not using a database", op, e.Name, by)}
+}
+
+// ReadOnly reports whether d refuses writes.
+func (d *DB) ReadOnly() bool { return d.readOnly }
 
 // MapError turns store errors into Kong's DAO errors; others pass through
 // (and become 500s at the edge).

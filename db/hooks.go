@@ -125,6 +125,9 @@ func (d *DB) decorate(tx store.Tx, e *schema.Entity, rows ...map[string]any) err
 // stored writes an entity's row (insert or full update) between its
 // hooks, then decorates it for output.
 func (w *writer) stored(e *schema.Entity, entity map[string]any, old map[string]any) error {
+	if w.refuse != nil {
+		return w.refuse
+	}
 	transient := e.TakeTransient(entity)
 	if h, ok := e.Behaviour.(schema.BeforeWriter); ok {
 		if err := h.BeforeWrite(w.hookTx(), entity, old); err != nil {

@@ -94,6 +94,15 @@ func (l *Lookups) invalidate(entity string) {
 	}
 }
 
+// InvalidateAll ages every entry: the store's engine was replaced whole
+// (DB-less mode's POST /config). A read that began on the old engine
+// stores its row under the old generation, so it is read again.
+func (l *Lookups) InvalidateAll() {
+	for _, g := range l.gens {
+		g.Add(1)
+	}
+}
+
 // errUnknownEntity is a lookup of an entity the node does not serve.
 var errUnknownEntity = errors.New("no such entity")
 

@@ -318,6 +318,9 @@ func (d *DB) DeleteWorkspaceCascade(ctx context.Context, key string) error {
 		if err != nil || row == nil {
 			return err
 		}
+		if err := d.unsupported("remove", d.workspaces, key); err != nil {
+			return err
+		}
 		id, _ := row[schema.FieldID].(string)
 		if def, err := d.defaultWorkspaceID(tx); err != nil || def == id {
 			return err // the transaction below refuses it

@@ -34,6 +34,10 @@ type Error struct {
 
 func (e *Error) Error() string { return prettyPrint(e.Fields, "", "") }
 
+// Decoded reports whether the configuration's text was decoded (the
+// errors are about its entities, which can be flattened).
+func (e *Error) Decoded() bool { return e.input != nil }
+
 // Message is Kong's "declarative config is invalid: {...}".
 func (e *Error) Message() string { return "declarative config is invalid: " + luaPretty(e.Fields) }
 

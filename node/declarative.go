@@ -36,6 +36,9 @@ func ParseConfigFile(cfg *conf.Config, path string) (*declarative.Config, error)
 // the two. A parse failure is a *declarative.Error; a load failure is
 // wrapped in *LoadError.
 func ImportConfigFile(ctx context.Context, cfg *conf.Config, path string, parsed func()) error {
+	if cfg.Database == "off" {
+		return errDBlessImport
+	}
 	return withStore(ctx, cfg, func(d *db.DB) error {
 		dc, err := declarative.New(d.Registry()).ParseFile(path)
 		if err != nil {
@@ -59,6 +62,9 @@ func (e *LoadError) Unwrap() error { return e.Err }
 // of the prefix's store as a declarative YAML file (`portico config
 // db_export`).
 func ExportConfig(ctx context.Context, cfg *conf.Config, workspace string, w io.Writer) error {
+	if cfg.Database == "off" {
+		return errDBlessExport
+	}
 	return withStore(ctx, cfg, func(d *db.DB) error {
 		return declarative.WriteExport(ctx, d, workspace, w)
 	})

@@ -72,6 +72,8 @@ type Node struct {
 	routing atomic.Bool
 	// logs are the node's open log files, reopened by ReopenLogs.
 	logs []reopener
+	// dbless is Kong's DB-less mode (database = off).
+	dbless bool
 	// forced ends a graceful shutdown at once (ForceStop).
 	forced     chan struct{}
 	forcedOnce sync.Once
@@ -96,8 +98,28 @@ func openStore(cfg *conf.Config, reg *schema.Registry, log *logger.Logger) (stor
 			return nil, fmt.Errorf("opening badger store in %s: %w", cfg.DataDir(), err)
 		}
 		return st, nil
+	case "off":
+		return nil, errors.New("database = off keeps the configuration in memory: there is no database to open")
 	}
 	return nil, fmt.Errorf("database %q is not available in this build", cfg.Database)
+}
+
+// openDatabase opens and, when new, bootstraps the configured database.
+func openDatabase(ctx context.Context, cfg *conf.Config, reg *schema.Registry, log *logger.Logger) (store.Store, error) {
+	st, err := openStore(cfg, reg, log)
+	if err != nil {
+		return nil, err
+	}
+	ok, err := st.Bootstrapped(ctx)
+	if err == nil && !ok {
+		log.Noticef("bootstrapping a new database in %s", cfg.DataDir())
+		err = st.Bootstrap(ctx)
+	}
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("preparing the database: %w", err)
+	}
+	return st, nil
 }
 
 // Bootstrap prepares the store (`portico migrations bootstrap`).
@@ -227,21 +249,25 @@ func open(ctx context.Context, cfg *conf.Config, log, adminLog *logger.Logger) (
 	if err != nil {
 		return nil, err
 	}
-	st, err := openStore(cfg, reg, log)
-	if err != nil {
-		return nil, err
-	}
-	ok, err := st.Bootstrapped(ctx)
-	if err == nil && !ok {
-		log.Noticef("bootstrapping a new database in %s", cfg.DataDir())
-		err = st.Bootstrap(ctx)
-	}
-	if err != nil {
-		st.Close()
-		return nil, fmt.Errorf("preparing the database: %w", err)
+	dbless := cfg.Database == "off"
+	var st store.Store
+	var config *dblessConfig
+	if dbless {
+		noticeDBless(cfg, log)
+		if config, err = openDBless(ctx, cfg, reg, log); err != nil {
+			return nil, err
+		}
+		st = config.store
+	} else {
+		noticeDeclarative(cfg, log)
+		if st, err = openDatabase(ctx, cfg, reg, log); err != nil {
+			return nil, err
+		}
 	}
 	n := &Node{cfg: cfg, log: log, store: st, luaPlugins: luaHost, bus: &events.Bus{}, metrics: prometheus.NewRegistry(), forced: make(chan struct{})}
-	n.db = db.New(reg, st, db.Options{Bus: n.bus, CacheSize: cfg.MemCacheSize})
+	// DB-less: the Admin API reads the configuration; it changes only as a
+	// whole, through POST /config.
+	n.db = db.New(reg, st, db.Options{Bus: n.bus, CacheSize: cfg.MemCacheSize, ReadOnly: dbless})
 	// What plugins read at request time (credentials, consumers): one
 	// entry per kilobyte of mem_cache_size.
 	n.lookups = db.NewLookups(n.db, int(cfg.MemCacheSize/1024))
@@ -260,7 +286,9 @@ func open(ctx context.Context, cfg *conf.Config, log, adminLog *logger.Logger) (
 	}
 	n.lua = vm
 	handler.InstallValidation(reg, vm)
-	if cfg.EventHooksEnabled {
+	// Event hooks need a database (Kong documents them for traditional
+	// deployments): a DB-less node runs none (noticeDBless).
+	if cfg.EventHooksEnabled && !dbless {
 		webhook := handler.NewWebhook(handler.WebhookOptions{
 			ConnectTimeout: cfg.EventHooksConnectTimeout,
 			ReadTimeout:    cfg.EventHooksReadTimeout,
@@ -301,12 +329,15 @@ func open(ctx context.Context, cfg *conf.Config, log, adminLog *logger.Logger) (
 		st.Close()
 		return nil, err
 	}
-	if err := seed(ctx, n.db); err != nil {
-		st.Close()
-		return nil, err
+	if !dbless {
+		if err := seed(ctx, n.db); err != nil {
+			st.Close()
+			return nil, err
+		}
 	}
 	var guard *rbac.Authenticator
-	if cfg.EnforceRBAC != "off" {
+	// Kong disables RBAC in DB-less mode (noticeDBless).
+	if cfg.EnforceRBAC != "off" && !dbless {
 		guard = rbac.New(n.db, n.bus)
 	}
 	px, err := proxy.New(proxy.Options{
@@ -341,8 +372,15 @@ func open(ctx context.Context, cfg *conf.Config, log, adminLog *logger.Logger) (
 		return nil, fmt.Errorf("building the router: %w", err)
 	}
 	n.proxy = px
+	var configHash func() string
+	if dbless {
+		config.serve(n.db, n.lookups, px)
+		configHash = config.Hash
+		n.dbless = true
+	}
 	reporter := status.NewReporter(status.Options{
-		Servers: n.connections,
+		ConfigurationHash: configHash,
+		Servers:           n.connections,
 		Reachable: func(ctx context.Context) error {
 			return st.View(ctx, func(store.Tx) error { return nil })
 		},
@@ -392,6 +430,7 @@ func open(ctx context.Context, cfg *conf.Config, log, adminLog *logger.Logger) (
 		RBACHeader: cfg.RBACAuthHeader,
 		Metrics:    metrics,
 		Registry:   enabled,
+		Config:     config.manager(),
 	})
 
 	adminAccess, err := openAccessLog(cfg.AdminAccessLog)
@@ -598,7 +637,10 @@ func (n *Node) serve(ctx context.Context) error {
 	// Expired credentials (key-auth ttl) are deleted as Kong's ttl cleanup does.
 	sweep, stopSweep := context.WithCancel(ctx)
 	defer stopSweep()
-	go n.db.ExpirySweeper(sweep, expirySweepInterval, func(format string, args ...any) { n.log.Warnf(format, args...) })
+	// DB-less: expired rows are never served, and nothing is written.
+	if !n.dbless {
+		go n.db.ExpirySweeper(sweep, expirySweepInterval, func(format string, args ...any) { n.log.Warnf(format, args...) })
+	}
 	var err error
 	select {
 	case <-ctx.Done():

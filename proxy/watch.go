@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/portico-gw/portico/logger"
+	"github.com/portico-gw/portico/store"
 )
 
 // watched reports whether a crud event ("routes:create", "targets") changes
@@ -69,8 +70,25 @@ func (p *Proxy) watch(ctx context.Context) {
 func (p *Proxy) rebuild(ctx context.Context) error {
 	p.rebuildMu.Lock()
 	defer p.rebuildMu.Unlock()
+	return p.rebuildFrom(ctx, p.opts.Store, nil)
+}
+
+// Reload builds a snapshot from next, a store about to replace the one the
+// proxy reads (DB-less mode's POST /config), then runs commit, which swaps
+// it in, and serves the new snapshot at once. Until then requests are
+// served by the current snapshot; no rebuild runs in between, so none can
+// bring the old store's rows back.
+func (p *Proxy) Reload(ctx context.Context, next store.Store, commit func()) error {
+	p.rebuildMu.Lock()
+	defer p.rebuildMu.Unlock()
+	return p.rebuildFrom(ctx, next, commit)
+}
+
+// rebuildFrom builds a snapshot from st and swaps it in after commit (when
+// not nil). The caller holds rebuildMu.
+func (p *Proxy) rebuildFrom(ctx context.Context, st store.Store, commit func()) error {
 	start := time.Now()
-	c, err := loadConfig(ctx, p.opts.Store)
+	c, err := loadConfig(ctx, st)
 	if err != nil {
 		return fmt.Errorf("loading the configuration: %w", err)
 	}
@@ -79,6 +97,9 @@ func (p *Proxy) rebuild(ctx context.Context) error {
 	snap, errs := p.build(c)
 	for _, e := range errs {
 		p.logf("error", "%v", e)
+	}
+	if commit != nil {
+		commit()
 	}
 	p.snap.Store(snap)
 	p.transports.sweep(v)

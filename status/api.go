@@ -17,6 +17,9 @@ const (
 	msgRouterNotBuilt = "router builds not yet complete"
 	msgNotFound       = "Not found"
 	msgMethod         = "Method not allowed"
+	// DB-less mode: a node holding no configuration is not ready.
+	msgEmptyConfiguration  = "no configuration available (empty configuration present)"
+	emptyConfigurationHash = "00000000000000000000000000000000"
 )
 
 // APIOptions configure the Status API.
@@ -85,6 +88,8 @@ func (a *API) ready(ctx *fasthttp.RequestCtx) {
 		reason = msgDatabase
 	case a.opts.Routing != nil && !a.opts.Routing():
 		reason = msgRouterNotBuilt
+	case a.opts.Reporter.opts.ConfigurationHash != nil && a.opts.Reporter.opts.ConfigurationHash() == emptyConfigurationHash:
+		reason = msgEmptyConfiguration
 	}
 	if reason != "" {
 		if a.opts.Log != nil {

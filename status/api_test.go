@@ -183,3 +183,34 @@ func TestStatusBody(t *testing.T) {
 		})
 	}
 }
+
+// In DB-less mode /status reports the configuration's hash instead of the
+// database, and a node holding no configuration is not ready (Kong's
+// ready.lua).
+func TestDBlessStatus(t *testing.T) {
+	for _, tc := range []struct {
+		hash        string
+		readyStatus int
+		readyBody   string
+	}{
+		{"00000000000000000000000000000000", 503, `{"message":"no configuration available (empty configuration present)"}`},
+		{"0f1e2d3c4b5a69788796a5b4c3d2e1f0", 200, `{"message":"ready"}`},
+	} {
+		t.Run(tc.hash, func(t *testing.T) {
+			r := NewReporter(Options{ConfigurationHash: func() string { return tc.hash }})
+			e := &env{api: NewAPI(APIOptions{Reporter: r, Routing: func() bool { return true }})}
+			resp := e.do("GET", "/status", "", "")
+			var body map[string]any
+			if err := json.Unmarshal(resp.Body(), &body); err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := body["database"]; ok || body["configuration_hash"] != tc.hash {
+				t.Errorf("/status: %s", resp.Body())
+			}
+			resp = e.do("GET", "/status/ready", "", "")
+			if resp.StatusCode() != tc.readyStatus || string(resp.Body()) != tc.readyBody {
+				t.Errorf("/status/ready: %d %s", resp.StatusCode(), resp.Body())
+			}
+		})
+	}
+}

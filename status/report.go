@@ -41,6 +41,10 @@ type Options struct {
 	// Lua is the node's Lua room; its figures are reported when it
 	// implements LuaVMs, and left out otherwise.
 	Lua any
+	// ConfigurationHash, set in DB-less mode, is the hash of the
+	// configuration in force: /status reports it instead of the database,
+	// as Kong does, and readiness needs a non-empty configuration.
+	ConfigurationHash func() string
 }
 
 // Reporter builds Kong's /status body. It is safe for concurrent use.
@@ -99,8 +103,7 @@ func (r *Reporter) Body(ctx context.Context) map[string]any {
 		}
 		memory["workers_lua_vms"] = vms
 	}
-	return map[string]any{
-		"database": map[string]any{"reachable": r.Reachable(ctx)},
+	body := map[string]any{
 		"server": map[string]any{
 			"connections_accepted": c.Accepted,
 			"connections_handled":  c.Handled,
@@ -112,6 +115,12 @@ func (r *Reporter) Body(ctx context.Context) map[string]any {
 		},
 		"memory": memory,
 	}
+	if r.opts.ConfigurationHash != nil {
+		body["configuration_hash"] = r.opts.ConfigurationHash()
+	} else {
+		body["database"] = map[string]any{"reachable": r.Reachable(ctx)}
+	}
+	return body
 }
 
 // mebibytes formats bytes as Kong's default unit and scale ("0.02 MiB").
