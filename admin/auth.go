@@ -38,6 +38,7 @@ type SessionOptions struct {
 const (
 	msgUnauthorized = "Unauthorized"
 	authPath        = "/auth"
+	authMethods     = "GET, HEAD, DELETE, OPTIONS"
 )
 
 // cors sets the Admin API's CORS headers: "*" for anyone, as Kong does, but
@@ -117,13 +118,14 @@ func (a *API) isAuth(ctx *fasthttp.RequestCtx) bool {
 func (a *API) serveAuth(ctx *fasthttp.RequestCtx) {
 	switch {
 	case preflight(ctx):
-		a.router.Handler(ctx)
+		ctx.Response.Header.Set("Allow", authMethods)
+		a.router.GlobalOPTIONS(ctx)
 	case ctx.IsGet() || ctx.IsHead():
 		a.login(ctx)
 	case ctx.IsDelete():
 		a.logout(ctx)
 	default:
-		ctx.Response.Header.Set("Allow", "GET, HEAD, DELETE, OPTIONS")
+		ctx.Response.Header.Set("Allow", authMethods)
 		methodNotAllowed(ctx)
 	}
 }

@@ -44,7 +44,7 @@ export async function hookFormPage() {
   const inputs = { source, event, handler };
   source.addEventListener('change', () => {
     event.replaceChildren(h('option', { value: '' }, '(every event)'),
-      Object.keys(data[source.value] || {}).sort().map((e) => h('option', { value: e }, e)));
+      ...Object.keys(data[source.value] || {}).sort().map((e) => h('option', { value: e }, e)));
   });
   const configBox = h('fieldset', {}, h('legend', {}, 'Handler configuration'), h('p', { class: 'hint' }, 'Select a handler first.'));
   let config = null;
