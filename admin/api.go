@@ -77,6 +77,9 @@ type Options struct {
 	// valid token in RBACHeader, whose roles allow the request.
 	RBAC       *rbac.Authenticator
 	RBACHeader string
+	// Session, when set with RBAC, serves Kong Manager's /auth and lets
+	// a session cookie stand for a token.
+	Session *SessionOptions
 	// Registry is the node's enabled plugin types: plugins with endpoints
 	// of their own (proxy-cache) are served through it.
 	Registry *plugins.Registry
@@ -99,6 +102,7 @@ type API struct {
 	rbacHeader string
 	registry   *plugins.Registry
 	config     *dbless.Manager
+	session    *SessionOptions
 	endpoints  []string
 	roots      map[string]bool // first path segments of the endpoints
 	server     []byte          // the Server header value
@@ -118,6 +122,7 @@ func New(opts Options) *API {
 		rbacHeader: opts.RBACHeader,
 		registry:   opts.Registry,
 		config:     opts.Config,
+		session:    opts.Session,
 		router:     router.New(),
 		roots:      map[string]bool{},
 		server:     []byte(opts.Node.ServerTokens),
@@ -134,7 +139,12 @@ func New(opts Options) *API {
 	r.NotFound = a.retryWithoutSlash
 	r.MethodNotAllowed = methodNotAllowed
 	r.GlobalOPTIONS = func(ctx *fasthttp.RequestCtx) {
-		ctx.Response.Header.Set("Access-Control-Allow-Methods", string(ctx.Response.Header.Peek("Allow")))
+		h := &ctx.Response.Header
+		h.Set("Access-Control-Allow-Methods", string(h.Peek("Allow")))
+		if req := ctx.Request.Header.Peek("Access-Control-Request-Headers"); len(req) > 0 {
+			h.SetBytesV("Access-Control-Allow-Headers", req)
+			h.Set("Access-Control-Max-Age", "600")
+		}
 		ctx.SetStatusCode(fasthttp.StatusNoContent)
 	}
 	r.PanicHandler = a.recoverPanic
@@ -203,9 +213,12 @@ func (a *API) Handler() fasthttp.RequestHandler {
 		start := time.Now()
 		h := &ctx.Response.Header
 		h.SetBytesV(fasthttp.HeaderServer, a.server)
-		h.Set("Access-Control-Allow-Origin", "*")
 		h.Set("X-Kong-Admin-Request-ID", requestid.New())
-		if (a.rbac == nil || a.authenticated(ctx)) && a.enterWorkspace(ctx) {
+		a.cors(ctx)
+		switch {
+		case a.isAuth(ctx):
+			a.serveAuth(ctx)
+		case (a.rbac == nil || preflight(ctx) || a.authenticated(ctx)) && a.enterWorkspace(ctx):
 			inner(ctx)
 		}
 		h.Set("X-Kong-Admin-Latency", strconv.FormatInt(time.Since(start).Milliseconds(), 10))

@@ -30,8 +30,16 @@ var rbacExempt = map[string]bool{"/userinfo": true}
 // authenticated checks the request's RBAC token (from its header only: a
 // token in the query string or the body is not looked at), answering 401
 // itself.
+//
+// Without a token, a Kong Manager session cookie authenticates instead.
 func (a *API) authenticated(ctx *fasthttp.RequestCtx) bool {
-	user, err := a.rbac.Authenticate(ctx, string(ctx.Request.Header.Peek(a.rbacHeader)))
+	token := ctx.Request.Header.Peek(a.rbacHeader)
+	if len(token) == 0 {
+		if c := a.sessionCookie(ctx); len(c) > 0 {
+			return a.sessionAuthenticated(ctx, c)
+		}
+	}
+	user, err := a.rbac.Authenticate(ctx, string(token))
 	switch {
 	case errors.Is(err, rbac.ErrInvalid):
 		writeMessage(ctx, fasthttp.StatusUnauthorized, msgInvalidRBAC)

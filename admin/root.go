@@ -49,6 +49,9 @@ func (a *API) routeSpecial() {
 		{fasthttp.MethodGet, "/plugins/enabled", a.enabledPlugins},
 		{fasthttp.MethodGet, "/schemas/{name}", a.entitySchema},
 		{fasthttp.MethodGet, "/schemas/plugins/{name}", a.pluginSchema},
+		// Portico's: an entity's subschema (an event hook handler's
+		// config), as Kong serves a plugin's and a vault's.
+		{fasthttp.MethodGet, "/schemas/{name}/{subschema}", a.entitySubschema},
 		{fasthttp.MethodPost, "/schemas/plugins/validate", a.validatePlugin},
 		{fasthttp.MethodPost, "/schemas/{name}/validate", a.validateEntity},
 		{fasthttp.MethodGet, "/tags", a.tags},
@@ -156,6 +159,19 @@ func (a *API) entitySchema(ctx *fasthttp.RequestCtx) {
 	if e, ok := a.namedEntity(ctx); ok {
 		writeJSON(ctx, fasthttp.StatusOK, e.JSONable())
 	}
+}
+
+func (a *API) entitySubschema(ctx *fasthttp.RequestCtx) {
+	e, ok := a.namedEntity(ctx)
+	if !ok {
+		return
+	}
+	out, ok := e.SubschemaJSONable(param(ctx, "subschema"))
+	if !ok {
+		notFound(ctx)
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, out)
 }
 
 func (a *API) pluginSchema(ctx *fasthttp.RequestCtx) {

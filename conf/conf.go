@@ -67,9 +67,39 @@ type Config struct {
 	// Default "127.0.0.1:8007 reuseport backlog=16384", Kong's; "off" leaves
 	// it empty.
 	StatusListen []Listener
-	// AdminGUIListen (admin_gui_listen) is accepted so that Kong files load,
-	// and ignored: Portico does not serve Kong Manager. Kept as written.
-	AdminGUIListen string
+	// AdminGUIListen (admin_gui_listen) lists the addresses that serve
+	// Portico Manager, the web UI (Kong Manager's place). Default
+	// "0.0.0.0:8002, 0.0.0.0:8445 ssl", Kong's; "off" leaves it empty.
+	AdminGUIListen []Listener
+	// AdminGUIPath (admin_gui_path) is the path prefix the UI is served
+	// under: it starts with "/", does not end with one (except "/" itself),
+	// and holds letters, digits, '-', '_' and single '/'. Default "/".
+	AdminGUIPath string
+	// AdminGUIURL (admin_gui_url) lists the URLs the UI is reached at
+	// (scheme://host[:port][/path]); their origins are the ones the Admin
+	// API lets use a session cookie. Default empty: any origin on an
+	// admin_gui_listen port.
+	AdminGUIURL []string
+	// AdminGUIAPIURL (admin_gui_api_url) is where the UI finds the Admin API
+	// ([scheme://]host[:port][/path]). Default empty: the page's host with
+	// the port of an admin_listen listener of the page's scheme, as Kong
+	// Manager does.
+	AdminGUIAPIURL string
+	// AdminGUIAuth (admin_gui_auth) is how admins log in to the UI when
+	// enforce_rbac is on: "basic-auth" (an admin's username and password,
+	// the password being their RBAC token) or empty (default: no login).
+	// Kong's ldap-auth-advanced and openid-connect are refused by Validate.
+	AdminGUIAuth string
+	// AdminGUIAuthHeader (admin_gui_auth_header) is the header naming the
+	// admin on /auth and on requests carrying a session cookie. Default
+	// "Kong-Admin-User".
+	AdminGUIAuthHeader string
+	// AdminGUISessionConf (admin_gui_session_conf) is the UI session's
+	// settings as a JSON object, Kong's session plugin's names (secret,
+	// cookie_name, cookie_secure, cookie_same_site, rolling_timeout,
+	// idling_timeout, absolute_timeout...; see SessionConf). Default empty:
+	// Kong's defaults with a random secret. A secret: printed as "******".
+	AdminGUISessionConf string
 
 	// Database (database) names the storage engine: "badger" (default, an
 	// embedded store under the prefix), "postgres" or "off" (Kong's DB-less
@@ -371,7 +401,7 @@ func (c *Config) KongConfiguration() map[string]any {
 	for _, l := range []struct {
 		name string
 		ls   []Listener
-	}{{"proxy", c.ProxyListen}, {"admin", c.AdminListen}, {"status", c.StatusListen}} {
+	}{{"proxy", c.ProxyListen}, {"admin", c.AdminListen}, {"status", c.StatusListen}, {"admin_gui", c.AdminGUIListen}} {
 		out[l.name+"_listeners"] = KongListeners(l.ls)
 		ssl := false
 		for _, x := range l.ls {
@@ -409,6 +439,13 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("ssl_cipher_suite: '%s' is not supported by Portico; use modern, intermediate or old",
 			c.SSLCipherSuite))
 	}
+	switch c.AdminGUIAuth {
+	case "", "basic-auth":
+	case "ldap-auth-advanced", "openid-connect":
+		errs = append(errs, fmt.Errorf("admin_gui_auth: '%s' is not supported by Portico yet; use basic-auth", c.AdminGUIAuth))
+	default:
+		errs = append(errs, fmt.Errorf("admin_gui_auth: invalid value '%s' (accepted: basic-auth, or empty for none)", c.AdminGUIAuth))
+	}
 	if c.EnforceRBAC == "entity" || c.EnforceRBAC == "both" {
 		// Running these as 'on' would quietly skip the entity checks asked for.
 		errs = append(errs, fmt.Errorf("enforce_rbac: '%s' (entity-level RBAC) is not supported by Portico yet; "+
@@ -420,7 +457,8 @@ func (c *Config) Validate() error {
 	for _, g := range []struct {
 		key string
 		ls  []Listener
-	}{{"proxy_listen", c.ProxyListen}, {"admin_listen", c.AdminListen}, {"status_listen", c.StatusListen}} {
+	}{{"proxy_listen", c.ProxyListen}, {"admin_listen", c.AdminListen}, {"status_listen", c.StatusListen},
+		{"admin_gui_listen", c.AdminGUIListen}} {
 		for _, l := range g.ls {
 			if l.Port == 0 {
 				continue // the OS picks a free port: no collision possible
@@ -484,8 +522,17 @@ var keys = []key{
 	{name: "proxy_listen", kind: kindListen, field: func(c *Config) any { return &c.ProxyListen }},
 	{name: "admin_listen", kind: kindListen, field: func(c *Config) any { return &c.AdminListen }},
 	{name: "status_listen", kind: kindListen, field: func(c *Config) any { return &c.StatusListen }},
-	{name: "admin_gui_listen", kind: kindString, field: func(c *Config) any { return &c.AdminGUIListen },
-		ignored: "admin_gui_listen is ignored: Portico does not serve Kong Manager"},
+	{name: "admin_gui_listen", kind: kindListen, field: func(c *Config) any { return &c.AdminGUIListen }},
+	{name: "admin_gui_path", kind: kindString, field: func(c *Config) any { return &c.AdminGUIPath }, check: guiPath,
+		accepted: "a path starting with /, not ending with / (except /), of letters, digits, -, _ and single /"},
+	{name: "admin_gui_url", kind: kindList, field: func(c *Config) any { return &c.AdminGUIURL }, check: guiURL,
+		accepted: "a comma-separated list of http:// or https:// URLs"},
+	{name: "admin_gui_api_url", kind: kindString, field: func(c *Config) any { return &c.AdminGUIAPIURL }, check: apiURL,
+		accepted: "[http:// or https://]host[:port][/path]"},
+	{name: "admin_gui_auth", kind: kindString, field: func(c *Config) any { return &c.AdminGUIAuth }},
+	{name: "admin_gui_auth_header", kind: kindString, field: func(c *Config) any { return &c.AdminGUIAuthHeader }, check: headerName},
+	{name: "admin_gui_session_conf", kind: kindString, field: func(c *Config) any { return &c.AdminGUISessionConf }, secret: true,
+		check: sessionConf, accepted: "a JSON object of Kong's session settings"},
 
 	{name: "database", kind: kindEnum, field: func(c *Config) any { return &c.Database }, enum: []string{"badger", "postgres", "off"}},
 	{name: "declarative_config", kind: kindString, field: func(c *Config) any { return &c.DeclarativeConfig }},
@@ -621,7 +668,11 @@ func (k *key) set(c *Config, raw string) (note string, err error) {
 			v := raw
 			if k.check != nil {
 				if v, err = k.check(raw); err != nil {
-					return "", &ValueError{Key: k.name, Value: raw, Reason: reason(err), Accepted: k.accepted}
+					shown := raw
+					if k.isSecret() {
+						shown = Masked // an error is printed and logged: never a secret
+					}
+					return "", &ValueError{Key: k.name, Value: shown, Reason: reason(err), Accepted: k.accepted}
 				}
 			}
 			*p = v

@@ -44,7 +44,9 @@ var kongKeys = func() map[string]bool {
 		lua_max_req_headers lua_max_resp_headers lua_max_uri_args lua_max_post_args
 		lua_ssl_trusted_certificate lua_ssl_verify_depth lua_ssl_protocols
 		lua_socket_pool_size lua_package_cpath
-		openresty_path kic admin_gui_url admin_gui_path admin_gui_api_url admin_gui_csp
+		openresty_path kic admin_gui_csp_header admin_gui_flags admin_gui_ssl_protocols
+		admin_gui_auth_conf admin_gui_auth_password_complexity admin_gui_auth_login_attempts
+		admin_gui_header_txt admin_gui_footer_txt admin_gui_login_banner_title admin_gui_login_banner_body
 		opentelemetry_tracing opentelemetry_tracing_sampling_rate
 		tracing_instrumentations tracing_sampling_rate
 		wasm wasm_filters_path wasm_filters request_debug request_debug_token

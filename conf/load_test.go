@@ -53,7 +53,10 @@ func TestDefaults(t *testing.T) {
 			{Host: "127.0.0.1", Port: 8444, SSL: true, HTTP2: true, ReusePort: true, Backlog: 16384},
 		},
 		StatusListen:                 []Listener{{Host: "127.0.0.1", Port: 8007, ReusePort: true, Backlog: 16384}},
-		AdminGUIListen:               "0.0.0.0:8002, 0.0.0.0:8445 ssl",
+		AdminGUIListen:               []Listener{{Host: "0.0.0.0", Port: 8002}, {Host: "0.0.0.0", Port: 8445, SSL: true}},
+		AdminGUIPath:                 "/",
+		AdminGUIAuthHeader:           "Kong-Admin-User",
+		AdminGUIURL:                  []string{},
 		Database:                     "badger",
 		LMDBEnvironmentPath:          "dbless.lmdb",
 		LMDBMapSize:                  "2048m",
@@ -298,7 +301,7 @@ func TestNotices(t *testing.T) {
 }
 
 func TestIgnoredKeys(t *testing.T) {
-	_, notices := mustLoad(t, "nginx_worker_processes = 4\n", "KONG_ADMIN_GUI_LISTEN=off", "KONG_ANONYMOUS_REPORTS=on")
+	_, notices := mustLoad(t, "nginx_worker_processes = 4\n", "KONG_PG_HOST=db", "KONG_ANONYMOUS_REPORTS=on")
 	var msgs []string
 	for _, n := range notices {
 		if n.Level != "notice" {
@@ -309,8 +312,8 @@ func TestIgnoredKeys(t *testing.T) {
 	all := strings.Join(msgs, "\n")
 	for _, want := range []string{
 		"nginx_worker_processes is ignored: ",
-		"admin_gui_listen is ignored: ",
-		"(set from environment variable KONG_ADMIN_GUI_LISTEN)",
+		"pg_host is ignored: ",
+		"(set from environment variable KONG_PG_HOST)",
 		"anonymous_reports is ignored",
 	} {
 		if !strings.Contains(all, want) {
@@ -415,6 +418,15 @@ func TestInvalidValues(t *testing.T) {
 		{"ssl_cert", "/nonexistent/cert.pem", "ssl_cert: invalid value '/nonexistent/cert.pem' (accepted: readable PEM files)"},
 		{"ssl_cert_key", "/nonexistent/key.pem", "ssl_cert_key: invalid value '******' (accepted: readable PEM files)"},
 		{"untrusted_lua_sandbox_environment", "kong-log", "untrusted_lua_sandbox_environment: invalid value 'kong-log'"},
+		{"admin_gui_listen", "0.0.0.0:99999", "admin_gui_listen: invalid value '0.0.0.0:99999'"},
+		{"admin_gui_path", "/manager/", "admin_gui_path: invalid value '/manager/': must not end with /"},
+		{"admin_gui_path", "/a//b", "admin_gui_path: invalid value '/a//b': must not contain //"},
+		{"admin_gui_path", "manager", "admin_gui_path: invalid value 'manager': must start with /"},
+		{"admin_gui_url", "http://ok.test, ftp://x", "admin_gui_url: invalid value 'ftp://x' (accepted: a comma-separated list of http:// or https:// URLs)"},
+		{"admin_gui_api_url", "ftp://x", "admin_gui_api_url: invalid value 'ftp://x': the scheme must be http or https"},
+		{"admin_gui_auth_header", "bad header", "admin_gui_auth_header: invalid value 'bad header'"},
+		{"admin_gui_session_conf", `{"secret": "s3cr3t", "cookie_secure": "yes"}`, "admin_gui_session_conf: invalid value '******': cookie_secure must be true or false"},
+		{"admin_gui_session_conf", `{"secret": "s3cr3t", "cookie_http_only": false}`, "admin_gui_session_conf: invalid value '******': cookie_http_only: only true is supported"},
 	}
 	tested := map[string]bool{}
 	for _, tt := range tests {
@@ -752,8 +764,8 @@ func TestEffectiveAndKongConfiguration(t *testing.T) {
 	}
 
 	kc := c.KongConfiguration()
-	// Every key, plus router_flavor and three (listeners, ssl_enabled) pairs.
-	if len(kc) != len(keys)+7 {
+	// Every key, plus router_flavor and four (listeners, ssl_enabled) pairs.
+	if len(kc) != len(keys)+9 {
 		t.Errorf("KongConfiguration has %d keys", len(kc))
 	}
 	if kc["router_flavor"] != "traditional_compatible" || kc["admin_ssl_enabled"] != true || kc["status_ssl_enabled"] != false {
@@ -916,5 +928,22 @@ func TestKongVersionShapes(t *testing.T) {
 		if got := cfg.KongServerTokens(); got != c.tokens {
 			t.Errorf("%s: server tokens %q, want %q", c.version, got, c.tokens)
 		}
+	}
+}
+
+func TestSessionConf(t *testing.T) {
+	sc, notes, err := ParseSessionConf(`{"secret":"x","cookie_secure":false,"cookie_lifetime":60,"cookie_samesite":"lax","storage":"kong","remember":true}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc.Secret != "x" || sc.CookieSecure || sc.RollingTimeout != 60*time.Second || sc.CookieSameSite != "Lax" ||
+		sc.CookieName != "session" || sc.IdlingTimeout != 900*time.Second || sc.AbsoluteTimeout != 86400*time.Second {
+		t.Errorf("parsed %+v", sc)
+	}
+	if len(notes) != 1 || !strings.HasPrefix(notes[0], "remember is ignored") {
+		t.Errorf("notes %q", notes)
+	}
+	if sc, _, _ := ParseSessionConf(""); !sc.CookieSecure || sc.CookieSameSite != "Strict" {
+		t.Errorf("defaults %+v", sc)
 	}
 }

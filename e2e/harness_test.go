@@ -95,6 +95,9 @@ func newGateway(t *testing.T, extra ...string) *gateway {
 		fmt.Sprintf("KONG_ADMIN_LISTEN=127.0.0.1:%d", g.adminPort),
 		fmt.Sprintf("KONG_PROXY_LISTEN=127.0.0.1:%d", g.proxyPort),
 		fmt.Sprintf("KONG_STATUS_LISTEN=127.0.0.1:%d", g.statusPort),
+		// Portico Manager's default port (8002) would collide between
+		// tests; the tests of the UI give it a free port.
+		"KONG_ADMIN_GUI_LISTEN=off",
 	)
 	g.env = append(g.env, extra...)
 	t.Cleanup(g.stop)

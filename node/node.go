@@ -80,7 +80,7 @@ type Node struct {
 }
 
 type server struct {
-	kind  string // "admin", "proxy" or "status"
+	kind  string // "admin", "proxy", "status" or "admin_gui"
 	spec  conf.Listener
 	srv   *fasthttp.Server
 	hl    *httpListener // bound by listen: HTTP/1.x to srv, HTTP/2 beside it
@@ -237,7 +237,8 @@ func Run(ctx context.Context, cfg *conf.Config, notices []conf.Notice, ready fun
 		}
 		// serve stops them, within the shutdown's deadline.
 	}
-	log.Noticef("Portico %s started (admin %s, proxy %s, status %s)", Version, n.AdminAddrs(), n.ProxyAddrs(), n.StatusAddrs())
+	log.Noticef("Portico %s started (admin %s, proxy %s, status %s, manager %s)", Version, n.AdminAddrs(), n.ProxyAddrs(),
+		n.StatusAddrs(), n.ManagerAddrs())
 	if ready != nil {
 		ready(n)
 	}
@@ -340,6 +341,11 @@ func open(ctx context.Context, cfg *conf.Config, log, adminLog *logger.Logger) (
 	if cfg.EnforceRBAC != "off" && !dbless {
 		guard = rbac.New(n.db, n.bus)
 	}
+	session, err := n.managerSession(cfg, log, guard)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	px, err := proxy.New(proxy.Options{
 		ServerTokens:         cfg.KongServerTokens(),
 		Store:                st,
@@ -428,6 +434,7 @@ func open(ctx context.Context, cfg *conf.Config, log, adminLog *logger.Logger) (
 		EventHooks: n.hooks,
 		RBAC:       guard,
 		RBACHeader: cfg.RBACAuthHeader,
+		Session:    session,
 		Metrics:    metrics,
 		Registry:   enabled,
 		Config:     config.manager(),
@@ -475,6 +482,16 @@ func open(ctx context.Context, cfg *conf.Config, log, adminLog *logger.Logger) (
 		s.srv.MaxRequestBodySize = int(cfg.ClientBodyBufferSize)
 		s.srv.DisablePreParseMultipartForm = true
 		n.servers = append(n.servers, s)
+	}
+	if len(cfg.AdminGUIListen) > 0 {
+		ui := n.newManager(cfg, session.Sessions != nil)
+		for _, l := range cfg.AdminGUIListen {
+			// Kong's admin_gui_access_log is not supported: the UI serves
+			// only static files; what it does shows in the Admin API's log.
+			s := n.newServer("admin_gui", l, ui.Handler, readBuffer)
+			s.srv.MaxRequestBodySize = 64 << 10
+			n.servers = append(n.servers, s)
+		}
 	}
 	for _, l := range cfg.StatusListen {
 		// Kong's status_access_log is off by default: no access log here.
@@ -608,8 +625,11 @@ func (n *Node) listenerCertificates(kind string) ([]tls.Certificate, error) {
 // generated certificate: kong-default, admin-kong-default,
 // status-kong-default.
 func defaultCertName(kind string) string {
-	if kind == "proxy" {
+	switch kind {
+	case "proxy":
 		return "kong-default"
+	case "admin_gui":
+		return "admin-gui-kong-default"
 	}
 	return kind + "-kong-default"
 }
@@ -758,6 +778,9 @@ func (n *Node) AdminAddrs() string { return n.addrs("admin") }
 
 // ProxyAddrs lists the bound proxy addresses.
 func (n *Node) ProxyAddrs() string { return n.addrs("proxy") }
+
+// ManagerAddrs lists the bound Portico Manager (admin_gui_listen) addresses.
+func (n *Node) ManagerAddrs() string { return n.addrs("admin_gui") }
 
 // StatusAddrs lists the bound Status API addresses.
 func (n *Node) StatusAddrs() string { return n.addrs("status") }

@@ -45,7 +45,7 @@ func Prepare(cfg *conf.Config, say func(format string, args ...any)) error {
 	for _, l := range []struct {
 		kind string
 		ls   []conf.Listener
-	}{{"proxy", cfg.ProxyListen}, {"admin", cfg.AdminListen}, {"status", cfg.StatusListen}} {
+	}{{"proxy", cfg.ProxyListen}, {"admin", cfg.AdminListen}, {"status", cfg.StatusListen}, {"admin_gui", cfg.AdminGUIListen}} {
 		if !anySSL(l.ls) || (l.kind == "proxy" && len(cfg.SSLCert) > 0) {
 			continue
 		}

@@ -55,6 +55,8 @@ type Authenticator struct {
 
 	mu    sync.Mutex
 	known map[[sha256.Size]byte]entry // token digest → verified user
+	byID  map[string]*User            // user id → user, for sessions
+	gen   uint64                      // bumped by every invalidation
 }
 
 type entry struct {
@@ -78,12 +80,14 @@ var invalidating = map[string]bool{UsersEntity: true, AdminsEntity: true, RolesE
 // New returns an authenticator over d; bus changes to RBAC data empty its
 // cache.
 func New(d *db.DB, bus *events.Bus) *Authenticator {
-	a := &Authenticator{db: d, now: time.Now, known: map[[sha256.Size]byte]entry{}}
+	a := &Authenticator{db: d, now: time.Now, known: map[[sha256.Size]byte]entry{}, byID: map[string]*User{}}
 	if bus != nil {
 		bus.Subscribe(db.SourceCRUD, func(ev events.Event) {
 			if invalidating[ev.Name] {
 				a.mu.Lock()
 				clear(a.known)
+				clear(a.byID)
+				a.gen++
 				a.mu.Unlock()
 			}
 		})

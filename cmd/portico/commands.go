@@ -386,7 +386,7 @@ func serve(cfg *conf.Config, notices []conf.Notice, stdout, stderr io.Writer) in
 	}()
 	err := node.Run(ctx, cfg, notices, func(n *node.Node) {
 		running.Store(n)
-		fmt.Fprintf(stdout, "Portico started (admin %s, proxy %s, status %s)\n", n.AdminAddrs(), n.ProxyAddrs(), n.StatusAddrs())
+		fmt.Fprintf(stdout, "Portico started (admin %s, proxy %s, status %s, manager %s)\n", n.AdminAddrs(), n.ProxyAddrs(), n.StatusAddrs(), n.ManagerAddrs())
 	})
 	if err != nil && !errors.Is(err, context.Canceled) {
 		fail(stderr, "%v", err)

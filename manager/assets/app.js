@@ -1,0 +1,189 @@
+// Portico Manager: the shell (header, workspace selector, navigation), the
+// hash router, the login page, the workspace pages.
+import { api, config, login, logout, session, currentUser, setUnauthorizedHandler, ApiError } from './api.js';
+import { h, label, announce } from './ui.js';
+import { ENTITIES, listPage, formPage, detailPage, submit, schemaOf } from './entities.js';
+import { schemaForm } from './form.js';
+import { adminsPage, invitePage } from './teams.js';
+import { hooksPage, hookFormPage, hookPage } from './hooks.js';
+
+const app = document.getElementById('app');
+const WS_KEY = 'portico.manager.workspace';
+let workspaces = [];
+
+function parseHash() {
+  const raw = location.hash.replace(/^#\/?/, '');
+  const [p, qs] = raw.split('?');
+  return { parts: p.split('/').filter(Boolean).map(decodeURIComponent), query: new URLSearchParams(qs || '') };
+}
+
+setUnauthorizedHandler(() => {
+  sessionStorage.clear();
+  if (!location.hash.startsWith('#/login')) location.hash = '#/login';
+});
+
+function loginPage() {
+  const user = h('input', { id: 'username', name: 'username', type: 'text', autocomplete: 'username', required: true });
+  const pass = h('input', { id: 'password', name: 'password', type: 'password', autocomplete: 'current-password', required: true });
+  const error = h('div', { class: 'form-error', role: 'alert', id: 'login-error', hidden: true });
+  const button = h('button', { type: 'submit', class: 'primary' }, 'Log In');
+  const form = h('form', {
+    class: 'panel', onsubmit: async (ev) => {
+      ev.preventDefault();
+      error.hidden = true;
+      button.disabled = true;
+      try {
+        await login(user.value.trim(), pass.value);
+        pass.value = '';
+        announce('Logged in');
+        location.hash = '#/workspaces';
+      } catch (e) {
+        pass.value = '';
+        error.textContent = e instanceof ApiError ? (e.body.message || e.message) : `The Admin API cannot be reached at ${config.ADMIN_API_URL}`;
+        error.hidden = false;
+        pass.setAttribute('aria-invalid', 'true');
+        pass.focus();
+      } finally { button.disabled = false; }
+    },
+  }, error,
+  h('div', { class: 'field' }, h('label', { for: 'username' }, 'Username'), user),
+  h('div', { class: 'field' }, h('label', { for: 'password' }, 'Password'), pass),
+  button);
+  return h('main', { class: 'login', id: 'main' }, h('h1', {}, 'Portico Manager'), form);
+}
+
+function navLink(href, text, current) {
+  return h('li', {}, h('a', { href, 'aria-current': current ? 'page' : undefined }, text));
+}
+
+function shell(ws, section, content) {
+  const select = h('select', {
+    id: 'workspace-select', onchange: () => {
+      sessionStorage.setItem(WS_KEY, select.value);
+      location.hash = `#/${encodeURIComponent(select.value)}/overview`;
+    },
+  }, workspaces.map((w) => h('option', { value: w.name, selected: w.name === ws }, w.name)));
+  const e = (p) => `#/${encodeURIComponent(ws)}/${p}`;
+  return [
+    h('header', { class: 'top' },
+      h('a', { class: 'brand', href: '#/workspaces' }, 'Portico Manager'),
+      h('label', { for: 'workspace-select' }, 'Workspace'), select,
+      config.LOGIN ? [h('span', { class: 'who' }, currentUser() || ''),
+        h('button', { type: 'button', onclick: async () => { await logout(); location.hash = '#/login'; } }, 'Log Out')] : null),
+    h('div', { class: 'layout' },
+      h('nav', { class: 'side', 'aria-label': 'Main' },
+        h('ul', {}, navLink('#/workspaces', 'Workspaces', section === 'workspaces'),
+          navLink(e('overview'), 'Overview', section === 'overview')),
+        h('h2', {}, 'API Gateway'),
+        h('ul', {}, Object.entries(ENTITIES).map(([name, m]) => navLink(e(name), m.title, section === name))),
+        h('h2', {}, 'Administration'),
+        h('ul', {}, navLink('#/event-hooks', 'Event Hooks', section === 'event-hooks'),
+          navLink('#/teams/admins', 'Teams', section === 'teams'))),
+      h('main', { id: 'main', tabindex: '-1' }, content)),
+  ];
+}
+
+async function overviewPage(ws) {
+  const meta = await api.get(`/workspaces/${encodeURIComponent(ws)}/meta`);
+  const counts = meta.counts || {};
+  return [h('h1', {}, `Workspace ${ws}`),
+    h('div', { class: 'cards' }, Object.entries(ENTITIES).map(([name, m]) =>
+      h('a', { class: 'card', href: `#/${encodeURIComponent(ws)}/${name}` }, h('div', { class: 'n' }, String(counts[name] || 0)), m.title)))];
+}
+
+async function workspacesPage(ctx) {
+  const metas = await Promise.all(workspaces.map((w) => api.get(`/workspaces/${encodeURIComponent(w.name)}/meta`).catch(() => ({ counts: {} }))));
+  const shown = ['services', 'routes', 'consumers', 'plugins'];
+  return [
+    h('div', { class: 'toolbar' }, h('h1', { class: 'grow' }, 'Workspaces'),
+      h('a', { class: 'button primary', href: '#/workspaces/new' }, 'New Workspace')),
+    h('table', {}, h('caption', {}, 'Workspaces and their entities'),
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Name'), h('th', { scope: 'col' }, 'Comment'),
+        shown.map((s) => h('th', { scope: 'col' }, ENTITIES[s] ? ENTITIES[s].title : label(s))))),
+      h('tbody', {}, workspaces.map((w, i) => h('tr', {},
+        h('td', {}, h('a', { href: `#/${encodeURIComponent(w.name)}/overview` }, w.name)), h('td', {}, w.comment || ''),
+        shown.map((s) => h('td', {}, String((metas[i].counts || {})[s] || 0))))))),
+  ];
+}
+
+async function newWorkspacePage() {
+  const schema = await schemaOf('workspaces');
+  const form = schemaForm({ fields: schema.fields.filter((f) => ['name', 'comment'].includes(Object.keys(f)[0])) });
+  const formError = h('div', { class: 'form-error', role: 'alert', tabindex: '-1', hidden: true });
+  return [h('h1', {}, 'New Workspace'), h('form', {
+    class: 'entity', novalidate: true, onsubmit: async (ev) => {
+      ev.preventDefault();
+      const saved = await submit(form, formError, (body) => api.post('/workspaces', body));
+      if (saved) { announce(`Workspace ${saved.name} created`); location.hash = '#/workspaces'; }
+    },
+  }, formError, form.element, h('div', { class: 'toolbar' }, h('button', { type: 'submit', class: 'primary' }, 'Create'),
+    h('a', { class: 'button', href: '#/workspaces' }, 'Cancel')))];
+}
+
+async function loadWorkspaces() {
+  try {
+    workspaces = (await api.get('/workspaces?size=1000')).data || [];
+  } catch (e) {
+    if (e.status === 403 || e.status === 404) workspaces = [{ name: 'default' }]; else throw e;
+  }
+}
+
+// route picks the page of the hash: [section, ...rest] → (title, content).
+async function route(ctx) {
+  const [a, b, c, d] = ctx.parts;
+  if (a === 'workspaces') return b === 'new' ? ['workspaces', newWorkspacePage()] : ['workspaces', workspacesPage(ctx)];
+  if (a === 'teams') return ['teams', c === 'invite' ? invitePage() : adminsPage()];
+  if (a === 'event-hooks') return ['event-hooks', !b ? hooksPage(ctx) : b === 'new' ? hookFormPage() : hookPage(ctx, b)];
+  ctx.ws = a;
+  if (b === 'overview' || !b) return ['overview', overviewPage(a)];
+  if (ENTITIES[b]) {
+    if (!c) return [b, listPage(ctx, b)];
+    if (c === 'new') return [b, formPage(ctx, b)];
+    return [b, d === 'edit' ? formPage(ctx, b, c) : detailPage(ctx, b, c)];
+  }
+  return [null, Promise.resolve([h('h1', {}, 'Not found')])];
+}
+
+const TITLES = { workspaces: 'Workspaces', teams: 'Teams', 'event-hooks': 'Event Hooks', overview: 'Overview' };
+
+let rendering = 0;
+async function render() {
+  const n = ++rendering;
+  const { parts, query } = parseHash();
+  if (config.LOGIN && !currentUser()) {
+    if (parts[0] !== 'login') { location.hash = '#/login'; return; }
+  }
+  if (parts[0] === 'login') {
+    if (!config.LOGIN) { location.hash = '#/workspaces'; return; }
+    document.title = 'Log In | Portico Manager';
+    app.replaceChildren(loginPage());
+    document.getElementById('username').focus();
+    return;
+  }
+  if (!parts.length) { location.hash = `#/${encodeURIComponent(sessionStorage.getItem(WS_KEY) || 'default')}/overview`; return; }
+  const ctx = { parts, query, rerender: render };
+  try {
+    if (!workspaces.length) await loadWorkspaces();
+    const [section, page] = await route(ctx);
+    const content = await page;
+    if (n !== rendering) return;
+    if (ctx.ws) sessionStorage.setItem(WS_KEY, ctx.ws);
+    const ws = ctx.ws || sessionStorage.getItem(WS_KEY) || 'default';
+    app.replaceChildren(...shell(ws, section, content));
+    const h1 = app.querySelector('main h1');
+    document.title = `${h1 ? h1.textContent : TITLES[section] || ''} | Portico Manager`;
+    // New workspaces show in the selector at once.
+    if (section === 'workspaces') workspaces = [];
+  } catch (e) {
+    if (n !== rendering) return;
+    if (e instanceof ApiError && e.status === 401 && config.LOGIN) return;
+    app.replaceChildren(...shell(ctx.ws || 'default', null, [h('h1', {}, 'Error'), h('p', { role: 'alert' }, e.message)]));
+  }
+}
+
+async function start() {
+  if (config.LOGIN && currentUser() && !(await session())) location.hash = '#/login';
+  window.addEventListener('hashchange', render);
+  render();
+}
+start();
