@@ -276,6 +276,15 @@ consumers:
 - username: alice
   acls:
   - group: admins
+  basicauth_credentials:
+  - username: alice
+    password: secret
+  hmacauth_credentials:
+  - username: alice-hmac
+  keyauth_credentials:
+  - key: alice-secret-key
+  jwt_secrets:
+  - key: alice-iss
 `), "k.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -291,6 +300,21 @@ consumers:
 		"targets":   kongID("targets", "targets:*:"+up+":10.0.0.1:80"),
 		"consumers": alice,
 		"acls":      kongID("acls", "acls:*:"+alice+":admins"),
+		// Credentials' ids come from their cache keys, as in Kong.
+		"basicauth_credentials": kongID("basicauth_credentials", "basicauth_credentials:*:alice"),
+		"hmacauth_credentials":  kongID("hmacauth_credentials", "hmacauth_credentials:*:alice-hmac"),
+	}
+	// A key is a secret and its field is generated when absent: as in Kong,
+	// no id is derived from it (an id derived from a key would publish a
+	// hash of the key), so the credential gets a random one.
+	for entity, key := range map[string]string{"keyauth_credentials": "alice-secret-key", "jwt_secrets": "alice-iss"} {
+		rows := cfg.Rows(entity)
+		if len(rows) != 1 {
+			t.Fatalf("%s: %v", entity, rows)
+		}
+		if id, _ := rows[0]["id"].(string); id == kongID(entity, key) || id == kongID(entity, entity+":*:"+key) {
+			t.Errorf("%s: id %s derived from the key", entity, id)
+		}
 	}
 	for entity, id := range want {
 		rows := cfg.Rows(entity)
@@ -342,7 +366,9 @@ func fullConfig(t testing.TB, workspace string) string {
 			"plugins": []any{map[string]any{"name": "cors"}}}},
 		"routes": []any{map[string]any{"name": "r2", "paths": []any{"/b"}, "service": "s1"}},
 		"consumers": []any{map[string]any{"username": "alice", "custom_id": "a-1",
-			"keyauth_credentials":   []any{map[string]any{"key": "alice-key"}},
+			// A key-auth credential's id is random when not given (as in
+			// Kong): a second load would add another with the same key.
+			"keyauth_credentials":   []any{map[string]any{"id": "0e3b8a0c-7f7e-4b58-9a42-2a5f1c9d0b11", "key": "alice-key"}},
 			"basicauth_credentials": []any{map[string]any{"username": "alice", "password": "secret"}},
 			"acls":                  []any{map[string]any{"group": "admins"}},
 			"plugins":               []any{map[string]any{"name": "rate-limiting", "config": map[string]any{"minute": 10}}}}},

@@ -56,7 +56,8 @@ consumers:
   custom_id: alice-1
   tags: [team-a]
   keyauth_credentials:
-  - key: alice-secret-key
+  - id: 5b1d2c3e-4f50-4a61-8b72-9c83d4e5f607  # random when absent (as in Kong): a second import would add another
+    key: alice-secret-key
   basicauth_credentials:
   - username: alice
     password: s3cret

@@ -23,6 +23,7 @@ func BasicAuthCredentials() *schema.Entity {
 		AdminPath:       "basic-auths",
 		AdminNestedPath: "basic-auth",
 		EndpointKey:     "username",
+		CacheKey:        []string{"username"},
 		Behaviour:       basicAuthPasswords{},
 	},
 		&schema.Field{Name: "username", Type: schema.String, Required: true, Unique: true},

@@ -16,6 +16,7 @@ func HMACAuthCredentials() *schema.Entity {
 		AdminPath:       "hmac-auths",
 		AdminNestedPath: "hmac-auth",
 		EndpointKey:     "username",
+		CacheKey:        []string{"username"},
 	},
 		&schema.Field{Name: "username", Type: schema.String, Required: true, Unique: true},
 		&schema.Field{Name: "secret", Type: schema.String, Auto: true, Sensitive: true},

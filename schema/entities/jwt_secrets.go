@@ -41,6 +41,7 @@ func JWTSecrets() *schema.Entity {
 		AdminPath:       "jwts",
 		AdminNestedPath: "jwt",
 		EndpointKey:     "key",
+		CacheKey:        []string{"key"},
 		Checks: []schema.Check{{Conditional: &schema.Conditional{
 			IfField:   "algorithm",
 			IfMatch:   &schema.Field{OneOf: schema.Strings(jwtKeyAlgorithms...)},

@@ -15,6 +15,7 @@ func KeyAuthCredentials() *schema.Entity {
 		AdminPath:       "key-auths",
 		AdminNestedPath: "key-auth",
 		EndpointKey:     "key",
+		CacheKey:        []string{"key"},
 		TTL:             true,
 	},
 		&schema.Field{Name: "key", Type: schema.String, Unique: true, Auto: true, Sensitive: true},
