@@ -168,9 +168,9 @@ func TestManagerBrowser(t *testing.T) {
 		}
 		t.Skip("manager/tests has no node_modules: run npm ci there")
 	}
-	// One attempt per delivery, so that a failing receiver's delivery is
-	// failed at once (for Retry and Redrive).
-	g, ui := managerGateway(t, "kong-pass", "KONG_EVENT_HOOKS_MAX_ATTEMPTS=1")
+	// Two attempts a second apart, so that a failing receiver's delivery is
+	// failed soon (for Retry and Redrive).
+	g, ui := managerGateway(t, "kong-pass", "KONG_EVENT_HOOKS_MAX_ATTEMPTS=2", "KONG_EVENT_HOOKS_RETRY_SCHEDULE=0s, 1s")
 	artifacts, err := os.MkdirTemp("", "portico-manager-screenshots-")
 	if err != nil {
 		t.Fatal(err)
