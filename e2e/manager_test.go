@@ -15,12 +15,12 @@ import (
 
 // managerGateway starts a node serving Portico Manager on a free port with
 // Kong Manager's basic-auth login.
-func managerGateway(t *testing.T, password string) (*gateway, string) {
+func managerGateway(t *testing.T, password string, extra ...string) (*gateway, string) {
 	t.Helper()
 	guiPort := freePort(t)
-	g := startGateway(t, "KONG_PASSWORD="+password, "KONG_ENFORCE_RBAC=on", "KONG_ADMIN_GUI_AUTH=basic-auth",
+	g := startGateway(t, append([]string{"KONG_PASSWORD=" + password, "KONG_ENFORCE_RBAC=on", "KONG_ADMIN_GUI_AUTH=basic-auth",
 		fmt.Sprintf("KONG_ADMIN_GUI_LISTEN=127.0.0.1:%d", guiPort),
-		`KONG_ADMIN_GUI_SESSION_CONF={"secret":"e2e-secret","cookie_secure":false,"idling_timeout":600}`)
+		`KONG_ADMIN_GUI_SESSION_CONF={"secret":"e2e-secret","cookie_secure":false,"idling_timeout":600}`}, extra...)...)
 	return g, fmt.Sprintf("http://127.0.0.1:%d/", guiPort)
 }
 
@@ -168,7 +168,9 @@ func TestManagerBrowser(t *testing.T) {
 		}
 		t.Skip("manager/tests has no node_modules: run npm ci there")
 	}
-	g, ui := managerGateway(t, "kong-pass")
+	// Two attempts a second apart, so that a failing receiver's delivery is
+	// failed soon (for Retry and Redrive).
+	g, ui := managerGateway(t, "kong-pass", "KONG_EVENT_HOOKS_MAX_ATTEMPTS=2", "KONG_EVENT_HOOKS_RETRY_SCHEDULE=0s, 1s")
 	artifacts, err := os.MkdirTemp("", "portico-manager-screenshots-")
 	if err != nil {
 		t.Fatal(err)
@@ -177,7 +179,7 @@ func TestManagerBrowser(t *testing.T) {
 	cmd := exec.Command(nodeBin, "manager.test.mjs")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "MANAGER_URL="+ui, "ADMIN_URL="+strings.TrimSuffix(g.adminURL(""), "/"),
-		"ADMIN_PASSWORD=kong-pass", "ARTIFACTS="+artifacts, "CHROMIUM="+chromium)
+		fmt.Sprintf("PROXY_URL=http://127.0.0.1:%d", g.proxyPort), "ADMIN_PASSWORD=kong-pass", "ARTIFACTS="+artifacts, "CHROMIUM="+chromium)
 	done := make(chan struct{})
 	var out []byte
 	go func() { out, err = cmd.CombinedOutput(); close(done) }()

@@ -6,7 +6,9 @@
 package manager
 
 import (
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -16,6 +18,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/valyala/fasthttp"
 )
@@ -50,6 +53,7 @@ type Server struct {
 	opts   Options
 	prefix string // Path without its trailing "/": "" for "/"
 	files  fs.FS
+	etags  sync.Map // asset name → its ETag (the assets never change while running)
 }
 
 // New returns the UI server.
@@ -122,8 +126,21 @@ func (s *Server) file(ctx *fasthttp.RequestCtx, name, cache string) {
 	if ct == "" {
 		ct = "application/octet-stream"
 	}
-	ctx.SetContentType(ct)
+	tag, ok := s.etags.Load(name)
+	if !ok {
+		sum := sha256.Sum256(body)
+		tag = `"` + hex.EncodeToString(sum[:12]) + `"`
+		s.etags.Store(name, tag)
+	}
 	ctx.Response.Header.Set(fasthttp.HeaderCacheControl, cache)
+	ctx.Response.Header.Set(fasthttp.HeaderETag, tag.(string))
+	// "no-cache" asks the browser to revalidate: an unchanged asset is a
+	// 304 without a body.
+	if string(ctx.Request.Header.Peek(fasthttp.HeaderIfNoneMatch)) == tag.(string) {
+		ctx.SetStatusCode(fasthttp.StatusNotModified)
+		return
+	}
+	ctx.SetContentType(ct)
 	ctx.SetBody(body)
 }
 

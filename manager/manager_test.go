@@ -54,3 +54,24 @@ func TestOriginChecker(t *testing.T) {
 		t.Error("admin_gui_url origins")
 	}
 }
+
+// TestETag: an unchanged asset revalidates to a 304 without a body.
+func TestETag(t *testing.T) {
+	s := New(Options{Path: "/", AdminPorts: func() (int, int) { return 8001, 8444 }})
+	first := serve(s, "gw.test:8002", "/assets/plugins.js")
+	tag := string(first.Response.Header.Peek("ETag"))
+	if first.Response.StatusCode() != 200 || tag == "" || len(first.Response.Body()) == 0 {
+		t.Fatalf("first: %d, ETag %q", first.Response.StatusCode(), tag)
+	}
+	ctx := &fasthttp.RequestCtx{}
+	ctx.Request.SetRequestURI("http://gw.test:8002/assets/plugins.js")
+	ctx.Request.Header.SetHost("gw.test:8002")
+	ctx.Request.Header.Set("If-None-Match", tag)
+	s.Handler(ctx)
+	if ctx.Response.StatusCode() != 304 || len(ctx.Response.Body()) != 0 {
+		t.Errorf("revalidation: %d with %d bytes", ctx.Response.StatusCode(), len(ctx.Response.Body()))
+	}
+	if other := string(serve(s, "gw.test:8002", "/assets/app.js").Response.Header.Peek("ETag")); other == tag {
+		t.Error("two assets share an ETag")
+	}
+}

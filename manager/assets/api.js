@@ -19,8 +19,8 @@ export function currentUser() { return sessionStorage.getItem(USER_KEY); }
 let onUnauthorized = () => {};
 export function setUnauthorizedHandler(f) { onUnauthorized = f; }
 
-async function send(method, path, body, extra = {}) {
-  const headers = { Accept: 'application/json', ...extra };
+async function send(method, path, body, extra = {}, raw = false) {
+  const headers = { Accept: raw ? 'text/plain' : 'application/json', ...extra };
   const user = currentUser();
   if (C.LOGIN && user && !headers.Authorization) headers[C.ADMIN_GUI_AUTH_HEADER] = user;
   const init = { method, headers, cache: 'no-store', credentials: C.LOGIN ? 'include' : 'omit' };
@@ -30,6 +30,7 @@ async function send(method, path, body, extra = {}) {
   }
   const res = await fetch(C.ADMIN_API_URL + path, init);
   const text = await res.text();
+  if (raw && res.ok) return text;
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = { message: text }; }
   if (!res.ok) {
@@ -41,6 +42,7 @@ async function send(method, path, body, extra = {}) {
 
 export const api = {
   get: (p) => send('GET', p),
+  text: (p) => send('GET', p, undefined, {}, true),
   post: (p, b) => send('POST', p, b === undefined ? {} : b),
   patch: (p, b) => send('PATCH', p, b),
   del: (p) => send('DELETE', p),

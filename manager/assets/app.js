@@ -2,10 +2,16 @@
 // hash router, the login page, the workspace pages.
 import { api, config, login, logout, session, currentUser, setUnauthorizedHandler, ApiError } from './api.js';
 import { h, label, announce } from './ui.js';
-import { ENTITIES, listPage, formPage, detailPage, submit, schemaOf } from './entities.js';
-import { schemaForm } from './form.js';
-import { adminsPage, invitePage } from './teams.js';
-import { hooksPage, hookFormPage, hookPage } from './hooks.js';
+import { ENTITIES } from './meta.js';
+import { loadPermissions, clearPermissions, prune, needs } from './perm.js';
+
+// The pages' modules load when first needed (and in the background once
+// the first page is shown), so that the login page needs only the shell.
+const mod = {
+  entities: () => import('./entities.js'), form: () => import('./form.js'), teams: () => import('./teams.js'),
+  hooks: () => import('./hooks.js'), plugins: () => import('./plugins.js'), overview: () => import('./overview.js'),
+};
+let stopOverview = () => {};
 
 const app = document.getElementById('app');
 const WS_KEY = 'portico.manager.workspace';
@@ -35,6 +41,7 @@ function loginPage() {
       try {
         await login(user.value.trim(), pass.value);
         pass.value = '';
+        await loadPermissions();
         announce('Logged in');
         location.hash = '#/workspaces';
       } catch (e) {
@@ -69,13 +76,14 @@ function shell(ws, section, content) {
       h('a', { class: 'brand', href: '#/workspaces' }, 'Portico Manager'),
       h('label', { for: 'workspace-select' }, 'Workspace'), select,
       config.LOGIN ? [h('span', { class: 'who' }, currentUser() || ''),
-        h('button', { type: 'button', onclick: async () => { await logout(); location.hash = '#/login'; } }, 'Log Out')] : null),
+        h('button', { type: 'button', onclick: async () => { await logout(); clearPermissions(); location.hash = '#/login'; } }, 'Log Out')] : null),
     h('div', { class: 'layout' },
       h('nav', { class: 'side', 'aria-label': 'Main' },
         h('ul', {}, navLink('#/workspaces', 'Workspaces', section === 'workspaces'),
           navLink(e('overview'), 'Overview', section === 'overview')),
         h('h2', {}, 'API Gateway'),
-        h('ul', {}, Object.entries(ENTITIES).map(([name, m]) => navLink(e(name), m.title, section === name))),
+        h('ul', {}, Object.entries(ENTITIES).map(([name, m]) => navLink(e(name), m.title, section === name)),
+          navLink(e('plugins'), 'Plugins', section === 'plugins')),
         h('h2', {}, 'Administration'),
         h('ul', {}, navLink('#/event-hooks', 'Event Hooks', section === 'event-hooks'),
           navLink('#/teams/admins', 'Teams', section === 'teams'))),
@@ -83,20 +91,12 @@ function shell(ws, section, content) {
   ];
 }
 
-async function overviewPage(ws) {
-  const meta = await api.get(`/workspaces/${encodeURIComponent(ws)}/meta`);
-  const counts = meta.counts || {};
-  return [h('h1', {}, `Workspace ${ws}`),
-    h('div', { class: 'cards' }, Object.entries(ENTITIES).map(([name, m]) =>
-      h('a', { class: 'card', href: `#/${encodeURIComponent(ws)}/${name}` }, h('div', { class: 'n' }, String(counts[name] || 0)), m.title)))];
-}
-
 async function workspacesPage(ctx) {
   const metas = await Promise.all(workspaces.map((w) => api.get(`/workspaces/${encodeURIComponent(w.name)}/meta`).catch(() => ({ counts: {} }))));
   const shown = ['services', 'routes', 'consumers', 'plugins'];
   return [
     h('div', { class: 'toolbar' }, h('h1', { class: 'grow' }, 'Workspaces'),
-      h('a', { class: 'button primary', href: '#/workspaces/new' }, 'New Workspace')),
+      h('a', { class: 'button primary', href: '#/workspaces/new', ...needs('create', '/workspaces') }, 'New Workspace')),
     h('table', {}, h('caption', {}, 'Workspaces and their entities'),
       h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Name'), h('th', { scope: 'col' }, 'Comment'),
         shown.map((s) => h('th', { scope: 'col' }, ENTITIES[s] ? ENTITIES[s].title : label(s))))),
@@ -107,6 +107,7 @@ async function workspacesPage(ctx) {
 }
 
 async function newWorkspacePage() {
+  const [{ schemaOf, submit }, { schemaForm }] = await Promise.all([mod.entities(), mod.form()]);
   const schema = await schemaOf('workspaces');
   const form = schemaForm({ fields: schema.fields.filter((f) => ['name', 'comment'].includes(Object.keys(f)[0])) });
   const formError = h('div', { class: 'form-error', role: 'alert', tabindex: '-1', hidden: true });
@@ -132,11 +133,28 @@ async function loadWorkspaces() {
 async function route(ctx) {
   const [a, b, c, d] = ctx.parts;
   if (a === 'workspaces') return b === 'new' ? ['workspaces', newWorkspacePage()] : ['workspaces', workspacesPage(ctx)];
-  if (a === 'teams') return ['teams', c === 'invite' ? invitePage() : adminsPage()];
-  if (a === 'event-hooks') return ['event-hooks', !b ? hooksPage(ctx) : b === 'new' ? hookFormPage() : hookPage(ctx, b)];
+  if (a === 'teams') {
+    const t = await mod.teams();
+    if (b === 'roles') return ['teams', !c ? t.rolesPage() : c === 'new' ? t.roleFormPage() : t.rolePage(ctx, c)];
+    return ['teams', c === 'invite' ? t.invitePage() : c ? t.adminPage(ctx, c) : t.adminsPage()];
+  }
+  if (a === 'event-hooks') {
+    const x = await mod.hooks();
+    return ['event-hooks', !b ? x.hooksPage(ctx) : b === 'new' ? x.hookFormPage() : x.hookPage(ctx, b)];
+  }
   ctx.ws = a;
-  if (b === 'overview' || !b) return ['overview', overviewPage(a)];
+  if (b === 'overview' || !b) {
+    const o = await mod.overview();
+    stopOverview = o.stopOverview;
+    return ['overview', o.overviewPage(ctx)];
+  }
+  if (b === 'plugins') {
+    const p = await mod.plugins();
+    if (c === 'new') return ['plugins', d ? p.pluginFormPage(ctx, d) : p.pickerPage(ctx)];
+    return ['plugins', c ? p.pluginFormPage(ctx, null, c) : p.pluginsPage(ctx)];
+  }
   if (ENTITIES[b]) {
+    const { listPage, formPage, detailPage } = await mod.entities();
     if (!c) return [b, listPage(ctx, b)];
     if (c === 'new') return [b, formPage(ctx, b)];
     return [b, d === 'edit' ? formPage(ctx, b, c) : detailPage(ctx, b, c)];
@@ -144,11 +162,12 @@ async function route(ctx) {
   return [null, Promise.resolve([h('h1', {}, 'Not found')])];
 }
 
-const TITLES = { workspaces: 'Workspaces', teams: 'Teams', 'event-hooks': 'Event Hooks', overview: 'Overview' };
+const TITLES = { workspaces: 'Workspaces', teams: 'Teams', 'event-hooks': 'Event Hooks', overview: 'Overview', plugins: 'Plugins' };
 
 let rendering = 0;
 async function render() {
   const n = ++rendering;
+  stopOverview();
   const { parts, query } = parseHash();
   if (config.LOGIN && !currentUser()) {
     if (parts[0] !== 'login') { location.hash = '#/login'; return; }
@@ -158,6 +177,7 @@ async function render() {
     document.title = 'Log In | Portico Manager';
     app.replaceChildren(loginPage());
     document.getElementById('username').focus();
+    preload();
     return;
   }
   if (!parts.length) { location.hash = `#/${encodeURIComponent(sessionStorage.getItem(WS_KEY) || 'default')}/overview`; return; }
@@ -170,6 +190,15 @@ async function render() {
     if (ctx.ws) sessionStorage.setItem(WS_KEY, ctx.ws);
     const ws = ctx.ws || sessionStorage.getItem(WS_KEY) || 'default';
     app.replaceChildren(...shell(ws, section, content));
+    prune(app, ws);
+    // Wide tables scroll on their own on small screens, not the page.
+    for (const t of app.querySelectorAll('main table')) {
+      if (t.parentElement.classList.contains('scroll')) continue;
+      const cap = t.querySelector('caption');
+      const wrap = h('div', { class: 'scroll', role: 'region', tabindex: '0', 'aria-label': cap ? cap.textContent : 'Table' });
+      t.replaceWith(wrap);
+      wrap.append(t);
+    }
     const h1 = app.querySelector('main h1');
     document.title = `${h1 ? h1.textContent : TITLES[section] || ''} | Portico Manager`;
     // New workspaces show in the selector at once.
@@ -181,8 +210,16 @@ async function render() {
   }
 }
 
+// preload fetches the pages' modules once the browser is idle.
+function preload() {
+  const run = () => Object.values(mod).forEach((f) => f().catch(() => {}));
+  if (window.requestIdleCallback) requestIdleCallback(run, { timeout: 2000 }); else setTimeout(run, 500);
+}
+
 async function start() {
-  if (config.LOGIN && currentUser() && !(await session())) location.hash = '#/login';
+  if (config.LOGIN && currentUser()) {
+    if (await session()) await loadPermissions(); else location.hash = '#/login';
+  }
   window.addEventListener('hashchange', render);
   render();
 }

@@ -2,20 +2,13 @@
 // and detail, driven by /schemas/{entity}. Consumers, Gateway Services,
 // Routes, Upstreams, Certificates, SNIs and CA Certificates are all this code.
 import { api, wsPath, ApiError } from './api.js';
-import { h, label, show, time, announce, confirmDialog } from './ui.js';
+import { h, label, show, time, announce, confirmDialog, explain, notify } from './ui.js';
 import { schemaForm, uniqueField } from './form.js';
+import { needs } from './perm.js';
+import { pluginsSection } from './plugins.js';
 
-// ENTITIES describes each page: its Admin API collection, its names as Kong
-// Manager writes them, its key (the name shown and searched) and columns.
-export const ENTITIES = {
-  services: { title: 'Gateway Services', one: 'Gateway Service', key: 'name', columns: ['name', 'protocol', 'host', 'port', 'tags'] },
-  routes: { title: 'Routes', one: 'Route', key: 'name', columns: ['name', 'protocols', 'hosts', 'paths', 'tags'] },
-  consumers: { title: 'Consumers', one: 'Consumer', key: 'username', columns: ['username', 'custom_id', 'tags'] },
-  upstreams: { title: 'Upstreams', one: 'Upstream', key: 'name', columns: ['name', 'algorithm', 'slots', 'tags'] },
-  certificates: { title: 'Certificates', one: 'Certificate', key: 'id', columns: ['id', 'snis', 'tags'], skip: ['snis'] },
-  snis: { title: 'SNIs', one: 'SNI', key: 'name', columns: ['name', 'certificate', 'tags'] },
-  ca_certificates: { title: 'CA Certificates', one: 'CA Certificate', key: 'id', columns: ['id', 'cert_digest', 'tags'] },
-};
+export { ENTITIES } from './meta.js';
+import { ENTITIES } from './meta.js';
 
 const schemas = new Map();
 export async function schemaOf(name) {
@@ -43,7 +36,7 @@ export async function submit(form, formError, run) {
     const unique = e.status === 409 && uniqueField(e.body.message);
     if (unique) fields[unique] = e.body.message;
     const rest = form.showErrors(fields);
-    if (!e.body.fields && !unique) rest.push(e.body.message || e.message);
+    if (!e.body.fields && !unique) rest.push(explain(e));
     if (rest.length) {
       formError.textContent = rest.join(' — ');
       formError.hidden = false;
@@ -108,8 +101,8 @@ export async function listPage(ctx, name) {
         : show(r[c]))),
       h('td', {}, time(r.created_at)),
       h('td', { class: 'actions' },
-        h('a', { class: 'button', href: `${base}/${encodeURIComponent(r.id)}/edit`, 'aria-label': `Edit ${itemName(meta, r)}` }, 'Edit'),
-        h('button', { type: 'button', class: 'danger', 'aria-label': `Delete ${itemName(meta, r)}`, onclick: () => remove(ctx, name, r) }, 'Delete'))))
+        h('a', { class: 'button', href: `${base}/${encodeURIComponent(r.id)}/edit`, 'aria-label': `Edit ${itemName(meta, r)}`, ...needs('update', `/${name}/*`) }, 'Edit'),
+        h('button', { type: 'button', class: 'danger', ...needs('delete', `/${name}/*`), 'aria-label': `Delete ${itemName(meta, r)}`, onclick: () => remove(ctx, name, r) }, 'Delete'))))
       : h('tr', {}, h('td', { colspan: meta.columns.length + 2 }, error ? `Error: ${error}` : `No ${meta.title.toLowerCase()} found`))));
 
   // pages is the stack of the offsets of the pages before this one ('-'
@@ -130,7 +123,7 @@ export async function listPage(ctx, name) {
 
   return [
     h('div', { class: 'toolbar' }, h('h1', { class: 'grow' }, meta.title),
-      h('a', { class: 'button primary', href: `${base}/new` }, `New ${meta.one}`)),
+      h('a', { class: 'button primary', href: `${base}/new`, ...needs('create', `/${name}`) }, `New ${meta.one}`)),
     filters, table, pager,
   ];
 }
@@ -142,7 +135,7 @@ async function remove(ctx, name, row) {
     await api.del(wsPath(ctx.ws, `/${name}/${encodeURIComponent(row.id)}`));
     announce(`${meta.one} ${itemName(meta, row)} deleted`);
     ctx.rerender();
-  } catch (e) { announce(`Delete failed: ${e.message}`); alert(e.message); }
+  } catch (e) { notify(`Delete failed. ${explain(e)}`); }
 }
 
 export async function formPage(ctx, name, id) {
@@ -178,10 +171,11 @@ export async function detailPage(ctx, name, id) {
   const names = (schema.fields || []).map((f) => Object.keys(f)[0]);
   return [
     h('div', { class: 'toolbar' }, h('h1', { class: 'grow' }, `${meta.one}: ${itemName(meta, row)}`),
-      h('a', { class: 'button', href: `${base}/${encodeURIComponent(id)}/edit` }, 'Edit'),
-      h('button', { type: 'button', class: 'danger', onclick: async () => { await remove({ ...ctx, rerender: () => { location.hash = base; } }, name, row); } }, 'Delete')),
+      h('a', { class: 'button', href: `${base}/${encodeURIComponent(id)}/edit`, ...needs('update', `/${name}/*`) }, 'Edit'),
+      h('button', { type: 'button', class: 'danger', ...needs('delete', `/${name}/*`), onclick: async () => { await remove({ ...ctx, rerender: () => { location.hash = base; } }, name, row); } }, 'Delete')),
     h('dl', { class: 'props' }, names.map((n) => [h('dt', {}, label(n)),
       h('dd', {}, n.endsWith('_at') ? time(row[n]) : show(row[n]))])),
+    ['services', 'routes', 'consumers'].includes(name) ? await pluginsSection(ctx, name, row) : null,
     h('p', {}, h('a', { href: base }, `Back to ${meta.title}`)),
   ];
 }

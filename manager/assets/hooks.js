@@ -2,7 +2,8 @@
 // schema (/schemas/event_hooks/{handler}), and a hook's page with ping and
 // test showing the receiver's answer.
 import { api, ApiError } from './api.js';
-import { h, show, time, announce, confirmDialog, label } from './ui.js';
+import { h, show, time, announce, confirmDialog, label, explain, notify } from './ui.js';
+import { needs } from './perm.js';
 import { schemaForm } from './form.js';
 import { submit, schemaOf } from './entities.js';
 
@@ -13,7 +14,7 @@ export async function hooksPage(ctx) {
   const rows = page.data || [];
   return [
     h('div', { class: 'toolbar' }, h('h1', { class: 'grow' }, 'Event Hooks'),
-      h('a', { class: 'button primary', href: '#/event-hooks/new' }, 'New Event Hook')),
+      h('a', { class: 'button primary', href: '#/event-hooks/new', ...needs('create', '/event-hooks') }, 'New Event Hook')),
     h('table', {}, h('caption', {}, 'Event hooks'),
       h('thead', {}, h('tr', {}, ['Source', 'Event', 'Handler', 'URL', 'Created', ''].map((c) =>
         h('th', { scope: 'col' }, c || h('span', { class: 'sr-only' }, 'Actions'))))),
@@ -21,9 +22,10 @@ export async function hooksPage(ctx) {
         h('td', {}, h('a', { href: `#/event-hooks/${r.id}` }, r.source)), h('td', {}, show(r.event)), h('td', {}, r.handler),
         h('td', {}, show(r.config && r.config.url)), h('td', {}, time(r.created_at)),
         h('td', { class: 'actions' }, h('button', { type: 'button', class: 'danger', 'aria-label': `Delete event hook ${r.id}`,
+          ...needs('delete', '/event-hooks/*'),
           onclick: async () => {
             if (!await confirmDialog('Delete event hook', `Delete the ${r.source} ${r.event || ''} hook?`)) return;
-            await api.del(`/event-hooks/${r.id}`); announce('Event hook deleted'); ctx.rerender();
+            try { await api.del(`/event-hooks/${r.id}`); announce('Event hook deleted'); ctx.rerender(); } catch (e) { notify(explain(e)); }
           } }, 'Delete'))))
         : h('tr', {}, h('td', { colspan: 6 }, 'No event hooks found')))),
   ];
@@ -96,8 +98,58 @@ export async function hookFormPage() {
   return [h('h1', {}, 'New Event Hook'), el];
 }
 
+const STATUSES = ['', 'pending', 'delivered', 'failed'];
+
+function ts(t) { return t ? new Date(t * 1000).toISOString().replace('T', ' ').slice(0, 23) : ''; }
+
+// deliveriesSection lists a hook's delivery records (newest attempts with
+// their answer or error), with Retry for one and Redrive for every failed
+// (or, filtered, every shown status) delivery.
+async function deliveriesSection(ctx, id) {
+  const status = ctx.query.get('status') || '';
+  const q = new URLSearchParams({ size: '100' });
+  if (status) q.set('status', status);
+  let rows = [], error = null;
+  try { rows = (await api.get(`/event-hooks/${encodeURIComponent(id)}/deliveries?${q}`)).data || []; } catch (e) { error = explain(e); }
+  const filter = h('select', { id: 'delivery-status', onchange: () => {
+    location.hash = `#/event-hooks/${encodeURIComponent(id)}${filter.value ? '?status=' + filter.value : ''}`;
+  } }, STATUSES.map((x) => h('option', { value: x, selected: x === status }, x || 'all')));
+  const redriveStatus = status || 'failed';
+  const attempts = (d) => h('ol', { class: 'attempts' }, (d.attempts || []).map((a) => h('li', {},
+    `${ts(a.at)}: ${a.status_code ? `HTTP ${a.status_code}` : 'no answer'}${a.duration_ms !== undefined ? `, ${a.duration_ms} ms` : ''}`,
+    a.error ? h('div', { class: 'error' }, a.error) : null)));
+  return h('section', { 'aria-labelledby': 'deliveries-h' },
+    h('div', { class: 'toolbar' }, h('h2', { class: 'grow', id: 'deliveries-h' }, 'Deliveries'),
+      h('div', { class: 'field' }, h('label', { for: 'delivery-status' }, 'Status'), filter),
+      h('div', { class: 'field' }, h('button', { type: 'button', ...needs('create', '/event-hooks/*/deliveries/retry'), onclick: async () => {
+        if (!await confirmDialog('Redrive deliveries', `Run every ${redriveStatus} delivery of this hook again?`, 'Redrive')) return;
+        try {
+          const r = await api.post(`/event-hooks/${encodeURIComponent(id)}/deliveries/retry?status=${redriveStatus}`);
+          await ctx.rerender();
+          notify(`Redrive: ${r.retried} ${redriveStatus} deliveries queued again`, 'ok');
+        } catch (e) { notify(explain(e)); }
+      } }, `Redrive ${redriveStatus}`))),
+    h('div', { class: 'scroll', role: 'region', 'aria-label': 'Delivery records', tabindex: '0' }, h('table', {},
+      h('caption', {}, `Delivery records${status ? ` (${status})` : ''}, oldest first`),
+      h('thead', {}, h('tr', {}, ['Created', 'Event', 'Status', 'Attempts', 'Next attempt', ''].map((c) => h('th', { scope: 'col' }, c || h('span', { class: 'sr-only' }, 'Actions'))))),
+      h('tbody', {}, rows.length ? rows.map((d) => h('tr', { 'data-delivery': d.id },
+        h('td', {}, ts(d.created_at)), h('td', {}, [d.source, d.event, d.data && d.data.operation].filter(Boolean).join(' ')),
+        h('td', {}, h('span', { class: `status ${d.status}` }, d.status)), h('td', {}, attempts(d)),
+        h('td', {}, d.status === 'pending' ? ts(d.next_attempt_at) : ''),
+        h('td', { class: 'actions' }, h('button', { type: 'button', 'aria-label': `Retry delivery ${d.id}`, ...needs('create', '/event-hooks/*/deliveries/*/retry'),
+          onclick: async () => {
+            try {
+              await api.post(`/event-hooks/${encodeURIComponent(id)}/deliveries/${encodeURIComponent(d.id)}/retry`);
+              announce('Delivery queued again');
+              ctx.rerender();
+            } catch (e) { notify(explain(e)); }
+          } }, 'Retry'))))
+        : h('tr', {}, h('td', { colspan: 6 }, error ? `Error: ${error}` : 'No deliveries'))))));
+}
+
 export async function hookPage(ctx, id) {
   const hook = await api.get(`/event-hooks/${encodeURIComponent(id)}`);
+  const deliveries = await deliveriesSection(ctx, id);
   const out = h('div', { 'aria-live': 'polite', id: 'hook-result' });
   const result = (title, value) => out.replaceChildren(h('h2', {}, title), h('pre', { tabindex: '0' }, JSON.stringify(value, null, 2)));
   const failure = (e) => result('Error', e instanceof ApiError ? e.body : { message: e.message });
@@ -111,7 +163,7 @@ export async function hookPage(ctx, id) {
       h('button', { type: 'button', onclick: async () => {
         try { await api.get(`/event-hooks/${encodeURIComponent(id)}/ping`); result('Ping sent', { status: 'delivered' }); announce('Ping sent'); } catch (e) { failure(e); }
       } }, 'Ping')),
-    h('form', { class: 'panel', onsubmit: async (ev) => {
+    h('form', { class: 'panel', ...needs('create', '/event-hooks/*/test'), onsubmit: async (ev) => {
       ev.preventDefault();
       let body;
       try { body = JSON.parse(eventData.value); } catch { result('Error', { message: 'Event data must be valid JSON' }); return; }
@@ -120,6 +172,7 @@ export async function hookPage(ctx, id) {
     h('div', { class: 'field' }, h('label', { for: 'test-data' }, 'Event data'), eventData),
     h('button', { type: 'submit', class: 'primary' }, 'Test')),
     out,
+    deliveries,
     h('p', {}, h('a', { href: '#/event-hooks' }, 'Back to Event Hooks')),
   ];
 }

@@ -64,3 +64,27 @@ export function confirmDialog(title, text, action = 'Delete') {
     d.showModal();
   });
 }
+
+// explain turns a failed request into words for the page; a 403 says the
+// admin's roles refuse it.
+export function explain(e) {
+  const msg = (e && e.body && e.body.message) || (e && e.message) || String(e);
+  if (e && e.status === 403) return `Your roles do not allow this. The Admin API answered: ${msg}`;
+  return msg;
+}
+
+// notify shows a message at the top of the page's main region.
+export function notify(msg, kind = 'error') {
+  const main = document.getElementById('main');
+  if (!main) return;
+  let box = document.getElementById('page-notice');
+  if (!box) {
+    box = h('div', { id: 'page-notice', tabindex: '-1' });
+    main.prepend(box);
+  }
+  box.className = kind === 'error' ? 'form-error' : 'notice';
+  box.setAttribute('role', kind === 'error' ? 'alert' : 'status');
+  box.textContent = msg;
+  box.focus();
+  announce(msg);
+}
