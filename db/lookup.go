@@ -26,8 +26,9 @@ import (
 // read in an older generation is read again. A read that began before a
 // write therefore never serves what the write changed: a revoked key stops
 // working as soon as its delete is committed. Entries are bounded in number
-// (an arbitrary entry of the full shard goes first) and kept in shards, each
-// behind its own read-write lock.
+// (an arbitrary entry of the full shard goes first) and kept in shards. A
+// hit takes no lock and writes no shared memory, so a popular key read on
+// every core does not make the cores contend; only misses are counted.
 //
 // Lookups is safe for concurrent use.
 type Lookups struct {
@@ -37,7 +38,6 @@ type Lookups struct {
 	// gens is the generation of each entity; the map is built once.
 	gens     map[string]*atomic.Uint64
 	perShard int
-	hits     atomic.Uint64
 	misses   atomic.Uint64
 }
 
@@ -56,8 +56,10 @@ type lookupEntry struct {
 }
 
 type lookupShard struct {
-	mu sync.RWMutex
-	m  map[lookupKey]lookupEntry
+	m sync.Map // lookupKey → *lookupEntry
+	// putMu orders puts, so that the count and evictions stay exact.
+	putMu sync.Mutex
+	n     int
 }
 
 // NewLookups returns the lookups of d, holding at most maxEntries rows
@@ -71,9 +73,6 @@ func NewLookups(d *DB, maxEntries int) *Lookups {
 		perShard: max(1, maxEntries/lookupShards)}
 	for _, e := range d.reg.Entities() {
 		l.gens[e.Name] = new(atomic.Uint64)
-	}
-	for i := range l.shards {
-		l.shards[i].m = map[lookupKey]lookupEntry{}
 	}
 	d.AddTxHook(func(_ store.Tx, ch Change) (func(), error) {
 		return func() { l.invalidate(ch.Entity.Name) }, nil
@@ -118,7 +117,6 @@ func (l *Lookups) Lookup(entity, field, value, ws string) (map[string]any, error
 	k := lookupKey{entity: entity, field: field, value: value, ws: ws}
 	sh, gen := l.shard(value), g.Load()
 	if ent, ok := sh.get(k, gen); ok {
-		l.hits.Add(1)
 		if ent.expires != 0 && float64(l.now().Unix()) >= ent.expires {
 			return nil, nil
 		}
@@ -152,7 +150,6 @@ func (l *Lookups) Find(entity, field, value string) ([]map[string]any, error) {
 	k := lookupKey{entity: entity, field: field, value: value}
 	sh, gen := l.shard(value), g.Load()
 	if ent, ok := sh.get(k, gen); ok {
-		l.hits.Add(1)
 		return ent.rows, nil
 	}
 	l.misses.Add(1)
@@ -223,45 +220,53 @@ func (l *Lookups) shard(value string) *lookupShard {
 	return &l.shards[maphash.String(l.seed, value)%lookupShards]
 }
 
-func (sh *lookupShard) get(k lookupKey, gen uint64) (lookupEntry, bool) {
-	sh.mu.RLock()
-	ent, ok := sh.m[k]
-	sh.mu.RUnlock()
-	return ent, ok && ent.gen == gen
+func (sh *lookupShard) get(k lookupKey, gen uint64) (*lookupEntry, bool) {
+	v, ok := sh.m.Load(k)
+	if !ok {
+		return nil, false
+	}
+	ent := v.(*lookupEntry)
+	return ent, ent.gen == gen
 }
 
 // put stores an entry under its own copy of the key's value, making room
 // in a full shard.
 func (l *Lookups) put(sh *lookupShard, k lookupKey, ent lookupEntry) {
 	k.value = strings.Clone(k.value)
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	if cur, ok := sh.m[k]; ok && cur.gen > ent.gen {
+	sh.putMu.Lock()
+	defer sh.putMu.Unlock()
+	cur, ok := sh.m.Load(k)
+	if ok && cur.(*lookupEntry).gen > ent.gen {
 		return // a newer read got there first
 	}
-	if _, ok := sh.m[k]; !ok && len(sh.m) >= l.perShard {
-		for old := range sh.m {
-			delete(sh.m, old)
-			break
+	if !ok {
+		if sh.n >= l.perShard {
+			sh.m.Range(func(old, _ any) bool {
+				sh.m.Delete(old)
+				sh.n--
+				return false
+			})
 		}
+		sh.n++
 	}
-	sh.m[k] = ent
+	sh.m.Store(k, &ent)
 }
 
 // LookupStats are the lookup cache's figures.
 type LookupStats struct {
-	Entries      int
-	Hits, Misses uint64
+	Entries int
+	// Misses counts the lookups that read the store.
+	Misses uint64
 }
 
 // Stats reports the lookup cache's figures.
 func (l *Lookups) Stats() LookupStats {
-	s := LookupStats{Hits: l.hits.Load(), Misses: l.misses.Load()}
+	s := LookupStats{Misses: l.misses.Load()}
 	for i := range l.shards {
 		sh := &l.shards[i]
-		sh.mu.RLock()
-		s.Entries += len(sh.m)
-		sh.mu.RUnlock()
+		sh.putMu.Lock()
+		s.Entries += sh.n
+		sh.putMu.Unlock()
 	}
 	return s
 }
