@@ -365,6 +365,12 @@ try {
   }
   await page.setViewportSize({ width: 1280, height: 800 });
 
+  // The seed's Slack-style webhook-custom hook on admins, created as the seed
+  // creates it through the Admin API; inviting an admin must fire it.
+  await admin('POST', '/event-hooks', { source: 'crud', event: 'admins', handler: 'webhook-custom',
+    config: { method: 'POST', url: RECEIVER_URL.replace(/\/hook$/, '/slack'), headers: { 'content-type': 'application/json' },
+      payload: { text: 'Admin account `{{ entity.username }}` {{ operation}}d; email address set to `{{ entity.email }}`' } } });
+
   // Teams → Admins → Invite Admin.
   await page.getByRole('link', { name: 'Teams' }).click();
   await page.getByRole('heading', { name: 'Admins' }).waitFor();
@@ -376,7 +382,8 @@ try {
   await page.getByRole('button', { name: 'Invite Admin' }).click();
   await page.getByRole('cell', { name: 'arya', exact: true }).waitFor();
   assert.ok(await page.getByRole('cell', { name: 'invited' }).count() > 0, 'the new admin is invited');
-  await waitFor(() => true, 'anything'); // keeps the receiver list printed on failure
+  await waitFor((r) => r.url === '/slack' && r.body?.text === 'Admin account `arya` created; email address set to `arya@example.test`',
+    "the webhook-custom hook's message about the invited admin");
 
   // Teams → Roles: a role with an endpoint permission, given to an admin.
   await page.getByRole('link', { name: 'Roles' }).click();
