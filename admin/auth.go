@@ -94,17 +94,10 @@ func (a *API) sessionAuthenticated(ctx *fasthttp.RequestCtx, cookie []byte) bool
 		return false
 	}
 	user, err := a.rbac.UserByID(ctx, s.UserID)
-	switch {
-	case errors.Is(err, rbac.ErrInvalid):
+	if errors.Is(err, rbac.ErrInvalid) {
 		a.session.Sessions.Delete(string(cookie))
-		writeMessage(ctx, fasthttp.StatusUnauthorized, msgInvalidRBAC)
-		return false
-	case err != nil:
-		a.internalError(ctx, err)
-		return false
 	}
-	ctx.SetUserValue(rbacUser, user)
-	return true
+	return a.admit(ctx, user, err)
 }
 
 // isAuth reports a request for /auth, which is served before any token or

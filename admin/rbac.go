@@ -40,6 +40,12 @@ func (a *API) authenticated(ctx *fasthttp.RequestCtx) bool {
 		}
 	}
 	user, err := a.rbac.Authenticate(ctx, string(token))
+	return a.admit(ctx, user, err)
+}
+
+// admit makes user the request's caller, or answers 401 (no such user,
+// token or session) or 500 itself.
+func (a *API) admit(ctx *fasthttp.RequestCtx, user *rbac.User, err error) bool {
 	switch {
 	case errors.Is(err, rbac.ErrInvalid):
 		writeMessage(ctx, fasthttp.StatusUnauthorized, msgInvalidRBAC)

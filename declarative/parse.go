@@ -15,8 +15,9 @@ import (
 	"crypto/sha1"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -192,7 +193,7 @@ func (p *Parser) ParseValue(doc map[string]any) (*Config, error) {
 		cfg.FormatVersion = v.(string)
 	}
 	var tops []*node
-	for _, k := range sortedKeys(doc) {
+	for _, k := range slices.Sorted(maps.Keys(doc)) {
 		v := doc[k]
 		switch k {
 		case keyFormatVersion:
@@ -606,15 +607,6 @@ func oneOf(v any, list []any) bool {
 		}
 	}
 	return false
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }

@@ -9,6 +9,7 @@ import (
 	"github.com/portico-gw/portico/conf"
 	"github.com/portico-gw/portico/db"
 	"github.com/portico-gw/portico/declarative"
+	"github.com/portico-gw/portico/logger"
 )
 
 // The `portico config` subcommands: declarative configuration files
@@ -39,7 +40,7 @@ func ImportConfigFile(ctx context.Context, cfg *conf.Config, path string, parsed
 	if cfg.Database == "off" {
 		return errDBlessImport
 	}
-	return withStore(ctx, cfg, func(d *db.DB) error {
+	return withStore(ctx, cfg, func(d *db.DB, _ *logger.Logger) error {
 		dc, err := declarative.New(d.Registry()).ParseFile(path)
 		if err != nil {
 			return err
@@ -65,15 +66,16 @@ func ExportConfig(ctx context.Context, cfg *conf.Config, workspace string, w io.
 	if cfg.Database == "off" {
 		return errDBlessExport
 	}
-	return withStore(ctx, cfg, func(d *db.DB) error {
+	return withStore(ctx, cfg, func(d *db.DB, _ *logger.Logger) error {
 		return declarative.WriteExport(ctx, d, workspace, w)
 	})
 }
 
-// withStore opens the prefix's store for a command, bootstrapped as a
-// node's start would, and runs fn with its DAO. A running node holds the
-// store's lock: the command says so instead of waiting.
-func withStore(ctx context.Context, cfg *conf.Config, fn func(d *db.DB) error) error {
+// withStore opens the prefix's store for a command, bootstrapped and
+// seeded as a node's start would, and runs fn with its DAO and the error
+// log. A running node holds the store's lock: the command says so instead
+// of waiting.
+func withStore(ctx context.Context, cfg *conf.Config, fn func(d *db.DB, log *logger.Logger) error) error {
 	log, err := openErrorLog(cfg)
 	if err != nil {
 		return err
@@ -85,8 +87,8 @@ func withStore(ctx context.Context, cfg *conf.Config, fn func(d *db.DB) error) e
 	}
 	defer host.Close()
 	if pid, alive := readPID(cfg.PIDFile()); alive {
-		return fmt.Errorf("Portico is running in %s (pid %d) and holds its store %s: stop it first "+
-			"(the Admin API changes a running node's entities)", cfg.Prefix, pid, cfg.DataDir())
+		return fmt.Errorf("Portico is running in %s (pid %d) and holds its store %s: stop it first",
+			cfg.Prefix, pid, cfg.DataDir())
 	}
 	st, err := openStore(cfg, reg, log)
 	if err != nil {
@@ -107,5 +109,5 @@ func withStore(ctx context.Context, cfg *conf.Config, fn func(d *db.DB) error) e
 	if err := seed(ctx, d); err != nil {
 		return fmt.Errorf("preparing the database: %w", err)
 	}
-	return fn(d)
+	return fn(d, log)
 }

@@ -123,33 +123,11 @@ func openDatabase(ctx context.Context, cfg *conf.Config, reg *schema.Registry, l
 }
 
 // Bootstrap prepares the store (`portico migrations bootstrap`).
-func Bootstrap(ctx context.Context, cfg *conf.Config, notices []conf.Notice) error {
-	log, err := openErrorLog(cfg)
-	if err != nil {
-		return err
-	}
-	defer log.Close()
-	reg, _, host, err := buildCatalog(cfg, log)
-	if err != nil {
-		return err
-	}
-	defer host.Close()
-	if pid, alive := readPID(cfg.PIDFile()); alive {
-		return fmt.Errorf("Portico is running in %s (pid %d): stop it first", cfg.Prefix, pid)
-	}
-	st, err := openStore(cfg, reg, log)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	if err := st.Bootstrap(ctx); err != nil {
-		return fmt.Errorf("bootstrapping the database: %w", err)
-	}
-	if err := seed(ctx, db.New(reg, st, db.Options{})); err != nil {
-		return fmt.Errorf("bootstrapping the database: %w", err)
-	}
-	log.Noticef("database bootstrapped in %s", cfg.DataDir())
-	return nil
+func Bootstrap(ctx context.Context, cfg *conf.Config, _ []conf.Notice) error {
+	return withStore(ctx, cfg, func(_ *db.DB, log *logger.Logger) error {
+		log.Noticef("database bootstrapped in %s", cfg.DataDir())
+		return nil
+	})
 }
 
 // seed creates the entities a bootstrapped store starts with: the default

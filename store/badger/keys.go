@@ -45,7 +45,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strings"
 )
 
 const (
@@ -67,33 +66,16 @@ const (
 
 var errBadKey = errors.New("malformed key")
 
-// appendComponent appends one encoded component to b.
-func appendComponent(b []byte, s string) []byte {
-	for {
-		i := strings.IndexByte(s, escByte)
-		if i < 0 {
-			b = append(b, s...)
-			break
+// appendComponent appends one encoded component, a string or bytes, to b.
+func appendComponent[S string | []byte](b []byte, s S) []byte {
+	for i := 0; i < len(s); i++ {
+		if s[i] == escByte {
+			b = append(b, s[:i]...)
+			b = append(b, escByte, escNUL)
+			s, i = s[i+1:], -1
 		}
-		b = append(b, s[:i]...)
-		b = append(b, escByte, escNUL)
-		s = s[i+1:]
 	}
-	return append(b, escByte, escTermB)
-}
-
-// appendComponentBytes is appendComponent of a byte slice.
-func appendComponentBytes(b, s []byte) []byte {
-	for {
-		i := bytes.IndexByte(s, escByte)
-		if i < 0 {
-			b = append(b, s...)
-			break
-		}
-		b = append(b, s[:i]...)
-		b = append(b, escByte, escNUL)
-		s = s[i+1:]
-	}
+	b = append(b, s...)
 	return append(b, escByte, escTermB)
 }
 
@@ -273,7 +255,7 @@ func appendSortValue(b []byte, v any) ([]byte, error) {
 		var enc [9]byte
 		enc[0] = sortNumber
 		binary.BigEndian.PutUint64(enc[1:], bits)
-		return appendComponentBytes(b, enc[:]), nil
+		return appendComponent(b, enc[:]), nil
 	}
 	enc, err := sortValue(v)
 	if err != nil {
