@@ -151,7 +151,9 @@ func fallback(b []byte, v any, html bool) ([]byte, error) {
 
 // Unmarshal decodes data as json.Unmarshal(data, &v) with v an any.
 func Unmarshal(data []byte) (any, error) {
-	d := decoder{data: data}
+	// One copy of the input, of which every key and string is a part: one
+	// allocation instead of one a string.
+	d := decoder{data: data, s: string(data)}
 	v, ok := d.value(0)
 	if ok {
 		d.space()
@@ -167,8 +169,14 @@ func Unmarshal(data []byte) (any, error) {
 	return v, nil
 }
 
+type member struct {
+	k string
+	v any
+}
+
 type decoder struct {
 	data []byte
+	s    string // data
 	i    int
 }
 
@@ -195,11 +203,15 @@ func (d *decoder) value(depth int) (any, bool) {
 	switch c := d.data[d.i]; {
 	case c == '{':
 		d.i++
-		m := map[string]any{}
+		// The members are gathered first and the map made at its size:
+		// rows have more fields than a small map holds, and growing it
+		// cost as much as the decoding.
+		var arr [16]member
+		ms := arr[:0]
 		d.space()
 		if d.i < len(d.data) && d.data[d.i] == '}' {
 			d.i++
-			return m, true
+			return map[string]any{}, true
 		}
 		for {
 			d.space()
@@ -219,7 +231,7 @@ func (d *decoder) value(depth int) (any, bool) {
 			if !ok {
 				return nil, false
 			}
-			m[k] = v
+			ms = append(ms, member{k, v})
 			d.space()
 			if d.i >= len(d.data) {
 				return nil, false
@@ -229,6 +241,10 @@ func (d *decoder) value(depth int) (any, bool) {
 				d.i++
 			case '}':
 				d.i++
+				m := make(map[string]any, len(ms))
+				for _, e := range ms {
+					m[e.k] = e.v // a repeated key: the last wins, as in encoding/json
+				}
 				return m, true
 			default:
 				return nil, false
@@ -291,7 +307,7 @@ func (d *decoder) str() (string, bool) {
 		switch c := d.data[j]; {
 		case c == '"':
 			d.i = j + 1
-			return string(d.data[start:j]), true
+			return d.s[start:j], true
 		case c == '\\' || c < 0x20 || c >= utf8.RuneSelf:
 			return "", false
 		}
@@ -329,7 +345,7 @@ func (d *decoder) number() (float64, bool) {
 	if j < len(d.data) && (d.data[j] == 'e' || d.data[j] == 'E') {
 		return 0, false
 	}
-	f, err := strconv.ParseFloat(string(d.data[start:j]), 64)
+	f, err := strconv.ParseFloat(d.s[start:j], 64)
 	if err != nil {
 		return 0, false
 	}
