@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/portico-gw/portico/eventhooks/handler"
+	"github.com/portico-gw/portico/internal/jsonrow"
 	"github.com/portico-gw/portico/store"
 )
 
@@ -231,7 +232,7 @@ func (w *Writer) Add(hookID, handlerName string, ev handler.Event, shared bool, 
 	now := w.e.now()
 	p := w.shared
 	if !shared || p == nil {
-		raw, err := json.Marshal(ev.Data)
+		raw, err := jsonrow.Marshal(ev.Data) // json.Marshal's bytes, without reflection
 		if err != nil {
 			return fmt.Errorf("encoding the event for event hook %s: %w", hookID, err)
 		}
