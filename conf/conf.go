@@ -218,6 +218,17 @@ type Config struct {
 	// Portico generates one under <prefix>/ssl.
 	SSLCert    []string
 	SSLCertKey []string
+	// AdminSSLCert, StatusSSLCert and AdminGUISSLCert, with their keys
+	// (admin_ssl_cert, status_ssl_cert, admin_gui_ssl_cert, *_key), are the
+	// certificates of the Admin API's, the Status API's and Portico
+	// Manager's ssl listeners, as ssl_cert is the proxy's. Empty (default):
+	// generated under <prefix>/ssl.
+	AdminSSLCert       []string
+	AdminSSLCertKey    []string
+	StatusSSLCert      []string
+	StatusSSLCertKey   []string
+	AdminGUISSLCert    []string
+	AdminGUISSLCertKey []string
 	// MemCacheSize (mem_cache_size) is the size of the in-memory entity
 	// cache, in bytes. Default 128m.
 	MemCacheSize int64
@@ -577,6 +588,12 @@ var keys = []key{
 	{name: "upstream_keepalive_idle_timeout", kind: kindInt, field: func(c *Config) any { return &c.UpstreamKeepaliveIdleTimeout }, min: 0, max: 1 << 31},
 	{name: "ssl_cert", kind: kindList, field: func(c *Config) any { return &c.SSLCert }, check: readableFile, accepted: "readable PEM files"},
 	{name: "ssl_cert_key", kind: kindList, field: func(c *Config) any { return &c.SSLCertKey }, check: readableFile, accepted: "readable PEM files"},
+	{name: "admin_ssl_cert", kind: kindList, field: func(c *Config) any { return &c.AdminSSLCert }, check: readableFile, accepted: "readable PEM files"},
+	{name: "admin_ssl_cert_key", kind: kindList, field: func(c *Config) any { return &c.AdminSSLCertKey }, check: readableFile, accepted: "readable PEM files"},
+	{name: "status_ssl_cert", kind: kindList, field: func(c *Config) any { return &c.StatusSSLCert }, check: readableFile, accepted: "readable PEM files"},
+	{name: "status_ssl_cert_key", kind: kindList, field: func(c *Config) any { return &c.StatusSSLCertKey }, check: readableFile, accepted: "readable PEM files"},
+	{name: "admin_gui_ssl_cert", kind: kindList, field: func(c *Config) any { return &c.AdminGUISSLCert }, check: readableFile, accepted: "readable PEM files"},
+	{name: "admin_gui_ssl_cert_key", kind: kindList, field: func(c *Config) any { return &c.AdminGUISSLCertKey }, check: readableFile, accepted: "readable PEM files"},
 	{name: "mem_cache_size", kind: kindSize, field: func(c *Config) any { return &c.MemCacheSize }, min: 1},
 	{name: "ssl_cipher_suite", kind: kindEnum, field: func(c *Config) any { return &c.SSLCipherSuite },
 		enum: []string{"modern", "intermediate", "old", "fips", "custom"}},

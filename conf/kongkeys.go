@@ -21,12 +21,10 @@ var kongKeys = func() map[string]bool {
 		role worker_events_max_payload
 		  client_ssl client_ssl_cert client_ssl_cert_key ssl_ciphers
 		 ssl_prefer_server_ciphers ssl_dhparam ssl_session_tickets
-		ssl_session_timeout ssl_session_cache_size admin_ssl_cert admin_ssl_cert_key
-		admin_gui_ssl_cert admin_gui_ssl_cert_key status_ssl_cert status_ssl_cert_key
+		ssl_session_timeout ssl_session_cache_size
 		debug_ssl_cert debug_ssl_cert_key  error_default_type
-		upstream_keepalive  
-		 
-		nginx_user nginx_daemon nginx_optimizations 
+		upstream_keepalive
+		nginx_user nginx_daemon nginx_optimizations
 		pg_timeout pg_schema pg_ssl pg_ssl_required pg_ssl_verify pg_ssl_version
 		pg_ssl_cert pg_ssl_cert_key pg_max_concurrent_queries pg_semaphore_timeout
 		pg_keepalive_timeout pg_pool_size pg_backlog pg_ro_host pg_ro_port pg_ro_timeout

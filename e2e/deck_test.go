@@ -706,12 +706,11 @@ func selfSignedPEM(t *testing.T, cn string, ca bool) (string, string) {
 		NotBefore:    time.Now().Add(-time.Hour),
 		NotAfter:     time.Now().Add(24 * time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
+		DNSNames:     []string{cn},
 	}
 	if ca {
 		tmpl.IsCA, tmpl.BasicConstraintsValid = true, true
 		tmpl.KeyUsage |= x509.KeyUsageCertSign
-	} else {
-		tmpl.DNSNames = []string{cn}
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {

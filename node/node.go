@@ -575,18 +575,19 @@ func (n *Node) listen() error {
 }
 
 // listenerCertificates are the default certificates of a kind of ssl
-// listener: ssl_cert/ssl_cert_key for the proxy when set, else one
-// generated into the prefix, as Kong does.
+// listener: its setting's files when set (ssl_cert for the proxy,
+// admin_ssl_cert, status_ssl_cert, admin_gui_ssl_cert), else one generated
+// into the prefix, as Kong does.
 func (n *Node) listenerCertificates(kind string) ([]tls.Certificate, error) {
-	if kind == "proxy" && len(n.cfg.SSLCert) > 0 {
-		if len(n.cfg.SSLCert) != len(n.cfg.SSLCertKey) {
-			return nil, fmt.Errorf("ssl_cert lists %d certificates and ssl_cert_key %d keys", len(n.cfg.SSLCert), len(n.cfg.SSLCertKey))
+	if certs, keys, setting := listenerCertFiles(n.cfg, kind); len(certs) > 0 {
+		if len(certs) != len(keys) {
+			return nil, fmt.Errorf("%s lists %d certificates and %s_key %d keys", setting, len(certs), setting, len(keys))
 		}
 		var out []tls.Certificate
-		for i := range n.cfg.SSLCert {
-			c, err := tls.LoadX509KeyPair(n.cfg.SSLCert[i], n.cfg.SSLCertKey[i])
+		for i := range certs {
+			c, err := tls.LoadX509KeyPair(certs[i], keys[i])
 			if err != nil {
-				return nil, fmt.Errorf("ssl_cert %s: %w", n.cfg.SSLCert[i], err)
+				return nil, fmt.Errorf("%s %s: %w", setting, certs[i], err)
 			}
 			out = append(out, c)
 		}
@@ -597,6 +598,23 @@ func (n *Node) listenerCertificates(kind string) ([]tls.Certificate, error) {
 		return nil, err
 	}
 	return []tls.Certificate{cert}, nil
+}
+
+// listenerCertFiles are the certificate and key files configured for a
+// kind of listener ("proxy", "admin", "status", "admin_gui"), with the
+// name of the setting, or none when Portico generates them.
+func listenerCertFiles(cfg *conf.Config, kind string) (certs, keys []string, setting string) {
+	switch kind {
+	case "proxy":
+		return cfg.SSLCert, cfg.SSLCertKey, "ssl_cert"
+	case "admin":
+		return cfg.AdminSSLCert, cfg.AdminSSLCertKey, "admin_ssl_cert"
+	case "status":
+		return cfg.StatusSSLCert, cfg.StatusSSLCertKey, "status_ssl_cert"
+	case "admin_gui":
+		return cfg.AdminGUISSLCert, cfg.AdminGUISSLCertKey, "admin_gui_ssl_cert"
+	}
+	return nil, nil, ""
 }
 
 // defaultCertName is Kong's file name, under ssl/, of a kind of listener's

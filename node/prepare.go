@@ -46,7 +46,7 @@ func Prepare(cfg *conf.Config, say func(format string, args ...any)) error {
 		kind string
 		ls   []conf.Listener
 	}{{"proxy", cfg.ProxyListen}, {"admin", cfg.AdminListen}, {"status", cfg.StatusListen}, {"admin_gui", cfg.AdminGUIListen}} {
-		if !anySSL(l.ls) || (l.kind == "proxy" && len(cfg.SSLCert) > 0) {
+		if certs, _, _ := listenerCertFiles(cfg, l.kind); !anySSL(l.ls) || len(certs) > 0 {
 			continue
 		}
 		if _, err := defaultCertificate(cfg.Path("ssl"), defaultCertName(l.kind)); err != nil {
