@@ -1,7 +1,7 @@
 // Portico Manager: the shell (header, workspace selector, navigation), the
 // hash router, the login page, the workspace pages.
 import { api, config, login, logout, session, currentUser, setUnauthorizedHandler, ApiError } from './api.js';
-import { h, label, announce } from './ui.js';
+import { h, label, announce, leave } from './ui.js';
 import { ENTITIES } from './meta.js';
 import { loadPermissions, clearPermissions, prune, needs } from './perm.js';
 
@@ -10,6 +10,7 @@ import { loadPermissions, clearPermissions, prune, needs } from './perm.js';
 const mod = {
   entities: () => import('./entities.js'), form: () => import('./form.js'), teams: () => import('./teams.js'),
   hooks: () => import('./hooks.js'), plugins: () => import('./plugins.js'), overview: () => import('./overview.js'),
+  related: () => import('./related.js'),
 };
 let stopOverview = () => {};
 
@@ -131,7 +132,7 @@ async function loadWorkspaces() {
 
 // route picks the page of the hash: [section, ...rest] → (title, content).
 async function route(ctx) {
-  const [a, b, c, d] = ctx.parts;
+  const [a, b, c, d, e] = ctx.parts;
   if (a === 'workspaces') return b === 'new' ? ['workspaces', newWorkspacePage()] : ['workspaces', workspacesPage(ctx)];
   if (a === 'teams') {
     const t = await mod.teams();
@@ -157,6 +158,10 @@ async function route(ctx) {
     const { listPage, formPage, detailPage } = await mod.entities();
     if (!c) return [b, listPage(ctx, b)];
     if (c === 'new') return [b, formPage(ctx, b)];
+    if (d && e === 'new') {
+      const r = await mod.related();
+      if (r.relatedOf(b, d)) return [b, r.relatedFormPage(ctx, b, c, d)];
+    }
     return [b, d === 'edit' ? formPage(ctx, b, c) : detailPage(ctx, b, c)];
   }
   return [null, Promise.resolve([h('h1', {}, 'Not found')])];
@@ -168,6 +173,7 @@ let rendering = 0;
 async function render() {
   const n = ++rendering;
   stopOverview();
+  leave();
   const { parts, query } = parseHash();
   if (config.LOGIN && !currentUser()) {
     if (parts[0] !== 'login') { location.hash = '#/login'; return; }

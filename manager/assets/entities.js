@@ -6,6 +6,7 @@ import { h, label, show, time, announce, confirmDialog, explain, notify } from '
 import { schemaForm, uniqueField } from './form.js';
 import { needs } from './perm.js';
 import { pluginsSection } from './plugins.js';
+import { relatedSections } from './related.js';
 
 export { ENTITIES } from './meta.js';
 import { ENTITIES } from './meta.js';
@@ -176,6 +177,7 @@ export async function detailPage(ctx, name, id) {
     h('dl', { class: 'props' }, names.map((n) => [h('dt', {}, label(n)),
       h('dd', {}, n.endsWith('_at') ? time(row[n]) : show(row[n]))])),
     ['services', 'routes', 'consumers'].includes(name) ? await pluginsSection(ctx, name, row) : null,
+    meta.related ? await relatedSections(ctx, name, row) : null,
     h('p', {}, h('a', { href: base }, `Back to ${meta.title}`)),
   ];
 }

@@ -88,3 +88,12 @@ export function notify(msg, kind = 'error') {
   box.focus();
   announce(msg);
 }
+
+// onLeave registers what to stop when the page is left (a poll); the
+// router calls leave() before every page it renders.
+const leaving = new Set();
+export function onLeave(f) { leaving.add(f); }
+export function leave() {
+  for (const f of leaving) f();
+  leaving.clear();
+}

@@ -13,6 +13,11 @@
 // chart, phone (360×740) and desktop (1280×800) screenshots, keyboard use,
 // and the first page's load time from the Navigation Timing API.
 //
+// Stage 3: a consumer's credentials from its page (a key-auth key made
+// there passes key-auth through the proxy; basic-auth's password never
+// shown) and an upstream's targets with their health, polled only while
+// the page is open.
+//
 // Environment: MANAGER_URL, ADMIN_URL, PROXY_URL, ADMIN_PASSWORD (kong_admin's),
 // ARTIFACTS (a directory for screenshots), CHROMIUM (default /usr/bin/chromium).
 import { chromium } from 'playwright-core';
@@ -297,6 +302,83 @@ try {
   await proxied('/ka', (st) => st !== 401, 'no 401 once key-auth is disabled');
   await page.getByRole('switch', { name: 'Enabled: key-auth' }).check();
   await proxied('/ka', (st) => st === 401, '401 again once key-auth is enabled');
+
+  // A consumer's credentials from its page: a key-auth key created with
+  // the generic form (no Consumer field: it is the page's) lets a request
+  // through key-auth on svc-ka; a basic-auth password is never shown.
+  const grace = await admin('POST', '/consumers', { username: 'grace' });
+  await page.goto(`${MANAGER_URL}#/default/consumers/${grace.id}`);
+  await page.getByRole('heading', { name: 'Consumer: grace' }).waitFor();
+  for (const s of ['Key Authentication', 'Basic Authentication', 'ACL Groups', 'JWT Credentials', 'HMAC Authentication']) {
+    await page.getByRole('heading', { name: s, exact: true }).waitFor();
+  }
+  await check('consumer-credentials');
+  await page.getByRole('link', { name: 'New Key Auth Credential' }).click();
+  await page.getByRole('heading', { name: 'New Key Auth Credential' }).waitFor();
+  assert.equal(await page.getByLabel('Consumer').count(), 0, 'the consumer is the page\'s, not a field');
+  await check('key-auth-credential-new');
+  await page.getByLabel(/^Key/).fill('grace-secret-key');
+  await page.getByRole('button', { name: 'Create' }).click();
+  await page.getByRole('heading', { name: 'Consumer: grace' }).waitFor();
+  await page.getByRole('cell', { name: 'grace-secret-key', exact: true }).waitFor();
+  await proxied('/ka?apikey=grace-secret-key', (st) => st !== 401, 'the key created in the page passes key-auth');
+  assert.equal((await fetch(`${PROXY_URL}/ka?apikey=wrong`)).status, 401, 'another key does not');
+  // The same key again: the Admin API's 409 shows next to Key.
+  await page.getByRole('link', { name: 'New Key Auth Credential' }).click();
+  await page.getByLabel(/^Key/).fill('grace-secret-key');
+  await page.getByRole('button', { name: 'Create' }).click();
+  await page.getByText(/UNIQUE violation detected on/).waitFor();
+  assert.equal(await page.getByLabel(/^Key/).getAttribute('aria-invalid'), 'true', 'the error is on Key');
+  await check('key-auth-credential-refused');
+  await page.getByRole('link', { name: 'Cancel' }).click();
+  await page.getByRole('heading', { name: 'Consumer: grace' }).waitFor();
+  await page.getByRole('link', { name: 'New Basic Auth Credential' }).click();
+  await page.getByLabel(/^Username/).fill('grace-basic');
+  await page.getByLabel(/^Password/).fill('hunter2-basic');
+  assert.equal(await page.getByLabel(/^Password/).getAttribute('type'), 'password');
+  await page.getByRole('button', { name: 'Create' }).click();
+  await page.getByRole('cell', { name: 'grace-basic', exact: true }).waitFor();
+  const shown = await page.locator('main').textContent();
+  assert.ok(!shown.includes('hunter2-basic'), 'the basic-auth password is not shown');
+  const stored = (await admin('GET', `/consumers/${grace.id}/basic-auth`)).data[0].password;
+  assert.ok(!shown.includes(stored), 'nor its hash');
+  await page.getByRole('button', { name: 'Delete Basic Auth Credential grace-basic' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+  await page.getByRole('cell', { name: 'grace-basic', exact: true }).waitFor({ state: 'detached' });
+  await check('consumer-credentials-filled');
+
+  // An upstream's targets and their health, polled while its page is open
+  // and no longer once left.
+  const up = await admin('POST', '/upstreams', { name: 'up-manager' });
+  await page.goto(`${MANAGER_URL}#/default/upstreams/${up.id}`);
+  await page.getByRole('heading', { name: 'Upstream: up-manager' }).waitFor();
+  await page.getByRole('link', { name: 'New Target' }).click();
+  await page.getByRole('heading', { name: 'New Target' }).waitFor();
+  assert.equal(await page.getByLabel('Upstream').count(), 0, 'the upstream is the page\'s, not a field');
+  await check('target-new');
+  await page.getByLabel(/^Target/).fill('127.0.0.1:9');
+  await page.getByRole('button', { name: 'Create' }).click();
+  await page.getByRole('heading', { name: 'Upstream: up-manager' }).waitFor();
+  await page.getByRole('cell', { name: '127.0.0.1:9', exact: true }).waitFor();
+  await page.getByRole('cell', { name: 'HEALTHCHECKS_OFF' }).waitFor();
+  let healthPolls = 0;
+  const countHealth = (req) => { if (/\/upstreams\/[^/]+\/health/.test(req.url())) healthPolls++; };
+  page.on('request', countHealth);
+  await page.waitForTimeout(3500);
+  assert.ok(healthPolls >= 1, `the health is refreshed while the page is open (${healthPolls} polls)`);
+  await check('upstream-targets');
+  await page.goto(`${MANAGER_URL}#/default/upstreams`);
+  await page.getByRole('heading', { name: 'Upstreams' }).waitFor();
+  const polled = healthPolls;
+  await page.waitForTimeout(3500);
+  page.off('request', countHealth);
+  assert.equal(healthPolls, polled, 'no health polls once the page is left');
+  await page.goto(`${MANAGER_URL}#/default/upstreams/${up.id}`);
+  await page.getByRole('button', { name: 'Delete Target 127.0.0.1:9' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+  await page.getByText('No targets found').waitFor();
+  await page.goto(`${MANAGER_URL}#/default/plugins`);
+  await page.getByRole('heading', { name: 'Plugins' }).waitFor();
   await page.getByRole('link', { name: 'Edit request-termination' }).click();
   await page.getByRole('heading', { name: 'Edit Plugin: request-termination' }).waitFor();
   await page.getByLabel(/^Status Code/).fill('403');
