@@ -58,7 +58,7 @@ async function section(ctx, name, row, rel) {
                 ctx.rerender();
               } catch (e) { notify(`Delete failed. ${explain(e)}`); }
             } }, 'Delete')));
-    }) : h('tr', {}, h('td', { colspan: cols }, error ? `Error: ${error}` : `No ${rel.title.toLowerCase()} found`))));
+    }) : h('tr', {}, h('td', { colspan: cols }, error ? `Error: ${error}` : `No ${rel.title} found`))));
   const status = rel.health ? h('p', { class: 'hint', id: `rel-${rel.path}-health` }) : null;
   const out = h('section', { 'aria-labelledby': headId },
     h('div', { class: 'toolbar' }, h('h2', { class: 'grow', id: headId }, rel.title),

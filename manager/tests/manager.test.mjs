@@ -376,7 +376,7 @@ try {
   await page.goto(`${MANAGER_URL}#/default/upstreams/${up.id}`);
   await page.getByRole('button', { name: 'Delete Target 127.0.0.1:9' }).click();
   await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
-  await page.getByText('No targets found').waitFor();
+  await page.getByText('No Targets found').waitFor();
   await page.goto(`${MANAGER_URL}#/default/plugins`);
   await page.getByRole('heading', { name: 'Plugins' }).waitFor();
   await page.getByRole('link', { name: 'Edit request-termination' }).click();
