@@ -3,6 +3,9 @@ package rbac
 import (
 	"context"
 	"fmt"
+	"sync"
+
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/portico-gw/portico/db"
 	"github.com/portico-gw/portico/schema/entities"
@@ -23,14 +26,17 @@ func (a *Authenticator) Login(ctx context.Context, username, password string) (m
 		return nil, nil, fmt.Errorf("looking up admin %s: %w", username, err)
 	}
 	if admin == nil {
-		return nil, nil, ErrInvalid
+		return nil, nil, refuseAfterHashing(password)
 	}
 	userID := db.RefID(admin["rbac_user"])
 	row, err := a.db.Select(db.AcrossWorkspaces(ctx), a.db.Entity(UsersEntity), userID, nil)
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading the RBAC user of admin %s: %w", username, err)
 	}
-	if row == nil || len(entities.TokenUsers([]map[string]any{row}, password)) == 0 {
+	if row == nil {
+		return nil, nil, refuseAfterHashing(password)
+	}
+	if len(entities.TokenUsers([]map[string]any{row}, password)) == 0 {
 		return nil, nil, ErrInvalid
 	}
 	u, err := a.UserByID(ctx, userID)
@@ -38,6 +44,21 @@ func (a *Authenticator) Login(ctx context.Context, username, password string) (m
 		return nil, nil, err
 	}
 	return admin, u, nil
+}
+
+// dummyHash is a token hash no password matches, at the stored tokens'
+// cost.
+var dummyHash = sync.OnceValue(func() []byte {
+	h, _ := bcrypt.GenerateFromPassword([]byte("no admin has this password"), entities.TokenCost)
+	return h
+})
+
+// refuseAfterHashing spends the time a password check takes before
+// refusing a login for an unknown name, so that the answer's timing does not
+// tell which admin names exist.
+func refuseAfterHashing(password string) error {
+	_ = bcrypt.CompareHashAndPassword(dummyHash(), []byte(password))
+	return ErrInvalid
 }
 
 // UserByID returns an enabled RBAC user with its permissions, or
