@@ -254,6 +254,20 @@ func TestFlattenedErrors(t *testing.T) {
 
 // TestGeneratedIDs: ids come from cache keys and endpoint keys as Kong
 // derives them, nested children keyed by their parent's id.
+// The file `portico config init` writes parses and loads as it is.
+func TestExampleLoads(t *testing.T) {
+	cfg, err := declarative.Import(context.Background(), newDB(t, 0), declarative.Example, "kong.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for entity, n := range map[string]int{"services": 1, "routes": 1, "plugins": 2, "consumers": 1,
+		"keyauth_credentials": 1, "upstreams": 1, "targets": 1} {
+		if got := len(cfg.Rows(entity)); got != n {
+			t.Errorf("%s: %d rows, want %d", entity, got, n)
+		}
+	}
+}
+
 func TestGeneratedIDs(t *testing.T) {
 	p := declarative.New(registry(t))
 	cfg, err := p.Parse([]byte(`

@@ -170,3 +170,29 @@ certificates:
 		t.Fatalf("db_import on a running node: %d %q", code, errOut)
 	}
 }
+
+// `portico config init` writes Kong's starting file, ./kong.yml by default,
+// never over an existing one; the file parses and loads as written.
+func TestDeclarativeConfigInit(t *testing.T) {
+	g := newGateway(t)
+	if out, errOut, code := g.config("init"); code != 0 || out != "" {
+		t.Fatalf("init: %d %q %q", code, out, errOut)
+	}
+	written := filepath.Join(g.prefix, "kong.yml")
+	if _, errOut, code := g.config("init"); code != 1 ||
+		!strings.Contains(errOut, "Error: "+written+" already exists.\nWill not overwrite it.") {
+		t.Fatalf("second init: %d %q", code, errOut)
+	}
+	other := filepath.Join(t.TempDir(), "start.yml")
+	if _, errOut, code := g.config("init", other); code != 0 {
+		t.Fatalf("init %s: %d %q", other, code, errOut)
+	}
+	if out, errOut, code := g.config("parse", other); code != 0 || out != "parse successful\n" {
+		t.Fatalf("parse of the written file: %d %q %q", code, out, errOut)
+	}
+	if _, errOut, code := g.config("db_import", written); code != 0 {
+		t.Fatalf("db_import of the written file: %d %q", code, errOut)
+	}
+	g.start()
+	wantStatus(t, g.get("/services/example-service/routes/example-route"), 200)
+}

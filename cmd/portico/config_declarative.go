@@ -51,39 +51,61 @@ func configSubcommand(o options, cfg *conf.Config, stdout, stderr io.Writer) int
 		}
 		fmt.Fprintln(stdout, msgImportSuccessful)
 		return 0
+	case "init":
+		file, ok := createNew(stderr, args, "%s already exists.\nWill not overwrite it.")
+		if !ok {
+			return 1
+		}
+		_, err := file.Write(declarative.Example)
+		return finishFile(stderr, file, err)
 	case "db_export":
-		name := defaultDeclarativeFile
-		if len(args) > 0 {
-			name = args[0]
-		}
-		file, err := filepath.Abs(name)
-		if err != nil {
-			fail(stderr, "%v", err)
+		file, ok := createNew(stderr, args, "%s already exists. Will not overwrite it.")
+		if !ok {
 			return 1
 		}
-		// Never overwritten, as Kong: O_EXCL also loses no race.
-		f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if errors.Is(err, os.ErrExist) {
-			fail(stderr, "%s already exists. Will not overwrite it.", file)
-			return 1
-		}
-		if err != nil {
-			fail(stderr, "%v", err)
-			return 1
-		}
-		err = node.ExportConfig(context.Background(), cfg, o.workspace, f)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			os.Remove(file)
-			fail(stderr, "%v", err)
-			return 1
-		}
-		return 0
+		return finishFile(stderr, file, node.ExportConfig(context.Background(), cfg, o.workspace, file))
 	}
 	fail(stderr, "unknown command '%s'", o.args[0])
 	return 1
+}
+
+// createNew creates the command's file (args[0], else ./kong.yml), never
+// overwriting one, as Kong's commands refuse to: O_EXCL also loses no
+// race. exists is Kong's message for a file that is there.
+func createNew(stderr io.Writer, args []string, exists string) (*os.File, bool) {
+	name := defaultDeclarativeFile
+	if len(args) > 0 {
+		name = args[0]
+	}
+	path, err := filepath.Abs(name)
+	if err != nil {
+		fail(stderr, "%v", err)
+		return nil, false
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		fail(stderr, exists, path)
+		return nil, false
+	}
+	if err != nil {
+		fail(stderr, "%v", err)
+		return nil, false
+	}
+	return f, true
+}
+
+// finishFile closes a file createNew made, and removes it when writing it
+// failed (err), so that a failure leaves nothing half written.
+func finishFile(stderr io.Writer, f *os.File, err error) int {
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		fail(stderr, "%v", err)
+		return 1
+	}
+	return 0
 }
 
 // declarativeFailure prints Kong's "Failed parsing:" or "Failed

@@ -51,6 +51,8 @@ The available commands are:
                         Export the store into a declarative configuration file
                         (default ./kong.yml; never overwritten; -w WORKSPACE).
   config parse FILE     Parse and validate a declarative configuration file.
+  config init [FILE]    Write an example declarative configuration file to start from
+                        (default ./kong.yml; never overwritten).
   version               Print the Portico and Kong Admin API versions.
   bench sink            Receive webhooks and count them (load testing).
 
