@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,18 +10,7 @@ import (
 // config runs `portico config ARGS` against the gateway's prefix.
 func (g *gateway) config(args ...string) (stdout, stderr string, code int) {
 	g.t.Helper()
-	cmd := exec.Command(binary, append([]string{"config"}, args...)...)
-	cmd.Env = g.env
-	cmd.Dir = g.prefix
-	var out, errb strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		g.t.Fatalf("portico config %v: %v", args, err)
-	}
-	return out.String(), errb.String(), code
+	return g.portico(append([]string{"config"}, args...)...)
 }
 
 // TestDeclarativeConfigCLI: a realistic file is parsed, imported (twice:

@@ -26,11 +26,13 @@ func (g *gateway) statusDo(method, path, contentType, body string) response {
 	return g.send(g.statusURL(path), method, contentType, body, false)
 }
 
-// portico runs the binary with the gateway's environment.
+// portico runs the binary with the gateway's environment, in its prefix
+// (where commands that write a file put it by default).
 func (g *gateway) portico(args ...string) (stdout, stderr string, code int) {
 	g.t.Helper()
 	cmd := exec.Command(binary, args...)
 	cmd.Env = g.env
+	cmd.Dir = g.prefix
 	var out, errb strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
