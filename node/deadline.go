@@ -27,6 +27,10 @@ type coarseDeadlineConn struct {
 	read, write deadline.Coarse
 }
 
+// NetConn is the wrapped connection (as tls.Conn's), so that what a
+// listener attached to it can be found.
+func (c *coarseDeadlineConn) NetConn() net.Conn { return c.Conn }
+
 func (c *coarseDeadlineConn) SetReadDeadline(t time.Time) error {
 	return c.read.Move(t, c.Conn.SetReadDeadline)
 }

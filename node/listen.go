@@ -317,6 +317,10 @@ type replayConn struct {
 	rest []byte
 }
 
+// NetConn is the wrapped connection, so that what a listener attached to
+// it can be found.
+func (c *replayConn) NetConn() net.Conn { return c.Conn }
+
 func (c *replayConn) Read(p []byte) (int, error) {
 	if len(c.rest) > 0 {
 		n := copy(p, c.rest)

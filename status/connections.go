@@ -87,17 +87,50 @@ type countingListener struct {
 
 func (l *countingListener) Accept() (net.Conn, error) {
 	conn, err := l.Listener.Accept()
-	if err == nil {
-		l.c.accepted.Add(1)
+	if err != nil {
+		return nil, err
 	}
-	return conn, err
+	l.c.accepted.Add(1)
+	return &countedConn{Conn: conn, f: new(followed)}, nil
+}
+
+// countedConn carries its connection's entry, so that a request finds it
+// without a look-up in the shared map (which only registers connections
+// for Snapshot).
+type countedConn struct {
+	net.Conn
+	f *followed
+}
+
+// NetConn is the accepted connection.
+func (c *countedConn) NetConn() net.Conn { return c.Conn }
+
+// entryOf finds the entry a counting listener attached to conn, through
+// the wrappers that expose what they wrap (NetConn, as tls.Conn does), or
+// nil.
+func entryOf(conn net.Conn) *followed {
+	for conn != nil {
+		switch c := conn.(type) {
+		case *countedConn:
+			return c.f
+		case interface{ NetConn() net.Conn }:
+			conn = c.NetConn()
+		default:
+			return nil
+		}
+	}
+	return nil
 }
 
 // ConnState is the fasthttp.Server.ConnState hook.
 func (c *Connections) ConnState(conn net.Conn, s fasthttp.ConnState) {
 	switch s {
 	case fasthttp.StateNew:
-		c.states.Store(conn, new(followed)) // waiting
+		f := entryOf(conn)
+		if f == nil {
+			f = new(followed)
+		}
+		c.states.Store(conn, f) // waiting
 	case fasthttp.StateActive:
 		c.move(conn, stateReading)
 	case fasthttp.StateIdle:
@@ -114,11 +147,14 @@ func (c *Connections) ConnState(conn net.Conn, s fasthttp.ConnState) {
 // move changes a followed connection's state; nil when the connection is
 // not followed.
 func (c *Connections) move(conn net.Conn, to connState) *followed {
-	v, ok := c.states.Load(conn)
-	if !ok {
-		return nil
+	f := entryOf(conn)
+	if f == nil {
+		v, ok := c.states.Load(conn)
+		if !ok {
+			return nil
+		}
+		f = v.(*followed)
 	}
-	f := v.(*followed)
 	f.state.Store(uint32(to))
 	return f
 }

@@ -2,6 +2,7 @@ package status
 
 import (
 	"bufio"
+	"crypto/tls"
 	"net"
 	"testing"
 	"time"
@@ -183,3 +184,32 @@ func TestCountsAdd(t *testing.T) {
 		t.Errorf("Add = %+v, want %+v", got, want)
 	}
 }
+
+// A request finds its connection's entry through the wrappers that expose
+// what they wrap (tls.Conn, and any NetConn wrapper); other connections
+// have none and are looked up in the map.
+func TestEntryOf(t *testing.T) {
+	_, server := net.Pipe()
+	counted := &countedConn{Conn: server, f: new(followed)}
+	for _, tc := range []struct {
+		name string
+		conn net.Conn
+		want *followed
+	}{
+		{"accepted", counted, counted.f},
+		{"under TLS", tls.Server(counted, &tls.Config{}), counted.f},
+		{"under a NetConn wrapper", wrapped{counted}, counted.f},
+		{"not accepted by a counting listener", server, nil},
+		{"a wrapper hiding it", struct{ net.Conn }{counted}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := entryOf(tc.conn); got != tc.want {
+				t.Fatalf("entry %p, want %p", got, tc.want)
+			}
+		})
+	}
+}
+
+type wrapped struct{ net.Conn }
+
+func (w wrapped) NetConn() net.Conn { return w.Conn }
