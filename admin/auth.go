@@ -73,29 +73,39 @@ func (a *API) sessionCookie(ctx *fasthttp.RequestCtx) []byte {
 // session returns the live session of a request authenticated by its
 // cookie: signed, not expired, named by the user header, from an allowed
 // origin (or none, as from curl).
-func (a *API) liveSession(ctx *fasthttp.RequestCtx, cookie []byte) *rbac.Session {
+func (a *API) liveSession(ctx *fasthttp.RequestCtx, cookie []byte) (*rbac.Session, error) {
 	if origin := ctx.Request.Header.Peek(fasthttp.HeaderOrigin); len(origin) > 0 && !a.session.Origin(origin) {
-		return nil
+		return nil, nil
 	}
-	s := a.session.Sessions.Get(string(cookie))
+	s, err := a.session.Sessions.Get(ctx, string(cookie))
+	if err != nil {
+		return nil, err
+	}
 	if s == nil || string(ctx.Request.Header.Peek(a.session.UserHeader)) != s.Username {
-		return nil
+		return nil, nil
 	}
-	return s
+	return s, nil
 }
 
 // sessionAuthenticated authenticates a request by its session cookie,
 // answering 401 itself. The admin's RBAC user is read again (cached until
 // RBAC data changes), so a deleted or disabled admin's sessions end.
 func (a *API) sessionAuthenticated(ctx *fasthttp.RequestCtx, cookie []byte) bool {
-	s := a.liveSession(ctx, cookie)
+	s, err := a.liveSession(ctx, cookie)
+	if err != nil {
+		a.internalError(ctx, err)
+		return false
+	}
 	if s == nil {
 		writeMessage(ctx, fasthttp.StatusUnauthorized, msgInvalidRBAC)
 		return false
 	}
 	user, err := a.rbac.UserByID(ctx, s.UserID)
 	if errors.Is(err, rbac.ErrInvalid) {
-		a.session.Sessions.Delete(string(cookie))
+		if derr := a.session.Sessions.Delete(ctx, string(cookie)); derr != nil {
+			a.internalError(ctx, derr)
+			return false
+		}
 	}
 	return a.admit(ctx, user, err)
 }
@@ -131,7 +141,12 @@ func (a *API) login(ctx *fasthttp.RequestCtx) {
 		// No credentials: the current session's admin, if any (how the
 		// UI learns, on load, whether it is logged in).
 		if c := a.sessionCookie(ctx); len(c) > 0 {
-			if s := a.liveSession(ctx, c); s != nil {
+			s, err := a.liveSession(ctx, c)
+			if err != nil {
+				a.internalError(ctx, err)
+				return
+			}
+			if s != nil {
 				if row, err := a.db.Select(ctx, admins, s.Username, nil); err == nil && row != nil {
 					if _, err := a.rbac.UserByID(ctx, s.UserID); err == nil {
 						writeJSON(ctx, fasthttp.StatusOK, admins.Output(row))
@@ -158,16 +173,27 @@ func (a *API) login(ctx *fasthttp.RequestCtx) {
 	}
 	// A login replaces the session the browser had.
 	if old := a.sessionCookie(ctx); len(old) > 0 {
-		a.session.Sessions.Delete(string(old))
+		if err := a.session.Sessions.Delete(ctx, string(old)); err != nil {
+			a.internalError(ctx, err)
+			return
+		}
 	}
-	a.setSessionCookie(ctx, a.session.Sessions.Create(user.ID, username), a.session.MaxAge)
+	cookie, err := a.session.Sessions.Create(ctx, user.ID, username)
+	if err != nil {
+		a.internalError(ctx, err)
+		return
+	}
+	a.setSessionCookie(ctx, cookie, a.session.MaxAge)
 	ctx.Response.Header.Set(fasthttp.HeaderCacheControl, "no-store")
 	writeJSON(ctx, fasthttp.StatusOK, admins.Output(admin))
 }
 
 func (a *API) logout(ctx *fasthttp.RequestCtx) {
 	if c := a.sessionCookie(ctx); len(c) > 0 {
-		a.session.Sessions.Delete(string(c))
+		if err := a.session.Sessions.Delete(ctx, string(c)); err != nil {
+			a.internalError(ctx, err)
+			return
+		}
 	}
 	a.setSessionCookie(ctx, "", -1)
 	ctx.SetStatusCode(fasthttp.StatusOK)

@@ -67,8 +67,9 @@ func apiURL(s string) (string, error) {
 // kept on the server (Kong's storage = "kong"); the cookie holds only a
 // signed random identifier.
 type SessionConf struct {
-	// Secret signs the cookie (HMAC-SHA256). Empty: a random secret per
-	// start, so that sessions end with the process, as they do anyway.
+	// Secret signs the cookie (HMAC-SHA256). Empty: a random secret made
+	// at the first start and kept in the store with the sessions, so that
+	// sessions survive restarts (rbac.NewStoredSessions).
 	Secret string
 	// CookieName is the cookie's name. Default "session".
 	CookieName string

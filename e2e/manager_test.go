@@ -95,11 +95,23 @@ func TestManagerAuth(t *testing.T) {
 	if s := get("kong_admin", "http://evil.test"); s != 401 {
 		t.Errorf("cookie from another origin: %d", s)
 	}
+	// Sessions are kept in the store: the cookie still works after a
+	// restart.
+	g.stop()
+	g.start()
+	if s := get("kong_admin", ""); s != 200 {
+		t.Errorf("with the session after a restart: %d", s)
+	}
 	if r := auth("DELETE", "kong_admin", "", c, ""); r.StatusCode != 200 {
 		t.Errorf("logout: %d", r.StatusCode)
 	}
 	if s := get("kong_admin", ""); s != 401 {
 		t.Errorf("after logout: %d", s)
+	}
+	g.stop()
+	g.start()
+	if s := get("kong_admin", ""); s != 401 {
+		t.Errorf("after logout and a restart: %d", s)
 	}
 	// The secret never shows: not in the Admin API's configuration, nor in
 	// the log.
@@ -110,6 +122,37 @@ func TestManagerAuth(t *testing.T) {
 	logs, _ := os.ReadFile(filepath.Join(g.prefix, "logs", "error.log"))
 	if strings.Contains(string(logs), "e2e-secret") || strings.Contains(string(logs), "kong-pass") {
 		t.Error("a secret is in the error log")
+	}
+}
+
+// TestManagerAuthStoredSecret: with no secret in admin_gui_session_conf,
+// the cookie's signing key is made once and kept in the store, so a
+// session still survives a restart.
+func TestManagerAuthStoredSecret(t *testing.T) {
+	g, _ := managerGateway(t, "kong-pass", `KONG_ADMIN_GUI_SESSION_CONF={"cookie_secure":false}`)
+	req, _ := http.NewRequest("GET", g.adminURL("/auth"), nil)
+	req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte("kong_admin:kong-pass")))
+	req.Header.Set("Kong-Admin-User", "kong_admin")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || len(resp.Cookies()) != 1 {
+		t.Fatalf("login: %d, cookies %v", resp.StatusCode, resp.Cookies())
+	}
+	c := resp.Cookies()[0]
+	g.stop()
+	g.start()
+	req, _ = http.NewRequest("GET", g.adminURL("/consumers"), nil)
+	req.AddCookie(c)
+	req.Header.Set("Kong-Admin-User", "kong_admin")
+	if resp, err = http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("with the session after a restart: %d", resp.StatusCode)
 	}
 }
 

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"context"
 	"fmt"
 	"net"
 
@@ -15,7 +16,7 @@ import (
 // side of Portico Manager: /auth and its session cookie (only with
 // enforce_rbac and admin_gui_auth), and the UI's origins for CORS. Each
 // setting that has no effect is said so in the log, by name.
-func (n *Node) managerSession(cfg *conf.Config, log *logger.Logger, guard *rbac.Authenticator) (*admin.SessionOptions, error) {
+func (n *Node) managerSession(ctx context.Context, cfg *conf.Config, log *logger.Logger, guard *rbac.Authenticator) (*admin.SessionOptions, error) {
 	sc, notes, err := conf.ParseSessionConf(cfg.AdminGUISessionConf)
 	if err != nil {
 		return nil, fmt.Errorf("admin_gui_session_conf: %w", err)
@@ -47,8 +48,19 @@ func (n *Node) managerSession(cfg *conf.Config, log *logger.Logger, guard *rbac.
 	if sc.RollingTimeout > 0 && (idle == 0 || sc.RollingTimeout < idle) {
 		idle = sc.RollingTimeout
 	}
+	// Sessions are kept in the store, so they survive a restart and are
+	// shared by the nodes of one database. (DB-less mode has no login:
+	// Kong disables RBAC there; were it on, its store is replaced by every
+	// POST /config, so sessions would be kept in memory only.)
+	var sessions *rbac.Sessions
+	if cfg.Database == "off" {
+		sessions = rbac.NewSessions(sc.Secret, idle, sc.AbsoluteTimeout)
+	} else if sessions, err = rbac.NewStoredSessions(ctx, n.store, sc.Secret, idle, sc.AbsoluteTimeout); err != nil {
+		return nil, fmt.Errorf("admin_gui sessions: %w", err)
+	}
+	n.sessions = sessions
 	return &admin.SessionOptions{
-		Sessions:     rbac.NewSessions(sc.Secret, idle, sc.AbsoluteTimeout),
+		Sessions:     sessions,
 		UserHeader:   cfg.AdminGUIAuthHeader,
 		CookieName:   sc.CookieName,
 		CookiePath:   sc.CookiePath,

@@ -74,6 +74,9 @@ type Node struct {
 	logs []reopener
 	// dbless is Kong's DB-less mode (database = off).
 	dbless bool
+	// sessions are Portico Manager's login sessions, kept in the store
+	// (swept of expired ones while serving); nil without a login.
+	sessions *rbac.Sessions
 	// forced ends a graceful shutdown at once (ForceStop).
 	forced     chan struct{}
 	forcedOnce sync.Once
@@ -319,7 +322,7 @@ func open(ctx context.Context, cfg *conf.Config, log, adminLog *logger.Logger) (
 	if cfg.EnforceRBAC != "off" && !dbless {
 		guard = rbac.New(n.db, n.bus)
 	}
-	session, err := n.managerSession(cfg, log, guard)
+	session, err := n.managerSession(ctx, cfg, log, guard)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -656,6 +659,9 @@ func (n *Node) serve(ctx context.Context) error {
 	// DB-less: expired rows are never served, and nothing is written.
 	if !n.dbless {
 		go n.db.ExpirySweeper(sweep, expirySweepInterval, func(format string, args ...any) { n.log.Warnf(format, args...) })
+		if n.sessions != nil {
+			go n.sessions.Sweeper(sweep, expirySweepInterval, func(format string, args ...any) { n.log.Warnf(format, args...) })
+		}
 	}
 	var err error
 	select {

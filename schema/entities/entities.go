@@ -44,6 +44,7 @@ func All() []*schema.Entity {
 		RBACRoleEndpoints(),
 		RBACRoleEntities(),
 		RBACUserRoles(),
+		AdminGUISessions(),
 	}
 }
 

@@ -170,7 +170,7 @@ func TestAll(t *testing.T) {
 		"keyauth_credentials", "basicauth_credentials", "acls", "jwt_secrets", "hmacauth_credentials", "upstreams", "targets",
 		"snis", "ca_certificates", "key_sets", "keys", "event_hooks", "event_hook_deliveries", "event_hook_payloads", "event_hook_windows",
 		"rbac_users", "admins",
-		"rbac_roles", "rbac_role_endpoints", "rbac_role_entities", "rbac_user_roles"}
+		"rbac_roles", "rbac_role_endpoints", "rbac_role_entities", "rbac_user_roles", "admin_gui_sessions"}
 	all := All()
 	var names []string
 	for _, e := range all {
