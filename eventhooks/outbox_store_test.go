@@ -172,6 +172,14 @@ func (t ehkCountTx) Update(table string, row store.Row) error {
 	return t.Tx.Update(table, row)
 }
 
+// Replace is how the recorder writes an outcome.
+func (t ehkCountTx) Replace(table string, old, row store.Row) error {
+	if table == delivery.Table && row["status"] != StatusPending {
+		*t.outcomes++
+	}
+	return t.Tx.Replace(table, old, row)
+}
+
 func (s *ehkFlakyStore) Update(ctx context.Context, fn func(tx store.Tx) error) error {
 	return s.Store.Update(ctx, func(tx store.Tx) error {
 		n := 0

@@ -1447,6 +1447,14 @@ func (t ehkWatchTx) Update(table string, row store.Row) error {
 	return t.Tx.Update(table, row)
 }
 
+// Replace is how the recorder writes an outcome.
+func (t ehkWatchTx) Replace(table string, old, row store.Row) error {
+	if table == delivery.Table && row["status"] == StatusFailed {
+		*t.failed = true
+	}
+	return t.Tx.Replace(table, old, row)
+}
+
 func (s *ehkPausingStore) Update(ctx context.Context, fn func(tx store.Tx) error) error {
 	var failed bool
 	err := s.Store.Update(ctx, func(tx store.Tx) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/portico-gw/portico/eventhooks/handler"
@@ -196,7 +197,9 @@ func (s *Engine) write(batch []outcome, now time.Time) error {
 			if err != nil {
 				return err
 			}
-			rec := record(row)
+			// The outcome goes on a copy, so that the row as read tells the
+			// store its old index entries (Replace: no second read).
+			rec := record(maps.Clone(row))
 			rerun := o.verdict.status != StatusDelivered && rec.num("run") != o.run
 			if rerun {
 				// Retried by hand during the attempt: run again now.
@@ -208,7 +211,7 @@ func (s *Engine) write(batch []outcome, now time.Time) error {
 				rec["retry_from"] = float64(len(rec.attempts()))
 			}
 			rec.setStatus(o.verdict.status, now, now.Add(o.verdict.delay))
-			if err := tx.Update(Table, row); err != nil {
+			if err := tx.Replace(Table, row, rec); err != nil {
 				return err
 			}
 			o.it.meta = rec.meta() // for the next attempt

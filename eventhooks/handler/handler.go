@@ -25,7 +25,10 @@ type Hook struct {
 	Source  string
 	Event   string // "" = every event of the source
 	Handler string
-	Config  map[string]any
+	// Config is the hook's config. It is never modified: a changed hook
+	// comes with a new map, so a handler may keep what it parsed from a
+	// config for as long as it is given the same map (configCache).
+	Config map[string]any
 	// Entity is the hook as the Admin API prints it (sent in pings, with
 	// its secret redacted).
 	Entity map[string]any

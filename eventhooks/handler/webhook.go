@@ -70,6 +70,7 @@ type Webhook struct {
 	verify   *fasthttp.Client // ssl_verify = true
 	insecure *fasthttp.Client // ssl_verify = false, Kong's default
 	now      func() time.Time
+	configs  configCache[webhookConfig] // parsed once per hook version
 }
 
 var (
@@ -248,7 +249,7 @@ func webhookBody(ev Event) ([]byte, error) {
 // the same bytes on every attempt. Neither the secret nor the key appears in
 // errors.
 func (w *Webhook) Deliver(ctx context.Context, d Delivery) (Result, error) {
-	cfg, err := parseWebhookConfig(d.Hook.Config)
+	cfg, err := w.configs.get(d.Hook, parseWebhookConfig)
 	if err != nil {
 		return Result{}, &PermanentError{Err: err}
 	}

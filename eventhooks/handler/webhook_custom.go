@@ -47,6 +47,8 @@ type WebhookCustom struct {
 	noCode bool // untrusted_lua is off: {% %} is refused
 	ownVM  bool // vm was made by NewWebhookCustom: Close closes it
 	cache  *chunkCache
+	// configs holds hooks' configs parsed, once per hook version.
+	configs configCache[customConfig]
 	// compiles counts templates compiled (the cache's misses), for tests.
 	compiles atomic.Int64
 }
@@ -181,7 +183,7 @@ func parseCustomConfig(cfg map[string]any) (customConfig, error) {
 // cannot use, or a template that does not compile or fails to render, is a
 // *PermanentError naming the field (config.payload.text).
 func (h *WebhookCustom) Deliver(ctx context.Context, d Delivery) (Result, error) {
-	cfg, err := parseCustomConfig(d.Hook.Config)
+	cfg, err := h.configs.get(d.Hook, parseCustomConfig)
 	if err != nil {
 		return Result{}, &PermanentError{Err: err}
 	}

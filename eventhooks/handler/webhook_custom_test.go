@@ -458,6 +458,7 @@ func TestWebhookCustomUntrustedLuaOff(t *testing.T) {
 	if got := string(rc.last(t).body); got != "data" {
 		t.Errorf("body %q", got)
 	}
+	cfg = maps.Clone(cfg) // a changed hook comes with a new config map
 	cfg["body"] = "{% x = 1 %}{{ x }}"
 	_, err := h.Deliver(context.Background(), wcDelivery(cfg, nil))
 	var pe *PermanentError

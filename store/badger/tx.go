@@ -219,6 +219,29 @@ func (t *tx) Update(table string, row store.Row) error {
 	return t.put(ti, id, row, oldIdx)
 }
 
+// Replace implements store.Tx: Update with the old row the caller read in
+// this transaction (its row key is already in the transaction's reads, so
+// a concurrent write of the row still conflicts), without reading and
+// decoding it again.
+func (t *tx) Replace(table string, old, row store.Row) error {
+	ti, err := t.writable(table)
+	if err != nil {
+		return err
+	}
+	id, err := rowID(table, row)
+	if err != nil {
+		return err
+	}
+	if oldID, _ := old["id"].(string); oldID != id {
+		return fmt.Errorf("replacing %s/%s: the old row given is %q's", table, id, oldID)
+	}
+	oldIdx, err := buildIndexes(ti, id, old)
+	if err != nil {
+		return fmt.Errorf("indexing stored row %s/%s: %w", table, id, err)
+	}
+	return t.put(ti, id, row, oldIdx)
+}
+
 // put checks a row's constraints and writes it with its index entries;
 // oldIdx (nil for an insert) are the entries of the row it replaces, of
 // which those no longer wanted are removed.

@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"sort"
@@ -115,6 +116,7 @@ func Run(t *testing.T, open Opener) {
 		{"Claims", testClaims},
 		{"SortedIndex", testSortedIndex},
 		{"InsertEncoded", testInsertEncoded},
+		{"Replace", testReplace},
 		{"Closed", testClosed},
 	}
 	for _, tc := range tests {
@@ -2085,4 +2087,164 @@ func testInsertEncoded(t *testing.T, open Opener) {
 	}); !errors.Is(err, store.ErrUnknownTable) {
 		t.Errorf("an unknown table gave %v", err)
 	}
+}
+
+// rangeIDs reads the ids of every row of table through a sorted index.
+func rangeIDs(t *testing.T, s store.Store, table string, q store.RangeQuery) []string {
+	t.Helper()
+	var out []string
+	mustView(t, s, func(tx store.Tx) error {
+		for {
+			page, err := tx.Range(table, q)
+			if err != nil {
+				return err
+			}
+			out = append(out, ids(page.Rows)...)
+			if page.Offset == "" {
+				return nil
+			}
+			q.Offset = page.Offset
+		}
+	})
+	return out
+}
+
+// testReplace: Replace, given the row read in its transaction, writes the
+// new row and moves every index entry as Update does (unique, tags,
+// references, sorted indexes), keeps the constraints, refuses an old row
+// of another id, and a row replaced concurrently conflicts (no update is
+// lost).
+func testReplace(t *testing.T, open Opener) {
+	s := open(t, Tables())
+	replace := func(table, id string, change func(next store.Row)) error {
+		return s.Update(context.Background(), func(tx store.Tx) error {
+			old, err := tx.Get(table, id)
+			if err != nil {
+				return err
+			}
+			next := maps.Clone(old)
+			change(next)
+			return tx.Replace(table, old, next)
+		})
+	}
+
+	t.Run("indexes move", func(t *testing.T) {
+		id := newID()
+		insert(t, s, "services", store.Row{"id": id, "name": "a", "host": "h", "tags": []any{"x", "y"}})
+		if err := replace("services", id, func(r store.Row) {
+			r["name"] = "b"
+			r["tags"] = []any{"y", "z"}
+			delete(r, "host")
+		}); err != nil {
+			t.Fatalf("Replace: %v", err)
+		}
+		row, err := get(t, s, "services", id)
+		if want := (store.Row{"id": id, "name": "b", "tags": []any{"y", "z"}}); err != nil || !rowsEqual(row, want) {
+			t.Errorf("Get after Replace = %v, %v; want %v", row, err, want)
+		}
+		want := []store.TagRow{tagRow("services", id, "y"), tagRow("services", id, "z")}
+		if got := allTags(t, s, store.TagPageQuery{Size: 10}); !reflect.DeepEqual(got, want) {
+			t.Errorf("Tags after Replace = %v, want %v", got, want)
+		}
+		if _, err := getUnique(t, s, "services", []string{"name"}, "a"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("old unique value after Replace: err = %v, want ErrNotFound", err)
+		}
+		if got, err := getUnique(t, s, "services", []string{"name"}, "b"); err != nil || got["id"] != id {
+			t.Errorf("new unique value after Replace = %v, %v", got, err)
+		}
+		// The unique entry is free for another row.
+		insert(t, s, "services", store.Row{"id": newID(), "name": "a"})
+	})
+
+	t.Run("sorted and loose reference", func(t *testing.T) {
+		id := newID()
+		insert(t, s, "audits", store.Row{"id": id, "status": "pending", "due": 5.0, "consumer": ref("c-1")})
+		if err := replace("audits", id, func(r store.Row) {
+			r["status"], r["due"], r["consumer"] = "done", 7.0, ref("c-2")
+		}); err != nil {
+			t.Fatalf("Replace: %v", err)
+		}
+		if got := rangeIDs(t, s, "audits", store.RangeQuery{Index: "status_due", Equal: []any{"pending"}, Size: 5}); len(got) != 0 {
+			t.Errorf("pending after Replace = %v, want none", got)
+		}
+		if got := rangeIDs(t, s, "audits", store.RangeQuery{Index: "status_due", Equal: []any{"done", 7.0}, Size: 5}); !slices.Equal(got, []string{id}) {
+			t.Errorf("done at 7 after Replace = %v, want [%s]", got, id)
+		}
+		if got := rangeIDs(t, s, "audits", store.RangeQuery{Index: "consumer", Equal: []any{"c-1"}, Size: 5}); len(got) != 0 {
+			t.Errorf("by the old reference after Replace = %v, want none", got)
+		}
+		if got := allPages(t, s, "audits", store.PageQuery{Size: 10, Foreign: &store.ForeignFilter{Field: "consumer", ID: "c-2"}}); !slices.Equal(ids(got), []string{id}) {
+			t.Errorf("children of the new reference = %v, want [%s]", ids(got), id)
+		}
+	})
+
+	t.Run("constraints", func(t *testing.T) {
+		a, b := newID(), newID()
+		insert(t, s, "services", store.Row{"id": a, "name": "one"}, store.Row{"id": b, "name": "two"})
+		var ue *store.UniqueError
+		if err := replace("services", b, func(r store.Row) { r["name"] = "one" }); !errors.As(err, &ue) {
+			t.Errorf("Replace onto a taken name: err = %v, want *UniqueError", err)
+		}
+		var fe *store.ForeignKeyError
+		r := newID()
+		insert(t, s, "routes", store.Row{"id": r, "service": ref(a)})
+		if err := replace("routes", r, func(row store.Row) { row["service"] = ref(newID()) }); !errors.As(err, &fe) {
+			t.Errorf("Replace to a missing reference: err = %v, want *ForeignKeyError", err)
+		}
+		err := s.Update(context.Background(), func(tx store.Tx) error {
+			old, err := tx.Get("services", a)
+			if err != nil {
+				return err
+			}
+			return tx.Replace("services", old, store.Row{"id": b, "name": "three"})
+		})
+		if err == nil {
+			t.Error("Replace with the old row of another id: no error")
+		}
+		if row, err := get(t, s, "services", b); err != nil || row["name"] != "two" {
+			t.Errorf("after refused Replaces = %v, %v; want name two", row, err)
+		}
+	})
+
+	t.Run("read only", func(t *testing.T) {
+		id := newID()
+		insert(t, s, "notes", store.Row{"id": id, "n": 0.0})
+		err := s.View(context.Background(), func(tx store.Tx) error {
+			old, err := tx.Get("notes", id)
+			if err != nil {
+				return err
+			}
+			return tx.Replace("notes", old, store.Row{"id": id, "n": 1.0})
+		})
+		if err == nil {
+			t.Error("Replace in a View: no error")
+		}
+	})
+
+	t.Run("no lost update", func(t *testing.T) {
+		id := newID()
+		insert(t, s, "notes", store.Row{"id": id, "n": 0.0})
+		const workers, each = 4, 10
+		var wg sync.WaitGroup
+		errs := make(chan error, workers*each)
+		for range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range each {
+					errs <- replace("notes", id, func(r store.Row) { r["n"] = r["n"].(float64) + 1 })
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Errorf("increment: %v", err)
+			}
+		}
+		if row, err := get(t, s, "notes", id); err != nil || row["n"] != float64(workers*each) {
+			t.Errorf("counter = %v, %v; want %d", row, err, workers*each)
+		}
+	})
 }
