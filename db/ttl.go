@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/portico-gw/portico/internal/periodic"
 	"github.com/portico-gw/portico/schema"
 	"github.com/portico-gw/portico/store"
 )
@@ -150,16 +151,10 @@ func (d *DB) DeleteExpired(ctx context.Context) (int, error) {
 // ExpirySweeper deletes expired rows every interval until ctx ends,
 // reporting failures to logf.
 func (d *DB) ExpirySweeper(ctx context.Context, interval time.Duration, logf func(format string, args ...any)) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if _, err := d.DeleteExpired(ctx); err != nil && ctx.Err() == nil {
-				logf("deleting expired entities: %v", err)
-			}
+	periodic.Run(ctx, interval, func(ctx context.Context) error {
+		if _, err := d.DeleteExpired(ctx); err != nil {
+			return fmt.Errorf("deleting expired entities: %w", err)
 		}
-	}
+		return nil
+	}, logf)
 }

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/portico-gw/portico/internal/periodic"
 	"github.com/portico-gw/portico/schema/entities"
 	"github.com/portico-gw/portico/store"
 )
@@ -363,18 +364,10 @@ func (s *Sessions) Sweep(ctx context.Context) (int, error) {
 
 // Sweeper runs Sweep every interval until ctx ends.
 func (s *Sessions) Sweeper(ctx context.Context, interval time.Duration, logf func(format string, args ...any)) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
-				logf("%v", err)
-			}
-		}
-	}
+	periodic.Run(ctx, interval, func(ctx context.Context) error {
+		_, err := s.Sweep(ctx)
+		return err
+	}, logf)
 }
 
 // key checks a cookie value's signature and returns its table key.
