@@ -8,36 +8,26 @@ import (
 )
 
 // BenchmarkCountedRequest is what counting adds to one kept-alive request:
-// the Active, handler and Idle transitions, on parallel connections.
+// the Active, handler and Idle transitions, on parallel connections that
+// the counting listener did not accept (their entries are in the map).
 func BenchmarkCountedRequest(b *testing.B) {
-	c := &Connections{}
-	h := c.Handler(func(*fasthttp.RequestCtx) {})
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		client, server := net.Pipe()
-		defer client.Close()
-		var ctx fasthttp.RequestCtx
-		ctx.Init2(server, nil, false)
-		c.ConnState(server, fasthttp.StateNew)
-		for pb.Next() {
-			c.ConnState(server, fasthttp.StateActive)
-			h(&ctx)
-			c.ConnState(server, fasthttp.StateIdle)
-		}
-		c.ConnState(server, fasthttp.StateClosed)
-	})
+	benchmarkCountedRequests(b, func(c net.Conn) net.Conn { return c })
 }
 
 // BenchmarkCountedRequestAccepted is a request on a connection the counting
 // listener accepted: its entry travels with the connection.
 func BenchmarkCountedRequestAccepted(b *testing.B) {
+	benchmarkCountedRequests(b, func(c net.Conn) net.Conn { return &countedConn{Conn: c, f: new(followed)} })
+}
+
+func benchmarkCountedRequests(b *testing.B, accept func(net.Conn) net.Conn) {
 	c := &Connections{}
 	h := c.Handler(func(*fasthttp.RequestCtx) {})
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		client, server := net.Pipe()
 		defer client.Close()
-		conn := &countedConn{Conn: server, f: new(followed)}
+		conn := accept(server)
 		var ctx fasthttp.RequestCtx
 		ctx.Init2(conn, nil, false)
 		c.ConnState(conn, fasthttp.StateNew)

@@ -270,29 +270,40 @@ func getUnique(t *testing.T, s store.Store, table string, fields []string, value
 // empty offset.
 func allPages(t *testing.T, s store.Store, table string, q store.PageQuery) []store.Row {
 	t.Helper()
+	return readPages(t, s, table, "paging", q.Size, func(tx store.Tx, offset string) (store.Page, error) {
+		q.Offset = offset
+		return tx.Page(table, q)
+	})
+}
+
+// readPages reads every page read returns from the first offset on,
+// checking the page invariants of allPages.
+func readPages(t *testing.T, s store.Store, table, verb string, size int, read func(tx store.Tx, offset string) (store.Page, error)) []store.Row {
+	t.Helper()
 	var rows []store.Row
+	offset := ""
 	for pages := 0; ; pages++ {
 		if pages > 10000 {
-			t.Fatalf("paging %s: no last page after %d pages", table, pages)
+			t.Fatalf("%s %s: no last page after %d pages", verb, table, pages)
 		}
 		var p store.Page
 		mustView(t, s, func(tx store.Tx) error {
 			var err error
-			p, err = tx.Page(table, q)
+			p, err = read(tx, offset)
 			return err
 		})
-		if len(p.Rows) > q.Size {
-			t.Fatalf("paging %s: page of %d rows, size %d", table, len(p.Rows), q.Size)
+		if len(p.Rows) > size {
+			t.Fatalf("%s %s: page of %d rows, size %d", verb, table, len(p.Rows), size)
 		}
 		rows = append(rows, p.Rows...)
 		if p.Offset == "" {
 			return rows
 		}
-		if len(p.Rows) != q.Size {
-			t.Fatalf("paging %s: page %d has %d rows and offset %q; only the last page may be short",
-				table, pages, len(p.Rows), p.Offset)
+		if len(p.Rows) != size {
+			t.Fatalf("%s %s: page %d has %d rows and offset %q; only the last page may be short",
+				verb, table, pages, len(p.Rows), p.Offset)
 		}
-		q.Offset = p.Offset
+		offset = p.Offset
 	}
 }
 
@@ -1882,29 +1893,10 @@ func testClaims(t *testing.T, open Opener) {
 // page invariants as allPages does.
 func allRanges(t *testing.T, s store.Store, table string, q store.RangeQuery) []store.Row {
 	t.Helper()
-	var rows []store.Row
-	for pages := 0; ; pages++ {
-		if pages > 10000 {
-			t.Fatalf("ranging %s: no last page after %d pages", table, pages)
-		}
-		var p store.Page
-		mustView(t, s, func(tx store.Tx) error {
-			var err error
-			p, err = tx.Range(table, q)
-			return err
-		})
-		if len(p.Rows) > q.Size {
-			t.Fatalf("ranging %s: page of %d rows, size %d", table, len(p.Rows), q.Size)
-		}
-		rows = append(rows, p.Rows...)
-		if p.Offset == "" {
-			return rows
-		}
-		if len(p.Rows) != q.Size {
-			t.Fatalf("ranging %s: short page %d with an offset", table, pages)
-		}
-		q.Offset = p.Offset
-	}
+	return readPages(t, s, table, "ranging", q.Size, func(tx store.Tx, offset string) (store.Page, error) {
+		q.Offset = offset
+		return tx.Range(table, q)
+	})
 }
 
 // testSortedIndex: rows listed through a sorted index in the order of its
