@@ -684,17 +684,9 @@ func TestEventHooksDurability(t *testing.T) {
 			g.start()
 
 			// Every event arrives (at least once), under one webhook-id each.
-			idsOf := map[string]map[string]bool{}
+			var idsOf map[string]map[string]bool
 			ok := pollFor(10*time.Second, func() bool {
-				clear(idsOf)
-				for _, req := range rcv.matching(allOf(isHookEvent, hookRequest.accepted)) {
-					e, _ := req.JSON()["entity"].(map[string]any)
-					name, _ := e["username"].(string)
-					if idsOf[name] == nil {
-						idsOf[name] = map[string]bool{}
-					}
-					idsOf[name][req.Header.Get("Webhook-Id")] = true
-				}
+				idsOf = rcv.webhookIDsByUsername()
 				return len(idsOf) >= n
 			})
 			var missing []string
@@ -781,18 +773,10 @@ func TestEventHooksKillDuringWrites(t *testing.T) {
 		t.Fatal("no write was acknowledged")
 	}
 
-	idsOf := map[string]map[string]bool{}
+	var idsOf map[string]map[string]bool
 	var missing []string
 	ok := pollFor(60*time.Second, func() bool {
-		clear(idsOf)
-		for _, req := range rcv.matching(allOf(isHookEvent, hookRequest.accepted)) {
-			e, _ := req.JSON()["entity"].(map[string]any)
-			name, _ := e["username"].(string)
-			if idsOf[name] == nil {
-				idsOf[name] = map[string]bool{}
-			}
-			idsOf[name][req.Header.Get("Webhook-Id")] = true
-		}
+		idsOf = rcv.webhookIDsByUsername()
 		missing = missing[:0]
 		for _, name := range want {
 			if idsOf[name] == nil {
@@ -1166,4 +1150,19 @@ func TestEventHooksUpdatePingUsesNewConfig(t *testing.T) {
 			t.Errorf("PATCH %d: the update ping carries x-patch %q, want the new config's headers", i, got)
 		}
 	}
+}
+
+// webhookIDsByUsername lists the webhook-ids under which each consumer's
+// event was accepted.
+func (r *hookReceiver) webhookIDsByUsername() map[string]map[string]bool {
+	idsOf := map[string]map[string]bool{}
+	for _, req := range r.matching(allOf(isHookEvent, hookRequest.accepted)) {
+		e, _ := req.JSON()["entity"].(map[string]any)
+		name, _ := e["username"].(string)
+		if idsOf[name] == nil {
+			idsOf[name] = map[string]bool{}
+		}
+		idsOf[name][req.Header.Get("Webhook-Id")] = true
+	}
+	return idsOf
 }
