@@ -122,7 +122,7 @@ func Tables(reg *schema.Registry) []store.Table {
 				t.Unique = append(t.Unique, []string{f.Name})
 			}
 		}
-		t.CacheKey = e.CacheKey
+		t.CacheKey = e.DistinctCacheKey()
 		for _, f := range e.References() {
 			od := store.Restrict
 			if f.OnDelete == "cascade" {

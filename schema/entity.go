@@ -241,10 +241,24 @@ func (e *Entity) UniqueSets() [][]string {
 			sets = append(sets, []string{f.Name})
 		}
 	}
-	if len(e.CacheKey) > 0 {
-		sets = append(sets, e.CacheKey)
+	if ck := e.DistinctCacheKey(); len(ck) > 0 {
+		sets = append(sets, ck)
 	}
 	return sets
+}
+
+// DistinctCacheKey is the cache key when it constrains more than the unique
+// fields do: a cache key of one unique field that always has a value
+// (required, or generated when absent) is that field's unique index
+// already, and is not kept twice. Kong's ids for declarative entries still
+// come from CacheKey.
+func (e *Entity) DistinctCacheKey() []string {
+	if len(e.CacheKey) == 1 {
+		if f := e.Field(e.CacheKey[0]); f != nil && f.Unique && (f.Required || f.Auto) {
+			return nil
+		}
+	}
+	return e.CacheKey
 }
 
 // Tagged reports whether the entity has Kong's tags field.

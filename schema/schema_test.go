@@ -3,6 +3,7 @@ package schema
 import (
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -598,5 +599,31 @@ func TestForeignObjectKeepsPrimaryKey(t *testing.T) {
 	}
 	if whole["name"] != "owner" {
 		t.Error("the input was changed")
+	}
+}
+
+// A cache key of one unique field that always has a value is that field's
+// unique index already: the store keeps one, and uniqueness is checked once.
+func TestDistinctCacheKey(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		field *Field
+		key   []string
+		want  []string
+	}{
+		{"a unique required field", &Field{Name: "username", Type: String, Unique: true, Required: true}, []string{"username"}, nil},
+		{"a unique generated field", &Field{Name: "key", Type: String, Unique: true, Auto: true}, []string{"key"}, nil},
+		{"a unique field that may be null", &Field{Name: "key", Type: String, Unique: true}, []string{"key"}, []string{"key"}},
+		{"a field that is not unique", &Field{Name: "key", Type: String, Required: true}, []string{"key"}, []string{"key"}},
+		{"several fields", &Field{Name: "key", Type: String, Unique: true, Required: true}, []string{"key", "other"}, []string{"key", "other"}},
+		{"none", &Field{Name: "key", Type: String}, nil, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := &Entity{Name: "things", CacheKey: tc.key, Fields: []*Field{tc.field, {Name: "other", Type: String}}}
+			NewRegistry().Register(e)
+			if got := e.DistinctCacheKey(); !slices.Equal(got, tc.want) {
+				t.Fatalf("DistinctCacheKey() = %v, want %v", got, tc.want)
+			}
+		})
 	}
 }
