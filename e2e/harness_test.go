@@ -61,16 +61,32 @@ func requireTool(t *testing.T, name string) string {
 	return path
 }
 
-// freePort asks the kernel for an unused loopback port.
+// freePort asks the kernel for an unused loopback port, never one it
+// gave before in this run: the kernel may hand a port it just freed to the
+// next caller, and one node's listeners (or two nodes) would then collide.
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+		givenPortsMu.Lock()
+		fresh := !givenPorts[port]
+		givenPorts[port] = true
+		givenPortsMu.Unlock()
+		if fresh {
+			return port
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
+
+var (
+	givenPortsMu sync.Mutex
+	givenPorts   = map[int]bool{}
+)
 
 // gateway is one running portico process.
 type gateway struct {

@@ -264,7 +264,11 @@ func TestOutboxSnoozeUnderConcurrentWrites(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			lg := &ehkFake{}
-			e := ehkOpen(t, "", Options{Handlers: map[string]handler.Handler{"log": lg}})
+			// One second for every write, so that their data (updated_at
+			// included) is the same even when the writes straddle a tick.
+			clock := testclock.New(time.Unix(1_700_000_000, 0))
+			fixed := func(e *ehkEnv) { e.db = db.New(e.reg, e.st, db.Options{Bus: e.bus, Now: clock.Now}) }
+			e := ehkOpen(t, "", Options{Handlers: map[string]handler.Handler{"log": lg}}, fixed)
 			fields := map[string]any{"source": "dao:crud", "event": "update", "handler": "log"}
 			for k, v := range tc.hook {
 				fields[k] = v
